@@ -1,0 +1,5 @@
+"""``python -m fincast``."""
+
+from .cli import run
+
+run()

@@ -1,0 +1,17 @@
+"""Select the Keras backend before Keras is imported anywhere in fincast."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+# Quieter, CPU-only JAX unless the user asked otherwise.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def keras():  # type: ignore[no-untyped-def]
+    """Import and return Keras with fincast's default backend selected."""
+    import keras as _keras
+
+    return _keras

@@ -1,0 +1,336 @@
+"""The walk-forward engine: models x folds -> predictions table -> metrics and plots.
+
+Generating forecasts and scoring them are separate: :func:`run_backtest` writes
+``predictions.csv`` first, then computes ``metrics.json`` and the plots from that table
+alone, exactly as ``fincast report`` does later.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..data import Dataset, check_min_rows, check_positive, load
+from ..design import Design, build_design
+from ..errors import ConfigError
+from ..features import FeatureSpec
+from ..metrics import compute_metrics
+from ..models import MODELS, make_model
+from ..report import write_plots
+from ..rundir import RunDirectory, atomic_write_text, write_csv
+from ..task import TaskSpec
+from .splits import Fold, walk_forward_folds
+
+__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest"]
+
+DEFAULT_BASELINES = ("naive", "mean")
+
+#: Called after each (model, fold) with (model, fold index, status) - status is
+#: "done", "resumed" or "failed".
+ProgressFn = Callable[[str, int, str], None]
+
+
+@dataclass
+class Prepared:
+    """Everything a run needs, validated before anything is written."""
+
+    config: RunConfig
+    dataset: Dataset
+    task: TaskSpec
+    features: FeatureSpec
+    design: Design
+    folds: list[Fold]
+    model_names: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest produced."""
+
+    run_dir: Path
+    predictions: pd.DataFrame
+    metrics: dict[str, Any]
+    failures: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def model_seed(seed: int, model: str, fold: int) -> int:
+    """A stable per-(model, fold) seed derived from the run seed."""
+    return zlib.crc32(f"{seed}:{model}:{fold}".encode()) & 0x7FFFFFFF
+
+
+def model_params(config: RunConfig, name: str) -> dict[str, Any]:
+    """Hyperparameters of model ``name``: run-wide training options, then its own."""
+    if MODELS[name].baseline:
+        return {}
+    params: dict[str, Any] = {
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "optimizer": config.optimizer,
+        "loss": config.loss,
+        "dropout": config.dropout,
+        "l1": config.l1,
+        "l2": config.l2,
+        "patience": config.patience,
+        "val_fraction": config.val_fraction,
+    }
+    params.update(config.models.get(name, {}))
+    return params
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Load and validate the data, build the design and folds, check every model.
+
+    Raises
+    ------
+    FincastError
+        For anything wrong with the data or the configuration; nothing is written.
+    """
+    task = TaskSpec(config.task, tuple(config.horizon))
+    features = FeatureSpec(config.features, config.lookback)
+    if config.gap is not None and config.gap < task.max_horizon:
+        raise ConfigError(
+            f"gap {config.gap} is shorter than the horizon {task.max_horizon}: training "
+            "targets would overlap the test block; use --gap >= horizon or leave it out"
+        )
+    baselines = list(config.baselines) if config.baselines is not None else list(DEFAULT_BASELINES)
+    if "naive" not in baselines:
+        baselines.insert(0, "naive")
+    names = list(dict.fromkeys([*baselines, *config.models]))
+    for name in names:  # unknown names and parameters fail here, before any work
+        make_model(name, task, model_params(config, name) if name in MODELS else None)
+
+    ds = load(
+        config.data,
+        date_col=config.date_col,
+        id_col=config.id_col,
+        target=config.target,
+        fillna=config.fillna,
+    )
+    if task.needs_positive:
+        check_positive(ds, ds.target, f"--task {task.kind} uses log returns")
+    needed = config.lookback + task.max_horizon + 2 * config.folds + 1
+    why = (
+        f"lookback {config.lookback} + horizon {task.max_horizon} + 2 rows for each of "
+        f"{config.folds} folds"
+    )
+    skipped = check_min_rows(ds, needed, why)
+    warnings = []
+    if skipped:
+        warnings.append(
+            f"skipped {len(skipped)} series with fewer than {needed} rows ({why}): "
+            + ", ".join(skipped[:10])
+            + (" …" if len(skipped) > 10 else "")
+        )
+        frame = ds.frame[~ds.frame["id"].isin(skipped)].reset_index(drop=True)
+        ds = Dataset(frame, ds.name, ds.source, ds.target, ds.roles, ds.sha256)
+    windows = any(MODELS[n].sequence for n in names)
+    design = build_design(ds, task, features, windows=windows)
+    folds = walk_forward_folds(
+        len(design.calendar),
+        folds=config.folds,
+        gap=config.gap if config.gap is not None else task.max_horizon,
+        window=config.window,
+        train_size=config.train_size,
+        test_size=config.test_size,
+        min_train=max(2, config.lookback),
+    )
+    return Prepared(config, ds, task, features, design, folds, names, warnings)
+
+
+def _fold_predictions(
+    prep: Prepared, name: str, fold: Fold, seed: int
+) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    d = prep.design
+    train_mask = fold.train_mask(d.date_pos)
+    test_mask = fold.test_mask(d.date_pos)
+    params = model_params(prep.config, name)
+    model = make_model(name, prep.task, params, seed=seed)
+    validation = None
+    if params.get("patience") is not None:
+        # early stopping watches the chronological end of the training fold, after a gap
+        n_train = fold.train_end - fold.train_start
+        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.1))))
+        val_start = fold.train_end - n_val
+        gap = fold.test_start - fold.train_end
+        validation = d.batch(train_mask & (d.date_pos >= val_start))
+        train_mask = train_mask & (d.date_pos < val_start - gap)
+        if not train_mask.any():
+            raise ConfigError(
+                f"fold {fold.index} has too few training dates ({n_train}) to hold out a "
+                "validation slice for early stopping; lower --val-fraction or drop --patience"
+            )
+    model.fit(d.batch(train_mask), validation)
+    out = np.asarray(model.predict(d.batch(test_mask)), dtype="float64")
+    if not np.isfinite(out).all():
+        raise FloatingPointError(f"{name} produced non-finite forecasts in fold {fold.index}")
+    history = getattr(model, "history_", {})
+    n, horizons = int(test_mask.sum()), prep.task.horizons
+    cols: dict[str, Any] = {
+        "id": np.repeat(d.ids[test_mask], len(horizons)),
+        "date": np.repeat(d.dates[test_mask], len(horizons)),
+        "fold": fold.index,
+        "model": name,
+        "horizon": np.tile(np.asarray(horizons), n),
+        "y_true": d.y[test_mask].reshape(-1),
+    }
+    if prep.task.is_classification:
+        prob = np.clip(out.reshape(-1), 0.0, 1.0)
+        cols["y_pred"] = (prob > 0.5).astype("float64")
+        cols["prob"] = prob
+    else:
+        cols["y_pred"] = out.reshape(-1)
+    cols["fwd_return"] = d.fwd_return[test_mask].reshape(-1)
+    return pd.DataFrame(cols), history
+
+
+def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
+    return run.parts / f"{name}__fold{fold}.csv"
+
+
+def run_backtest(
+    config: RunConfig,
+    *,
+    prepared: Prepared | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+) -> BacktestResult:
+    """Walk-forward backtest of every model and baseline; write the run directory.
+
+    Parameters
+    ----------
+    config
+        The run configuration; ``config.out`` is the run directory (default
+        ``runs/<timestamp>-<dataset>``).
+    prepared
+        The result of :func:`prepare` when the caller already has it.
+    resume
+        Finish an interrupted run in ``config.out``: only missing (model, fold) pieces are
+        computed.
+    progress
+        Called after each (model, fold).
+
+    Returns
+    -------
+    BacktestResult
+    """
+    prep = prepared or prepare(config)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    out = Path(config.out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}-{prep.dataset.name}")
+    resolved = config.model_copy(update={"out": str(out)})
+    run = RunDirectory(out, resume=resume).open()
+    complete = False
+    try:
+        atomic_write_text(out / "config.yaml", resolved.to_yaml())
+        failures: list[dict[str, Any]] = []
+        histories: dict[str, dict[str, dict[str, list[float]]]] = {}
+        t0 = time.perf_counter()
+        for name in prep.model_names:
+            for fold in prep.folds:
+                part = _part_path(run, name, fold.index)
+                fail = part.with_suffix(".failed.json")
+                if resume and (part.exists() or fail.exists()):
+                    if fail.exists():
+                        failures.append(json.loads(fail.read_text()))
+                    if progress:
+                        progress(name, fold.index, "resumed")
+                    continue
+                try:
+                    frame, history = _fold_predictions(
+                        prep, name, fold, model_seed(config.seed, name, fold.index)
+                    )
+                except Exception as exc:  # one model's failure never loses the others
+                    info = {
+                        "model": name,
+                        "fold": fold.index,
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "traceback": traceback.format_exc(),
+                    }
+                    atomic_write_text(fail, json.dumps(info, indent=2))
+                    failures.append(info)
+                    if progress:
+                        progress(name, fold.index, "failed")
+                    continue
+                write_csv(part, frame)
+                if history:
+                    histories.setdefault(name, {})[str(fold.index)] = history
+                    atomic_write_text(part.with_suffix(".history.json"), json.dumps(history))
+                if progress:
+                    progress(name, fold.index, "done")
+        elapsed = time.perf_counter() - t0
+
+        frames = []
+        for name in prep.model_names:
+            for fold in prep.folds:
+                part = _part_path(run, name, fold.index)
+                if part.exists():
+                    frames.append(pd.read_csv(part))
+                hist = part.with_suffix(".history.json")
+                if hist.exists():
+                    histories.setdefault(name, {})[str(fold.index)] = json.loads(hist.read_text())
+        predictions = pd.concat(frames, ignore_index=True)
+        write_csv(out / "predictions.csv", predictions)
+        predictions = read_predictions(out / "predictions.csv")
+        metrics = compute_metrics(predictions, prep.task.kind)
+        metrics["failures"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
+        metrics["warnings"] = prep.warnings
+        metrics["folds"] = [
+            {
+                "fold": f.index,
+                "train_start": _iso(prep.design.calendar[f.train_start]),
+                "train_end": _iso(prep.design.calendar[f.train_end - 1]),
+                "test_start": _iso(prep.design.calendar[f.test_start]),
+                "test_end": _iso(prep.design.calendar[f.test_end - 1]),
+            }
+            for f in prep.folds
+        ]
+        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        if histories:
+            atomic_write_text(out / "history.json", json.dumps(histories) + "\n")
+        write_plots(predictions, prep.task.kind, out / "plots")
+        run.write_manifest(
+            {
+                "status": "complete",
+                "dataset": {
+                    "source": prep.dataset.source,
+                    "name": prep.dataset.name,
+                    "sha256": prep.dataset.sha256,
+                    "target": prep.dataset.target,
+                    "series": len(prep.dataset.ids),
+                    "rows": len(prep.dataset.frame),
+                },
+                "seed": config.seed,
+                "started": started,
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "training_seconds": round(elapsed, 3),
+            }
+        )
+        complete = True
+    finally:
+        run.close(complete=complete)
+    return BacktestResult(out, predictions, metrics, metrics["failures"], prep.warnings)
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """Read a predictions table written by fincast."""
+    frame = pd.read_csv(path, dtype={"id": str})
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def _iso(value: Any) -> str:
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()

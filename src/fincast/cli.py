@@ -1,0 +1,440 @@
+"""The ``fincast`` command line: parse arguments, call the public API, map errors.
+
+User errors (:class:`~fincast.errors.FincastError`) print one line ``error: …`` on stderr
+and exit 2; anything else is a bug in fincast and exits 1. ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import _backend  # noqa: F401  (selects the Keras backend first)
+from .errors import ConfigError, FincastError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Forecast financial time series with Keras and check, walk-forward, whether the "
+    "forecast beats naive baselines out of sample.",
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+# -- shared option types ----------------------------------------------------------------
+DataArg = Annotated[
+    str | None,
+    typer.Argument(help="CSV or Parquet file, or builtin:NAME (see `fincast datasets`)."),
+]
+DateCol = Annotated[str | None, typer.Option("--date-col", help="Name of the date column.")]
+IdCol = Annotated[
+    str | None, typer.Option("--id-col", help="Name of the series id column (panels).")
+]
+Target = Annotated[
+    str | None,
+    typer.Option(
+        help="Column to forecast (default: adjusted close, else close, else the only "
+        "numeric column)."
+    ),
+]
+FillNa = Annotated[
+    str | None,
+    typer.Option(
+        "--fillna", help="Missing values in needed columns: error (default), ffill, drop."
+    ),
+]
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    return {k: v for k, v in flags.items() if v is not None}
+
+
+def _config(config_file: Path | None, flags: dict[str, Any]) -> Any:
+    from .config import build_config, load_config
+
+    if config_file is not None:
+        return load_config(config_file, flags)
+    return build_config(flags, where="command line")
+
+
+@app.command()
+def backtest(
+    data: DataArg = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML config file; flags override it.")
+    ] = None,
+    date_col: DateCol = None,
+    id_col: IdCol = None,
+    target: Target = None,
+    fillna: FillNa = None,
+    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    horizon: Annotated[
+        str | None, typer.Option(help="Steps ahead to forecast, e.g. 1 (default) or 1,5,20.")
+    ] = None,
+    lookback: Annotated[
+        int | None, typer.Option(help="Past steps the features look at (default 20).")
+    ] = None,
+    features: Annotated[
+        str | None, typer.Option(help="Feature set: default (stationary) or raw.")
+    ] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated models (default seed-mlp); see `fincast models`."),
+    ] = None,
+    baselines: Annotated[
+        str | None, typer.Option(help="Comma-separated baselines (default naive,mean).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (default 100).")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Minibatch size (default 32).")
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate (default 0.001).")] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="adam (default), sgd, momentum, rmsprop or gd.")
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy (default by task).")
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option(help="Dropout rate after hidden layers (default 0).")
+    ] = None,
+    l1: Annotated[float | None, typer.Option(help="L1 kernel penalty (default 0).")] = None,
+    l2: Annotated[float | None, typer.Option(help="L2 kernel penalty (default 0).")] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(help="Early stopping: epochs without a better validation loss (default off)."),
+    ] = None,
+    val_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--val-fraction",
+            help="Share of each training fold held out for early stopping (default 0.1).",
+        ),
+    ] = None,
+    folds: Annotated[int | None, typer.Option(help="Walk-forward test blocks (default 5).")] = None,
+    window: Annotated[
+        str | None, typer.Option(help="Training window: expanding (default) or rolling.")
+    ] = None,
+    train_size: Annotated[
+        int | None, typer.Option("--train-size", help="Dates per rolling training window.")
+    ] = None,
+    test_size: Annotated[
+        int | None,
+        typer.Option("--test-size", help="Dates per test block (default: dates / (folds + 1))."),
+    ] = None,
+    gap: Annotated[
+        int | None, typer.Option(help="Dates between training and test (default: the horizon).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Run directory (default runs/<timestamp>-<dataset>)."),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Finish an interrupted run in this directory (computes only what is missing)."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Walk-forward backtest of models against naive baselines; writes a run directory."""
+    from .backtest import prepare, run_backtest
+    from .metrics import metrics_table
+
+    if window is not None and window not in ("expanding", "rolling"):
+        raise ConfigError(f"--window must be expanding or rolling, got {window!r}")
+    flags = _overrides(
+        data=data,
+        date_col=date_col,
+        id_col=id_col,
+        target=target,
+        fillna=fillna,
+        task=task,
+        horizon=horizon,
+        lookback=lookback,
+        features=features,
+        models=models,
+        baselines=baselines,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        loss=loss,
+        dropout=dropout,
+        l1=l1,
+        l2=l2,
+        patience=patience,
+        val_fraction=val_fraction,
+        folds=folds,
+        window=window,
+        train_size=train_size,
+        test_size=test_size,
+        gap=gap,
+        seed=seed,
+        out=out,
+    )
+    if resume is not None:
+        if config is None and (resume / "config.yaml").is_file():
+            config = resume / "config.yaml"
+        flags["out"] = str(resume)
+    cfg = _config(config, flags)
+    prep = prepare(cfg)
+    for w in prep.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    total = len(prep.model_names) * len(prep.folds)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+    ) as bar:
+        job = bar.add_task("walk-forward", total=total)
+
+        def step(model: str, fold: int, status: str) -> None:
+            bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{len(prep.folds)}")
+
+        result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
+    _print_summary(result.metrics, metrics_table(result.metrics))
+    for f in result.failures:
+        err_console.print(
+            f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}", highlight=False
+        )
+    out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_summary(metrics: dict[str, Any], table_df: Any) -> None:
+    table = Table(
+        title=f"walk-forward results · task {metrics['task']} · horizon {metrics['horizon']}"
+    )
+    for col in table_df.columns:
+        table.add_column(str(col), justify="left" if col == "model" else "right", no_wrap=True)
+    for _, row in table_df.iterrows():
+        table.add_row(*(_fmt(v) for v in row.tolist()))
+    _wide().print(table)
+
+
+def _wide() -> Console:
+    """The output console; piped output is not squeezed to 80 columns."""
+    return out_console if out_console.is_terminal else Console(width=200)
+
+
+@app.command()
+def train(
+    data: DataArg = None,
+    out: Annotated[str, typer.Option(help="Model directory to create.")] = "model",
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML config file; flags override it.")
+    ] = None,
+    date_col: DateCol = None,
+    id_col: IdCol = None,
+    target: Target = None,
+    fillna: FillNa = None,
+    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
+    lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
+    features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
+    models: Annotated[
+        str | None, typer.Option(help="The one Keras model to train (default seed-mlp).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs (default 100).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Minibatch size.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="adam, sgd, momentum, rmsprop or gd.")
+    ] = None,
+    loss: Annotated[
+        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy.")
+    ] = None,
+    dropout: Annotated[float | None, typer.Option(help="Dropout rate.")] = None,
+    l1: Annotated[float | None, typer.Option(help="L1 kernel penalty.")] = None,
+    l2: Annotated[float | None, typer.Option(help="L2 kernel penalty.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+) -> None:
+    """Fit one model on all the data and save it (model.keras + fincast.json) to --out."""
+    from .persist import train as train_model
+
+    flags = _overrides(
+        data=data,
+        date_col=date_col,
+        id_col=id_col,
+        target=target,
+        fillna=fillna,
+        task=task,
+        horizon=horizon,
+        lookback=lookback,
+        features=features,
+        models=models,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        loss=loss,
+        dropout=dropout,
+        l1=l1,
+        l2=l2,
+        seed=seed,
+    )
+    cfg = _config(config, flags)
+    with err_console.status("training on all the data…"):
+        path = train_model(cfg, out)
+    out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
+
+
+@app.command()
+def predict(
+    model: Annotated[
+        Path, typer.Option("--model", help="Model directory written by `fincast train`.")
+    ],
+    data: Annotated[
+        str, typer.Option("--data", help="New data: CSV/Parquet path or builtin:NAME.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Write the forecast to this CSV file too.")
+    ] = None,
+) -> None:
+    """Forecast the next h steps of each series in new data with a saved model."""
+    from .persist import predict as predict_model
+
+    table = predict_model(model, data, out)
+    view = Table(title=f"forecast · {model}")
+    for col in table.columns:
+        view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
+    for _, row in table.iterrows():
+        view.add_row(*(_fmt(v) for v in row.tolist()))
+    out_console.print(view)
+    if out is not None:
+        out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
+
+
+@app.command()
+def validate(
+    data: DataArg = None,
+    date_col: DateCol = None,
+    id_col: IdCol = None,
+    target: Target = None,
+    fillna: FillNa = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Check a data file and print a summary (series, rows, dates, frequency, gaps, columns)."""
+    from .data import load, summarize
+
+    if data is None:
+        raise ConfigError("validate needs a DATA argument: a CSV/Parquet path or builtin:NAME")
+    if fillna is not None and fillna not in ("error", "ffill", "drop"):
+        raise ConfigError(f"--fillna must be error, ffill or drop, got {fillna!r}")
+    ds = load(data, date_col=date_col, id_col=id_col, target=target, fillna=fillna or "error")  # type: ignore[arg-type]
+    summary = summarize(ds)
+    if as_json:
+        out_console.print_json(json.dumps(summary, default=str))
+        return
+    table = Table(title=f"{summary.get('source', data)} · valid", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if key == "columns":
+            value = ", ".join(
+                f"{c['name']} ({c['dtype']}, {c['n_missing']} missing)" for c in value
+            )
+        elif isinstance(value, dict | list):
+            value = json.dumps(value, default=str)
+        table.add_row(key, str(value))
+    out_console.print(table)
+
+
+@app.command()
+def datasets() -> None:
+    """List the built-in datasets (shipped inside installed packages; no download)."""
+    from .data import BUILTINS
+
+    table = Table(title="built-in datasets (use as builtin:NAME)")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name, text in BUILTINS.items():
+        table.add_row(name, text)
+    out_console.print(table)
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the models and baselines."""
+    from .models import MODELS
+
+    table = Table(title="models (use with --models / --baselines)")
+    table.add_column("name", style="bold")
+    table.add_column("kind")
+    table.add_column("description")
+    for name, info in MODELS.items():
+        table.add_row(name, "baseline" if info.baseline else "keras", info.description)
+    out_console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fincast`` console script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, standalone_mode=False)
+    except FincastError as exc:
+        if debug:
+            traceback.print_exc()
+        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("error: interrupted", highlight=False, markup=False)
+        return 130
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        traceback.print_exc() if debug else None
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc} (a bug in fincast; rerun with "
+            "--debug for the traceback and report it)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+def run() -> None:
+    """Console-script wrapper that exits with :func:`main`'s code."""
+    sys.exit(main())

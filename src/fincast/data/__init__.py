@@ -1,0 +1,17 @@
+"""Data: readers (CSV, Parquet, built-in datasets), the canonical Dataset, validation."""
+
+from .builtin import BUILTINS, load_builtin
+from .dataset import OHLCV_ROLES, Dataset
+from .readers import load
+from .validate import check_min_rows, check_positive, summarize
+
+__all__ = [
+    "BUILTINS",
+    "OHLCV_ROLES",
+    "Dataset",
+    "check_min_rows",
+    "check_positive",
+    "load",
+    "load_builtin",
+    "summarize",
+]

@@ -1,0 +1,83 @@
+"""Checks and the summary printed by ``fincast validate``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .dataset import Dataset
+
+__all__ = ["check_min_rows", "check_positive", "summarize"]
+
+
+def _frequency(dates: pd.Series) -> str:
+    from ..persist import infer_frequency
+
+    return infer_frequency(dates.to_numpy()) or "irregular"
+
+
+def summarize(ds: Dataset) -> dict[str, Any]:
+    """A JSON-serialisable summary: series, rows, dates, frequency, gaps, columns."""
+    f = ds.frame
+    sizes = f.groupby("id").size()
+    longest = sizes.idxmax()
+    dates = f.loc[f["id"] == longest, "date"]
+    spacing = dates.diff().dropna()
+    median = spacing.median() if len(spacing) else pd.Timedelta(0)
+    gaps = spacing[spacing > 2 * median] if len(spacing) else spacing
+    largest = None
+    if len(gaps):
+        j = gaps.idxmax()
+        largest = {
+            "from": str(f.loc[j - 1, "date"].date()),
+            "to": str(f.loc[j, "date"].date()),
+            "days": int(gaps.max().days),
+        }
+    return {
+        "source": ds.source,
+        "name": ds.name,
+        "n_series": int(len(sizes)),
+        "ids": [str(i) for i in sizes.index[:20]],
+        "n_rows": int(len(f)),
+        "start": str(f["date"].min().date()),
+        "end": str(f["date"].max().date()),
+        "frequency": _frequency(dates),
+        "gaps": {"count": int(len(gaps)), "largest": largest},
+        "rows_per_series": {"min": int(sizes.min()), "max": int(sizes.max())},
+        "target": ds.target,
+        "roles": dict(ds.roles),
+        "columns": [
+            {"name": c, "dtype": str(f[c].dtype), "n_missing": int(f[c].isna().sum())}
+            for c in ds.numeric_columns
+        ],
+        "sha256": ds.sha256,
+    }
+
+
+def check_positive(ds: Dataset, column: str, why: str) -> None:
+    """Raise :class:`DataError` if ``column`` has values <= 0 (``why`` says what needs it)."""
+    values = ds.frame[column].to_numpy(dtype="float64")
+    bad = ~(values > 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{ds.source}: column `{column}` has {int(bad.sum())} non-positive values (first "
+            f"{values[i]:g} at {ds.frame['date'].iloc[i].date()}, series {ds.frame['id'].iloc[i]}); "
+            f"{why}, which need positive prices: use --task level or clean the data"
+        )
+
+
+def check_min_rows(ds: Dataset, needed: int, why: str) -> list[str]:
+    """Series with fewer than ``needed`` rows (to skip); an error when no series has enough."""
+    sizes = ds.frame.groupby("id").size()
+    short = sizes[sizes < needed]
+    if len(short) == len(sizes):
+        what = f"series {sizes.index[0]}" if len(sizes) == 1 else f"every one of {len(sizes)} series"
+        raise DataError(
+            f"{ds.source}: {what} has {int(sizes.max())} rows at most but needs at least "
+            f"{needed} ({why}); lower --lookback/--folds/--horizon or use more data"
+        )
+    return [str(i) for i in short.index]

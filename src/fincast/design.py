@@ -1,0 +1,121 @@
+"""The model-ready design: features, targets and naive forecasts as aligned arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data.dataset import Dataset
+from .features import FeatureSpec, build_features, sequence_columns
+from .models.base import Batch
+from .task import TaskSpec, build_targets
+
+__all__ = ["Design", "build_design"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """Rows usable for modelling, in (id, date) order.
+
+    Attributes
+    ----------
+    ids, dates
+        Series id and forecast date of each row.
+    date_pos
+        Position of each row's date among ``calendar`` (all distinct dates of the design).
+    X
+        Features (n, f), float32.
+    y, naive, fwd_return
+        (n, horizons) float64; ``y`` and ``fwd_return`` are NaN for rows without a future.
+    feature_names, horizons
+        Column names of ``X``; the horizons of the columns of ``y``.
+    windows
+        Per-step features over the look-back window, (n, lookback, s), float32, for
+        sequence models (``None`` unless asked for).
+    """
+
+    ids: np.ndarray
+    dates: np.ndarray
+    date_pos: np.ndarray
+    calendar: np.ndarray
+    X: np.ndarray
+    y: np.ndarray
+    naive: np.ndarray
+    fwd_return: np.ndarray
+    feature_names: tuple[str, ...]
+    horizons: tuple[int, ...]
+    windows: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def batch(self, mask: np.ndarray | None = None) -> Batch:
+        """The rows selected by ``mask`` (all rows by default) as a model :class:`Batch`."""
+        full = Batch(self.X, self.naive, self.y, self.ids, self.windows)
+        return full if mask is None else full.take(mask)
+
+
+def build_design(
+    ds: Dataset,
+    task: TaskSpec,
+    features: FeatureSpec,
+    *,
+    require_target: bool = True,
+    windows: bool = False,
+) -> Design:
+    """Build features and targets for every row of ``ds`` and keep the usable rows.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    task, features
+        What to forecast and from what.
+    require_target
+        Keep only rows whose future is known (backtests); ``False`` keeps the latest rows
+        too (forecasting new data).
+    windows
+        Also build the look-back windows sequence models read.
+
+    Every row kept has at least ``lookback`` earlier rows in its series, whatever the
+    feature set, so tabular and sequence models are always scored on the same rows.
+    """
+    frame = ds.frame
+    feats = build_features(frame, ds.target, ds.roles, features)
+    targets = build_targets(frame, ds.target, task)
+    X = feats.to_numpy(dtype="float64")
+    y = targets["y"].to_numpy(dtype="float64")
+    naive = targets["naive"].to_numpy(dtype="float64")
+    position = frame.groupby("id", sort=False).cumcount().to_numpy()
+    ok = np.isfinite(X).all(axis=1) & np.isfinite(naive).all(axis=1)
+    ok &= position >= features.lookback
+    if require_target:
+        ok &= np.isfinite(y).all(axis=1)
+    seq = None
+    if windows:
+        cols = sequence_columns(list(feats.columns))
+        steps = np.arange(features.lookback - 1, -1, -1)
+        index = np.flatnonzero(ok)[:, None] - steps[None, :]
+        seq = feats[cols].to_numpy(dtype="float32")[index]
+        seq_ok = np.isfinite(seq).all(axis=(1, 2))
+        if not seq_ok.all():  # defensive: never feed a window with holes
+            keep = np.flatnonzero(ok)[seq_ok]
+            ok = np.zeros_like(ok)
+            ok[keep] = True
+            seq = seq[seq_ok]
+    dates = frame["date"].to_numpy()[ok]
+    calendar, date_pos = np.unique(dates, return_inverse=True)
+    return Design(
+        ids=frame["id"].to_numpy(dtype=object)[ok],
+        dates=dates,
+        date_pos=date_pos.astype("int64"),
+        calendar=calendar,
+        X=X[ok].astype("float32"),
+        y=y[ok],
+        naive=naive[ok],
+        fwd_return=targets["fwd_return"].to_numpy(dtype="float64")[ok],
+        feature_names=tuple(feats.columns),
+        horizons=task.horizons,
+        windows=seq,
+    )

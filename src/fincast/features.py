@@ -1,0 +1,141 @@
+"""Leakage-free features: every feature dated t is computed from rows dated <= t.
+
+All builders work per series on the canonical long frame with grouped shifts and rolling
+windows (no Python loop over rows), so a feature row never sees the future of its own
+series nor any other series.
+
+Feature sets
+------------
+``default``
+    Stationary inputs. With OHLCV columns: close-to-close log return, high-low range
+    ``log(high/low)``, intraday return ``log(close/open)``, log volume change, the target
+    relative to its rolling mean, the rolling volatility of returns, and the returns lagged
+    1 … ``lookback - 1`` steps. With a single column: its log returns (or first differences
+    when it is not strictly positive), their lags, rolling mean and volatility, and the
+    value relative to its rolling mean.
+``raw``
+    The raw OHLCV columns as they are (open, high, low, close, volume), or the target column
+    alone when there are no OHLCV columns: the classic "predict tomorrow's close from today's
+    five columns" set-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+
+__all__ = ["FEATURE_SETS", "FeatureSpec", "build_features", "sequence_columns"]
+
+FEATURE_SETS: dict[str, str] = {
+    "default": "stationary OHLCV transforms plus lagged returns over the lookback",
+    "raw": "the raw OHLCV columns (or the target column) as they are",
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How features are built.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`FEATURE_SETS`.
+    lookback
+        Number of past steps the features look at (lags, rolling windows), >= 1.
+    """
+
+    kind: str = "default"
+    lookback: int = 20
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEATURE_SETS:
+            raise ConfigError(
+                f"features {self.kind!r} is not known; expected one of {', '.join(FEATURE_SETS)}"
+            )
+        if int(self.lookback) != self.lookback or self.lookback < 1:
+            raise ConfigError(
+                f"lookback must be a whole number of steps >= 1, got {self.lookback}; "
+                "pass e.g. --lookback 20"
+            )
+
+
+def _log_change(values: pd.Series, groups: pd.Series) -> pd.Series:
+    logged = np.log(values.where(values > 0))
+    return logged - logged.groupby(groups, sort=False).shift(1)
+
+
+def _rolling(values: pd.Series, groups: pd.Series, window: int, how: str) -> pd.Series:
+    rolled = values.groupby(groups, sort=False).rolling(window, min_periods=window)
+    out = getattr(rolled, how)()
+    return out.reset_index(level=0, drop=True).reindex(values.index)
+
+
+def build_features(
+    frame: pd.DataFrame, target: str, roles: dict[str, str], spec: FeatureSpec
+) -> pd.DataFrame:
+    """Feature table aligned with ``frame``'s rows.
+
+    Parameters
+    ----------
+    frame
+        Canonical long frame (``id``, ``date``, fields), sorted by id then date.
+    target
+        The target column.
+    roles
+        OHLCV role -> column, as found by the loader.
+    spec
+        Which features to build.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One float64 column per feature, index aligned with ``frame``. The first rows of each
+        series, whose look-back window is not yet full, are NaN.
+    """
+    groups = frame["id"]
+    value = frame[target].astype("float64")
+    ohlc = [roles.get(r) for r in ("open", "high", "low", "close")]
+    if spec.kind == "raw":
+        cols = [roles[r] for r in ("open", "high", "low", "close", "volume") if r in roles]
+        if target not in cols:
+            cols = [*cols, target] if cols else [target]
+        return frame[cols].astype("float64").rename(columns=lambda c: f"raw_{c}")
+
+    out: dict[str, pd.Series] = {}
+    positive = bool((value > 0).all())
+    step = _log_change(value, groups) if positive else value.groupby(groups, sort=False).diff()
+    lagged = step.groupby(groups, sort=False)
+    out["ret"] = step
+    for lag in range(1, spec.lookback):
+        out[f"ret_lag{lag}"] = lagged.shift(lag)
+    if all(c is not None for c in ohlc):
+        o, h, lo, c = (frame[col].astype("float64") for col in ohlc)  # type: ignore[index]
+        out["range"] = np.log(h.where(h > 0) / lo.where(lo > 0))
+        out["intraday"] = np.log(c.where(c > 0) / o.where(o > 0))
+    if "volume" in roles:
+        vol = np.log1p(frame[roles["volume"]].astype("float64").clip(lower=0))
+        out["volume_change"] = vol - vol.groupby(groups, sort=False).shift(1)
+    if spec.lookback >= 2:
+        mean = _rolling(value, groups, spec.lookback, "mean")
+        if positive:
+            out["rel_mean"] = value / mean - 1.0
+        else:
+            scale = _rolling(value, groups, spec.lookback, "std").replace(0.0, np.nan)
+            out["rel_mean"] = ((value - mean) / scale).fillna(0.0).where(mean.notna())
+        out["volatility"] = _rolling(step, groups, spec.lookback, "std")
+    if not positive:
+        out["level"] = value
+    return pd.DataFrame(out, index=frame.index)
+
+
+def sequence_columns(feature_names: list[str] | tuple[str, ...]) -> list[str]:
+    """The per-step features that sequence models read over a look-back window.
+
+    Lags and rolling statistics are left out: the window itself holds that history.
+    """
+    rolling = ("rel_mean", "volatility")
+    return [c for c in feature_names if not c.startswith("ret_lag") and c not in rolling]

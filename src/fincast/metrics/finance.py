@@ -1,0 +1,582 @@
+"""Trading metrics from the predictions table: positions, strategy returns, Sharpe, IC.
+
+Everything here works from the predictions table alone (one row per model, id, date and
+horizon, with ``y_pred``, ``fwd_return`` and, for ``direction``, ``prob``), so a figure can
+be checked from ``predictions.csv`` without retraining.
+
+How a forecast becomes a trade
+------------------------------
+The *signal* of a row is the sign of what the model expects:
+
+- ``return``: the sign of ``y_pred`` (the forecast log return);
+- ``level``: the sign of ``y_pred`` minus the ``naive`` forecast of the same row (the last
+  value), i.e. the forecast change;
+- ``direction``: the sign of ``prob - threshold`` (``y_pred`` stands in for ``prob`` when there
+  is none).
+
+``long_flat`` holds 1 on a positive signal and 0 otherwise; ``long_short`` holds the signal
+itself (+1, -1, or 0 when the forecast is exactly flat).
+
+For a horizon h the strategy trades every h-th forecast date of each series (starting at the
+series' first test date) and holds for h steps, so holding periods never overlap. Over a
+period the position p earns the simple return ``p * (exp(fwd_return) - 1)`` (a short earns
+minus the asset's simple return), less ``cost_bps / 1e4 * |p - p_prev|`` for the trades
+(the first position is a trade from flat). A panel is an equal-weight portfolio of the series
+that have a row on the date: its return is the mean of the series' simple returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+
+__all__ = [
+    "BUY_AND_HOLD",
+    "ic_series",
+    "infer_periods_per_year",
+    "information_coefficient",
+    "positions",
+    "strategy_returns",
+    "trading_metrics",
+]
+
+BUY_AND_HOLD = "buy-and-hold"
+"""Name of the pseudo-model that is always long (one initial trade)."""
+
+Mode = Literal["long_flat", "long_short"]
+_MODES: tuple[Mode, ...] = ("long_flat", "long_short")
+_TASKS = ("return", "level", "direction")
+_REQUIRED = ("id", "date", "model", "horizon", "y_pred")
+
+
+def _json_float(value: Any) -> float | None:
+    """A plain float, or None for NaN, inf and missing values."""
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _check(predictions: pd.DataFrame, task: str, extra: Iterable[str] = ()) -> None:
+    if task not in _TASKS:
+        raise ConfigError(f"task {task!r} is not known; expected one of {', '.join(_TASKS)}")
+    missing = [c for c in (*_REQUIRED, *extra) if c not in predictions.columns]
+    if missing:
+        raise DataError(
+            f"the predictions table has no column {', '.join(map(repr, missing))}; expected "
+            f"columns {', '.join(_REQUIRED)}, fwd_return (and prob for direction) — rebuild "
+            "it with fincast's backtest"
+        )
+
+
+def _pick_horizon(predictions: pd.DataFrame, horizon: int | None) -> int:
+    available = sorted(int(h) for h in pd.unique(predictions["horizon"]))
+    if not available:
+        raise DataError("the predictions table is empty; run a backtest first")
+    if horizon is None:
+        return available[0]
+    if int(horizon) not in available:
+        raise ConfigError(
+            f"horizon {horizon} is not in the predictions table; expected one of "
+            f"{', '.join(map(str, available))}"
+        )
+    return int(horizon)
+
+
+def _naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
+    """The ``naive`` model's y_pred on the same (id, date, horizon) as each row."""
+    naive = predictions[predictions["model"] == "naive"]
+    if naive.empty:
+        raise DataError(
+            "the level task needs the `naive` model's rows to turn forecasts into changes; "
+            "the predictions table has none — keep the naive baseline in the backtest"
+        )
+    keys = ["id", "date", "horizon"]
+    lookup = naive.drop_duplicates(keys).set_index(keys)["y_pred"]
+    index = pd.MultiIndex.from_frame(predictions[keys])
+    return lookup.reindex(index).to_numpy(dtype="float64")
+
+
+def _forecast_score(predictions: pd.DataFrame, task: str) -> np.ndarray:
+    """What a model expects, on a scale where larger means more bullish."""
+    y_pred = predictions["y_pred"].to_numpy(dtype="float64")
+    if task == "return":
+        return y_pred
+    if task == "level":
+        return y_pred - _naive_aligned(predictions)
+    if "prob" in predictions.columns:
+        prob = predictions["prob"].to_numpy(dtype="float64")
+        return np.where(np.isnan(prob), y_pred, prob)
+    return y_pred
+
+
+def positions(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    mode: Mode = "long_flat",
+    threshold: float = 0.5,
+) -> pd.Series:
+    """The position each forecast row asks for.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table.
+    task
+        ``return``, ``level`` or ``direction``.
+    mode
+        ``long_flat`` gives {0, 1}; ``long_short`` gives {-1, +1}, and 0 where the forecast is
+        exactly flat.
+    threshold
+        For ``direction``: go long when ``prob > threshold`` (short when below, in
+        ``long_short``).
+
+    Returns
+    -------
+    pandas.Series
+        Float positions named ``position``, aligned with ``predictions.index``. Rows without a
+        forecast are flat (0).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown task or mode.
+    DataError
+        When a column is missing, or the ``level`` task has no ``naive`` rows.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"id": "a", "date": pd.date_range("2020", periods=3),
+    ...                   "model": "m", "horizon": 1, "y_pred": [0.1, -0.2, 0.0]})
+    >>> positions(p, "return", mode="long_short").tolist()
+    [1.0, -1.0, 0.0]
+    """
+    _check(predictions, task)
+    if mode not in _MODES:
+        raise ConfigError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
+    score = _forecast_score(predictions, task)
+    if task == "direction":
+        score = score - threshold
+    signal = np.nan_to_num(np.sign(score), nan=0.0)
+    if mode == "long_flat":
+        signal = (signal > 0).astype("float64")
+    return pd.Series(signal + 0.0, index=predictions.index, name="position")
+
+
+def _sampled_rows(predictions: pd.DataFrame, h: int) -> pd.DataFrame:
+    """Rows of horizon h on every h-th date of each series (non-overlapping periods)."""
+    rows = predictions[(predictions["horizon"] == h) & predictions["fwd_return"].notna()]
+    keys = rows[["id", "date"]].drop_duplicates().sort_values(["id", "date"], kind="stable")
+    keys = keys[keys.groupby("id", sort=False).cumcount().to_numpy() % h == 0]
+    return rows.merge(keys, on=["id", "date"], how="inner")
+
+
+def strategy_returns(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    mode: Mode = "long_flat",
+    cost_bps: float = 5.0,
+    horizon: int | None = None,
+    threshold: float = 0.5,
+) -> pd.DataFrame:
+    """Per-period returns of trading each model's forecasts, before and after costs.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table (needs ``fwd_return``).
+    task
+        ``return``, ``level`` or ``direction``.
+    mode
+        ``long_flat`` or ``long_short`` (see :func:`positions`).
+    cost_bps
+        Cost per side in basis points of the traded notional: a period's cost is
+        ``cost_bps / 1e4 * |position - previous position|``.
+    horizon
+        The horizon to trade (default the smallest). Positions are held for h steps on every
+        h-th forecast date of each series.
+    threshold
+        Probability threshold for ``direction``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, date), models in table order then ``buy-and-hold``, with ``position`` (mean position across series:
+        the position itself for one series, the net exposure for a panel), ``exposure`` (mean
+        absolute position), ``turnover`` (mean ``|Δposition|``), ``gross_return`` and
+        ``net_return`` (simple returns of the period) and ``n_series``. A ``buy-and-hold``
+        pseudo-model (always long, one initial trade) is included.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown task, mode or horizon, or a negative cost.
+    DataError
+        When a needed column is missing.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"id": "a", "date": pd.date_range("2020", periods=2),
+    ...                   "model": "m", "horizon": 1, "y_pred": [0.1, 0.1],
+    ...                   "fwd_return": [np.log(1.02), np.log(0.99)]})
+    >>> strategy_returns(p, "return", cost_bps=10).query("model == 'm'")["net_return"].round(6).tolist()
+    [0.019, -0.01]
+    """
+    _check(predictions, task, ("fwd_return",))
+    if not cost_bps >= 0:
+        raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
+    h = _pick_horizon(predictions, horizon)
+    frame = predictions.copy()
+    frame["position"] = positions(frame, task, mode=mode, threshold=threshold)
+    rows = _sampled_rows(frame, h)[["model", "id", "date", "position", "fwd_return"]]
+    hold = rows.drop_duplicates(["id", "date"]).assign(model=BUY_AND_HOLD, position=1.0)
+    order = [*_model_order(predictions), BUY_AND_HOLD]
+    rows = pd.concat([rows, hold], ignore_index=True)
+    rows["model"] = pd.Categorical(rows["model"].astype(str), categories=order)
+    rows = rows.sort_values(["model", "id", "date"], kind="stable")
+    previous = rows.groupby(["model", "id"], sort=False)["position"].shift(1).fillna(0.0)
+    rows["turnover"] = (rows["position"] - previous).abs()
+    rows["exposure"] = rows["position"].abs()
+    rows["gross_return"] = rows["position"] * np.expm1(rows["fwd_return"].astype("float64"))
+    rows["net_return"] = rows["gross_return"] - cost_bps / 1e4 * rows["turnover"]
+    out = rows.groupby(["model", "date"], sort=True, observed=True).agg(
+        position=("position", "mean"),
+        exposure=("exposure", "mean"),
+        turnover=("turnover", "mean"),
+        gross_return=("gross_return", "mean"),
+        net_return=("net_return", "mean"),
+        n_series=("id", "size"),
+    )
+    out = out.reset_index()
+    out["model"] = out["model"].astype(str)
+    return out
+
+
+def infer_periods_per_year(dates: Iterable[Any], horizon: int = 1) -> float:
+    """Holding periods per year for h-step periods, from the spacing of the dates.
+
+    The median spacing between distinct dates decides the frequency: daily (252 trading days,
+    or 365 when more than a tenth of the dates fall on weekends), weekly (52), monthly (12),
+    quarterly (4), yearly (1); anything else is ``365.25 / median days``. The result is divided
+    by ``horizon``.
+
+    Parameters
+    ----------
+    dates
+        Forecast dates (any order, repeats allowed).
+    horizon
+        Steps per holding period.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> infer_periods_per_year(pd.bdate_range("2020", periods=30), horizon=5)
+    50.4
+    """
+    unique = pd.DatetimeIndex(pd.unique(pd.to_datetime(pd.Series(list(dates))))).sort_values()
+    if len(unique) < 2:
+        return 252.0 / horizon
+    days = float(np.median((unique[1:] - unique[:-1]) / pd.Timedelta(days=1)))
+    if days <= 4:
+        weekend = float(np.mean(unique.day_of_week >= 5))
+        base = 365.0 if weekend > 0.1 else 252.0
+    elif days <= 10:
+        base = 52.0
+    elif 25 <= days <= 35:
+        base = 12.0
+    elif 80 <= days <= 100:
+        base = 4.0
+    elif 350 <= days <= 380:
+        base = 1.0
+    else:
+        base = 365.25 / days
+    return base / horizon
+
+
+def _period_metrics(group: pd.DataFrame, ppy: float) -> dict[str, float | int | None]:
+    r = group.sort_values("date")["net_return"].to_numpy(dtype="float64")
+    held = group["exposure"].to_numpy() > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = {
+            "annual_return": ep.annual_return(r, annualization=ppy),
+            "annual_volatility": ep.annual_volatility(r, annualization=ppy),
+            "sharpe": ep.sharpe_ratio(r, annualization=ppy),
+            "sortino": ep.sortino_ratio(r, annualization=ppy),
+            "max_drawdown": ep.max_drawdown(r),
+            "calmar": ep.calmar_ratio(r, annualization=ppy),
+            "hit_rate": float(np.mean(r[held] > 0)) if held.any() else None,
+            "turnover": float(group["turnover"].mean()),
+            "exposure": float(group["exposure"].mean()),
+            "total_return": float(np.prod(1.0 + r) - 1.0) if len(r) else None,
+        }
+    out: dict[str, float | int | None] = {k: _json_float(v) for k, v in values.items()}
+    out["n_periods"] = len(r)
+    return out
+
+
+def _model_order(predictions: pd.DataFrame) -> list[str]:
+    return [str(m) for m in pd.unique(predictions["model"])]
+
+
+def trading_metrics(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    cost_bps: float = 5.0,
+    mode: Literal["long_flat", "long_short", "both"] = "both",
+    periods_per_year: float | None = None,
+    horizon: int | None = None,
+    threshold: float = 0.5,
+) -> dict[str, dict[str, dict[str, float | int | None]]]:
+    """Performance of trading each model's forecasts, after costs.
+
+    Annual return (CAGR), volatility, Sharpe (risk-free 0), Sortino (target 0), maximum
+    drawdown and Calmar come from ``empyrical`` on the net simple returns of
+    :func:`strategy_returns`, annualised with ``periods_per_year``.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table.
+    task
+        ``return``, ``level`` or ``direction``.
+    cost_bps
+        Cost per side in basis points.
+    mode
+        ``long_flat``, ``long_short`` or ``both`` (default).
+    periods_per_year
+        Holding periods per year; inferred by :func:`infer_periods_per_year` when None.
+    horizon
+        The horizon to trade (default the smallest).
+    threshold
+        Probability threshold for ``direction``.
+
+    Returns
+    -------
+    dict
+        Always ``{model: {mode: metrics}}`` with one key per requested mode
+        (``long_flat`` and ``long_short`` for ``both``), models in table order followed by
+        ``buy-and-hold``. ``metrics`` holds ``annual_return``, ``annual_volatility``,
+        ``sharpe``, ``sortino``, ``max_drawdown`` (<= 0, e.g. -0.35), ``calmar``,
+        ``hit_rate`` (share of periods with a position whose net return is > 0),
+        ``turnover`` (mean per period), ``exposure`` (mean absolute position),
+        ``total_return`` and ``n_periods``. Undefined values are None.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown task, mode or horizon.
+    DataError
+        When a needed column is missing.
+    """
+    if mode == "both":
+        modes: tuple[Mode, ...] = _MODES
+    elif mode in _MODES:
+        modes = (mode,)
+    else:
+        raise ConfigError(f"mode must be long_flat, long_short or both, got {mode!r}")
+    _check(predictions, task, ("fwd_return",))
+    if periods_per_year is not None and not periods_per_year > 0:
+        raise ConfigError(
+            f"periods_per_year must be > 0, got {periods_per_year}; pass e.g. 252 for daily "
+            "periods, or None to infer it from the dates"
+        )
+    h = _pick_horizon(predictions, horizon)
+    ppy = periods_per_year or infer_periods_per_year(
+        predictions.loc[predictions["horizon"] == h, "date"], h
+    )
+    out: dict[str, dict[str, dict[str, float | int | None]]] = {
+        m: {} for m in [*_model_order(predictions), BUY_AND_HOLD]
+    }
+    for m in modes:
+        returns = strategy_returns(
+            predictions, task, mode=m, cost_bps=cost_bps, horizon=h, threshold=threshold
+        )
+        for model, group in returns.groupby("model", sort=False):
+            out[str(model)][m] = _period_metrics(group, ppy)
+    return {k: v for k, v in out.items() if v}
+
+
+# --- information coefficient --------------------------------------------------------------
+
+
+def _ic_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> pd.DataFrame:
+    _check(predictions, task, ("fwd_return",))
+    h = _pick_horizon(predictions, horizon)
+    rows = predictions[predictions["horizon"] == h]
+    cols = ["id", "date", "model", "fwd_return"] + (["fold"] if "fold" in rows.columns else [])
+    frame = rows[cols].copy()
+    frame["signal"] = _forecast_score(rows, task)
+    if "fold" not in frame.columns:
+        frame["fold"] = 0
+    return frame.dropna(subset=["signal", "fwd_return"])
+
+
+def _is_panel(frame: pd.DataFrame) -> bool:
+    if frame["id"].nunique() < 2:
+        return False
+    return bool(frame.groupby(["model", "date"])["id"].nunique().max() >= 2)
+
+
+def _grouped_corr(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pearson and Spearman correlation of signal with fwd_return within each group."""
+    d = frame[[*keys, "signal", "fwd_return"]].copy()
+    grouped = d.groupby(keys, sort=True)
+    d["rx"] = grouped["signal"].rank()
+    d["ry"] = grouped["fwd_return"].rank()
+    result: dict[str, pd.Series] = {}
+    for name, (x, y) in {"ic": ("signal", "fwd_return"), "rank_ic": ("rx", "ry")}.items():
+        g = d.groupby(keys, sort=True)
+        dx = d[x] - g[x].transform("mean")
+        dy = d[y] - g[y].transform("mean")
+        parts = pd.DataFrame({"sxy": dx * dy, "sxx": dx * dx, "syy": dy * dy})
+        for k in keys:
+            parts[k] = d[k].to_numpy()
+        sums = parts.groupby(keys, sort=True).sum()
+        spread = g[x].max() - g[x].min()
+        spread_y = g[y].max() - g[y].min()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = sums["sxy"] / np.sqrt(sums["sxx"] * sums["syy"])
+        result[name] = corr.where((spread > 0) & (spread_y > 0)).clip(-1.0, 1.0)
+    out = pd.DataFrame(result)
+    out["n"] = d.groupby(keys, sort=True).size()
+    return out.reset_index()
+
+
+def ic_series(
+    predictions: pd.DataFrame, task: str, model: str, *, horizon: int | None = None
+) -> pd.DataFrame:
+    """Information coefficient of one model over time, for plotting.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table.
+    task
+        ``return``, ``level`` or ``direction``.
+    model
+        The model name.
+    horizon
+        The horizon (default the smallest).
+
+    Returns
+    -------
+    pandas.DataFrame
+        For a panel, one row per date with the cross-sectional ``ic`` (Pearson), ``rank_ic``
+        (Spearman) and ``n`` (series on the date); for a single series, one row per ``fold``
+        with the time-series correlations over the fold. NaN where undefined (a constant
+        forecast, fewer than two rows).
+
+    Raises
+    ------
+    DataError
+        When the model is not in the table or a column is missing.
+    """
+    frame = _ic_rows(predictions, task, horizon)
+    if model not in set(predictions["model"]):
+        raise DataError(
+            f"model {model!r} is not in the predictions table; expected one of "
+            f"{', '.join(_model_order(predictions))}"
+        )
+    key = "date" if _is_panel(frame) else "fold"
+    rows = frame[frame["model"] == model]
+    if rows.empty:
+        return pd.DataFrame({key: [], "ic": [], "rank_ic": [], "n": []})
+    return _grouped_corr(rows, [key])[[key, "ic", "rank_ic", "n"]]
+
+
+def _summary(values: pd.Series) -> tuple[float, float, int]:
+    v = values.dropna().to_numpy(dtype="float64")
+    mean = float(v.mean()) if len(v) else math.nan
+    std = float(v.std(ddof=1)) if len(v) > 1 else math.nan
+    return mean, std, len(v)
+
+
+def information_coefficient(
+    predictions: pd.DataFrame, task: str, *, horizon: int | None = None
+) -> dict[str, dict[str, float | int | str | None]]:
+    """Correlation between each model's forecasts and the realised forward returns.
+
+    The forecast is ``y_pred`` for ``return``, ``y_pred`` minus the naive forecast (the
+    forecast change) for ``level`` and ``prob`` for ``direction``. A constant forecast (the
+    ``naive`` model of ``return`` and ``level``) has no IC: its values are None.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table.
+    task
+        ``return``, ``level`` or ``direction``.
+    horizon
+        The horizon (default the smallest).
+
+    Returns
+    -------
+    dict
+        ``{model: {"ic", "rank_ic", "ic_std", "rank_ic_std", "icir", "rank_icir", "t_stat",
+        "rank_t_stat", "n", "n_obs", "method"}}``.
+
+        Panels (``method="cross_sectional"``): the Pearson (``ic``) and Spearman
+        (``rank_ic``) correlations across series on each date with at least two series, then
+        their mean, standard deviation, ``icir = mean / std`` and ``t_stat = icir * sqrt(n)``
+        over the ``n`` dates.
+
+        One series (``method="time_series"``): ``ic``/``rank_ic`` are the correlations over
+        all ``n_obs`` rows; the std, ICIR (mean / std) and t-stat come from the per-fold
+        correlations over the ``n`` folds.
+
+    Raises
+    ------
+    DataError
+        When a needed column is missing.
+    """
+    frame = _ic_rows(predictions, task, horizon)
+    panel = _is_panel(frame)
+    out: dict[str, dict[str, float | int | str | None]] = {}
+    for model in _model_order(predictions):
+        rows = frame[frame["model"] == model]
+        if panel:
+            per = _grouped_corr(rows, ["date"]) if len(rows) else pd.DataFrame(columns=["ic"])
+            per = per[per["n"] >= 2] if len(per) else per
+            ic, ic_std, n = _summary(per.get("ic", pd.Series(dtype="float64")))
+            ric, ric_std, _ = _summary(per.get("rank_ic", pd.Series(dtype="float64")))
+            ic_mean, ric_mean = ic, ric
+        else:
+            whole = _grouped_corr(rows.assign(_all=0), ["_all"]) if len(rows) else None
+            ic = float(whole["ic"].iloc[0]) if whole is not None else math.nan
+            ric = float(whole["rank_ic"].iloc[0]) if whole is not None else math.nan
+            per = _grouped_corr(rows, ["fold"]) if len(rows) else pd.DataFrame()
+            ic_mean, ic_std, n = _summary(per.get("ic", pd.Series(dtype="float64")))
+            ric_mean, ric_std, _ = _summary(per.get("rank_ic", pd.Series(dtype="float64")))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            icir = ic_mean / ic_std if ic_std > 0 else math.nan
+            ricir = ric_mean / ric_std if ric_std > 0 else math.nan
+        out[model] = {
+            "ic": _json_float(ic),
+            "rank_ic": _json_float(ric),
+            "ic_std": _json_float(ic_std),
+            "rank_ic_std": _json_float(ric_std),
+            "icir": _json_float(icir),
+            "rank_icir": _json_float(ricir),
+            "t_stat": _json_float(icir * math.sqrt(n)),
+            "rank_t_stat": _json_float(ricir * math.sqrt(n)),
+            "n": int(n),
+            "n_obs": len(rows),
+            "method": "cross_sectional" if panel else "time_series",
+        }
+    return out

@@ -1,0 +1,129 @@
+"""Point-forecast metrics for the ``return`` and ``level`` tasks.
+
+Every number comes from :mod:`sklearn.metrics`; this module only decides which rows count
+and turns the results into plain Python floats (``None`` where a metric is undefined).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.metrics import (
+    accuracy_score,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    root_mean_squared_error,
+)
+
+from ..errors import ConfigError, DataError
+
+__all__ = ["REGRESSION_METRICS", "regression_metrics"]
+
+#: The keys of :func:`regression_metrics`' result, in order.
+REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "direction_accuracy", "n_predictions")
+
+
+def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype="float64").reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"`{name}` must hold numbers: {exc}") from exc
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Share of rows with a non-zero actual move whose predicted sign matches it."""
+    moved = actual != 0
+    if not moved.any():
+        return None
+    return float(accuracy_score(np.sign(actual[moved]), np.sign(predicted[moved])))
+
+
+def regression_metrics(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    y_naive: ArrayLike | None = None,
+    task: str = "return",
+) -> dict[str, Any]:
+    """Error and direction metrics of point forecasts.
+
+    Rows where ``y_true`` or ``y_pred`` is not finite are left out.
+
+    Parameters
+    ----------
+    y_true
+        Realised values: h-step log returns (``return``) or the value at t + h (``level``).
+    y_pred
+        Forecasts of the same rows.
+    y_naive
+        For ``level`` only: the naive forecast of each row (the value at t), the reference
+        against which a predicted move up or down is measured. Rows where it is missing are
+        left out of ``direction_accuracy``.
+    task
+        ``"return"`` or ``"level"``.
+
+    Returns
+    -------
+    dict
+        ``mse``, ``rmse``, ``mae``, ``r2``, ``direction_accuracy`` (floats or ``None`` when
+        undefined) and ``n_predictions`` (int). ``r2`` needs at least 2 rows.
+        ``direction_accuracy`` is the share of rows whose predicted direction matches the
+        actual one, counting only rows that actually moved: the sign of ``y_pred`` against
+        the sign of ``y_true`` for ``return``; the sign of ``y_pred - y_naive`` against the
+        sign of ``y_true - y_naive`` for ``level`` (``None`` without ``y_naive``).
+
+    Raises
+    ------
+    ConfigError
+        If ``task`` is not ``return`` or ``level``.
+    DataError
+        If the arrays differ in length or hold non-numbers.
+
+    Examples
+    --------
+    >>> m = regression_metrics([1.0, -1.0, 2.0], [0.5, 0.5, 2.0])
+    >>> m["mse"], m["direction_accuracy"], m["n_predictions"]
+    (0.8333333333333334, 0.6666666666666666, 3)
+    """
+    if task not in ("return", "level"):
+        raise ConfigError(
+            f"regression_metrics: task must be 'return' or 'level', got {task!r}; "
+            "use classification_metrics for 'direction'"
+        )
+    actual = _as_float_array(y_true, "y_true")
+    predicted = _as_float_array(y_pred, "y_pred")
+    naive = None if y_naive is None else _as_float_array(y_naive, "y_naive")
+    if len(predicted) != len(actual) or (naive is not None and len(naive) != len(actual)):
+        raise DataError(
+            f"regression_metrics: y_true has {len(actual)} rows but y_pred has "
+            f"{len(predicted)}" + ("" if naive is None else f" and y_naive {len(naive)}")
+        )
+    keep = np.isfinite(actual) & np.isfinite(predicted)
+    actual, predicted = actual[keep], predicted[keep]
+    n = len(actual)
+    out: dict[str, Any] = dict.fromkeys(REGRESSION_METRICS)
+    out["n_predictions"] = n
+    if n == 0:
+        return out
+    out["mse"] = _finite_or_none(mean_squared_error(actual, predicted))
+    out["rmse"] = _finite_or_none(root_mean_squared_error(actual, predicted))
+    out["mae"] = _finite_or_none(mean_absolute_error(actual, predicted))
+    out["r2"] = _finite_or_none(r2_score(actual, predicted)) if n >= 2 else None
+    if task == "return":
+        out["direction_accuracy"] = _sign_accuracy(actual, predicted)
+    elif naive is not None:
+        naive = naive[keep]
+        known = np.isfinite(naive)
+        out["direction_accuracy"] = _sign_accuracy(
+            actual[known] - naive[known], predicted[known] - naive[known]
+        )
+    return out

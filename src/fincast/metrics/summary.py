@@ -1,0 +1,252 @@
+"""Score a predictions table: every model, pooled and per fold (and per horizon), vs naive.
+
+Works from the predictions table alone (one row per model, id, date and horizon; see
+:func:`compute_metrics`), so ``metrics.json`` can be rebuilt from ``predictions.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, mean_squared_error
+
+from ..errors import ConfigError, DataError
+from .classification import classification_metrics
+from .regression import regression_metrics
+
+__all__ = [
+    "BASELINE_NAMES",
+    "DIRECTION_COLUMNS",
+    "REGRESSION_COLUMNS",
+    "compute_metrics",
+    "metrics_table",
+    "order_models",
+]
+
+#: Names of baseline models, in the order they are listed (after ``naive``, before the rest).
+BASELINE_NAMES = (
+    "naive",
+    "mean",
+    "drift",
+    "ridge",
+    "ar",
+    "majority",
+    "persistence",
+    "garch",
+    "ewma",
+)
+#: Headline columns of :func:`metrics_table` for the ``return`` and ``level`` tasks.
+REGRESSION_COLUMNS = (
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
+    "direction_accuracy",
+    "skill_vs_naive",
+    "n_predictions",
+)
+#: Headline columns of :func:`metrics_table` for the ``direction`` task.
+DIRECTION_COLUMNS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "skill_vs_naive",
+    "n_predictions",
+)
+
+_TASKS = ("return", "level", "direction")
+_REQUIRED = ("id", "date", "fold", "model", "horizon", "y_true", "y_pred")
+_KEYS = ["id", "date", "horizon"]
+_NAIVE = "naive"
+
+
+def order_models(names: Iterable[str]) -> list[str]:
+    """Order model names for display: ``naive``, the other baselines, then the rest sorted.
+
+    Parameters
+    ----------
+    names
+        Model names (duplicates are dropped).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> order_models(["seed-mlp", "mean", "lstm", "naive"])
+    ['naive', 'mean', 'lstm', 'seed-mlp']
+    """
+    unique = {str(n) for n in names}
+    return [b for b in BASELINE_NAMES if b in unique] + sorted(unique - set(BASELINE_NAMES))
+
+
+def _check(predictions: pd.DataFrame, task: str) -> None:
+    if task not in _TASKS:
+        raise ConfigError(f"task must be one of {', '.join(_TASKS)}; got {task!r}")
+    missing = [c for c in _REQUIRED if c not in predictions.columns]
+    if missing:
+        raise DataError(
+            f"the predictions table lacks the column(s) {', '.join(missing)}; expected "
+            f"{', '.join(_REQUIRED)} (and prob for direction); was it written by fincast?"
+        )
+    if predictions.empty:
+        raise DataError("the predictions table is empty: there is nothing to score")
+
+
+def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon)."""
+    frame = predictions.reset_index(drop=True)
+    naive = frame.loc[frame["model"] == _NAIVE, [*_KEYS, "y_pred"]]
+    naive = naive.drop_duplicates(_KEYS, keep="last").rename(columns={"y_pred": "y_naive"})
+    out = frame.merge(naive, on=_KEYS, how="left", validate="many_to_one")
+    out["y_naive"] = out["y_naive"].astype("float64")
+    return out
+
+
+def _skill(rows: pd.DataFrame, task: str) -> float | None:
+    """Skill against naive on the rows shared with it (NaN-free)."""
+    y = rows["y_true"].to_numpy("float64")
+    pred = rows["y_pred"].to_numpy("float64")
+    naive = rows["y_naive"].to_numpy("float64")
+    shared = np.isfinite(y) & np.isfinite(pred) & np.isfinite(naive)
+    if not shared.any():
+        return None
+    y, pred, naive = y[shared], pred[shared], naive[shared]
+    if task == "direction":
+        return float(accuracy_score(y, pred) - accuracy_score(y, naive))
+    mse_naive = float(mean_squared_error(y, naive))
+    if not mse_naive > 0:
+        return None
+    return float(1.0 - mean_squared_error(y, pred) / mse_naive)
+
+
+def _score(rows: pd.DataFrame, task: str) -> dict[str, Any]:
+    if task == "direction":
+        prob = rows["prob"] if "prob" in rows.columns else None
+        if prob is not None and prob.isna().all():
+            prob = None
+        out = classification_metrics(rows["y_true"], rows["y_pred"], prob)
+    else:
+        out = regression_metrics(
+            rows["y_true"],
+            rows["y_pred"],
+            y_naive=rows["y_naive"] if task == "level" else None,
+            task=task,
+        )
+    out["skill_vs_naive"] = _skill(rows, task)
+    return out
+
+
+def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
+    """Score every model of a predictions table, pooled, per fold and per horizon.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table: one row per (model, id, date, horizon) with the columns
+        ``id``, ``date``, ``fold``, ``model``, ``horizon``, ``y_true``, ``y_pred`` and, for
+        ``direction``, ``prob``. The naive baseline is the model named ``naive``.
+    task
+        ``"return"``, ``"level"`` or ``"direction"``.
+
+    Returns
+    -------
+    dict
+        JSON-ready (plain Python values, ``None`` for undefined metrics, no NaN)::
+
+            {"task": task,
+             "horizon": h,               # or [h1, h2, ...] when several
+             "models": {name: {<metrics pooled over folds, ids and horizons>,
+                               "skill_vs_naive": ...,
+                               "folds": {"0": {...}, "1": {...}},
+                               "horizons": {"1": {...}, "5": {...}}}}}  # if several
+
+        The metrics are those of :func:`~fincast.metrics.regression_metrics` (``return``,
+        ``level``) or :func:`~fincast.metrics.classification_metrics` (``direction``).
+        ``skill_vs_naive`` is computed on the rows a model shares with ``naive`` (same id,
+        date and horizon): ``1 - mse / mse_naive`` for regression (``None`` if the naive MSE
+        is 0), ``accuracy - accuracy_naive`` for direction; ``None`` without naive rows. For
+        ``level``, the direction accuracy measures moves relative to the naive forecast.
+        Models are listed ``naive`` first, then the other :data:`BASELINE_NAMES`, then the
+        rest sorted by name.
+
+    Raises
+    ------
+    ConfigError
+        If ``task`` is unknown.
+    DataError
+        If the table is empty or lacks a column, or a direction label is not 0 or 1.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"id": "a", "date": pd.to_datetime(["2020-01-01"] * 2 + ["2020-01-02"] * 2),
+    ...                   "fold": 0, "horizon": 1, "model": ["naive", "m"] * 2,
+    ...                   "y_true": [1.0, 1.0, -1.0, -1.0], "y_pred": [0.0, 0.5, 0.0, -0.5]})
+    >>> compute_metrics(p, "return")["models"]["m"]["skill_vs_naive"]
+    0.75
+    """
+    _check(predictions, task)
+    frame = _with_naive(predictions)
+    horizons = sorted({int(h) for h in frame["horizon"].unique()})
+    model_col = frame["model"].astype(str)
+    models: dict[str, Any] = {}
+    for name in order_models(model_col.unique()):
+        rows = frame[model_col == name]
+        entry = _score(rows, task)
+        entry["folds"] = {
+            str(int(fold)): _score(group, task) for fold, group in rows.groupby("fold", sort=True)
+        }
+        if len(horizons) > 1:
+            entry["horizons"] = {
+                str(int(h)): _score(group, task) for h, group in rows.groupby("horizon", sort=True)
+            }
+        models[name] = entry
+    return {
+        "task": task,
+        "horizon": horizons[0] if len(horizons) == 1 else horizons,
+        "models": models,
+    }
+
+
+def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """One row per model with the task's headline metrics and whether it beats naive.
+
+    Parameters
+    ----------
+    metrics
+        The result of :func:`compute_metrics` (or ``metrics.json`` read back).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model``, then :data:`REGRESSION_COLUMNS` or :data:`DIRECTION_COLUMNS`
+        (floats, NaN where undefined; ``n_predictions`` int), then ``beats_naive``
+        (``skill_vs_naive > 0``; always False for ``naive`` itself), in the model order of
+        ``metrics``.
+
+    Raises
+    ------
+    DataError
+        If ``metrics`` has no ``task`` or ``models``.
+    """
+    if "task" not in metrics or "models" not in metrics:
+        raise DataError("metrics_table needs the output of compute_metrics (task and models)")
+    columns = DIRECTION_COLUMNS if metrics["task"] == "direction" else REGRESSION_COLUMNS
+    rows = []
+    for name, m in metrics["models"].items():
+        skill = m.get("skill_vs_naive")
+        row: dict[str, Any] = {"model": name, **{c: m.get(c) for c in columns}}
+        row["beats_naive"] = bool(name != _NAIVE and skill is not None and skill > 0)
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["model", *columns, "beats_naive"])
+    for col in columns:
+        table[col] = table[col].astype("int64" if col == "n_predictions" else "float64")
+    table["beats_naive"] = table["beats_naive"].astype(bool)
+    return table

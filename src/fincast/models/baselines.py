@@ -1,0 +1,64 @@
+"""Naive baselines: the bar every model has to clear, run on the same folds."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+
+from ..task import TaskSpec
+from .base import Batch
+
+__all__ = ["MeanBaseline", "NaiveBaseline"]
+
+
+class NaiveBaseline:
+    """Tomorrow looks like today.
+
+    ``return``: a zero return; ``level``: the last value; ``direction``: the last observed
+    direction over the same horizon.
+    """
+
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
+
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        self.fitted_ = True
+        return self
+
+    def predict(self, data: Batch) -> np.ndarray:
+        return np.asarray(data.naive, dtype="float64").copy()
+
+
+class MeanBaseline:
+    """The training fold's mean return (regression) or majority class (``direction``).
+
+    For ``level`` it predicts the last value plus the training mean change, which is the
+    random walk with drift.
+    """
+
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
+
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        assert train.y is not None
+        y = np.asarray(train.y, dtype="float64")
+        if self.task.kind == "level":
+            self.mean_ = (y - train.naive).mean(axis=0)
+        elif self.task.is_classification:
+            self.mean_ = (y.mean(axis=0) > 0.5).astype("float64")
+        else:
+            self.mean_ = y.mean(axis=0)
+        return self
+
+    def predict(self, data: Batch) -> np.ndarray:
+        base = np.zeros((len(data), self.mean_.shape[0]))
+        if self.task.kind == "level":
+            base = np.asarray(data.naive, dtype="float64")
+        return base + self.mean_

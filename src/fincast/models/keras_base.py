@@ -1,0 +1,275 @@
+"""Keras models: one base class that scales, seeds, compiles, trains and predicts.
+
+A network family subclasses :class:`KerasForecaster` and implements ``body``, which maps
+the input tensor to the last hidden tensor; the base class adds the output layer (one unit
+per horizon: linear for regression, sigmoid for ``direction``). Sequence families set
+``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from .. import _backend
+from ..errors import ConfigError
+from ..task import TaskSpec
+from .base import Batch
+
+__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "KerasForecaster"]
+
+OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
+LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
+#: Minibatch updates per compiled call: the same updates, about 2.5x faster per epoch on a
+#: 2-core CPU than one call per minibatch (benchmarks/).
+STEPS_PER_EXECUTION = 32
+
+
+class KerasForecaster:
+    """Base class of fincast's Keras networks.
+
+    Parameters
+    ----------
+    task
+        The task; decides the output activation and the default loss.
+    epochs
+        Training epochs (the maximum when ``patience`` is set).
+    batch_size
+        Minibatch size.
+    lr
+        Learning rate.
+    optimizer
+        One of :data:`OPTIMIZERS`; ``gd`` is full-batch gradient descent.
+    loss
+        One of :data:`LOSSES`; default ``mse`` for regression, ``binary_crossentropy`` for
+        ``direction``.
+    dropout
+        Dropout rate after each hidden layer, in [0, 1).
+    l1, l2
+        L1 / L2 penalties on the hidden layers' kernels.
+    patience
+        Early stopping: stop after this many epochs without a better validation loss and
+        restore the best weights. ``None`` trains all epochs. The validation slice is the
+        chronological end of each training fold (``val_fraction`` of its dates).
+    val_fraction
+        Share of each training fold's dates held out for early stopping.
+    seed
+        Seed for weight initialisation, dropout and shuffling.
+    """
+
+    sequence: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        task: TaskSpec,
+        *,
+        epochs: int = 100,
+        batch_size: int = 32,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        loss: str | None = None,
+        dropout: float = 0.0,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        patience: int | None = None,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        self.task = task
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.loss = loss
+        self.dropout = dropout
+        self.l1 = l1
+        self.l2 = l2
+        self.patience = patience
+        self.val_fraction = val_fraction
+        self.seed = seed
+
+    # -- parameters -------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters except the task."""
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and k != "task"}
+
+    def _check_params(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(
+                f"optimizer {self.optimizer!r} is not known; expected one of {', '.join(OPTIMIZERS)}"
+            )
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ConfigError(
+                f"loss {self.loss!r} is not known; expected one of {', '.join(LOSSES)}"
+            )
+        if self.task.is_classification and self.loss not in (None, "binary_crossentropy"):
+            raise ConfigError(
+                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use binary_crossentropy"
+            )
+        if not self.task.is_classification and self.loss == "binary_crossentropy":
+            raise ConfigError(
+                f"loss binary_crossentropy needs a class task, not {self.task.kind!r}; use mse, mae or huber"
+            )
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ConfigError(f"{name} must be a whole number >= 1, got {value}")
+        if not self.lr > 0:
+            raise ConfigError(f"lr (learning rate) must be > 0, got {self.lr}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.l1 < 0 or self.l2 < 0:
+            raise ConfigError(f"l1 and l2 must be >= 0, got l1={self.l1}, l2={self.l2}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience must be >= 1 (or unset), got {self.patience}")
+        if not 0 < self.val_fraction < 0.5:
+            raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+
+    # -- network ----------------------------------------------------------------------
+    def body(self, inputs: Any) -> Any:
+        """Map the input tensor to the last hidden tensor (implemented by subclasses)."""
+        raise NotImplementedError
+
+    def regularizer(self) -> Any:
+        """The kernel regulariser for hidden layers (``None`` without l1/l2)."""
+        if not (self.l1 or self.l2):
+            return None
+        return _backend.keras().regularizers.L1L2(l1=float(self.l1), l2=float(self.l2))
+
+    def resolved_loss(self) -> str:
+        """The loss actually used."""
+        if self.loss is not None:
+            return self.loss
+        return "binary_crossentropy" if self.task.is_classification else "mse"
+
+    def _make_optimizer(self) -> Any:
+        keras = _backend.keras()
+        if self.optimizer == "adam":
+            return keras.optimizers.Adam(learning_rate=self.lr)
+        if self.optimizer == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate=self.lr)
+        if self.optimizer == "momentum":
+            return keras.optimizers.SGD(learning_rate=self.lr, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate=self.lr)
+
+    def build(self, input_shape: tuple[int, ...]) -> Any:
+        """Build and compile the network for inputs of ``input_shape`` (without batch)."""
+        keras = _backend.keras()
+        inputs = keras.Input(shape=input_shape, name="features")
+        hidden = self.body(inputs)
+        activation = "sigmoid" if self.task.is_classification else "linear"
+        outputs = keras.layers.Dense(len(self.task.horizons), activation=activation, name="head")(
+            hidden
+        )
+        model = keras.Model(inputs, outputs, name=type(self).__name__.lower())
+        model.compile(
+            optimizer=self._make_optimizer(),
+            loss=self.resolved_loss(),
+            steps_per_execution=STEPS_PER_EXECUTION,
+        )
+        return model
+
+    # -- fit / predict ----------------------------------------------------------------
+    def _inputs(self, data: Batch) -> np.ndarray:
+        if self.sequence:
+            if data.windows is None:
+                raise ValueError(f"{type(self).__name__} needs look-back windows in its Batch")
+            return np.asarray(data.windows, dtype="float64")
+        return np.asarray(data.X, dtype="float64")
+
+    def _scale(self, data: Batch) -> np.ndarray:
+        return ((self._inputs(data) - self.x_mean_) / self.x_scale_).astype("float32")
+
+    def _scale_y(self, y: np.ndarray) -> np.ndarray:
+        return ((np.asarray(y, dtype="float64") - self.y_mean_) / self.y_scale_).astype("float32")
+
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        """Fit scalers on the training rows only, then train the network.
+
+        ``validation`` (rows dated after the training rows) drives early stopping when
+        ``patience`` is set; it never fits a scaler.
+        """
+        self._check_params()
+        keras = _backend.keras()
+        assert train.y is not None
+        x = self._inputs(train)
+        flat = x.reshape(-1, x.shape[-1])
+        self.x_mean_ = flat.mean(axis=0)
+        std = flat.std(axis=0)
+        self.x_scale_ = np.where(std > 0, std, 1.0)
+        y = np.asarray(train.y, dtype="float64")
+        if self.task.is_classification:
+            self.y_mean_, self.y_scale_ = np.zeros(y.shape[1]), np.ones(y.shape[1])
+        else:
+            self.y_mean_ = y.mean(axis=0)
+            ystd = y.std(axis=0)
+            self.y_scale_ = np.where(ystd > 0, ystd, 1.0)
+        keras.utils.set_random_seed(int(self.seed))
+        self.model_ = self.build(tuple(x.shape[1:]))
+        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+        val_data = None
+        if validation is not None and self.patience is not None and len(validation):
+            assert validation.y is not None
+            val_data = (self._scale(validation), self._scale_y(validation.y))
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=int(self.patience), restore_best_weights=True
+                )
+            )
+        batch_size = len(train) if self.optimizer == "gd" else int(self.batch_size)
+        history = self.model_.fit(
+            ((x - self.x_mean_) / self.x_scale_).astype("float32"),
+            self._scale_y(y),
+            epochs=int(self.epochs),
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=0,
+            validation_data=val_data,
+            callbacks=callbacks,
+        )
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        losses = self.history_.get("loss", [])
+        if losses and not np.isfinite(losses[-1]):
+            raise FloatingPointError(
+                f"training loss became {losses[-1]} at epoch {len(losses)}; lower --lr or "
+                "check the data for extreme values"
+            )
+        return self
+
+    def predict(self, data: Batch) -> np.ndarray:
+        """Forecasts in target units (probabilities of class 1 for ``direction``)."""
+        out = self.model_.predict(self._scale(data), batch_size=4096, verbose=0)
+        return np.asarray(out, dtype="float64") * self.y_scale_ + self.y_mean_
+
+
+def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
+    """Save a fitted Keras forecaster's network to ``directory/model.keras``.
+
+    Returns the JSON-serialisable state (scalers, history) that :func:`load_keras_state`
+    needs next to the file.
+    """
+    from pathlib import Path
+
+    path = Path(directory) / "model.keras"
+    model.model_.save(path)
+    return {
+        "x_mean": model.x_mean_.tolist(),
+        "x_scale": model.x_scale_.tolist(),
+        "y_mean": model.y_mean_.tolist(),
+        "y_scale": model.y_scale_.tolist(),
+        "history": getattr(model, "history_", {}),
+    }
+
+
+def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, Any]) -> None:
+    """Restore a forecaster saved by :func:`save_keras_state` (Keras ``safe_mode=True``)."""
+    from pathlib import Path
+
+    keras = _backend.keras()
+    model.model_ = keras.saving.load_model(Path(directory) / "model.keras", safe_mode=True)
+    model.x_mean_ = np.asarray(state["x_mean"], dtype="float64")
+    model.x_scale_ = np.asarray(state["x_scale"], dtype="float64")
+    model.y_mean_ = np.asarray(state["y_mean"], dtype="float64")
+    model.y_scale_ = np.asarray(state["y_scale"], dtype="float64")
+    model.history_ = state.get("history", {})

@@ -1,0 +1,85 @@
+"""Multi-layer perceptrons: the classic seed network and a configurable MLP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _backend
+from ..errors import ConfigError
+from ..task import TaskSpec
+from .keras_base import KerasForecaster
+
+__all__ = ["MLP", "SeedMLP"]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
+
+
+class MLP(KerasForecaster):
+    """A configurable MLP.
+
+    Parameters
+    ----------
+    units
+        Units per hidden layer (default 64).
+    layers
+        Number of hidden layers (default 2).
+    activation
+        relu (default), tanh, sigmoid, elu or gelu.
+    **kwargs
+        Training options of :class:`KerasForecaster` (dropout, l1, l2, patience, …).
+    """
+
+    def __init__(
+        self,
+        task: TaskSpec,
+        *,
+        units: int = 64,
+        layers: int = 2,
+        activation: str = "relu",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task, **kwargs)
+        self.units = units
+        self.layers = layers
+        self.activation = activation
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation {self.activation!r} is not known; expected one of {', '.join(ACTIVATIONS)}"
+            )
+        if self.units < 1 or self.layers < 1:
+            raise ConfigError(f"units and layers must be >= 1, got {self.units}, {self.layers}")
+
+    def body(self, inputs: Any) -> Any:
+        keras_layers = _backend.keras().layers
+        x = inputs
+        for i in range(int(self.layers)):
+            x = keras_layers.Dense(
+                int(self.units),
+                activation=self.activation,
+                kernel_regularizer=self.regularizer(),
+                name=f"dense_{i + 1}",
+            )(x)
+            if self.dropout:
+                x = keras_layers.Dropout(float(self.dropout), name=f"dropout_{i + 1}")(x)
+        return x
+
+
+class SeedMLP(MLP):
+    """The classic network: Dense(64, relu) -> Dense(64, relu) -> Dense(1).
+
+    Adam, MSE (binary cross-entropy with a sigmoid output for ``direction``), 100 epochs,
+    batch 32 by default. Training options (epochs, batch_size, lr, optimizer, loss, and
+    dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot.
+    """
+
+    def __init__(self, task: TaskSpec, **kwargs: Any) -> None:
+        super().__init__(task, units=64, layers=2, activation="relu", **kwargs)
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        for fixed in ("units", "layers", "activation"):
+            params.pop(fixed)
+        return params

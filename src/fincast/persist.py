@@ -1,0 +1,279 @@
+"""Train once on all the data, save, and forecast on new data.
+
+A model directory holds ``model.keras`` (the network, loaded with Keras
+``safe_mode=True``) and ``fincast.json`` with everything inference needs: the task and
+feature specs, the column names, the fitted scalers, the data frequency and the versions.
+No pickle is ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .backtest.engine import model_params
+from .config import RunConfig
+from .data import Dataset, check_positive, load
+from .design import build_design
+from .errors import ConfigError, DataError, ModelError
+from .features import FeatureSpec
+from .models import MODELS, make_model
+from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
+from .rundir import atomic_write_text, package_versions
+from .task import TaskSpec
+
+__all__ = ["infer_frequency", "load_model", "predict", "train"]
+
+FORMAT_VERSION = 1
+
+
+def infer_frequency(dates: pd.Series | np.ndarray) -> str | None:
+    """The pandas frequency alias of sorted dates (``B``, ``D``, ``W-FRI``, ``MS``, …)."""
+    idx = pd.DatetimeIndex(pd.Series(dates).drop_duplicates().sort_values().to_numpy())
+    if len(idx) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 announces offsets instead of strings
+        freq = pd.infer_freq(idx[-min(len(idx), 60) :])
+    if freq is not None:
+        return freq if isinstance(freq, str) else str(getattr(freq, "freqstr", freq))
+    spacing = float(np.median(np.diff(idx.to_numpy())) / np.timedelta64(1, "D"))
+    if 0.9 <= spacing <= 1.5 and (idx.day_of_week < 5).mean() > 0.99:
+        return "B"  # business days with holidays
+    if 0.9 <= spacing <= 1.1:
+        return "D"
+    if 6 <= spacing <= 8:
+        return "W"
+    if 27 <= spacing <= 32:
+        return "MS" if (idx.day == 1).mean() > 0.9 else "ME"
+    if 85 <= spacing <= 95:
+        return "QS" if (idx.day == 1).mean() > 0.9 else "QE"
+    return None
+
+
+def _frequency_family(freq: str | None) -> str | None:
+    if freq is None:
+        return None
+    base = freq.split("-")[0].lstrip("0123456789")
+    return {"C": "B", "BME": "ME", "BMS": "MS", "BQE": "QE", "BQS": "QS"}.get(base, base)
+
+
+def _per_series_frequency(ds: Dataset) -> str | None:
+    longest = ds.frame.groupby("id").size().idxmax()
+    return infer_frequency(ds.frame.loc[ds.frame["id"] == longest, "date"])
+
+
+def train(config: RunConfig, out: str | Path) -> Path:
+    """Fit one Keras model on all the data and save it to ``out``.
+
+    Parameters
+    ----------
+    config
+        The run configuration; ``config.models`` must name exactly one Keras model.
+    out
+        The model directory to create (must not exist or be empty).
+
+    Returns
+    -------
+    Path
+        The model directory.
+    """
+    keras_models = [m for m in config.models if m in MODELS and not MODELS[m].baseline]
+    if len(config.models) != 1 or len(keras_models) != 1:
+        raise ConfigError(
+            f"train needs exactly one Keras model in --models, got {list(config.models)}; "
+            "pass e.g. --models seed-mlp"
+        )
+    name = keras_models[0]
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
+    task = TaskSpec(config.task, tuple(config.horizon))
+    features = FeatureSpec(config.features, config.lookback)
+    ds = load(
+        config.data,
+        date_col=config.date_col,
+        id_col=config.id_col,
+        target=config.target,
+        fillna=config.fillna,
+    )
+    if task.needs_positive:
+        check_positive(ds, ds.target, f"--task {task.kind} uses log returns")
+    design = build_design(ds, task, features, windows=MODELS[name].sequence)
+    if len(design) < max(10, config.batch_size):
+        raise DataError(
+            f"{ds.source}: only {len(design)} usable rows after the look-back and horizon; "
+            "use more data or a shorter --lookback/--horizon"
+        )
+    params = model_params(config, name)
+    model = make_model(name, task, params, seed=config.seed)
+    assert isinstance(model, KerasForecaster)
+    model.fit(design.batch())
+    tmp = out.with_name(f".{out.name}.partial")
+    if tmp.exists():
+        for p in tmp.iterdir():
+            p.unlink()
+    tmp.mkdir(parents=True, exist_ok=True)
+    state = save_keras_state(model, tmp)
+    used = sorted({ds.target, *ds.roles.values()} & set(ds.numeric_columns))
+    info = {
+        "format": FORMAT_VERSION,
+        "model": name,
+        "params": {k: v for k, v in model.get_params().items() if k != "seed"},
+        "seed": config.seed,
+        "task": {"kind": task.kind, "horizons": list(task.horizons)},
+        "features": {"kind": features.kind, "lookback": features.lookback},
+        "feature_names": list(design.feature_names),
+        "target": ds.target,
+        "roles": ds.roles,
+        "columns": used,
+        "date_col": config.date_col,
+        "id_col": config.id_col,
+        "frequency": _per_series_frequency(ds),
+        "trained_on": {
+            "source": ds.source,
+            "sha256": ds.sha256,
+            "series": ds.ids[:50],
+            "rows": len(design),
+            "start": str(pd.Timestamp(design.dates.min()).date()),
+            "end": str(pd.Timestamp(design.dates.max()).date()),
+        },
+        "state": state,
+        "versions": package_versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_text(tmp / "fincast.json", json.dumps(info, indent=2) + "\n")
+    if out.exists():
+        out.rmdir()
+    tmp.rename(out)
+    return out
+
+
+def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
+    """Load a model directory written by :func:`train`.
+
+    Returns
+    -------
+    tuple
+        The fitted forecaster and its ``fincast.json`` information.
+    """
+    d = Path(model_dir)
+    meta = d / "fincast.json"
+    if not meta.is_file() or not (d / "model.keras").is_file():
+        raise ModelError(
+            f"{d} is not a fincast model directory (needs fincast.json and model.keras); "
+            "create one with `fincast train … --out DIR`"
+        )
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelError(f"{meta} is not valid JSON ({exc}); retrain the model") from None
+    if info.get("format") != FORMAT_VERSION:
+        raise ModelError(f"{meta} has format {info.get('format')!r}, expected {FORMAT_VERSION}")
+    task = TaskSpec(info["task"]["kind"], tuple(info["task"]["horizons"]))
+    model = make_model(info["model"], task, info["params"], seed=info.get("seed", 0))
+    assert isinstance(model, KerasForecaster)
+    try:
+        load_keras_state(model, d, info["state"])
+    except Exception as exc:
+        raise ModelError(f"{d / 'model.keras'} cannot be loaded ({exc})") from None
+    return model, info
+
+
+def predict(
+    model_dir: str | Path, data: str | Path | pd.DataFrame, out: str | Path | None = None
+) -> pd.DataFrame:
+    """Forecast the next h steps of every series of ``data`` with a saved model.
+
+    Parameters
+    ----------
+    model_dir
+        A directory written by :func:`train`.
+    data
+        New data with the same columns and frequency as the training data.
+    out
+        Optional CSV path for the forecast (written atomically).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (series, horizon): ``id``, ``origin`` (the last date of the series),
+        ``target_date``, ``horizon``, ``forecast`` (value in target units; the probability
+        of "up" for ``direction``), plus ``last_value`` and, for ``return``, the implied
+        ``forecast_level``.
+    """
+    model, info = load_model(model_dir)
+    task = model.task
+    ds = load(data, date_col=info.get("date_col"), id_col=info.get("id_col"), target=info["target"])
+    missing = [c for c in info["columns"] if c not in ds.frame.columns]
+    if missing:
+        raise DataError(
+            f"{ds.source}: column(s) {', '.join(f'`{c}`' for c in missing)} the model was "
+            f"trained with are missing (it needs {', '.join(info['columns'])}); "
+            "pass data with the same columns"
+        )
+    roles = {r: c for r, c in info["roles"].items() if c in ds.frame.columns}
+    ds = Dataset(ds.frame, ds.name, ds.source, info["target"], roles, ds.sha256)
+    if task.needs_positive:
+        check_positive(ds, ds.target, f"the model's task {task.kind} uses log returns")
+    freq = _per_series_frequency(ds)
+    if _frequency_family(freq) != _frequency_family(info.get("frequency")):
+        raise DataError(
+            f"{ds.source}: the data's frequency is {freq or 'irregular'} but the model was "
+            f"trained on {info.get('frequency') or 'irregular'} data; resample it to match"
+        )
+    features = FeatureSpec(info["features"]["kind"], info["features"]["lookback"])
+    design = build_design(ds, task, features, require_target=False, windows=model.sequence)
+    if tuple(design.feature_names) != tuple(info["feature_names"]):
+        raise DataError(
+            f"{ds.source}: the features built from this data ({', '.join(design.feature_names)}) "
+            f"differ from the model's ({', '.join(info['feature_names'])}); pass data with the "
+            "same OHLCV columns"
+        )
+    last_rows = pd.Series(np.arange(len(design))).groupby(design.ids).max().to_numpy()
+    frame_last = ds.frame.groupby("id")["date"].max()
+    if len(last_rows) == 0:
+        raise DataError(
+            f"{ds.source}: no series has the {features.lookback + 1} rows the model's "
+            "look-back needs; pass more history"
+        )
+    batch = design.batch(last_rows)
+    out_values = model.predict(batch)
+    offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
+    rows = []
+    for i, row in enumerate(last_rows):
+        sid = design.ids[row]
+        origin = pd.Timestamp(design.dates[row])
+        last_value = float(
+            ds.frame.loc[(ds.frame["id"] == sid) & (ds.frame["date"] == origin), ds.target].iloc[0]
+        )
+        stale = origin < frame_last[sid]
+        for j, h in enumerate(task.horizons):
+            value = float(out_values[i, j])
+            rec: dict[str, Any] = {
+                "id": sid,
+                "origin": origin.date().isoformat()
+                if origin == origin.normalize()
+                else origin.isoformat(),
+                "target_date": None if offset is None else (origin + h * offset).date().isoformat(),
+                "horizon": h,
+                "forecast": value,
+                "last_value": last_value,
+            }
+            if task.kind == "return":
+                rec["forecast_level"] = last_value * float(np.exp(value))
+            if stale:
+                rec["note"] = "latest rows incomplete; forecast from the last complete row"
+            rows.append(rec)
+    table = pd.DataFrame(rows)
+    if out is not None:
+        atomic_write_text(
+            Path(out), table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        )
+    return table

@@ -1,0 +1,169 @@
+"""Run directories: atomic writes, a lock, and a manifest written last.
+
+A run directory is complete when its ``manifest.json`` says ``"status": "complete"``.
+While a run is going it holds a ``.lock`` (an OS-level lock, released even on ``kill -9``)
+and the finished pieces under ``parts/``; every file is written to a temporary name in the
+same directory and renamed into place, so no file is ever half-written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import RunError
+
+__all__ = [
+    "RunDirectory",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "package_versions",
+    "read_manifest",
+]
+
+PACKAGES = (
+    "fincast",
+    "numpy",
+    "pandas",
+    "keras",
+    "jax",
+    "jaxlib",
+    "scikit-learn",
+    "scipy",
+    "statsmodels",
+    "arch",
+    "matplotlib",
+    "pydantic",
+)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    """Write a frame as CSV atomically, with a stable float format."""
+    return atomic_write_text(
+        path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    )
+
+
+def package_versions() -> dict[str, str | None]:
+    """Versions of Python and the packages a run depends on."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of a run directory, or None when it has none."""
+    p = Path(path) / "manifest.json"
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{p} is not a readable fincast manifest ({exc})") from None
+    return data if isinstance(data, dict) else None
+
+
+class RunDirectory:
+    """A run directory being written.
+
+    Parameters
+    ----------
+    path
+        The directory.
+    resume
+        Continue an unfinished run in ``path`` instead of refusing a non-empty directory.
+    """
+
+    def __init__(self, path: str | Path, *, resume: bool = False) -> None:
+        self.path = Path(path)
+        self.resume = resume
+        self._lock_fd: int | None = None
+
+    @property
+    def parts(self) -> Path:
+        return self.path / "parts"
+
+    def open(self) -> RunDirectory:
+        """Create (or re-open, with ``resume``) the directory and take its lock."""
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise RunError(f"--out {p} exists and is not a directory; choose another --out")
+        manifest = read_manifest(p) if p.is_dir() else None
+        if manifest and manifest.get("status") == "complete":
+            raise RunError(f"{p} already holds a complete run; choose another --out or delete it")
+        if p.is_dir() and any(p.iterdir()) and not self.resume:
+            raise RunError(
+                f"{p} is not empty; choose another --out, or pass --resume {p} to finish an "
+                "interrupted run"
+            )
+        if self.resume and not p.is_dir():
+            raise RunError(f"cannot resume {p}: no such run directory")
+        self.parts.mkdir(parents=True, exist_ok=True)
+        fd = os.open(p / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunError(
+                f"{p} is in use by another fincast run (locked); wait for it or use another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+        return self
+
+    def close(self, *, complete: bool) -> None:
+        """Release the lock; on completion remove the lock file and the parts."""
+        if complete:
+            for part in self.parts.glob("*"):
+                part.unlink()
+            self.parts.rmdir()
+            (self.path / ".lock").unlink(missing_ok=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def write_manifest(self, info: dict[str, Any]) -> Path:
+        """Write ``manifest.json`` (with versions and the command line)."""
+        data = {
+            "versions": package_versions(),
+            "platform": platform.platform(),
+            "command": sys.argv,
+            **info,
+        }
+        return atomic_write_text(self.path / "manifest.json", json.dumps(data, indent=2) + "\n")

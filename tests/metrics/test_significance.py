@@ -1,0 +1,223 @@
+"""Diebold-Mariano, SPA, MCS and bootstrap intervals."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from fincast.errors import ConfigError, DataError
+from fincast.metrics.significance import diebold_mariano, significance
+
+# --- Diebold-Mariano ------------------------------------------------------------------------
+
+
+def test_dm_identical_losses_are_not_significant() -> None:
+    loss = np.random.default_rng(0).gamma(2.0, size=50)
+    out = diebold_mariano(loss, loss.copy())
+    assert out["statistic"] is None and out["p_value"] is None
+    assert out["beats_naive_5pct"] is False
+    assert out["mean_loss_diff"] == 0.0 and out["n"] == 50
+
+
+def test_dm_much_smaller_losses_beat_naive() -> None:
+    rng = np.random.default_rng(1)
+    naive = rng.gamma(2.0, size=200)
+    model = 0.3 * naive + rng.gamma(0.5, 0.1, size=200)
+    out = diebold_mariano(model, naive, horizon=1)
+    assert out["p_value"] < 0.01 and out["beats_naive_5pct"] is True
+    assert out["statistic"] < 0 and out["mean_loss_diff"] < 0
+    # the reverse comparison is significant the other way
+    back = diebold_mariano(naive, model)
+    assert back["p_value"] > 0.99 and back["beats_naive_5pct"] is False
+    assert back["p_value_two_sided"] == pytest.approx(out["p_value_two_sided"])
+
+
+def test_dm_by_hand_h1() -> None:
+    # d = -2, -1, -3, -1: mean -1.75, γ0 = 2.75 / 4, HLN factor sqrt(3/4)
+    out = diebold_mariano(np.array([1.0, 2, 1, 2]), np.array([3.0, 3, 4, 3]))
+    dm = -1.75 / math.sqrt(2.75 / 4 / 4)
+    expected = dm * math.sqrt(0.75)
+    assert out["statistic"] == pytest.approx(expected)
+    assert out["p_value"] == pytest.approx(stats.t.cdf(expected, df=3))
+    assert out["p_value_two_sided"] == pytest.approx(2 * stats.t.sf(abs(expected), df=3))
+    assert out["variance"] == "uniform"
+
+
+def test_dm_direct_computation_h3() -> None:
+    d = np.array([0.5, -1.0, -0.2, -1.5, 0.3, -0.8, -1.1, 0.4, -0.6, -0.9])
+    n, h = len(d), 3
+    e = d - d.mean()
+    gamma = [sum(e[t] * e[t - k] for t in range(k, n)) / n for k in range(h)]
+    variance = gamma[0] + 2 * (gamma[1] + gamma[2])
+    assert variance > 0
+    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    expected = d.mean() / math.sqrt(variance / n) * hln
+    out = diebold_mariano(d + 1.0, np.ones(n), horizon=h)
+    assert out["statistic"] == pytest.approx(expected)
+    assert out["p_value"] == pytest.approx(stats.t.cdf(expected, df=n - 1))
+
+
+def test_dm_falls_back_to_bartlett_when_variance_is_negative() -> None:
+    # alternating differential: γ1 = -(n-1)/n, so γ0 + 2γ1 < 0; Bartlett gives γ0 + γ1 = 1/n
+    d = 0.1 + np.array([1.0, -1, 1, -1, 1, -1])
+    n, h = 6, 2
+    out = diebold_mariano(d, np.zeros(n), horizon=h)
+    assert out["variance"] == "bartlett"
+    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    assert out["statistic"] == pytest.approx(0.1 / math.sqrt((1 / n) / n) * hln)
+
+
+def test_dm_degenerate_inputs() -> None:
+    assert diebold_mariano(np.array([1.0, 2.0]), np.array([2.0, 3.0]))["statistic"] is None
+    assert diebold_mariano(np.array([1.0, np.nan, 2, 3]), np.zeros(4))["n"] == 3
+    with pytest.raises(ConfigError, match="same length"):
+        diebold_mariano(np.ones(3), np.ones(4))
+    with pytest.raises(ConfigError, match="horizon"):
+        diebold_mariano(np.ones(3), np.ones(3), horizon=0)
+
+
+# --- significance over a predictions table --------------------------------------------------
+
+
+def regression_table(n: int = 300, ids: tuple[str, ...] = ("A",), seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2018-01-01", periods=n)
+    frames = []
+    for sid in ids:
+        r = rng.normal(0, 0.01, n)
+        preds = {
+            "naive": np.zeros(n),
+            "same": np.zeros(n),
+            "noisy": rng.normal(0, 0.01, n),
+            "good": r + rng.normal(0, 0.003, n),
+        }
+        for model, pred in preds.items():
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "id": sid,
+                        "date": dates,
+                        "fold": np.arange(n) // 100,
+                        "model": model,
+                        "horizon": 1,
+                        "y_true": r,
+                        "y_pred": pred,
+                        "fwd_return": r,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    return significance(regression_table(), "return", bootstrap_reps=300, seed=3)
+
+
+def test_significance_verdicts(result: dict) -> None:
+    models = result["models"]
+    assert list(models) == ["same", "noisy", "good"]
+    assert result["loss"] == "squared_error" and result["horizon"] == 1
+    assert models["good"]["beats_naive"] == "yes" and models["good"]["dm"]["p_value"] < 0.01
+    assert models["noisy"]["beats_naive"] == "no"
+    assert models["same"]["beats_naive"] == "no" and models["same"]["dm"]["statistic"] is None
+    assert models["good"]["dm_by_horizon"]["1"] == models["good"]["dm"]
+
+
+def test_significance_spa_and_mcs(result: dict) -> None:
+    spa = result["spa"]
+    assert spa["consistent"] < 0.05
+    assert spa["lower"] <= spa["consistent"] <= spa["upper"]
+    mcs = result["mcs"]
+    assert "good" in mcs["included"] and mcs["pvalues"]["good"] == 1.0
+    assert {"naive", "same", "noisy"} <= set(mcs["excluded"])
+    assert mcs["pvalues"]["same"] == mcs["pvalues"]["naive"]  # identical losses, one candidate
+
+
+def test_significance_ci_contains_estimate_and_is_deterministic(result: dict) -> None:
+    ci = result["models"]["good"]["ci"]
+    assert ci["metric"] == "skill_vs_naive" and ci["level"] == 0.95
+    assert ci["low"] <= ci["estimate"] <= ci["high"]
+    mse = {}
+    table = regression_table()
+    for m in ("naive", "good"):
+        rows = table[table["model"] == m]
+        mse[m] = float(((rows["y_pred"] - rows["y_true"]) ** 2).mean())
+    assert ci["estimate"] == pytest.approx(1 - mse["good"] / mse["naive"])
+    noisy = result["models"]["noisy"]["ci"]
+    assert noisy["low"] <= noisy["estimate"] <= noisy["high"] < 0
+    again = significance(table, "return", bootstrap_reps=300, seed=3)
+    assert json.dumps(again, sort_keys=True) == json.dumps(result, sort_keys=True)
+    other = significance(table, "return", bootstrap_reps=300, seed=4)
+    assert other["models"]["good"]["ci"] != ci
+
+
+def test_significance_is_json_serialisable(result: dict) -> None:
+    json.dumps(result, allow_nan=False)
+
+
+def test_significance_panel_averages_losses_per_date() -> None:
+    table = regression_table(n=60, ids=("A", "B"))
+    out = significance(table, "return", bootstrap_reps=50)
+    assert out["n_periods"] == 60
+    sq = (table["y_pred"] - table["y_true"]) ** 2
+    per_date = sq.groupby([table["model"], table["date"]]).mean()
+    diff = (per_date["good"] - per_date["naive"]).mean()
+    assert out["models"]["good"]["dm"]["mean_loss_diff"] == pytest.approx(diff)
+    assert out["models"]["good"]["dm"]["n"] == 60
+
+
+def test_significance_per_horizon_dm() -> None:
+    t1 = regression_table(n=80)
+    t2 = t1.assign(horizon=3)
+    out = significance(pd.concat([t2, t1], ignore_index=True), "return", bootstrap_reps=50)
+    assert out["horizon"] == 1
+    assert set(out["models"]["good"]["dm_by_horizon"]) == {"1", "3"}
+
+
+def test_significance_direction_brier_and_accuracy() -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    y = (rng.random(n) > 0.5).astype(float)
+    prob = np.clip(0.8 * y + 0.1 + rng.normal(0, 0.05, n), 0, 1)
+    naive = rng.integers(0, 2, n).astype(float)
+    frames = [
+        pd.DataFrame({"model": "naive", "y_pred": naive, "prob": naive}),
+        pd.DataFrame({"model": "m", "y_pred": (prob > 0.5).astype(float), "prob": prob}),
+    ]
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    table = pd.concat(
+        [
+            f.assign(id="A", date=dates, fold=0, horizon=1, y_true=y, fwd_return=y - 0.5)
+            for f in frames
+        ],
+        ignore_index=True,
+    )
+    out = significance(table, "direction", bootstrap_reps=200)
+    assert out["loss"] == "brier"
+    m = out["models"]["m"]
+    assert m["beats_naive"] == "yes"
+    accuracy = float(((prob > 0.5) == y).mean())
+    assert m["ci"]["metric"] == "accuracy" and m["ci"]["estimate"] == pytest.approx(accuracy)
+    assert m["ci"]["low"] <= accuracy <= m["ci"]["high"]
+    hard = significance(table.drop(columns="prob"), "direction", bootstrap_reps=50)
+    assert hard["loss"] == "zero_one"
+
+
+def test_significance_needs_naive_and_valid_options() -> None:
+    table = regression_table(n=30)
+    with pytest.raises(DataError, match="naive"):
+        significance(table[table["model"] != "naive"], "return")
+    with pytest.raises(ConfigError, match="alpha"):
+        significance(table, "return", alpha=1.5)
+
+
+def test_significance_only_naive_has_no_joint_tests() -> None:
+    table = regression_table(n=30)
+    out = significance(table[table["model"] == "naive"], "return", bootstrap_reps=20)
+    assert out["models"] == {} and out["spa"] is None and out["mcs"] is None
