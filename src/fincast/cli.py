@@ -61,6 +61,24 @@ FillNa = Annotated[
     ),
 ]
 
+Executor = Annotated[
+    str | None,
+    typer.Option(
+        help="Where (model, fold) units run: local (default) or ray; results are identical."
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(help="Local processes (default 1: this process) or CPUs of a local Ray cluster."),
+]
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="Join this Ray cluster (e.g. auto or ray://head:10001) instead of starting one.",
+    ),
+]
+
 
 def _overrides(**flags: Any) -> dict[str, Any]:
     return {k: v for k, v in flags.items() if v is not None}
@@ -154,6 +172,9 @@ def backtest(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    executor: Executor = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
 ) -> None:
     """Walk-forward backtest of models against naive baselines; writes a run directory."""
     from .backtest import prepare, run_backtest
@@ -190,6 +211,9 @@ def backtest(
         gap=gap,
         seed=seed,
         out=out,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
     )
     if resume is not None:
         if config is None and (resume / "config.yaml").is_file():

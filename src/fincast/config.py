@@ -59,6 +59,16 @@ class RunConfig(BaseModel):
     seed: int = 0
     out: str | None = None
 
+    #: Where work units run (results are identical): ``local`` processes or ``ray``.
+    executor: Literal["local", "ray"] = "local"
+    #: Local processes (1: in this process) or CPUs of a local Ray cluster; default auto.
+    workers: int | None = Field(default=None, ge=1)
+    #: Join the Ray cluster at this address instead of starting a local one.
+    ray_address: str | None = None
+    #: ``fincast tune`` search space: parameter -> {low, high[, log, step]}, a list of
+    #: choices, or a fixed value; unset parameters use the model's default space.
+    search_space: dict[str, Any] | None = None
+
     @field_validator("models", mode="before")
     @classmethod
     def _models_as_mapping(cls, value: Any) -> Any:

@@ -30,6 +30,7 @@ from ..models import MODELS, make_model
 from ..report import write_plots
 from ..rundir import RunDirectory, atomic_write_text, write_csv
 from ..task import TaskSpec
+from .executors import WorkUnit, check_executor, make_executor
 from .splits import Fold, walk_forward_folds
 
 __all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest"]
@@ -99,6 +100,7 @@ def prepare(config: RunConfig) -> Prepared:
     FincastError
         For anything wrong with the data or the configuration; nothing is written.
     """
+    check_executor(config.executor, address=config.ray_address)
     task = TaskSpec(config.task, tuple(config.horizon))
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
@@ -197,8 +199,46 @@ def _fold_predictions(
     return pd.DataFrame(cols), history
 
 
-def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
-    return run.parts / f"{name}__fold{fold}.csv"
+@dataclass
+class UnitResult:
+    """What one work unit produced: its predictions and history, or its failure."""
+
+    unit: WorkUnit
+    frame: pd.DataFrame | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
+
+
+def _units(prep: Prepared, seed: int) -> list[WorkUnit]:
+    """The run's work units, in the order its outputs are assembled."""
+    return [
+        WorkUnit(i, name, fold.index, seed=model_seed(seed, name, fold.index))
+        for i, name in enumerate(prep.model_names)
+        for fold in prep.folds
+    ]
+
+
+def run_unit(prep: Prepared, unit: WorkUnit) -> UnitResult:
+    """Compute one (model, fold) unit; any exception becomes a recorded failure.
+
+    Module-level so that process and Ray executors can ship it to their workers.
+    """
+    fold = next(f for f in prep.folds if f.index == unit.fold)
+    try:
+        frame, history = _fold_predictions(prep, unit.model, fold, unit.seed)
+    except Exception as exc:  # one model's failure never loses the others
+        info = {
+            "model": unit.model,
+            "fold": unit.fold,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+        }
+        return UnitResult(unit, failure=info)
+    return UnitResult(unit, frame, history)
+
+
+def _part_path(run: RunDirectory, unit: WorkUnit) -> Path:
+    return run.parts / f"{unit.stem}.csv"
 
 
 def run_backtest(
@@ -235,52 +275,54 @@ def run_backtest(
     complete = False
     try:
         atomic_write_text(out / "config.yaml", resolved.to_yaml())
-        failures: list[dict[str, Any]] = []
+        failed: dict[WorkUnit, dict[str, Any]] = {}
         histories: dict[str, dict[str, dict[str, list[float]]]] = {}
         t0 = time.perf_counter()
-        for name in prep.model_names:
-            for fold in prep.folds:
-                part = _part_path(run, name, fold.index)
-                fail = part.with_suffix(".failed.json")
-                if resume and (part.exists() or fail.exists()):
-                    if fail.exists():
-                        failures.append(json.loads(fail.read_text()))
-                    if progress:
-                        progress(name, fold.index, "resumed")
-                    continue
-                try:
-                    frame, history = _fold_predictions(
-                        prep, name, fold, model_seed(config.seed, name, fold.index)
-                    )
-                except Exception as exc:  # one model's failure never loses the others
-                    info = {
-                        "model": name,
-                        "fold": fold.index,
-                        "error": f"{type(exc).__name__}: {exc}",
-                        "traceback": traceback.format_exc(),
-                    }
-                    atomic_write_text(fail, json.dumps(info, indent=2))
-                    failures.append(info)
-                    if progress:
-                        progress(name, fold.index, "failed")
-                    continue
-                write_csv(part, frame)
-                if history:
-                    histories.setdefault(name, {})[str(fold.index)] = history
-                    atomic_write_text(part.with_suffix(".history.json"), json.dumps(history))
+        pending = []
+        for unit in _units(prep, config.seed):
+            part = _part_path(run, unit)
+            fail = part.with_suffix(".failed.json")
+            if resume and (part.exists() or fail.exists()):
+                if fail.exists():
+                    failed[unit] = json.loads(fail.read_text())
                 if progress:
-                    progress(name, fold.index, "done")
+                    progress(unit.model, unit.fold, "resumed")
+                continue
+            pending.append(unit)
+
+        def finish(result: UnitResult) -> None:
+            unit, part = result.unit, _part_path(run, result.unit)
+            if result.failure is not None:
+                atomic_write_text(
+                    part.with_suffix(".failed.json"), json.dumps(result.failure, indent=2)
+                )
+                failed[unit] = result.failure
+            else:
+                assert result.frame is not None
+                write_csv(part, result.frame)
+                if result.history:
+                    atomic_write_text(part.with_suffix(".history.json"), json.dumps(result.history))
+            if progress:
+                progress(unit.model, unit.fold, "failed" if result.failure else "done")
+
+        with make_executor(
+            config.executor,
+            workers=config.workers,
+            address=config.ray_address,
+            n_units=len(pending),
+        ) as executor:
+            executor.run(run_unit, prep, pending, finish)
+        failures = [failed[u] for u in sorted(failed)]
         elapsed = time.perf_counter() - t0
 
         frames = []
-        for name in prep.model_names:
-            for fold in prep.folds:
-                part = _part_path(run, name, fold.index)
-                if part.exists():
-                    frames.append(pd.read_csv(part))
-                hist = part.with_suffix(".history.json")
-                if hist.exists():
-                    histories.setdefault(name, {})[str(fold.index)] = json.loads(hist.read_text())
+        for unit in _units(prep, config.seed):  # assembled in unit order, never completion order
+            part = _part_path(run, unit)
+            if part.exists():
+                frames.append(pd.read_csv(part))
+            hist = part.with_suffix(".history.json")
+            if hist.exists():
+                histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
         predictions = pd.concat(frames, ignore_index=True)
         write_csv(out / "predictions.csv", predictions)
         predictions = read_predictions(out / "predictions.csv")

@@ -1,0 +1,116 @@
+"""Executors: every executor writes the same bytes as the sequential loop."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import pytest
+
+from fincast.backtest import engine, run_backtest
+from fincast.backtest.executors import (
+    LocalExecutor,
+    SequentialExecutor,
+    WorkUnit,
+    make_executor,
+)
+from fincast.cli import main
+from fincast.config import build_config
+from fincast.errors import ConfigError
+
+TINY = {"seed-mlp": {"epochs": 2, "batch_size": 64}}
+
+
+def cfg(data, out, **kw):
+    values = {"data": str(data), "out": str(out), "models": TINY, "folds": 3}
+    values.update(kw)
+    return build_config(values)
+
+
+def run_bytes(result):
+    return {
+        name: (result.run_dir / name).read_bytes() for name in ("predictions.csv", "metrics.json")
+    }
+
+
+def test_work_units_sort_in_assembly_order_and_pickle():
+    units = [WorkUnit(1, "seed-mlp", 0, seed=7), WorkUnit(0, "naive", 2), WorkUnit(0, "naive", 1)]
+    assert [u.key for u in sorted(units)] == [
+        ("naive", 1, 0),
+        ("naive", 2, 0),
+        ("seed-mlp", 0, 0),
+    ]
+    assert pickle.loads(pickle.dumps(units[0])) == units[0]
+    assert pickle.loads(pickle.dumps(units[0])).seed == 7
+    assert WorkUnit(0, "lstm", 3).stem == "lstm__fold3"
+    assert WorkUnit(0, "lstm", 3, replicate=2).stem == "lstm__fold3__seed2"
+
+
+def test_default_executor_runs_in_process():
+    assert isinstance(make_executor("local"), SequentialExecutor)
+    assert isinstance(make_executor("local", workers=2), LocalExecutor)
+    with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
+        make_executor("local", address="auto")
+
+
+class _Reversed(SequentialExecutor):
+    """Completes the units in reverse order, as a parallel executor might."""
+
+    def run(self, fn, context, units, on_result):
+        for unit in reversed(list(units)):
+            on_result(fn(context, unit))
+
+
+def test_completion_order_does_not_change_the_outputs(tmp_path, ohlcv_csv, monkeypatch):
+    a = run_backtest(cfg(ohlcv_csv, tmp_path / "a", models={}, folds=4))
+    monkeypatch.setattr(engine, "make_executor", lambda *a, **k: _Reversed())
+    b = run_backtest(cfg(ohlcv_csv, tmp_path / "b", models={}, folds=4))
+    assert run_bytes(a) == run_bytes(b)
+
+
+def test_local_processes_give_the_same_bytes_and_report_progress(tmp_path, ohlcv_csv):
+    seq = run_backtest(cfg(ohlcv_csv, tmp_path / "seq", workers=1))
+    seen = []
+    par = run_backtest(
+        cfg(ohlcv_csv, tmp_path / "par", workers=2),
+        progress=lambda model, fold, status: seen.append((model, fold, status)),
+    )
+    assert run_bytes(seq) == run_bytes(par)
+    assert sorted(seen) == sorted(
+        (m, f, "done") for m in ("naive", "mean", "seed-mlp") for f in range(3)
+    )
+
+
+def test_ray_executor_without_ray_is_a_one_line_error(tmp_path, ohlcv_csv, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    out = tmp_path / "run"
+    code = main(["backtest", str(ohlcv_csv), "--executor", "ray", "--out", str(out), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: --executor ray needs Ray")
+    assert "pip install 'fincast[ray]'" in err and "\n" not in err
+    assert not out.exists()
+
+
+@pytest.fixture
+def ray_cluster():
+    ray = pytest.importorskip(
+        "ray", reason="Ray is not installed (optional extra: pip install 'fincast[ray]')"
+    )
+    yield ray
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # Ray forks then execs
+def test_ray_local_cluster_gives_the_same_bytes_as_local(tmp_path, ohlcv_csv, ray_cluster):
+    local = run_backtest(cfg(ohlcv_csv, tmp_path / "local"))
+    seen = []
+    on_ray = run_backtest(
+        cfg(ohlcv_csv, tmp_path / "ray", executor="ray", workers=2),
+        progress=lambda model, fold, status: seen.append(status),
+    )
+    assert not ray_cluster.is_initialized()  # the cluster it started is shut down
+    assert run_bytes(local) == run_bytes(on_ray)
+    assert seen == ["done"] * 9
