@@ -249,6 +249,131 @@ def backtest(
     out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
 
 
+@app.command()
+def tune(
+    data: DataArg = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML config file (with an optional search_space)."),
+    ] = None,
+    date_col: DateCol = None,
+    id_col: IdCol = None,
+    target: Target = None,
+    fillna: FillNa = None,
+    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
+    lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
+    features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
+    models: Annotated[
+        str | None,
+        typer.Option(help="The Keras model to tune (default: the config's first, seed-mlp)."),
+    ] = None,
+    folds: Annotated[
+        int | None, typer.Option(help="Outer walk-forward test blocks (default 5).")
+    ] = None,
+    window: Annotated[str | None, typer.Option(help="expanding (default) or rolling.")] = None,
+    train_size: Annotated[
+        int | None, typer.Option("--train-size", help="Dates per rolling training window.")
+    ] = None,
+    gap: Annotated[int | None, typer.Option(help="Dates between training and test.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+    out: Annotated[
+        str | None, typer.Option(help="Run directory (default runs/<timestamp>-tune-<dataset>).")
+    ] = None,
+    trials: Annotated[
+        int, typer.Option(help="Finished trials the study should reach (a rerun resumes).")
+    ] = 20,
+    timeout: Annotated[
+        float | None, typer.Option(help="Stop starting trials after this many seconds.")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(help="Optuna storage URL (default sqlite:///<run dir>/study.db)."),
+    ] = None,
+    inner_folds: Annotated[
+        int,
+        typer.Option(
+            "--inner-folds", help="Validation folds carved from the training period (default 3)."
+        ),
+    ] = 3,
+    no_backtest: Annotated[
+        bool,
+        typer.Option(
+            "--no-backtest", help="Skip the final backtest of the default and tuned model."
+        ),
+    ] = False,
+    executor: Executor = None,
+    workers: Workers = None,
+    ray_address: RayAddress = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Tune a model with Optuna on validation folds inside the training period, then
+    backtest the best configuration next to the untuned default on the test folds."""
+    from .metrics import metrics_table
+    from .tune import tune as run_tune
+
+    flags = _overrides(
+        data=data,
+        date_col=date_col,
+        id_col=id_col,
+        target=target,
+        fillna=fillna,
+        task=task,
+        horizon=horizon,
+        lookback=lookback,
+        features=features,
+        models=models,
+        folds=folds,
+        window=window,
+        train_size=train_size,
+        gap=gap,
+        seed=seed,
+        out=out,
+        executor=executor,
+        workers=workers,
+        ray_address=ray_address,
+    )
+    if config is None and out is not None and (Path(out) / "config.yaml").is_file():
+        config = Path(out) / "config.yaml"  # rerunning a killed tuning run resumes it
+    cfg = _config(config, flags)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as bar:
+        job = bar.add_task("tuning", total=trials)
+
+        def step(number: int, state: str, value: float | None) -> None:
+            shown = "–" if value is None else f"{value:.4g}"
+            bar.update(job, advance=1, description=f"trial {number} {state} {shown}")
+
+        result = run_tune(
+            cfg,
+            trials=trials,
+            timeout=timeout,
+            storage=storage,
+            inner=inner_folds,
+            backtest=not no_backtest,
+            on_trial=step,
+        )
+    for w in result.warnings:
+        err_console.print(f"[yellow]note:[/] {w}", highlight=False)
+    out_console.print(
+        f"best of {result.n_trials} trials ({result.n_pruned} pruned): validation score "
+        f"{result.best_value:.4g} with {json.dumps(result.best_params)}",
+        highlight=False,
+    )
+    if result.comparison is not None:
+        _print_summary(result.comparison, metrics_table(result.comparison))
+    out_console.print(f"best config: [bold]{result.best_config}[/]", highlight=False)
+    out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"

@@ -8,6 +8,7 @@ per horizon: linear for regression, sigmoid for ``direction``). Sequence familie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -184,11 +185,14 @@ class KerasForecaster:
     def _scale_y(self, y: np.ndarray) -> np.ndarray:
         return ((np.asarray(y, dtype="float64") - self.y_mean_) / self.y_scale_).astype("float32")
 
-    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+    def fit(
+        self, train: Batch, validation: Batch | None = None, *, callbacks: Sequence[Any] = ()
+    ) -> Self:
         """Fit scalers on the training rows only, then train the network.
 
         ``validation`` (rows dated after the training rows) drives early stopping when
-        ``patience`` is set; it never fits a scaler.
+        ``patience`` is set; it never fits a scaler. ``callbacks`` are extra Keras callbacks
+        (``fincast tune`` reports each epoch's validation score with one).
         """
         self._check_params()
         keras = _backend.keras()
@@ -207,12 +211,12 @@ class KerasForecaster:
             self.y_scale_ = np.where(ystd > 0, ystd, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+        all_callbacks: list[Any] = [keras.callbacks.TerminateOnNaN(), *callbacks]
         val_data = None
         if validation is not None and self.patience is not None and len(validation):
             assert validation.y is not None
             val_data = (self._scale(validation), self._scale_y(validation.y))
-            callbacks.append(
+            all_callbacks.append(
                 keras.callbacks.EarlyStopping(
                     monitor="val_loss", patience=int(self.patience), restore_best_weights=True
                 )
@@ -226,7 +230,7 @@ class KerasForecaster:
             shuffle=True,
             verbose=0,
             validation_data=val_data,
-            callbacks=callbacks,
+            callbacks=all_callbacks,
         )
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         losses = self.history_.get("loss", [])

@@ -1,0 +1,176 @@
+"""The tuning objective: nested walk-forward inside the training period.
+
+Every outer fold of the backtest trains on dates before its test block. Tuning uses only
+the dates the *first* outer fold may train on (before its test block and its gap), cuts
+them into inner walk-forward folds with the same gap, trains each trial on the inner
+training blocks and scores it on the inner validation blocks. No trial ever sees a date of
+any test block; the outer test folds are used once, to backtest the best configuration.
+
+The score (lower is better) is, per validation fold, the MSE relative to the naive
+forecast's MSE (``1 - skill``; below 1 beats naive) for ``return``/``level`` tasks, or the
+log loss for ``direction``; a trial's value is the mean over the inner folds. A Keras
+callback reports the score after every epoch (step ``fold * 10000 + epoch``) so the median
+pruner stops poor trials early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .. import _backend
+from ..backtest.engine import Prepared, model_params, model_seed
+from ..backtest.splits import Fold, walk_forward_folds
+from ..errors import DataError
+from ..models import make_model
+from ..models.base import Batch
+from .space import sample
+
+__all__ = ["STEP_STRIDE", "Objective", "inner_folds", "score"]
+
+#: Pruning steps of inner fold k are k * STEP_STRIDE + epoch.
+STEP_STRIDE = 10_000
+
+keras = _backend.keras()
+
+
+def inner_folds(prep: Prepared, n: int) -> list[Fold]:
+    """Validation folds carved from the dates before the first outer test block.
+
+    Raises
+    ------
+    DataError
+        When the training period is too short for ``n`` inner folds.
+    """
+    first = min(prep.folds, key=lambda f: f.test_start)
+    gap = first.test_start - first.train_end
+    cfg = prep.config
+    try:
+        return walk_forward_folds(
+            first.train_end,
+            folds=n,
+            gap=gap,
+            window=cfg.window,
+            train_size=cfg.train_size,
+            min_train=max(2, cfg.lookback),
+        )
+    except DataError:
+        raise DataError(
+            f"the training period before the first test block has {first.train_end} dates, "
+            f"too few for {n} inner validation folds with a gap of {gap}; use fewer "
+            "--inner-folds or --folds, or more data"
+        ) from None
+
+
+def score(task_kind: str, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
+    """The validation score of forecasts ``pred`` (lower is better)."""
+    if task_kind == "direction":
+        p = np.clip(pred, 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    base = float(np.mean((y - naive) ** 2))
+    return float(np.mean((y - pred) ** 2) / (base if base > 0 else 1.0))
+
+
+class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[misc]
+    """Scores the validation block after each epoch and asks Optuna whether to prune."""
+
+    def __init__(self, trial: Any, forecaster: Any, val: Batch, kind: str, offset: int) -> None:
+        super().__init__()
+        self.trial, self.forecaster, self.val = trial, forecaster, val
+        self.kind, self.offset = kind, offset
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._x = self.forecaster._scale(self.val)  # scalers are fitted before training
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        import optuna
+
+        f = self.forecaster
+        raw = np.asarray(self.model.predict(self._x, batch_size=4096, verbose=0), "float64")
+        pred = raw * f.y_scale_ + f.y_mean_
+        assert self.val.y is not None
+        value = score(self.kind, self.val.y, pred, self.val.naive)
+        if not np.isfinite(value):
+            raise optuna.TrialPruned(f"validation score became {value} at epoch {epoch + 1}")
+        self.trial.report(value, self.offset + epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of inner fold {self.offset}")
+
+
+def _iso(value: Any) -> str:
+    return str(np.datetime_as_string(np.datetime64(value, "D")))
+
+
+@dataclass
+class Objective:
+    """One trial: sample a configuration, train and score it on every inner fold.
+
+    Parameters
+    ----------
+    prep
+        The prepared run (its outer folds are never touched).
+    model
+        The model to tune.
+    space
+        Its resolved search space.
+    folds
+        The inner folds (:func:`inner_folds`).
+    """
+
+    prep: Prepared
+    model: str
+    space: dict[str, Any]
+    folds: list[Fold]
+
+    def __call__(self, trial: Any) -> float:
+        """Train and score the trial's configuration; raises ``TrialPruned`` to prune."""
+        import optuna
+
+        prep, d = self.prep, self.prep.design
+        params = {**model_params(prep.config, self.model), **sample(trial, self.space)}
+        params["patience"] = None  # the inner validation block is the only holdout
+        values = []
+        for k, fold in enumerate(self.folds):
+            train, val = fold.train_mask(d.date_pos), fold.test_mask(d.date_pos)
+            trial.set_user_attr(
+                f"fold{k}",
+                {
+                    "train": [_iso(d.dates[train].min()), _iso(d.dates[train].max())],
+                    "validation": [_iso(d.dates[val].min()), _iso(d.dates[val].max())],
+                },
+            )
+            seed = model_seed(prep.config.seed, f"tune:{self.model}", fold.index)
+            forecaster: Any = make_model(self.model, prep.task, params, seed=seed)
+            val_batch = d.batch(val)
+            callback = _ReportEachEpoch(
+                trial, forecaster, val_batch, prep.task.kind, k * STEP_STRIDE
+            )
+            try:
+                forecaster.fit(d.batch(train), callbacks=[callback])
+            except FloatingPointError as exc:
+                raise optuna.TrialPruned(str(exc)) from None
+            pred = forecaster.predict(val_batch)
+            assert val_batch.y is not None
+            values.append(score(prep.task.kind, val_batch.y, pred, val_batch.naive))
+        return float(np.mean(values))
+
+
+def for_tuning(prep: Prepared) -> Prepared:
+    """``prep`` without the outer test rows: what a trial may see at most."""
+    first = min(prep.folds, key=lambda f: f.test_start)
+    keep = prep.design.date_pos < first.train_end
+    d = prep.design
+    design = replace(
+        d,
+        ids=d.ids[keep],
+        dates=d.dates[keep],
+        date_pos=d.date_pos[keep],
+        X=d.X[keep],
+        y=d.y[keep],
+        naive=d.naive[keep],
+        fwd_return=d.fwd_return[keep],
+        windows=None if d.windows is None else d.windows[keep],
+    )
+    return replace(prep, design=design)

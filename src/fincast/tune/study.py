@@ -1,0 +1,352 @@
+"""``fincast tune``: an Optuna study over a model's search space, then an honest backtest.
+
+The study (TPE sampler, median pruner) lives in SQLite inside the run directory by default,
+so a killed tuning run continues where it stopped when the same command is run again:
+``--trials N`` is the number of finished (complete or pruned) trials the study should
+reach. The best configuration is written as a ready-to-run config, and, unless disabled,
+backtested on the untouched outer test folds next to the untuned default.
+
+Run directory::
+
+    config.yaml          the tuning configuration
+    study.db             the Optuna study (unless --storage points elsewhere)
+    trials.csv           every trial: parameters, value, state, the dates it used
+    best_config.yaml     the best configuration: fincast backtest --config best_config.yaml
+    plots/tune_history.png, plots/tune_importance.png
+    default/, tuned/     backtests of the untuned and the tuned model (outer test folds)
+    tune.json            summary: best value and parameters, default vs tuned metrics
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..backtest.engine import Prepared, model_params, prepare, run_backtest
+from ..backtest.executors import make_executor
+from ..config import RunConfig, load_config
+from ..errors import ConfigError, RunError
+from ..models import make_model
+from ..rundir import RunDirectory, atomic_write_text, read_manifest, write_csv
+from .objective import Objective, for_tuning, inner_folds
+from .plots import plot_history, plot_importance
+from .space import is_tunable, resolve_space
+
+__all__ = ["TuneResult", "tune"]
+
+OPTUNA_INSTALL_HINT = "pip install 'fincast[tune]' (or pip install optuna)"
+
+#: Called after each finished trial with (trial number, state, value or None).
+TrialFn = Callable[[int, str, float | None], None]
+
+
+@dataclass
+class TuneResult:
+    """What a tuning run produced."""
+
+    run_dir: Path
+    model: str
+    best_params: dict[str, Any]
+    best_value: float
+    n_trials: int
+    n_pruned: int
+    best_config: Path
+    comparison: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _import_optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError(
+            f"fincast tune needs Optuna, which is not installed; install it with "
+            f"{OPTUNA_INSTALL_HINT}"
+        ) from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def _pick_model(config: RunConfig, model: str | None) -> str:
+    if model is not None:
+        if not is_tunable(model):
+            raise ConfigError(f"--model {model!r} is not a Keras model; `fincast models` lists them")
+        return model
+    for name in config.models:
+        if is_tunable(name):
+            return name
+    raise ConfigError("nothing to tune: the config names no Keras model; pass --models seed-mlp")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a tuning worker needs (picklable): it rebuilds the data from the config."""
+
+    config: RunConfig
+    model: str
+    storage: str
+    study_name: str
+    trials: int
+    timeout: float | None
+    inner: int
+
+
+def _study(optuna: Any, job: _Job) -> Any:
+    sampler = optuna.samplers.TPESampler(seed=job.config.seed)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    return optuna.create_study(
+        study_name=job.study_name,
+        storage=job.storage,
+        sampler=sampler,
+        pruner=pruner,
+        direction="minimize",
+        load_if_exists=True,
+    )
+
+
+def _finished(optuna: Any, study: Any) -> int:
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _optimize(
+    job: _Job,
+    prep: Prepared | None = None,
+    on_trial: TrialFn | None = None,
+) -> int:
+    """Run trials until the study has ``job.trials`` finished ones (or the timeout)."""
+    optuna = _import_optuna()
+    prep = for_tuning(prep or prepare(job.config))
+    space = resolve_space(job.model, job.config.search_space)
+    objective = Objective(prep, job.model, space, inner_folds(prep, job.inner))
+    study = _study(optuna, job)
+    remaining = job.trials - _finished(optuna, study)
+    if remaining <= 0:
+        return 0
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    callbacks: list[Any] = [optuna.study.MaxTrialsCallback(job.trials, states=states)]
+    if on_trial is not None:
+        callbacks.append(lambda s, t: on_trial(t.number, t.state.name.lower(), t.value))
+    study.optimize(
+        objective,
+        n_trials=remaining,
+        timeout=job.timeout,
+        callbacks=callbacks,
+        catch=(ConfigError,),
+        gc_after_trial=True,
+    )
+    return remaining
+
+
+def _worker(job: _Job, index: int) -> int:
+    return _optimize(job)
+
+
+def _check_space(prep: Prepared, model: str) -> dict[str, Any]:
+    """Fail before any trial when a searched parameter does not fit the model."""
+    space = resolve_space(model, prep.config.search_space)
+    probe = {}
+    for name, spec in space.items():
+        if isinstance(spec, dict):
+            probe[name] = spec["low"]
+        elif isinstance(spec, list):
+            probe[name] = spec[0]
+        else:
+            probe[name] = spec
+    try:
+        make_model(model, prep.task, {**model_params(prep.config, model), **probe})
+    except ConfigError as exc:
+        raise ConfigError(
+            f"search_space does not fit model {model!r} ({exc}); remove that parameter "
+            "or tune a model that has it"
+        ) from None
+    return space
+
+
+def _stale_to_failed(optuna: Any, study: Any) -> int:
+    """Mark trials left running by a killed run as failed (we hold the run's lock)."""
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        n += 1
+    return n
+
+
+def _backtest_into(config: RunConfig, out: Path) -> dict[str, Any]:
+    """Backtest ``config`` into ``out``, reusing a complete identical run there."""
+    manifest = read_manifest(out)
+    if manifest and manifest.get("status") == "complete":
+        same = load_config(out / "config.yaml").model_dump() == config.model_copy(
+            update={"out": str(out)}
+        ).model_dump()
+        if same:
+            return dict(json.loads((out / "metrics.json").read_text()))
+        shutil.rmtree(out)
+    resume = out.is_dir() and any(out.iterdir())
+    if resume and (out / "config.yaml").is_file():
+        old = load_config(out / "config.yaml").model_dump()
+        if old != config.model_copy(update={"out": str(out)}).model_dump():
+            shutil.rmtree(out)
+            resume = False
+    result = run_backtest(config.model_copy(update={"out": str(out)}), resume=resume)
+    return result.metrics
+
+
+def tune(
+    config: RunConfig,
+    *,
+    model: str | None = None,
+    trials: int = 20,
+    timeout: float | None = None,
+    storage: str | None = None,
+    inner: int = 3,
+    backtest: bool = True,
+    on_trial: TrialFn | None = None,
+) -> TuneResult:
+    """Tune one Keras model on inner validation folds, then backtest the best configuration.
+
+    Parameters
+    ----------
+    config
+        The run configuration; ``config.search_space`` overrides the model's default space
+        and ``config.out`` is the tuning run directory (default ``runs/<time>-tune-<data>``).
+    model
+        The model to tune (default: the first Keras model of ``config.models``).
+    trials
+        Finished trials the study should reach (a resumed study runs only the missing ones).
+    timeout
+        Stop starting new trials after this many seconds.
+    storage
+        Optuna storage URL (default ``sqlite:///<run dir>/study.db``).
+    inner
+        Inner validation folds carved from the first outer fold's training period.
+    backtest
+        Also backtest the untuned default and the best configuration on the outer folds.
+    on_trial
+        Called after each finished trial (in-process executions only).
+
+    Returns
+    -------
+    TuneResult
+
+    Raises
+    ------
+    FincastError
+        For bad settings or data, before any trial runs.
+    """
+    optuna = _import_optuna()
+    if int(trials) != trials or trials < 1:
+        raise ConfigError(f"--trials must be a whole number >= 1, got {trials}")
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"--timeout must be > 0 seconds, got {timeout}")
+    if int(inner) != inner or inner < 1:
+        raise ConfigError(f"--inner-folds must be a whole number >= 1, got {inner}")
+    name = _pick_model(config, model)
+    prep = prepare(config)
+    _check_space(prep, name)
+    inner_folds(prep, inner)  # too little data fails here, before anything is written
+    out = Path(
+        config.out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}-tune-{prep.dataset.name}"
+    )
+    run = RunDirectory(out, resume=out.is_dir() and any(out.iterdir())).open()
+    complete = False
+    try:
+        resolved = config.model_copy(update={"out": str(out)})
+        atomic_write_text(out / "config.yaml", resolved.to_yaml())
+        url = storage or f"sqlite:///{out.resolve() / 'study.db'}"
+        job = _Job(resolved, name, url, f"fincast-{name}", int(trials), timeout, int(inner))
+        study = _study(optuna, job)
+        if storage is None:
+            _stale_to_failed(optuna, study)
+        with make_executor(
+            config.executor, workers=config.workers, address=config.ray_address
+        ) as executor:  # one Ray session for the trials and both backtests
+            if executor.workers <= 1:
+                _optimize(job, prep, on_trial)
+            else:
+                executor.run(_worker, job, list(range(executor.workers)), lambda n: None)
+            result = _summarise(optuna, _study(optuna, job), job, out)
+            if backtest:
+                result.comparison = _compare(resolved, result, out)
+                atomic_write_text(
+                    out / "tune.json", json.dumps(_summary(result), indent=2) + "\n"
+                )
+        complete = True
+    finally:
+        run.close(complete=complete)
+    return result
+
+
+def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        raise RunError(
+            f"no trial of study {job.study_name} completed (all pruned or failed); "
+            "widen the search_space, raise --trials, or check the data"
+        )
+    best = study.best_trial
+    frame = study.trials_dataframe()
+    write_csv(out / "trials.csv", frame)
+    cfg = job.config
+    params = {**cfg.models.get(job.model, {}), **best.params}
+    best_cfg = cfg.model_copy(update={"models": {job.model: params}, "out": None})
+    path = atomic_write_text(out / "best_config.yaml", best_cfg.to_yaml())
+    plot_history(study, out / "plots" / "tune_history.png")
+    notes = []
+    if not plot_importance(study, out / "plots" / "tune_importance.png"):
+        notes.append("parameter importance needs at least 2 completed trials; not plotted")
+    pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+    result = TuneResult(
+        out,
+        job.model,
+        dict(best.params),
+        float(best.value),
+        len(complete) + len(pruned),
+        len(pruned),
+        path,
+        warnings=notes,
+    )
+    atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
+    return result
+
+
+def _compare(config: RunConfig, result: TuneResult, out: Path) -> dict[str, Any]:
+    """Backtest the untuned default and the tuned model on the outer test folds."""
+    base = config.model_copy(update={"models": {result.model: config.models.get(result.model, {})}})
+    tuned = load_config(result.best_config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default_m = _backtest_into(base, out / "default")
+        tuned_m = _backtest_into(tuned, out / "tuned")
+    return {
+        "task": default_m["task"],
+        "horizon": default_m["horizon"],
+        "models": {
+            **{k: v for k, v in default_m["models"].items() if k != result.model},
+            f"{result.model} (default)": default_m["models"].get(result.model, {}),
+            f"{result.model} (tuned)": tuned_m["models"].get(result.model, {}),
+        },
+    }
+
+
+def _summary(result: TuneResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "model": result.model,
+        "best_value": result.best_value,
+        "best_params": result.best_params,
+        "trials": result.n_trials,
+        "pruned": result.n_pruned,
+        "best_config": result.best_config.name,
+    }
+    if result.comparison is not None:
+        data["comparison"] = {
+            name: {k: v for k, v in m.items() if not isinstance(v, dict | list)}
+            for name, m in result.comparison["models"].items()
+        }
+    return data
