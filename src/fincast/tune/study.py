@@ -97,8 +97,9 @@ class _Job:
     inner: int
 
 
-def _study(optuna: Any, job: _Job) -> Any:
-    sampler = optuna.samplers.TPESampler(seed=job.config.seed)
+def _study(optuna: Any, job: _Job, worker: int = 0) -> Any:
+    # each parallel worker samples with its own seed, so they do not propose the same trials
+    sampler = optuna.samplers.TPESampler(seed=job.config.seed + worker)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     return optuna.create_study(
         study_name=job.study_name,
@@ -119,16 +120,23 @@ def _optimize(
     job: _Job,
     prep: Prepared | None = None,
     on_trial: TrialFn | None = None,
+    worker: int = 0,
+    share: int | None = None,
 ) -> int:
-    """Run trials until the study has ``job.trials`` finished ones (or the timeout)."""
+    """Run trials until the study has ``job.trials`` finished ones (or the timeout).
+
+    ``share`` caps the trials this worker starts (parallel workers split the missing ones).
+    """
     optuna = _import_optuna()
+    study = _study(optuna, job, worker)
+    remaining = job.trials - _finished(optuna, study)
+    if share is not None:
+        remaining = min(remaining, share)
+    if remaining <= 0:
+        return 0
     prep = for_tuning(prep or prepare(job.config))
     space = resolve_space(job.model, job.config.search_space)
     objective = Objective(prep, job.model, space, inner_folds(prep, job.inner))
-    study = _study(optuna, job)
-    remaining = job.trials - _finished(optuna, study)
-    if remaining <= 0:
-        return 0
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     callbacks: list[Any] = [optuna.study.MaxTrialsCallback(job.trials, states=states)]
     if on_trial is not None:
@@ -144,8 +152,9 @@ def _optimize(
     return remaining
 
 
-def _worker(job: _Job, index: int) -> int:
-    return _optimize(job)
+def _worker(job: _Job, unit: tuple[int, int]) -> int:
+    worker, share = unit
+    return _optimize(job, worker=worker, share=share)
 
 
 def _check_space(prep: Prepared, model: str) -> dict[str, Any]:
@@ -267,10 +276,13 @@ def tune(
         with make_executor(
             config.executor, workers=config.workers, address=config.ray_address
         ) as executor:  # one Ray session for the trials and both backtests
-            if executor.workers <= 1:
+            missing = job.trials - _finished(optuna, study)
+            if executor.workers <= 1 or missing <= 1:
                 _optimize(job, prep, on_trial)
-            else:
-                executor.run(_worker, job, list(range(executor.workers)), lambda n: None)
+            elif missing > 0:
+                n = min(executor.workers, missing)
+                shares = [(i, missing // n + (i < missing % n)) for i in range(n)]
+                executor.run(_worker, job, shares, lambda done: None)
             result = _summarise(optuna, _study(optuna, job), job, out)
             if backtest:
                 result.comparison = _compare(resolved, result, out)

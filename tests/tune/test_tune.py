@@ -1,0 +1,197 @@
+"""fincast tune: nested walk-forward, resumable SQLite studies, a best config that reruns."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from fincast.backtest import run_backtest
+from fincast.cli import main
+from fincast.config import build_config, load_config
+from fincast.errors import ConfigError, DataError
+from fincast.tune import resolve_space, tune
+from fincast.tune.space import sample
+
+optuna = pytest.importorskip(
+    "optuna", reason="Optuna is not installed (pip install 'fincast[tune]')"
+)
+
+SPACE = {
+    "epochs": {"low": 1, "high": 2},
+    "batch_size": [64],
+    "lr": {"low": 1e-3, "high": 1e-2, "log": True},
+    "optimizer": ["adam", "rmsprop"],
+}
+SMALL = {"seed-mlp": {"epochs": 2, "batch_size": 64}}
+
+
+def tune_cfg(data, out, **kw):
+    values = {
+        "data": str(data),
+        "out": str(out),
+        "models": SMALL,
+        "folds": 2,
+        "search_space": SPACE,
+    }
+    values.update(kw)
+    return build_config(values)
+
+
+def _trials(out):
+    study = optuna.load_study(
+        study_name="fincast-seed-mlp", storage=f"sqlite:///{out.resolve() / 'study.db'}"
+    )
+    return study.get_trials(deepcopy=False)
+
+
+def test_cli_tune_never_shows_test_dates_to_a_trial_and_its_best_config_reruns(
+    tmp_path, ohlcv_csv, capsys
+):
+    out = tmp_path / "tune"
+    config = tmp_path / "tune.yaml"
+    config.write_text(
+        json.dumps({"models": SMALL, "folds": 2, "search_space": SPACE})  # JSON is YAML
+    )
+    code = main(
+        [
+            "tune",
+            str(ohlcv_csv),
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--trials",
+            "2",
+            "--inner-folds",
+            "2",
+            "-q",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "seed-mlp (tuned)" in printed.out and "seed-mlp (default)" in printed.out
+    for name in ("study.db", "trials.csv", "best_config.yaml", "tune.json"):
+        assert (out / name).is_file(), name
+    assert (out / "plots" / "tune_history.png").stat().st_size > 1000
+    assert (out / "plots" / "tune_importance.png").stat().st_size > 1000
+
+    # every trial trained and validated strictly before the first outer test block
+    folds = json.loads((out / "tuned" / "metrics.json").read_text())["folds"]
+    first_test = min(pd.Timestamp(f["test_start"]) for f in folds)
+    trials = _trials(out)
+    assert len(trials) == 2
+    for trial in trials:
+        used = [trial.user_attrs[f"fold{k}"] for k in range(2)]
+        for fold in used:
+            train_end, val_start, val_end = (
+                pd.Timestamp(fold["train"][1]),
+                pd.Timestamp(fold["validation"][0]),
+                pd.Timestamp(fold["validation"][1]),
+            )
+            assert train_end < val_start <= val_end < first_test
+        # the inner folds walk forward: the second validates after the first
+        assert pd.Timestamp(used[0]["validation"][1]) < pd.Timestamp(used[1]["validation"][0])
+
+    # the best configuration is a ready-to-run config: it reruns the tuned backtest exactly
+    summary = json.loads((out / "tune.json").read_text())
+    best = load_config(out / "best_config.yaml", {"out": str(tmp_path / "rerun")})
+    assert best.models == {"seed-mlp": {**SMALL["seed-mlp"], **summary["best_params"]}}
+    rerun = run_backtest(best)
+    assert (rerun.run_dir / "predictions.csv").read_bytes() == (
+        out / "tuned" / "predictions.csv"
+    ).read_bytes()
+    assert set(summary["comparison"]) == {"naive", "mean", "seed-mlp (default)", "seed-mlp (tuned)"}
+
+
+def test_a_killed_study_resumes_and_continues_its_trial_count(tmp_path, ohlcv_csv):
+    out = tmp_path / "tune"
+    first = tune(tune_cfg(ohlcv_csv, out), trials=2, inner=2, backtest=False)
+    assert first.n_trials == 2
+    # a kill leaves a trial running; the rerun fails it and finishes the missing trials
+    study = optuna.load_study(
+        study_name="fincast-seed-mlp", storage=f"sqlite:///{out.resolve() / 'study.db'}"
+    )
+    study.ask()
+    seen = []
+    again = tune(
+        tune_cfg(ohlcv_csv, out),
+        trials=3,
+        inner=2,
+        backtest=False,
+        on_trial=lambda n, state, value: seen.append(n),
+    )
+    trials = _trials(out)
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert [t.state.name for t in trials][2] == "FAIL"
+    assert seen == [3]  # one new trial, numbered after the earlier ones
+    assert again.n_trials == 3
+    # the study already has its trials: a rerun runs none
+    assert tune(tune_cfg(ohlcv_csv, out), trials=3, inner=2, backtest=False).n_trials == 3
+    assert len(_trials(out)) == 4
+
+
+def test_search_space_declared_in_config_overrides_the_default():
+    space = resolve_space("lstm", {"units": [8], "lr": 0.01})
+    assert space["units"] == [8] and space["lr"] == 0.01
+    assert space["layers"] == {"low": 1, "high": 2}  # the default space of lstm
+    assert {"lr", "batch_size", "epochs", "dropout", "l2", "optimizer"} <= set(
+        resolve_space("seed-mlp", None)
+    )
+    trial = optuna.trial.FixedTrial({"units": 8, "layers": 2, "lr": 0.01})
+    params = sample(trial, {"units": [8, 16], "layers": {"low": 1, "high": 2}, "lr": 0.01})
+    assert params == {"units": 8, "layers": 2, "lr": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("space", "words"),
+    [
+        ({"lr": {"low": 0.1}}, "needs `low` and `high`"),
+        ({"lr": {"low": 0, "high": 1, "log": True}}, "log range needs `low` > 0"),
+        ({"units": []}, "list of choices is empty"),
+    ],
+)
+def test_malformed_search_spaces_are_config_errors(space, words):
+    with pytest.raises(ConfigError, match=words):
+        resolve_space("mlp", space)
+
+
+def test_a_parameter_the_model_lacks_fails_before_anything_is_written(tmp_path, ohlcv_csv):
+    out = tmp_path / "tune"
+    with pytest.raises(ConfigError, match="search_space does not fit model 'seed-mlp'"):
+        tune(tune_cfg(ohlcv_csv, out, search_space={"units": [8]}), trials=1)
+    with pytest.raises(DataError, match="inner validation folds"):
+        tune(tune_cfg(ohlcv_csv, out), trials=1, inner=200)
+    assert not out.exists()
+
+
+def test_the_keras_callback_reports_each_epoch_and_the_median_pruner_stops_training(
+    tmp_path, ohlcv_csv
+):
+    from fincast.backtest import prepare
+    from fincast.tune.objective import STEP_STRIDE, Objective, for_tuning, inner_folds
+
+    prep = for_tuning(prepare(tune_cfg(ohlcv_csv, tmp_path / "x")))
+    folds = inner_folds(prep, 2)
+    space = resolve_space("seed-mlp", {**SPACE, "epochs": 3})
+    study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
+    study.add_trial(  # a finished trial that scored perfectly at every step
+        optuna.trial.create_trial(
+            value=0.0,
+            intermediate_values={k * STEP_STRIDE + e: 0.0 for k in range(2) for e in range(3)},
+        )
+    )
+    trial = study.ask()
+    with pytest.raises(optuna.TrialPruned, match="epoch 1"):
+        Objective(prep, "seed-mlp", space, folds)(trial)
+    reported = study._storage.get_trial(trial._trial_id).intermediate_values
+    assert list(reported) == [0]  # pruned after the first epoch of the first fold
+
+    # without a better competitor the trial runs every epoch of every inner fold
+    free = optuna.create_study()
+    trial = free.ask()
+    value = Objective(prep, "seed-mlp", space, folds)(trial)
+    reported = free._storage.get_trial(trial._trial_id).intermediate_values
+    assert sorted(reported) == [0, 1, 2, STEP_STRIDE, STEP_STRIDE + 1, STEP_STRIDE + 2]
+    assert value == pytest.approx((reported[2] + reported[STEP_STRIDE + 2]) / 2, rel=1e-5)
