@@ -22,11 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+sys.path.insert(0, SRC)
+# worker processes (local and Ray) must import this checkout too, not an installed copy
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 
-from fincast import _backend  # noqa: F401
-from fincast.backtest import prepare, run_backtest
-from fincast.config import build_config
+from fincast import _backend  # noqa: E402,F401
+from fincast.backtest import prepare, run_backtest  # noqa: E402
+from fincast.config import build_config  # noqa: E402
 
 
 def backtest_seconds(values: dict, out: Path) -> tuple[float, bytes]:
@@ -85,28 +88,35 @@ def main() -> None:
     if not args.skip_tune:
         from fincast.tune import tune
 
-        cfg = build_config(
-            {
-                "data": args.data,
-                "models": {"seed-mlp": {}},
-                "folds": args.folds,
-                "out": str(tmp / "tune"),
-                "search_space": {"epochs": {"low": 5, "high": 20}},
+        tune_runs = [("sequential", {"workers": 1}), ("local x2", {"workers": 2})]
+        if not args.no_ray:
+            tune_runs.append(("ray x2", {"executor": "ray", "workers": 2}))
+        for label, extra in tune_runs:
+            cfg = build_config(
+                {
+                    "data": args.data,
+                    "models": {"seed-mlp": {}},
+                    "folds": args.folds,
+                    "out": str(tmp / f"tune-{label.replace(' ', '')}"),
+                    "search_space": {"epochs": {"low": 5, "high": 20}},
+                    **extra,
+                }
+            )
+            t0 = time.perf_counter()
+            result = tune(cfg, trials=args.trials, backtest=False)
+            secs = time.perf_counter() - t0
+            row = {
+                "tune": "seed-mlp",
+                "executor": label,
+                "trials": result.n_trials,
+                "pruned": result.n_pruned,
+                "seconds": round(secs, 1),
+                "trials_per_minute": round(60 * result.n_trials / secs, 2),
             }
-        )
-        t0 = time.perf_counter()
-        result = tune(cfg, trials=args.trials, backtest=False)
-        secs = time.perf_counter() - t0
-        row = {
-            "tune": "seed-mlp",
-            "trials": result.n_trials,
-            "pruned": result.n_pruned,
-            "seconds": round(secs, 1),
-            "trials_per_minute": round(60 * result.n_trials / secs, 2),
-        }
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    print(f"cpus: {os.cpu_count()}; scratch: {tmp}")
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"cpus: {os.cpu_count()}; load average now: {load}; scratch: {tmp}")
 
 
 if __name__ == "__main__":

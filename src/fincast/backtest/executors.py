@@ -168,7 +168,6 @@ class LocalExecutor(_Base):
         """Run the units on the pool; ``on_result`` sees them in completion order."""
         if not units:
             return
-        env = {k: os.environ.get(k) for k in ("KERAS_BACKEND", "JAX_PLATFORMS")}
         from .. import _backend  # noqa: F401  (children inherit the backend choice)
 
         pool = ProcessPoolExecutor(
@@ -190,9 +189,6 @@ class LocalExecutor(_Base):
             ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            for k, v in env.items():
-                if v is None:
-                    os.environ.pop(k, None)
 
 
 # -- Ray ----------------------------------------------------------------------------------
@@ -337,11 +333,11 @@ def make_executor(
     if workers is not None and (int(workers) != workers or workers < 1):
         raise ConfigError(f"--workers must be a whole number >= 1, got {workers}")
     if kind == "ray":
-        return RayExecutor(address, workers)  # type: ignore[return-value]
+        return RayExecutor(address, workers)
     n = workers if workers is not None else default_workers(n_units)
     if n <= 1:
-        return SequentialExecutor()  # type: ignore[return-value]
-    return LocalExecutor(n)  # type: ignore[return-value]
+        return SequentialExecutor()
+    return LocalExecutor(n)
 
 
 def ordered(units: Iterable[WorkUnit]) -> list[WorkUnit]:

@@ -73,7 +73,7 @@ def score(task_kind: str, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) ->
     return float(np.mean((y - pred) ** 2) / (base if base > 0 else 1.0))
 
 
-class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[misc]
+class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
     """Scores the validation block after each epoch and asks Optuna whether to prune."""
 
     def __init__(self, trial: Any, forecaster: Any, val: Batch, kind: str, offset: int) -> None:
