@@ -195,3 +195,15 @@ def test_the_keras_callback_reports_each_epoch_and_the_median_pruner_stops_train
     reported = free._storage.get_trial(trial._trial_id).intermediate_values
     assert sorted(reported) == [0, 1, 2, STEP_STRIDE, STEP_STRIDE + 1, STEP_STRIDE + 2]
     assert value == pytest.approx((reported[2] + reported[STEP_STRIDE + 2]) / 2, rel=1e-5)
+
+
+def test_tune_without_optuna_is_a_one_line_error(tmp_path, ohlcv_csv, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
+    out = tmp_path / "tune"
+    code = main(["tune", str(ohlcv_csv), "--out", str(out), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: fincast tune needs Optuna") and "fincast[tune]" in err
+    assert not out.exists()
