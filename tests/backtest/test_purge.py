@@ -1,6 +1,5 @@
 """Purging: no training row's target may reach into its fold's test block, even in ragged panels."""
 
-import numpy as np
 import pandas as pd
 
 from fincast.backtest.engine import prepare, training_rows
