@@ -172,7 +172,10 @@ def test_the_keras_callback_reports_each_epoch_and_the_median_pruner_stops_train
     from fincast.backtest import prepare
     from fincast.tune.objective import STEP_STRIDE, Objective, for_tuning, inner_folds
 
-    prep = for_tuning(prepare(tune_cfg(ohlcv_csv, tmp_path / "x")))
+    full = prepare(tune_cfg(ohlcv_csv, tmp_path / "x"))
+    prep = for_tuning(full)
+    first_test = full.design.calendar[full.folds[0].test_start]
+    assert len(prep.design) < len(full.design) and prep.design.dates.max() < first_test
     folds = inner_folds(prep, 2)
     space = resolve_space("seed-mlp", {**SPACE, "epochs": 3})
     study = optuna.create_study(pruner=optuna.pruners.MedianPruner(n_startup_trials=1))

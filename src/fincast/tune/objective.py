@@ -15,13 +15,13 @@ pruner stops poor trials early.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from .. import _backend
-from ..backtest.engine import Prepared, model_params, model_seed
+from ..backtest.engine import Prepared, model_params, model_seed, training_rows
 from ..backtest.splits import Fold, walk_forward_folds
 from ..errors import DataError
 from ..models import make_model
@@ -133,7 +133,7 @@ class Objective:
         params["patience"] = None  # the inner validation block is the only holdout
         values = []
         for k, fold in enumerate(self.folds):
-            train, val = fold.train_mask(d.date_pos), fold.test_mask(d.date_pos)
+            train, val = training_rows(d, fold), fold.test_mask(d.date_pos)
             trial.set_user_attr(
                 f"fold{k}",
                 {
@@ -158,19 +158,23 @@ class Objective:
 
 
 def for_tuning(prep: Prepared) -> Prepared:
-    """``prep`` without the outer test rows: what a trial may see at most."""
+    """``prep`` without the outer test rows: what a trial may see at most.
+
+    Kept: rows dated before the first outer fold's training end whose target does not
+    reach the first test block (which a ragged panel's rows can).
+    """
     first = min(prep.folds, key=lambda f: f.test_start)
-    keep = prep.design.date_pos < first.train_end
     d = prep.design
-    design = replace(
-        d,
-        ids=d.ids[keep],
-        dates=d.dates[keep],
-        date_pos=d.date_pos[keep],
-        X=d.X[keep],
-        y=d.y[keep],
-        naive=d.naive[keep],
-        fwd_return=d.fwd_return[keep],
-        windows=None if d.windows is None else d.windows[keep],
-    )
+    keep = d.date_pos < first.train_end
+    if d.target_end_pos is not None:
+        keep &= d.target_end_pos < first.test_start
+    n = len(d)
+    rows = {  # every per-row array of the design (not the calendar)
+        f.name: getattr(d, f.name)[keep]
+        for f in fields(d)
+        if f.name != "calendar"
+        and isinstance(getattr(d, f.name), np.ndarray)
+        and getattr(d, f.name).shape[:1] == (n,)
+    }
+    design = replace(d, **rows)
     return replace(prep, design=design)

@@ -76,7 +76,7 @@ def _import_optuna() -> Any:
 def _pick_model(config: RunConfig, model: str | None) -> str:
     if model is not None:
         if not is_tunable(model):
-            raise ConfigError(f"--model {model!r} is not a Keras model; `fincast models` lists them")
+            raise ConfigError(f"model {model!r} is not a Keras model; `fincast models` lists them")
         return model
     for name in config.models:
         if is_tunable(name):
@@ -188,23 +188,20 @@ def _stale_to_failed(optuna: Any, study: Any) -> int:
 
 
 def _backtest_into(config: RunConfig, out: Path) -> dict[str, Any]:
-    """Backtest ``config`` into ``out``, reusing a complete identical run there."""
-    manifest = read_manifest(out)
-    if manifest and manifest.get("status") == "complete":
-        same = load_config(out / "config.yaml").model_dump() == config.model_copy(
-            update={"out": str(out)}
-        ).model_dump()
-        if same:
-            return dict(json.loads((out / "metrics.json").read_text()))
+    """Backtest ``config`` into ``out``: reuse a complete identical run, finish a partial one.
+
+    A run of another configuration there (an earlier best, before the study went on) is
+    replaced.
+    """
+    wanted = config.model_copy(update={"out": str(out)})
+    old = out / "config.yaml"
+    if old.is_file() and load_config(old).model_dump() != wanted.model_dump():
         shutil.rmtree(out)
+    manifest = read_manifest(out) if out.is_dir() else None
+    if manifest and manifest.get("status") == "complete":
+        return dict(json.loads((out / "metrics.json").read_text()))
     resume = out.is_dir() and any(out.iterdir())
-    if resume and (out / "config.yaml").is_file():
-        old = load_config(out / "config.yaml").model_dump()
-        if old != config.model_copy(update={"out": str(out)}).model_dump():
-            shutil.rmtree(out)
-            resume = False
-    result = run_backtest(config.model_copy(update={"out": str(out)}), resume=resume)
-    return result.metrics
+    return run_backtest(wanted, resume=resume).metrics
 
 
 def tune(
@@ -286,9 +283,7 @@ def tune(
             result = _summarise(optuna, _study(optuna, job), job, out)
             if backtest:
                 result.comparison = _compare(resolved, result, out)
-                atomic_write_text(
-                    out / "tune.json", json.dumps(_summary(result), indent=2) + "\n"
-                )
+                atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
         complete = True
     finally:
         run.close(complete=complete)
