@@ -35,7 +35,14 @@ from scipy import stats
 from ..errors import ConfigError, DataError
 from .finance import _json_float, _model_order
 
-__all__ = ["DEFAULT_BOOTSTRAP_REPS", "LOSSES", "Loss", "diebold_mariano", "significance", "supports"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP_REPS",
+    "LOSSES",
+    "Loss",
+    "diebold_mariano",
+    "significance",
+    "supports",
+]
 
 #: Bootstrap replications by default: enough for p-values and 95% intervals to two decimals,
 #: and a report of a few thousand dates builds in a second or two.
