@@ -626,17 +626,18 @@ def information_coefficient(
     Returns
     -------
     dict
-        ``{model: {"ic", "rank_ic", "ic_std", "rank_ic_std", "icir", "rank_icir", "t_stat",
-        "rank_t_stat", "n", "n_obs", "method"}}``.
+        ``{model: {"ic", "rank_ic", "ic_mean", "rank_ic_mean", "ic_std", "rank_ic_std",
+        "icir", "rank_icir", "t_stat", "rank_t_stat", "n", "n_obs", "method"}}``.
 
         Panels (``method="cross_sectional"``): the Pearson (``ic``) and Spearman
         (``rank_ic``) correlations across series on each date with at least two series, then
-        their mean, standard deviation, ``icir = mean / std`` and ``t_stat = icir * sqrt(n)``
-        over the ``n`` dates.
+        their mean (``ic`` = ``ic_mean``), standard deviation, ``icir = mean / std`` and
+        ``t_stat = icir * sqrt(n)`` over the ``n`` dates.
 
         One series (``method="time_series"``): ``ic``/``rank_ic`` are the correlations over
-        all ``n_obs`` rows; the std, ICIR (mean / std) and t-stat come from the per-fold
-        correlations over the ``n`` folds.
+        all ``n_obs`` rows; ``ic_mean``, the std, ICIR (``ic_mean / ic_std``) and t-stat
+        come from the per-fold correlations over the ``n`` folds (each fold is one
+        out-of-sample period).
 
     Raises
     ------
@@ -667,6 +668,8 @@ def information_coefficient(
         out[model] = {
             "ic": _json_float(ic),
             "rank_ic": _json_float(ric),
+            "ic_mean": _json_float(ic_mean),
+            "rank_ic_mean": _json_float(ric_mean),
             "ic_std": _json_float(ic_std),
             "rank_ic_std": _json_float(ric_std),
             "icir": _json_float(icir),
