@@ -323,7 +323,7 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `fincast backtest`.")],
 ) -> None:
     """Rebuild metrics.json, the plots and report.html of a run, without retraining."""
-    from .report.build import rebuild_report
+    from .api import rebuild_report
 
     with err_console.status("rebuilding the report…"):
         result = rebuild_report(run_dir)

@@ -125,9 +125,8 @@ def test_sequence_models_read_windows(name):
 def test_mlp_options_shape_the_network():
     task = TaskSpec("return")
     model = make_model(
-        "mlp",
-        task,
-        {"units": 8, "layers": 3, "activation": "tanh", "dropout": 0.2, "l2": 0.01, "epochs": 1},
+        "mlp", task, {"units": 8, "layers": 3, "activation": "tanh", "dropout": 0.2, "l2": 0.01,
+                      "epochs": 1},
     ).fit(batch(task))
     dense = [layer for layer in model.model_.layers if layer.__class__.__name__ == "Dense"]
     assert [layer.units for layer in dense] == [8, 8, 8, 1]
@@ -140,9 +139,7 @@ def test_mlp_options_shape_the_network():
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "gd", "adam"])
 def test_optimizers_train(optimizer):
     task = TaskSpec("return")
-    model = make_model("mlp", task, {"optimizer": optimizer, "epochs": 2, "lr": 0.01}).fit(
-        batch(task)
-    )
+    model = make_model("mlp", task, {"optimizer": optimizer, "epochs": 2, "lr": 0.01}).fit(batch(task))
     assert len(model.history_["loss"]) == 2
     if optimizer == "gd":  # full batch: one update per epoch
         assert model.model_.optimizer.iterations.numpy() == 2
@@ -167,6 +164,4 @@ def test_early_stopping_restores_best_weights_and_stops_early():
 
 def test_loss_must_fit_the_task():
     with pytest.raises(ConfigError, match="does not fit task 'direction'"):
-        make_model("seed-mlp", TaskSpec("direction"), {"loss": "mse"}).fit(
-            batch(TaskSpec("direction"))
-        )
+        make_model("seed-mlp", TaskSpec("direction"), {"loss": "mse"}).fit(batch(TaskSpec("direction")))

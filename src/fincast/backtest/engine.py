@@ -228,7 +228,8 @@ def _fold_unit(
     n_seeds = 1 if MODELS[name].baseline else prep.config.seeds
     if n_seeds == 1:
         return _fold_predictions(prep, name, fold, model_seed(run_seed, name, fold.index))
-    frames, history = [], {}
+    frames: list[pd.DataFrame] = []
+    history: dict[str, list[float]] = {}
     for s in range(n_seeds):
         key = name if s == 0 else f"{name}#seed{s}"
         frame, hist = _fold_predictions(prep, name, fold, model_seed(run_seed, key, fold.index))

@@ -68,19 +68,19 @@ def plot_residuals(predictions: pd.DataFrame, task: str, path: Path, *, bins: in
     lo, hi = np.percentile(finite, [1, 99]) if len(finite) else (-1.0, 1.0)
     if not hi > lo:
         lo, hi = lo - 1.0, hi + 1.0
-    edges = np.linspace(lo, hi, bins + 1)
+    edges = [float(v) for v in np.linspace(lo, hi, bins + 1)]
     fig, ax = _new_figure()
     styles = _styles([*predictions["model"].astype(str).unique()])
     for name in _models_to_show([*rows["model"].astype(str).unique()]):
         r = resid[rows["model"].astype(str) == name]
         r = r[np.isfinite(r)]
-        color = styles[name].get("color")
+        color = str(styles[name].get("color"))
         ax.hist(
             np.clip(r, lo, hi),
             bins=edges,
             histtype="step",
             linewidth=1.3,
-            color=color,  # type: ignore[arg-type]
+            color=color,
             label=f"{name} (mean {r.mean():.3g}, sd {r.std():.3g})" if len(r) else name,
         )
     ax.axvline(0.0, color="0.4", linewidth=0.8)
@@ -172,11 +172,11 @@ def plot_reliability(predictions: pd.DataFrame, path: Path, *, bins: int = 10) -
         m = rows[rows["model"].astype(str) == name]
         y = m["y_true"].astype("int64").to_numpy()
         p = m["prob"].astype("float64").to_numpy()
-        color = styles[name].get("color")
+        color = str(styles[name].get("color"))
         if len(np.unique(p)) > 1 and len(np.unique(y)) == 2:
             frac, mean = calibration_curve(y, p, n_bins=bins, strategy="quantile")
-            ax.plot(mean, frac, marker="o", markersize=3, color=color, label=name)  # type: ignore[arg-type]
-        hist.hist(p, bins=np.linspace(0, 1, 41), histtype="step", color=color)  # type: ignore[arg-type]
+            ax.plot(mean, frac, marker="o", markersize=3, color=color, label=name)
+        hist.hist(p, bins=[i / 40 for i in range(41)], histtype="step", color=color)
     ax.set_ylabel("observed frequency of up")
     ax.set_title(f"horizon {h}: reliability of the forecast probabilities (out of sample)")
     ax.legend(loc="upper left", fontsize=8)
@@ -206,12 +206,12 @@ def plot_ic(predictions: pd.DataFrame, task: str, path: Path, *, window: int = 2
     first = next(iter(series.values()))
     if "date" in first.columns:
         for name, s in series.items():
-            color = styles[name].get("color")
-            ax.plot(s["date"], s["ic"], color=color, alpha=0.2, linewidth=0.6)  # type: ignore[arg-type]
+            color = str(styles[name].get("color"))
+            ax.plot(s["date"], s["ic"], color=color, alpha=0.2, linewidth=0.6)
             rolling = s["ic"].rolling(window, min_periods=max(2, window // 3)).mean()
             ax.plot(
                 s["date"], rolling, color=color, linewidth=1.4, label=f"{name} ({window}-date mean)"
-            )  # type: ignore[arg-type]
+            )
         _date_axis(ax)
         ax.set_ylabel("cross-sectional IC (Pearson)")
         ax.set_title(f"task {task} · horizon {h}: information coefficient across series, per date")
@@ -219,7 +219,7 @@ def plot_ic(predictions: pd.DataFrame, task: str, path: Path, *, window: int = 2
         width = 0.8 / len(series)
         for k, (name, s) in enumerate(series.items()):
             x = s["fold"].to_numpy(dtype="float64") + (k - (len(series) - 1) / 2) * width
-            ax.bar(x, s["ic"], width=width, color=styles[name].get("color"), label=name)  # type: ignore[arg-type]
+            ax.bar(x, s["ic"], width=width, color=str(styles[name].get("color")), label=name)
         folds = sorted(pd.unique(first["fold"]))
         ax.set_xticks(folds, [f"fold {int(f)}" for f in folds])
         ax.set_ylabel("IC within the fold (Pearson)")
