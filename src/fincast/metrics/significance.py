@@ -1,9 +1,10 @@
 """Is a model really better than naive? Diebold-Mariano, SPA, MCS and bootstrap intervals.
 
 All tests compare losses on the same rows. The loss of a row is the squared error for the
-regression tasks (``return``, ``level``) and, for ``direction``, the Brier score
-``(prob - y)^2`` — which is the 0/1 loss where a model gives only a class (``y_pred``), so
-hard and probabilistic forecasts are scored on one scale.
+regression tasks (``return``, ``level``) and the 0/1 loss (``y_pred != y_true``) for
+``direction``. The 0/1 loss, not the Brier score: the naive and majority baselines give hard
+classes (probability 0 or 1), and against them any probability near 0.5 would "win" on Brier
+score without calling a single direction better.
 
 For a panel the losses of all series are averaged per date first, so every test runs on one
 time series of losses (the tests assume time dependence, not cross-sectional independence).
@@ -156,14 +157,11 @@ def _squared_error(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
     return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
 
 
-def _brier(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
+def _zero_one(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
     y = predictions["y_true"].to_numpy(dtype="float64")
     pred = predictions["y_pred"].to_numpy(dtype="float64")
-    has_prob = "prob" in predictions.columns and bool(predictions["prob"].notna().any())
-    if has_prob:
-        prob = predictions["prob"].to_numpy(dtype="float64")
-        pred = np.where(np.isnan(prob), pred, prob)
-    return pd.Series((pred - y) ** 2, index=predictions.index), "brier" if has_prob else "zero_one"
+    loss = np.where(np.isnan(y) | np.isnan(pred), np.nan, (pred != y).astype("float64"))
+    return pd.Series(loss, index=predictions.index), "zero_one"
 
 
 @dataclass(frozen=True)
@@ -174,13 +172,15 @@ class Loss:
     ----------
     rows
         Maps the predictions table to one loss per row (smaller is better) and the loss name.
-    headline
-        The metric of the bootstrap interval: ``skill_vs_naive`` (``1 - loss / loss_naive``)
-        or ``accuracy`` (share of ``y_pred == y_true``).
+    skill
+        How the bootstrap interval's ``skill_vs_naive`` comes from the mean losses L (model)
+        and L0 (naive): ``ratio`` is ``1 - L / L0`` (``1 - MSE / MSE_naive``); ``difference``
+        is ``L0 - L`` (for the 0/1 loss: accuracy minus naive's accuracy). Both match
+        :func:`~fincast.metrics.compute_metrics`' ``skill_vs_naive``.
     """
 
     rows: Callable[[pd.DataFrame], tuple[pd.Series, str]]
-    headline: Literal["skill_vs_naive", "accuracy"] = "skill_vs_naive"
+    skill: Literal["ratio", "difference"] = "ratio"
 
 
 #: Row loss by task; a task missing here gets no significance section (the evaluation says
@@ -188,7 +188,7 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     "return": Loss(_squared_error),
     "level": Loss(_squared_error),
-    "direction": Loss(_brier, headline="accuracy"),
+    "direction": Loss(_zero_one, skill="difference"),
 }
 
 
@@ -301,7 +301,7 @@ def significance(
     dict
         JSON-serialisable::
 
-            {"alpha", "loss": "squared_error" | "brier" | "zero_one", "horizon",
+            {"alpha", "loss": "squared_error" | "zero_one", "horizon",
              "n_periods", "block_size",
              "models": {name: {"dm": {...},            # diebold_mariano at the headline horizon
                                "dm_by_horizon": {"h": {...}},
@@ -310,9 +310,9 @@ def significance(
              "spa": {"consistent", "lower", "upper", "reps", "block_size"} | None,
              "mcs": {"size", "included", "excluded", "pvalues": {name: p}} | None}
 
-        ``ci.metric`` is ``skill_vs_naive`` (``1 - MSE / MSE_naive``) for the regression
-        tasks and ``accuracy`` for ``direction``; the interval is the stationary-bootstrap
-        percentile interval over dates. ``spa``/``mcs`` are None when there is no model
+        ``ci.metric`` is ``skill_vs_naive``: ``1 - MSE / MSE_naive`` for the regression
+        tasks, ``accuracy - accuracy_naive`` for ``direction``; the interval is the
+        stationary-bootstrap percentile interval over dates. ``spa``/``mcs`` are None when there is no model
         besides naive. The MCS includes ``naive`` as a candidate.
 
     Raises
@@ -371,16 +371,7 @@ def significance(
     block = _block_size(diffs, h0)
     result["block_size"] = block
 
-    if LOSSES[task].headline == "accuracy":
-        correct = pd.Series(
-            (predictions["y_pred"].to_numpy() == predictions["y_true"].to_numpy()).astype(float),
-            index=predictions.index,
-        )
-        metric_name = "accuracy"
-        metric_wide = _per_date(predictions, correct, h0).reindex(wide.index)
-    else:
-        metric_name = "skill_vs_naive"
-        metric_wide = wide
+    ratio = LOSSES[task].skill == "ratio"
     index = _bootstrap_index(n, block, bootstrap_reps, seed)
     lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
 
@@ -395,15 +386,14 @@ def significance(
                 )
         headline = dm_by_h.get(str(h0)) or diebold_mariano(np.empty(0), np.empty(0), h0)
         p = headline["p_value"]
-        if metric_name == "accuracy":
-            values = metric_wide[model].to_numpy()
-            estimate = float(values.mean())
-            boot = values[index].mean(axis=1)
-        else:
-            m_loss = wide[model].to_numpy()
-            with np.errstate(divide="ignore", invalid="ignore"):
+        m_loss = wide[model].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ratio:
                 estimate = 1.0 - m_loss.mean() / naive.mean()
                 boot = 1.0 - m_loss[index].mean(axis=1) / naive[index].mean(axis=1)
+            else:
+                estimate = naive.mean() - m_loss.mean()
+                boot = naive[index].mean(axis=1) - m_loss[index].mean(axis=1)
         boot = boot[np.isfinite(boot)]
         low, high = np.percentile(boot, [lo_q, hi_q]) if len(boot) else (math.nan, math.nan)
         result["models"][model] = {
@@ -411,7 +401,7 @@ def significance(
             "dm_by_horizon": dm_by_h,
             "beats_naive": "yes" if p is not None and p < alpha else "no",
             "ci": {
-                "metric": metric_name,
+                "metric": "skill_vs_naive",
                 "estimate": _json_float(estimate),
                 "low": _json_float(low),
                 "high": _json_float(high),
