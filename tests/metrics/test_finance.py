@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fincast.errors import ConfigError, DataError
 from fincast.metrics.finance import (
@@ -377,3 +379,31 @@ def test_ic_level_uses_forecast_change_and_direction_uses_prob() -> None:
 def test_ic_series_unknown_model() -> None:
     with pytest.raises(DataError, match="nope"):
         ic_series(table({"m": [1.0, 2.0]}, [0.0, 0.1]), "return", "nope")
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_preds = st.lists(st.floats(-1, 1, allow_nan=False), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    preds=_preds,
+    simple=st.lists(st.floats(-0.5, 0.5, allow_nan=False), min_size=8, max_size=8),
+    cost=st.floats(0, 100),
+)
+def test_property_costs_and_positions_add_up(preds, simple, cost) -> None:
+    n = len(preds)
+    p = table({"m": preds}, simple[:n])
+    for mode in ("long_flat", "long_short"):
+        out = _model(strategy_returns(p, "return", mode=mode, cost_bps=cost), "m")
+        sign = np.sign(preds)
+        expected_pos = (sign > 0).astype(float) if mode == "long_flat" else sign
+        np.testing.assert_allclose(out["position"], expected_pos)
+        np.testing.assert_allclose(out["gross_return"], expected_pos * np.asarray(simple[:n]))
+        changes = np.abs(np.diff(np.concatenate([[0.0], expected_pos])))
+        np.testing.assert_allclose(out["turnover"], changes)
+        # net = gross - cost per unit traded; never above gross
+        np.testing.assert_allclose(
+            out["net_return"], out["gross_return"] - cost / 1e4 * changes, atol=1e-12
+        )
