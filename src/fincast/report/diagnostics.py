@@ -168,15 +168,29 @@ def plot_reliability(predictions: pd.DataFrame, path: Path, *, bins: int = 10) -
     FigureCanvasAgg(fig)
     ax, hist = fig.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="perfectly calibrated")
+    hard = []
     for name in names:
         m = rows[rows["model"].astype(str) == name]
         y = m["y_true"].astype("int64").to_numpy()
         p = m["prob"].astype("float64").to_numpy()
         color = str(styles[name].get("color"))
-        if len(np.unique(p)) > 1 and len(np.unique(y)) == 2:
+        if len(np.unique(p)) <= 2:  # hard classes (naive, majority): no probabilities to calibrate
+            hard.append(name)
+            continue
+        if len(np.unique(y)) == 2:
             frac, mean = calibration_curve(y, p, n_bins=bins, strategy="quantile")
             ax.plot(mean, frac, marker="o", markersize=3, color=color, label=name)
         hist.hist(p, bins=[i / 40 for i in range(41)], histtype="step", color=color)
+    if hard:
+        ax.text(
+            0.99,
+            0.02,
+            f"not shown (hard 0/1 forecasts): {', '.join(hard)}",
+            transform=ax.transAxes,
+            ha="right",
+            fontsize=8,
+            color="0.4",
+        )
     ax.set_ylabel("observed frequency of up")
     ax.set_title(f"horizon {h}: reliability of the forecast probabilities (out of sample)")
     ax.legend(loc="upper left", fontsize=8)
