@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import yaml
 
 from fincast.backtest import run_backtest
+from fincast.backtest.engine import read_predictions
 from fincast.cli import main
 from fincast.config import build_config
 
@@ -27,7 +32,32 @@ def seeded(tmp_path_factory):
     root = tmp_path_factory.mktemp("seeds")
     path = root / "prices.csv"
     make_ohlcv(160).drop(columns="ticker").to_csv(path, index=False)
-    return path, run_backtest(cfg(path, root / "a", seeds=2, cost_bps=10))
+    config = root / "config.yaml"
+    config.write_text(
+        yaml.safe_dump({"data": str(path), "models": TINY, "folds": 2, "lookback": 5})
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["backtest", "--config", str(config), "--seeds", "2", "--cost-bps", "10",
+                     "--out", str(root / "a"), "--quiet"])  # fmt: skip
+    assert code == 0
+    run = root / "a"
+    result = SimpleNamespace(
+        run_dir=run,
+        predictions=read_predictions(run / "predictions.csv"),
+        metrics=json.loads((run / "metrics.json").read_text()),
+        output=out.getvalue(),
+    )
+    return path, result
+
+
+def test_the_terminal_summary_shows_the_verdict(seeded):
+    _, result = seeded
+    text = result.output
+    assert "verdict ·" in text and "beats naive at 5%" in text
+    assert result.metrics["verdict"]["summary"] in " ".join(text.split())
+    assert "mlp (2 seeds)" in text and "mlp-ensemble" in text
+    assert "report: " in text and "report.html" in text
 
 
 def test_seeds_train_each_keras_model_n_times_plus_an_ensemble(seeded):

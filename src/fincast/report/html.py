@@ -143,8 +143,7 @@ def _verdict(metrics: dict[str, Any]) -> str:
     for r in rows:
         ci = "–"
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
-            kind = "pct" if r.get("ci_metric") == "accuracy" else "num"
-            ci = f"[{_fmt(r['ci_low'], kind)}, {_fmt(r['ci_high'], kind)}]"
+            ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
         yes = r.get("beats_naive") == "yes"
         body.append(
             [
