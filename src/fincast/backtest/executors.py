@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
@@ -65,16 +65,14 @@ class WorkUnit:
     fold
         Fold index.
     replicate
-        Seed replicate (0 for a single-seed run).
-    seed
-        The model seed of this unit (derived from the run seed; not part of the order).
+        Seed replicate when a run splits its ``--seeds`` into separate units (0 otherwise;
+        today one unit trains all seeds of its (model, fold) and their ensemble).
     """
 
     order: int
     model: str
     fold: int
     replicate: int = 0
-    seed: int = field(default=0, compare=False)
 
     @property
     def key(self) -> tuple[str, int, int]:
