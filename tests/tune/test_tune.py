@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -130,6 +131,18 @@ def test_a_killed_study_resumes_and_continues_its_trial_count(tmp_path, ohlcv_cs
     # the study already has its trials: a rerun runs none
     assert tune(tune_cfg(ohlcv_csv, out), trials=3, inner=2, backtest=False).n_trials == 3
     assert len(_trials(out)) == 4
+    assert trials[0].user_attrs["pid"] == os.getpid()  # in this process by default
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_the_study_and_split_the_trials(tmp_path, ohlcv_csv):
+    out = tmp_path / "tune"
+    result = tune(tune_cfg(ohlcv_csv, out, workers=2), trials=2, inner=2, backtest=False)
+    trials = _trials(out)
+    assert result.n_trials == 2 and [t.number for t in trials] == [0, 1]
+    pids = {t.user_attrs["pid"] for t in trials}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert trials[0].params != trials[1].params  # each worker samples with its own seed
 
 
 def test_search_space_declared_in_config_overrides_the_default():

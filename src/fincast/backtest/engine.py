@@ -356,9 +356,9 @@ def run_backtest(
                 failed[unit] = result.failure
             else:
                 assert result.frame is not None
-                write_csv(part, result.frame)
-                if result.history:
+                if result.history:  # before the part: an existing part marks a finished unit
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(result.history))
+                write_csv(part, result.frame)
             if progress:
                 progress(unit.model, unit.fold, "failed" if result.failure else "done")
 

@@ -15,6 +15,7 @@ pruner stops poor trials early.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -131,6 +132,7 @@ class Objective:
         prep, d = self.prep, self.prep.design
         params = {**model_params(prep.config, self.model), **sample(trial, self.space)}
         params["patience"] = None  # the inner validation block is the only holdout
+        trial.set_user_attr("pid", os.getpid())  # which worker process ran it
         values = []
         for k, fold in enumerate(self.folds):
             train, val = training_rows(d, fold), fold.test_mask(d.date_pos)
