@@ -367,9 +367,9 @@ def tune(
     ) as bar:
         job = bar.add_task("tuning", total=trials)
 
-        def step(number: int, state: str, value: float | None) -> None:
+        def step(number: int, state: str, value: float | None, finished: int) -> None:
             shown = "–" if value is None else f"{value:.4g}"
-            bar.update(job, advance=1, description=f"trial {number} {state} {shown}")
+            bar.update(job, completed=finished, description=f"trial {number} {state} {shown}")
 
         result = run_tune(
             cfg,

@@ -121,12 +121,12 @@ def test_a_killed_study_resumes_and_continues_its_trial_count(tmp_path, ohlcv_cs
         trials=3,
         inner=2,
         backtest=False,
-        on_trial=lambda n, state, value: seen.append(n),
+        on_trial=lambda n, state, value, finished: seen.append((n, finished)),
     )
     trials = _trials(out)
     assert [t.number for t in trials] == [0, 1, 2, 3]
     assert [t.state.name for t in trials][2] == "FAIL"
-    assert seen == [3]  # one new trial, numbered after the earlier ones
+    assert seen == [(3, 3)]  # one new trial, numbered after the earlier ones
     assert again.n_trials == 3
     # the study already has its trials: a rerun runs none
     assert tune(tune_cfg(ohlcv_csv, out), trials=3, inner=2, backtest=False).n_trials == 3

@@ -42,8 +42,9 @@ __all__ = ["TuneResult", "tune"]
 
 OPTUNA_INSTALL_HINT = "pip install 'fincast[tune]' (or pip install optuna)"
 
-#: Called after each finished trial with (trial number, state, value or None).
-TrialFn = Callable[[int, str, float | None], None]
+#: Called after each finished trial with (trial number, state, value or None, finished
+#: trials of the study so far, those of earlier runs included).
+TrialFn = Callable[[int, str, float | None, int], None]
 
 
 @dataclass
@@ -140,7 +141,9 @@ def _optimize(
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     callbacks: list[Any] = [optuna.study.MaxTrialsCallback(job.trials, states=states)]
     if on_trial is not None:
-        callbacks.append(lambda s, t: on_trial(t.number, t.state.name.lower(), t.value))
+        callbacks.append(
+            lambda s, t: on_trial(t.number, t.state.name.lower(), t.value, _finished(optuna, s))
+        )
     study.optimize(
         objective,
         n_trials=remaining,
