@@ -91,7 +91,7 @@ def test_baselines():
 def test_unknown_model_and_parameter():
     with pytest.raises(ConfigError, match="did you mean 'seed-mlp'"):
         make_model("seed_mlp", TaskSpec())
-    with pytest.raises(ConfigError, match="invalid parameter"):
+    with pytest.raises(ConfigError, match="has no parameter `wings`"):
         make_model("seed-mlp", TaskSpec(), {"wings": 2})
     with pytest.raises(ConfigError, match="optimizer 'adamw' is not known"):
         make_model("seed-mlp", TaskSpec(), {"optimizer": "adamw"}).fit(batch(TaskSpec()))

@@ -27,14 +27,14 @@ from ..errors import ConfigError
 from ..features import FeatureSpec
 from ..metrics import compute_metrics
 from ..models import MODELS, make_model
+from ..models.registry import DEFAULT_BASELINES
 from ..report import write_plots
 from ..rundir import RunDirectory, atomic_write_text, write_csv
 from ..task import TaskSpec
+from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
 
-__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest"]
-
-DEFAULT_BASELINES = ("naive", "mean")
+__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest", "task_spec"]
 
 #: Called after each (model, fold) with (model, fold index, status) - status is
 #: "done", "resumed" or "failed".
@@ -74,7 +74,7 @@ def model_seed(seed: int, model: str, fold: int) -> int:
 def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     """Hyperparameters of model ``name``: run-wide training options, then its own."""
     if MODELS[name].baseline:
-        return {}
+        return dict(config.models.get(name, {}))
     params: dict[str, Any] = {
         "epochs": config.epochs,
         "batch_size": config.batch_size,
@@ -91,6 +91,17 @@ def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     return params
 
 
+def task_spec(config: RunConfig) -> TaskSpec:
+    """The :class:`TaskSpec` a configuration describes."""
+    return TaskSpec(
+        config.task,
+        tuple(config.horizon),
+        flat_band=config.flat_band,
+        events=config.events,  # type: ignore[arg-type]  (parsed by TaskSpec)
+        vol_estimator=config.vol_estimator,
+    )
+
+
 def prepare(config: RunConfig) -> Prepared:
     """Load and validate the data, build the design and folds, check every model.
 
@@ -99,19 +110,24 @@ def prepare(config: RunConfig) -> Prepared:
     FincastError
         For anything wrong with the data or the configuration; nothing is written.
     """
-    task = TaskSpec(config.task, tuple(config.horizon))
+    task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
         raise ConfigError(
             f"gap {config.gap} is shorter than the horizon {task.max_horizon}: training "
             "targets would overlap the test block; use --gap >= horizon or leave it out"
         )
-    baselines = list(config.baselines) if config.baselines is not None else list(DEFAULT_BASELINES)
+    baselines = list(
+        config.baselines if config.baselines is not None else DEFAULT_BASELINES[task.kind]
+    )
     if "naive" not in baselines:
         baselines.insert(0, "naive")
     names = list(dict.fromkeys([*baselines, *config.models]))
     for name in names:  # unknown names and parameters fail here, before any work
-        make_model(name, task, model_params(config, name) if name in MODELS else None)
+        model = make_model(name, task, model_params(config, name) if name in MODELS else None)
+        check = getattr(model, "_check_params", None)
+        if check is not None:
+            check()
 
     ds = load(
         config.data,
@@ -138,7 +154,13 @@ def prepare(config: RunConfig) -> Prepared:
         frame = ds.frame[~ds.frame["id"].isin(skipped)].reset_index(drop=True)
         ds = Dataset(frame, ds.name, ds.source, ds.target, ds.roles, ds.sha256)
     windows = any(MODELS[n].sequence for n in names)
-    design = build_design(ds, task, features, windows=windows)
+    design = build_design(
+        ds,
+        task,
+        features,
+        windows=windows,
+        series_ids=ds.ids if config.series_embedding else None,
+    )
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -154,8 +176,8 @@ def prepare(config: RunConfig) -> Prepared:
 def _fold_predictions(
     prep: Prepared, name: str, fold: Fold, seed: int
 ) -> tuple[pd.DataFrame, dict[str, list[float]]]:
-    d = prep.design
-    train_mask = fold.train_mask(d.date_pos)
+    train_mask = fold.train_mask(prep.design.date_pos)
+    d = prep.design.for_fold(train_mask)  # trend3 / events thresholds: training rows only
     test_mask = fold.test_mask(d.date_pos)
     params = model_params(prep.config, name)
     model = make_model(name, prep.task, params, seed=seed)
@@ -178,23 +200,17 @@ def _fold_predictions(
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{name} produced non-finite forecasts in fold {fold.index}")
     history = getattr(model, "history_", {})
-    n, horizons = int(test_mask.sum()), prep.task.horizons
-    cols: dict[str, Any] = {
-        "id": np.repeat(d.ids[test_mask], len(horizons)),
-        "date": np.repeat(d.dates[test_mask], len(horizons)),
-        "fold": fold.index,
-        "model": name,
-        "horizon": np.tile(np.asarray(horizons), n),
-        "y_true": d.y[test_mask].reshape(-1),
-    }
-    if prep.task.is_classification:
-        prob = np.clip(out.reshape(-1), 0.0, 1.0)
-        cols["y_pred"] = (prob > 0.5).astype("float64")
-        cols["prob"] = prob
-    else:
-        cols["y_pred"] = out.reshape(-1)
-    cols["fwd_return"] = d.fwd_return[test_mask].reshape(-1)
-    return pd.DataFrame(cols), history
+    frame = predictions_frame(
+        prep.task,
+        d.ids[test_mask],
+        d.dates[test_mask],
+        d.y[test_mask],
+        out,
+        d.fwd_return[test_mask],
+        fold=fold.index,
+        model=name,
+    )
+    return frame, history
 
 
 def _part_path(run: RunDirectory, name: str, fold: int) -> Path:

@@ -62,7 +62,9 @@ def _roles(columns: list[str]) -> dict[str, str]:
 def _sniff_magic(raw: bytes, where: str) -> None:
     head = raw[:8]
     if head.startswith(b"PK\x03\x04"):
-        raise DataError(f"{where}: looks like an Excel (.xlsx) or zip file, not CSV; export it as CSV")
+        raise DataError(
+            f"{where}: looks like an Excel (.xlsx) or zip file, not CSV; export it as CSV"
+        )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataError(f"{where}: looks like an old Excel (.xls) file, not CSV; export it as CSV")
     if head.startswith(b"PAR1"):
@@ -115,7 +117,9 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
         try:
             frame = pd.read_parquet(io.BytesIO(raw))
         except Exception as exc:
-            raise DataError(f"{where}: is not a readable Parquet file ({type(exc).__name__})") from None
+            raise DataError(
+                f"{where}: is not a readable Parquet file ({type(exc).__name__})"
+            ) from None
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         return frame, digest
@@ -129,7 +133,9 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
     return _read_csv(path, raw), digest
 
 
-def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, where: str) -> str | None:
+def _find(
+    columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, where: str
+) -> str | None:
     if wanted is not None:
         if wanted in columns:
             return wanted
@@ -243,7 +249,9 @@ def load(
         ids = raw[icol].astype("string").fillna("").str.strip()
         if (ids == "").any():
             row = int(np.flatnonzero((ids == "").to_numpy())[0])
-            raise DataError(f"{where}: column `{icol}` has an empty series id at row {row + 2}; fill it")
+            raise DataError(
+                f"{where}: column `{icol}` has an empty series id at row {row + 2}; fill it"
+            )
         ids = ids.astype(object)
     else:
         ids = pd.Series(dname, index=raw.index, dtype=object)
@@ -318,7 +326,9 @@ def load(
     return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest)
 
 
-def _handle_missing(frame: pd.DataFrame, needed: list[str], policy: str, where: str) -> pd.DataFrame:
+def _handle_missing(
+    frame: pd.DataFrame, needed: list[str], policy: str, where: str
+) -> pd.DataFrame:
     values = frame[needed].to_numpy(dtype="float64")
     inf = np.isinf(values)
     if inf.any():
@@ -328,12 +338,16 @@ def _handle_missing(frame: pd.DataFrame, needed: list[str], policy: str, where: 
     if not bad.any().any():
         return frame
     if policy == "error":
-        col = bad.sum().idxmax() if bad.any().sum() == 1 else next(c for c in needed if bad[c].any())
+        col = (
+            bad.sum().idxmax() if bad.any().sum() == 1 else next(c for c in needed if bad[c].any())
+        )
         count = int(bad[col].sum())
         i = int(np.flatnonzero(bad[col].to_numpy())[0])
         kind = "infinite" if inf[i, needed.index(col)] else "missing"
         if frame[col].isna().all():
-            raise DataError(f"{where}: column `{col}` has no values at all (all missing); choose another --target")
+            raise DataError(
+                f"{where}: column `{col}` has no values at all (all missing); choose another --target"
+            )
         raise DataError(
             f"{where}: column `{col}` has {count} {kind} values (first at "
             f"{frame['date'].iloc[i].date()}, series {frame['id'].iloc[i]}); fill them or pass "

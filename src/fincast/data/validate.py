@@ -75,7 +75,9 @@ def check_min_rows(ds: Dataset, needed: int, why: str) -> list[str]:
     sizes = ds.frame.groupby("id").size()
     short = sizes[sizes < needed]
     if len(short) == len(sizes):
-        what = f"series {sizes.index[0]}" if len(sizes) == 1 else f"every one of {len(sizes)} series"
+        what = (
+            f"series {sizes.index[0]}" if len(sizes) == 1 else f"every one of {len(sizes)} series"
+        )
         raise DataError(
             f"{ds.source}: {what} has {int(sizes.max())} rows at most but needs at least "
             f"{needed} ({why}); lower --lookback/--folds/--horizon or use more data"

@@ -39,7 +39,7 @@ BUY_AND_HOLD = "buy-and-hold"
 FIGSIZE = (11.0, 5.0)
 DPI = 110
 MAX_MODELS = 6  # naive and at most five others in the actual-vs-predicted plot
-_TASKS = ("return", "level", "direction")
+_TASKS = ("return", "level", "direction", "trend3", "events", "volatility")
 _NAIVE = "naive"
 
 
@@ -73,6 +73,8 @@ def _positions(frame: pd.DataFrame, task: str) -> pd.Series:
     elif task == "level":
         naive = _naive_forecast(frame)
         up, known = pred > naive, pred.notna() & naive.notna()
+    elif task == "trend3":
+        up, known = pred == 2, pred.notna()
     else:
         up, known = pred == 1, pred.notna()
         if "prob" in frame.columns:
@@ -312,14 +314,22 @@ def plot_actual_vs_predicted(
     actual = shown.drop_duplicates("date")
 
     fig, ax = _new_figure()
-    if task == "direction":
+    if task == "trend3":
+        ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
+        ax.set_ylabel("class: 0 down · 1 flat · 2 up")
+        ax.set_ylim(-0.1, 2.1)
+    elif task == "direction":
         ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
         ax.axhline(0.5, color="0.6", linewidth=0.8)
         ax.set_ylabel("P(up)  ·  actual up = 1 / down = 0")
         ax.set_ylim(-0.05, 1.05)
     else:
         ax.plot(actual["date"], actual["y_true"], color="black", linewidth=1.4, label="actual")
-        ax.set_ylabel("h-step log return" if task == "return" else "value at t + h")
+        ax.set_ylabel(
+            {"return": "h-step log return", "volatility": "realised volatility over h steps"}.get(
+                task, "value at t + h"
+            )
+        )
     value = "prob" if task == "direction" and "prob" in shown.columns else "y_pred"
     styles = _styles(list(predictions["model"].astype(str).unique()))
     for name in _models_to_show(list(shown["model"].unique())):
@@ -406,14 +416,15 @@ def write_plots(predictions: pd.DataFrame, task: str, out_dir: Path) -> list[Pat
     predictions
         The predictions table.
     task
-        ``"return"``, ``"level"`` or ``"direction"``.
+        One of the tasks. ``volatility`` gets only the actual-vs-predicted plot, ``events``
+        only that of its first event.
     out_dir
         The directory to write into (created if missing).
 
     Returns
     -------
     list of pathlib.Path
-        The two files written.
+        The files written.
 
     Raises
     ------
@@ -425,6 +436,12 @@ def write_plots(predictions: pd.DataFrame, task: str, out_dir: Path) -> list[Pat
     _require(predictions, task, ("id", "date", "fold", "model", "horizon", "y_true", "y_pred"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if task == "events":  # one picture: the first event, drawn like a direction forecast
+        first = predictions["label"].astype(str).iloc[0]
+        rows = predictions[predictions["label"].astype(str) == first]
+        return [plot_actual_vs_predicted(rows, "direction", out / "actual_vs_predicted.png")]
+    if task == "volatility":  # no trading rule in a volatility forecast
+        return [plot_actual_vs_predicted(predictions, task, out / "actual_vs_predicted.png")]
     return [
         plot_actual_vs_predicted(predictions, task, out / "actual_vs_predicted.png"),
         plot_cumulative_returns(predictions, task, out / "cumulative_returns.png"),
