@@ -83,7 +83,7 @@ def multiclass_metrics(
     if bad.any():
         raise DataError(f"trend3 labels must be class indices {labels}; found other values")
     out: dict[str, Any] = dict.fromkeys(MULTICLASS_METRICS)
-    out["n_predictions"] = int(len(a))
+    out["n_predictions"] = len(a)
     cm = confusion_matrix(a, p, labels=labels) if len(a) else np.zeros((len(labels),) * 2)
     out["confusion_matrix"] = [[int(v) for v in row] for row in cm]
     if not len(a):

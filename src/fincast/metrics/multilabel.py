@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.metrics import (
     accuracy_score,
@@ -64,7 +63,7 @@ def multilabel_metrics(rows: pd.DataFrame) -> dict[str, Any]:
     t = wide_true[keep].to_numpy(dtype="int64")
     p = wide_pred[keep].to_numpy(dtype="int64")
     out: dict[str, Any] = dict.fromkeys(MULTILABEL_METRICS)
-    out["n_predictions"] = int(len(t))
+    out["n_predictions"] = len(t)
     if not len(t):
         return out
     out["hamming_loss"] = float(hamming_loss(t, p))

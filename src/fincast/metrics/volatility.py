@@ -52,7 +52,7 @@ def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
     keep = np.isfinite(t) & np.isfinite(p) & (p > 0)
     t, p = t[keep], p[keep]
     out: dict[str, Any] = dict.fromkeys(VOLATILITY_METRICS)
-    out["n_predictions"] = int(len(t))
+    out["n_predictions"] = len(t)
     if not len(t):
         return out
     mse = float(mean_squared_error(t, p))

@@ -10,9 +10,15 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..task import TaskSpec
+from .ar import ARBaseline
 from .base import ForecastModel
 from .baselines import MeanBaseline, NaiveBaseline
+from .drift import DriftBaseline
+from .ewma import EWMABaseline
+from .garch import GarchBaseline
+from .majority import MajorityBaseline
 from .mlp import MLP, SeedMLP
+from .persistence import PersistenceBaseline
 from .ridge import RidgeBaseline
 from .sequence import CNN, GRU, LSTM, Transformer
 
@@ -40,7 +46,24 @@ class ModelInfo:
 MODELS: dict[str, ModelInfo] = {
     "naive": ModelInfo(NaiveBaseline, "zero return / last value / last direction", True),
     "mean": ModelInfo(MeanBaseline, "training mean return / drift / majority class", True),
-    "ridge": ModelInfo(RidgeBaseline, "ridge / L2 logistic regression on the features", True),
+    "drift": ModelInfo(
+        DriftBaseline, "per-series random walk with drift", True, ("return", "level")
+    ),
+    "ridge": ModelInfo(
+        RidgeBaseline, "ridge (L2 logistic for classes) on the features: alpha 1.0", True
+    ),
+    "ar": ModelInfo(
+        ARBaseline,
+        "AR(5) per series on one-step returns (statsmodels)",
+        True,
+        ("return", "level", "direction"),
+    ),
+    "majority": ModelInfo(MajorityBaseline, "training class frequencies", True, _CLASS),
+    "persistence": ModelInfo(
+        PersistenceBaseline, "Markov persistence: next class given the last", True, _CLASS
+    ),
+    "garch": ModelInfo(GarchBaseline, "GARCH(1,1) per series (arch)", True, ("volatility",)),
+    "ewma": ModelInfo(EWMABaseline, "RiskMetrics EWMA variance, lam 0.94", True, ("volatility",)),
     "seed-mlp": ModelInfo(SeedMLP, "Dense 64 relu -> Dense 64 relu -> Dense 1, Adam, MSE"),
     "mlp": ModelInfo(MLP, "configurable MLP: units 64, layers 2, activation relu"),
     "lstm": ModelInfo(LSTM, "LSTM over the look-back window: units 64, layers 1"),
