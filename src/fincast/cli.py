@@ -388,7 +388,7 @@ def predict(
         view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
     for _, row in table.iterrows():
         view.add_row(*(_fmt(v) for v in row.tolist()))
-    out_console.print(view)
+    _wide().print(view)
     if out is not None:
         out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
 

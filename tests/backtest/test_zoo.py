@@ -103,6 +103,9 @@ def run_and_check(tmp_path, panel_csv, task: str, nets: dict, folds: int) -> Non
         assert m["n_predictions"] > 0
         assert (pred["model"] == name).sum() == naive_rows  # same rows as naive
     assert metrics["models"]["naive"]["skill_vs_naive"] == pytest.approx(0.0)
+    if task in ("trend3", "events"):  # the thresholds each fold learnt from its training rows
+        fitted = [f["thresholds"] for f in metrics["folds"]]
+        assert len(fitted) == folds and all(set(t) == {"1", "3"} for t in fitted)
     if task == "trend3":
         probs = pred[["prob_down", "prob_flat", "prob_up"]].to_numpy()
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)

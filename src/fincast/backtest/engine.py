@@ -313,6 +313,10 @@ def run_backtest(
             }
             for f in prep.folds
         ]
+        if prep.task.fitted_labels:  # the trend3 / events thresholds each fold learnt
+            for entry, f in zip(metrics["folds"], prep.folds, strict=True):
+                fitted = prep.design.for_fold(f.train_mask(prep.design.date_pos)).labeler
+                entry["thresholds"] = fitted.thresholds() if fitted is not None else None
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")

@@ -202,9 +202,12 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     predictions
         The predictions table: one row per (model, id, date, horizon) with the columns
         ``id``, ``date``, ``fold``, ``model``, ``horizon``, ``y_true``, ``y_pred`` and, for
-        ``direction``, ``prob``. The naive baseline is the model named ``naive``.
+        ``direction`` / ``events``, ``prob`` (``prob_down``, ``prob_flat``, ``prob_up`` for
+        ``trend3``; a ``label`` column for ``events``). The naive baseline is the model
+        named ``naive``.
     task
-        ``"return"``, ``"level"`` or ``"direction"``.
+        ``"return"``, ``"level"``, ``"direction"``, ``"trend3"``, ``"events"`` or
+        ``"volatility"``.
 
     Returns
     -------
@@ -216,13 +219,17 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
              "models": {name: {<metrics pooled over folds, ids and horizons>,
                                "skill_vs_naive": ...,
                                "folds": {"0": {...}, "1": {...}},
-                               "horizons": {"1": {...}, "5": {...}}}}}  # if several
+                               "horizons": {"1": {...}, "5": {...}},  # if several
+                               "series": {"AAA": {...}, ...}}}}       # panels
 
         The metrics are those of :func:`~fincast.metrics.regression_metrics` (``return``,
-        ``level``) or :func:`~fincast.metrics.classification_metrics` (``direction``).
+        ``level``), :func:`~fincast.metrics.classification_metrics` (``direction``),
+        ``multiclass_metrics`` (``trend3``), ``multilabel_metrics`` (``events``) or
+        ``volatility_metrics`` (``volatility``).
         ``skill_vs_naive`` is computed on the rows a model shares with ``naive`` (same id,
         date and horizon): ``1 - mse / mse_naive`` for regression (``None`` if the naive MSE
-        is 0), ``accuracy - accuracy_naive`` for direction; ``None`` without naive rows. For
+        is 0; also ``volatility``), ``accuracy - accuracy_naive`` for direction and trend3,
+        ``hamming_loss_naive - hamming_loss`` for events; ``None`` without naive rows. For
         ``level``, the direction accuracy measures moves relative to the naive forecast.
         Models are listed ``naive`` first, then the other :data:`BASELINE_NAMES`, then the
         rest sorted by name.
