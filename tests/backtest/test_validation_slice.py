@@ -1,9 +1,10 @@
 """Early stopping watches the chronological end of each training fold, never the test block."""
 
+from typing import ClassVar
+
 import numpy as np
 
-from fincast.backtest import prepare
-from fincast.backtest import engine
+from fincast.backtest import engine, prepare
 from fincast.config import build_config
 
 from ..conftest import make_ohlcv
@@ -12,7 +13,7 @@ from ..conftest import make_ohlcv
 class Recorder:
     """A stand-in model that keeps what the engine hands it."""
 
-    calls: list = []
+    calls: ClassVar[list] = []
 
     def __init__(self, task):
         self.task = task
