@@ -40,6 +40,12 @@ class Design:
     labeler
         For ``trend3`` / ``events``: the thresholds ``y`` and ``naive`` were labelled with
         (see :meth:`for_fold`); ``None`` while they are still raw returns.
+    target_end_pos
+        Position among ``calendar`` of the last date each row's target looks at (the row
+        ``max(horizons)`` steps later in the same series; ``len(calendar)`` or more when that
+        date is past the calendar or unknown). A training row is usable for a fold only if
+        this is before the fold's first test date: with ragged panels (series with missing
+        dates) ``gap`` dates alone do not guarantee that.
     """
 
     ids: np.ndarray
@@ -55,6 +61,7 @@ class Design:
     windows: np.ndarray | None = None
     task: TaskSpec | None = None
     labeler: Labeler | None = None
+    target_end_pos: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -141,6 +148,9 @@ def build_design(
             seq = seq[seq_ok]
     dates = frame["date"].to_numpy()[ok]
     calendar, date_pos = np.unique(dates, return_inverse=True)
+    end_dates = frame["date"].groupby(frame["id"], sort=False).shift(-task.max_horizon)
+    end_pos = np.searchsorted(calendar, end_dates.to_numpy()[ok], side="left")
+    end_pos = np.where(end_dates.isna().to_numpy()[ok], len(calendar) + 1, end_pos)
     return Design(
         ids=frame["id"].to_numpy(dtype=object)[ok],
         dates=dates,
@@ -154,4 +164,5 @@ def build_design(
         horizons=task.horizons,
         windows=seq,
         task=task,
+        target_end_pos=end_pos.astype("int64"),
     )

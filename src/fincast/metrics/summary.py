@@ -25,6 +25,7 @@ __all__ = [
     "DIRECTION_COLUMNS",
     "EVENTS_COLUMNS",
     "REGRESSION_COLUMNS",
+    "TASK_COLUMNS",
     "TREND3_COLUMNS",
     "VOLATILITY_COLUMNS",
     "compute_metrics",
@@ -88,7 +89,8 @@ EVENTS_COLUMNS = (
 )
 #: Headline columns for ``volatility``.
 VOLATILITY_COLUMNS = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
-_COLUMNS = {
+#: Headline columns of :func:`metrics_table` by task.
+TASK_COLUMNS = {
     "return": REGRESSION_COLUMNS,
     "level": REGRESSION_COLUMNS,
     "direction": DIRECTION_COLUMNS,
@@ -299,7 +301,7 @@ def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """
     if "task" not in metrics or "models" not in metrics:
         raise DataError("metrics_table needs the output of compute_metrics (task and models)")
-    columns = _COLUMNS.get(metrics["task"], REGRESSION_COLUMNS)
+    columns = TASK_COLUMNS.get(metrics["task"], REGRESSION_COLUMNS)
     rows = []
     for name, m in metrics["models"].items():
         skill = m.get("skill_vs_naive")
