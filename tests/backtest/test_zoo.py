@@ -118,7 +118,7 @@ def run_and_check(
         assert set(shares) == {"down", "flat", "up"} and shares["flat"] > 0
     if task == "events":
         assert set(pred["label"]) == {"up_1pct", "down_1pct", "big_move"}
-        assert set(metrics["models"]["ridge"]["labels"]) == {"up_1pct", "down_1pct", "big_move"}
+        assert set(metrics["models"]["mlp"]["labels"]) == {"up_1pct", "down_1pct", "big_move"}
     if task == "volatility":
         assert (pred["y_pred"] > 0).all() and (pred["y_true"] >= 0).all()
     # training and validation history per model and fold for the networks
