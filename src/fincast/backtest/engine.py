@@ -33,7 +33,7 @@ from ..report import write_plots
 from ..report.build import report_title
 from ..report.html import write_report
 from ..rundir import RunDirectory, atomic_write_text, write_csv
-from ..task import TaskSpec
+from ..task import TaskSpec, parse_events
 from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
 
@@ -100,7 +100,7 @@ def task_spec(config: RunConfig) -> TaskSpec:
         config.task,
         tuple(config.horizon),
         flat_band=config.flat_band,
-        events=config.events,  # type: ignore[arg-type]  (parsed by TaskSpec)
+        events=parse_events(config.events),
         vol_estimator=config.vol_estimator,
     )
 

@@ -69,7 +69,9 @@ class ARBaseline:
             raise ConfigError(
                 f"ar: every series has fewer than {3 * p + 10} training rows; lower lags"
             )
-        self.mean_params_ = np.mean(list(self.params_.values()), axis=0)
+        self.mean_params_: np.ndarray = np.asarray(
+            np.mean(list(self.params_.values()), axis=0), dtype="float64"
+        )
         self.mean_sigma2_ = float(np.mean(list(self.sigma2_.values())))
         self.positive_ = "level" not in (train.feature_names or ())
         return self

@@ -74,7 +74,9 @@ class GarchBaseline:
             self.params_[sid] = np.concatenate([[omega], ab])
         if not self.params_:
             raise ConfigError("garch: every series has fewer than 50 training rows")
-        self.mean_params_ = np.mean(list(self.params_.values()), axis=0)
+        self.mean_params_: np.ndarray = np.asarray(
+            np.mean(list(self.params_.values()), axis=0), dtype="float64"
+        )
         self.train_var_ = float(np.mean((window[:, 0] * _SCALE) ** 2))
         return self
 
