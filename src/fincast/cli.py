@@ -401,6 +401,25 @@ def list_models() -> None:
     out_console.print(table)
 
 
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """``click.exceptions.NAME`` from click and from the copy typer may vendor."""
+    import click
+
+    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
+    try:
+        from typer import _click  # type: ignore[attr-defined]
+
+        found.append(getattr(_click.exceptions, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(found)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (messages from libraries may span several)."""
+    return " ".join(str(text).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fincast`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -410,23 +429,34 @@ def main(argv: list[str] | None = None) -> int:
     except FincastError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        err_console.print(
+            f"error: {_one_line(str(exc))}", highlight=False, markup=False, soft_wrap=True
+        )
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt, *_click_classes("Abort")):
         err_console.print("error: interrupted", highlight=False, markup=False)
         return 130
+    except _click_classes("Exit") as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except _click_classes("ClickException") as exc:
+        # bad flags: unknown option, a value of the wrong type, a missing argument
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if not message.strip():  # no arguments: click has printed the help
+            return int(getattr(exc, "exit_code", 2))
+        ctx = getattr(exc, "ctx", None)
+        where = f"`{ctx.command_path} --help`" if ctx is not None else "`fincast --help`"
+        err_console.print(
+            f"error: {_one_line(message)} (see {where})",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return int(getattr(exc, "exit_code", 2)) or 2
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
         traceback.print_exc() if debug else None
         err_console.print(
-            f"internal error: {type(exc).__name__}: {exc} (a bug in fincast; rerun with "
-            "--debug for the traceback and report it)",
+            f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (a bug in fincast; "
+            "rerun with --debug for the traceback and report it)",
             highlight=False,
             markup=False,
             soft_wrap=True,

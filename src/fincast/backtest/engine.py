@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, load
+from ..data import Dataset, check_min_rows, check_positive, check_two_classes, load
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
@@ -139,6 +139,8 @@ def prepare(config: RunConfig) -> Prepared:
         ds = Dataset(frame, ds.name, ds.source, ds.target, ds.roles, ds.sha256)
     windows = any(MODELS[n].sequence for n in names)
     design = build_design(ds, task, features, windows=windows)
+    if task.is_classification:
+        check_two_classes(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
