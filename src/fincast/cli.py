@@ -213,14 +213,26 @@ def backtest(
     ) as bar:
         job = bar.add_task("walk-forward", total=total)
 
+        statuses: dict[str, int] = {}
+
         def step(model: str, fold: int, status: str) -> None:
+            statuses[status] = statuses.get(status, 0) + 1
             bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{len(prep.folds)}")
 
         result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
     _print_summary(result.metrics, metrics_table(result.metrics))
     for f in result.failures:
         err_console.print(
-            f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}", highlight=False
+            f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if resume is not None:
+        err_console.print(
+            f"resumed {resume}: {statuses.get('resumed', 0)} of {total} (model, fold) pieces "
+            "were already done; the rest were computed now",
+            highlight=False,
+            soft_wrap=True,
         )
     out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
 

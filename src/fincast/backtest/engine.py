@@ -28,7 +28,7 @@ from ..features import FeatureSpec
 from ..metrics import compute_metrics
 from ..models import MODELS, make_model
 from ..report import write_plots
-from ..rundir import RunDirectory, atomic_write_text, write_csv
+from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
 from ..task import TaskSpec
 from .splits import Fold, walk_forward_folds
 
@@ -200,7 +200,7 @@ def _fold_predictions(
 
 
 def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
-    return run.parts / f"{name}__fold{fold}.csv"
+    return run.parts / f"{safe_name(name)}__fold{fold}.csv"
 
 
 def run_backtest(
