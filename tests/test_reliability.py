@@ -42,7 +42,7 @@ def _wait_for(condition, proc: subprocess.Popen[bytes], timeout: float = 240.0) 
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             raise AssertionError(f"process ended first (rc {proc.returncode}):\n{err.decode()}")
         if time.monotonic() > deadline:
             proc.kill()
@@ -168,7 +168,7 @@ def test_kill_9_then_resume_gives_byte_identical_outputs(tmp_path, prices_csv):
     assert resumed.returncode == 0, resumed.stderr
     total = 3 * 4  # naive, mean, seed-mlp x 4 folds
     assert f"{len(done)} of {total} (model, fold) pieces were already done" in resumed.stderr
-    out, err = reference.communicate(timeout=600)
+    _, err = reference.communicate(timeout=600)
     assert reference.returncode == 0, err.decode()
     for name in ("predictions.csv", "metrics.json"):
         assert (victim_dir / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
