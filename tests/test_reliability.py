@@ -175,3 +175,26 @@ def test_kill_9_then_resume_gives_byte_identical_outputs(tmp_path, prices_csv):
     manifest = json.loads((victim_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert not (victim_dir / "parts").exists() and not (victim_dir / ".lock").exists()
+
+
+def test_run_directory_problems_are_one_line_errors(tmp_path, prices_csv, capsys):
+    def run(*args):
+        code = main(["backtest", str(prices_csv), "--models", "naive", "-q", *args])
+        _, err = capsys.readouterr()
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), err
+        return lines[0]
+
+    assert "no such run directory" in run("--resume", str(tmp_path / "nope"))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine")
+    assert "not a fincast run directory" in run("--resume", str(tmp_path / "junk"))
+    assert "is not empty; choose another --out" in run("--out", str(tmp_path / "junk"))
+    assert (tmp_path / "junk" / "notes.txt").read_text() == "mine"
+    (tmp_path / "file").write_text("x")
+    assert "exists and is not a directory" in run("--out", str(tmp_path / "file"))
+    done = tmp_path / "done"
+    assert main(["backtest", str(prices_csv), "--models", "naive", "-q", "--out", str(done)]) == 0
+    capsys.readouterr()
+    assert "already holds a complete run" in run("--resume", str(done))
+    assert "already holds a complete run" in run("--out", str(done))

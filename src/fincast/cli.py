@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
-from .errors import ConfigError, FincastError
+from .errors import ConfigError, FincastError, RunError
 
 app = typer.Typer(
     add_completion=False,
@@ -192,7 +192,14 @@ def backtest(
         out=out,
     )
     if resume is not None:
-        if config is None and (resume / "config.yaml").is_file():
+        if not resume.is_dir():
+            raise RunError(f"cannot resume {resume}: no such run directory; check the path")
+        if not (resume / "config.yaml").is_file():
+            raise RunError(
+                f"cannot resume {resume}: it has no config.yaml, so it is not a fincast run "
+                "directory (or the run stopped before it started); start a new run instead"
+            )
+        if config is None:
             config = resume / "config.yaml"
         flags["out"] = str(resume)
     cfg = _config(config, flags)
