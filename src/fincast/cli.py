@@ -426,7 +426,7 @@ def _click_classes(name: str) -> tuple[type[BaseException], ...]:
 
     found: list[type[BaseException]] = [getattr(click.exceptions, name)]
     try:
-        from typer import _click  # type: ignore[attr-defined]
+        from typer import _click
 
         found.append(getattr(_click.exceptions, name))
     except (ImportError, AttributeError):
@@ -443,6 +443,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fincast`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    aborts: tuple[type[BaseException], ...] = (
+        typer.Abort,
+        KeyboardInterrupt,
+        *_click_classes("Abort"),
+    )
     try:
         app(args=args, standalone_mode=False)
     except FincastError as exc:
@@ -452,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
             f"error: {_one_line(str(exc))}", highlight=False, markup=False, soft_wrap=True
         )
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt, *_click_classes("Abort")):
+    except aborts:
         err_console.print("error: interrupted", highlight=False, markup=False)
         return 130
     except _click_classes("Exit") as exc:

@@ -246,7 +246,7 @@ class KerasForecaster:
 def _quiet_terminate_on_nan(keras: Any) -> Any:
     """Keras' ``TerminateOnNaN`` without its print to stdout (fincast reports the failure)."""
 
-    class QuietTerminateOnNaN(keras.callbacks.TerminateOnNaN):  # type: ignore[misc]
+    class QuietTerminateOnNaN(keras.callbacks.TerminateOnNaN):
         def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             loss = (logs or {}).get("loss")
             if loss is not None and not np.isfinite(float(loss)):
