@@ -76,3 +76,27 @@ def test_bad_input_gives_its_exact_outcome(entry, command, tmp_path, capsys):
         assert entry["stdout"] in out, out
     if command == "backtest":
         assert '"status": "complete"' in (out_dir / "manifest.json").read_text()
+
+
+def test_a_real_process_prints_only_the_error_line(tmp_path):
+    """Through the console entry point in its own process: nothing else on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    import fincast
+
+    env = dict(os.environ, PYTHONPATH=str(Path(fincast.__file__).resolve().parents[1]))
+    out_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fincast", "backtest", str(CORPUS / "negative_prices.csv"),
+         "--out", str(out_dir)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: {CORPUS / 'negative_prices.csv'}: column `Close` has 1 non-positive values "
+        "(first -116.257 at 2020-04-22, series negative_prices); --task return uses log "
+        "returns, which need positive prices: use --task level or clean the data"
+    ]
+    assert proc.stdout == "" and not out_dir.exists()

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from fincast.backtest import prepare
-from fincast.config import build_config
+from fincast.config import RunConfig, build_config, load_config
 from fincast.data import check_min_rows, check_positive, load, summarize
-from fincast.errors import FincastError
+from fincast.errors import ConfigError, FincastError
 
 SETTINGS = settings(
     max_examples=60,
@@ -223,5 +223,47 @@ def test_mutated_valid_csv_only_raises_fincast_errors(frame, cell, where, sep, e
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _load_and_check(path)
+    finally:
+        path.unlink()
+
+
+CONFIG_KEYS = st.one_of(st.sampled_from(sorted(RunConfig.model_fields)), st.text(max_size=10))
+CONFIG_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=12),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@SETTINGS
+@given(st.dictionaries(CONFIG_KEYS, CONFIG_VALUES, max_size=6))
+@example({"\n": None})  # found by this test: the key's newline split the error line
+def test_random_configurations_only_raise_config_errors(values):
+    try:
+        config = build_config(values)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert RunConfig.model_validate(config.model_dump()) == config
+
+
+@SETTINGS
+@given(st.one_of(st.text(max_size=200), st.binary(max_size=200).map(lambda b: b.decode("latin-1"))))
+@example("?")  # found by this test: YAML `?` is {None: None}, a key that is not a name
+@example("1: 2")
+def test_random_yaml_files_only_raise_config_errors(text):
+    path = _write(text.encode("utf-8", errors="replace"), ".yaml")
+    try:
+        load_config(path)
+    except ConfigError:
+        pass
     finally:
         path.unlink()
