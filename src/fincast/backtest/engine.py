@@ -281,10 +281,10 @@ def run_backtest(
                     if progress:
                         progress(name, fold.index, "failed")
                     continue
-                write_csv(part, frame)
-                if history:
+                if history:  # before the part: an existing part marks a finished piece
                     histories.setdefault(name, {})[str(fold.index)] = history
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(history))
+                write_csv(part, frame)
                 if progress:
                     progress(name, fold.index, "done")
         elapsed = time.perf_counter() - t0
