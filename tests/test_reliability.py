@@ -170,7 +170,7 @@ def test_kill_9_then_resume_gives_byte_identical_outputs(tmp_path, prices_csv):
     assert f"{len(done)} of {total} (model, fold) pieces were already done" in resumed.stderr
     _, err = reference.communicate(timeout=600)
     assert reference.returncode == 0, err.decode()
-    for name in ("predictions.csv", "metrics.json"):
+    for name in ("predictions.csv", "metrics.json", "history.json"):
         assert (victim_dir / name).read_bytes() == (tmp_path / "reference" / name).read_bytes()
     manifest = json.loads((victim_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"

@@ -290,6 +290,7 @@ def run_backtest(
         elapsed = time.perf_counter() - t0
 
         frames = []
+        histories = {}  # re-read from the parts, in order, so a resumed run writes the same
         for name in prep.model_names:
             for fold in prep.folds:
                 part = _part_path(run, name, fold.index)
