@@ -76,6 +76,8 @@ def test_nan_loss_fails_that_model_fold_and_the_run_goes_on(tmp_path, prices_csv
     predictions = (out / "predictions.csv").read_text()
     assert "seed-mlp" not in predictions and ",naive," in predictions
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    report = (out / "report.html").read_text()
+    assert "Failed:" in report and "seed-mlp fold 1: FloatingPointError" in report
 
 
 class _Boom:
