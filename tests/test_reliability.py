@@ -199,4 +199,9 @@ def test_run_directory_problems_are_one_line_errors(tmp_path, prices_csv, capsys
     assert main(["backtest", str(prices_csv), "--models", "naive", "-q", "--out", str(done)]) == 0
     capsys.readouterr()
     assert "already holds a complete run" in run("--resume", str(done))
+    half = tmp_path / "half"  # an unfinished run: its config, no manifest
+    half.mkdir()
+    (half / "config.yaml").write_text((done / "config.yaml").read_text())
+    message = run("--resume", str(half), "--folds", "3")
+    assert f"cannot resume {half} with different settings (folds 5 -> 3)" in message
     assert "already holds a complete run" in run("--out", str(done))

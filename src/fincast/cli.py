@@ -220,6 +220,8 @@ def backtest(
             config = resume / "config.yaml"
         flags["out"] = str(resume)
     cfg = _config(config, flags)
+    if resume is not None:
+        _check_resume_matches(resume, cfg)
     prep = prepare(cfg)
     for w in prep.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -261,6 +263,21 @@ def backtest(
         )
     out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
     out_console.print(f"report: [bold]{result.run_dir / 'report.html'}[/]", highlight=False)
+
+
+def _check_resume_matches(resume: Path, cfg: Any) -> None:
+    """Refuse to finish a run with settings other than those it was started with."""
+    from .config import load_config
+
+    stored = load_config(resume / "config.yaml").model_dump()
+    now = cfg.model_dump()
+    changed = [k for k in now if k != "out" and now[k] != stored.get(k)]
+    if changed:
+        shown = ", ".join(f"{k} {stored.get(k)!r} -> {now[k]!r}" for k in changed[:3])
+        raise RunError(
+            f"cannot resume {resume} with different settings ({shown}); drop those flags to "
+            "finish the run as it was started, or start a new run with another --out"
+        )
 
 
 def _fmt(value: Any) -> str:
