@@ -195,6 +195,8 @@ def test_run_directory_problems_are_one_line_errors(tmp_path, prices_csv, capsys
     assert (tmp_path / "junk" / "notes.txt").read_text() == "mine"
     (tmp_path / "file").write_text("x")
     assert "exists and is not a directory" in run("--out", str(tmp_path / "file"))
+    inside_a_file = tmp_path / "file" / "run"
+    assert f"cannot write or read {inside_a_file}" in run("--out", str(inside_a_file))
     done = tmp_path / "done"
     assert main(["backtest", str(prices_csv), "--models", "naive", "-q", "--out", str(done)]) == 0
     capsys.readouterr()

@@ -557,6 +557,20 @@ def main(argv: list[str] | None = None) -> int:
     except aborts:
         err_console.print("error: interrupted", highlight=False, markup=False)
         return 130
+    except (
+        OSError
+    ) as exc:  # the environment, not fincast: disk full, no permission, a file in the way
+        if debug:
+            traceback.print_exc()
+        what = f" {exc.filename}" if exc.filename else ""
+        err_console.print(
+            f"error: cannot write or read{what}: {_one_line(exc.strerror or str(exc))}; check "
+            "the path, its permissions and the free disk space",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return 2
     except _click_classes("Exit") as exc:
         return int(getattr(exc, "exit_code", 0))
     except _click_classes("ClickException") as exc:
