@@ -112,6 +112,7 @@ def test_random_bytes_only_raise_fincast_errors(data, suffix):
 @given(csv_files())
 @example((b"Date\n01/01/2263", ".csv"))  # found by this test: a date past 2262 overflowed
 @example((b"Date,Close\n1500-01-01,1\n1500-01-02,2", ".csv"))
+@example((b"date,Date\n0.0,2000-01-01", ".csv"))  # found: a second date column overwrote it
 def test_random_csv_text_only_raises_fincast_errors(file):
     data, suffix = file
     path = _write(data, suffix)

@@ -303,6 +303,13 @@ def load(
         ids = ids.astype(object)
     else:
         ids = pd.Series(dname, index=raw.index, dtype=object)
+    for col in columns:  # the long frame's own `id` and `date` columns must stay unique
+        if col in ("id", "date") and col not in (dcol, icol):
+            used = dcol if col == "date" else icol
+            raise DataError(
+                f"{where}: column `{col}` clashes with the {col} column fincast uses "
+                f"(`{used}`); rename or drop `{col}`, or pass --{col}-col {col}"
+            )
     numeric: dict[str, pd.Series] = {}
     texts: dict[str, pd.Series] = {}
     for col in columns:

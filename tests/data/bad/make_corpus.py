@@ -64,8 +64,11 @@ def main() -> None:
     _write("json_named.csv", '[{"Date": "2020-01-01", "Close": 1.0}]\n')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        zf.writestr("xl/workbook.xml", '<?xml version="1.0"?><workbook/>')
+        for name, body in (
+            ("[Content_Types].xml", '<?xml version="1.0"?><Types/>'),
+            ("xl/workbook.xml", '<?xml version="1.0"?><workbook/>'),
+        ):
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), body)
     _write("excel_named.csv", buf.getvalue())
     _write("old_excel_named.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     _write("parquet_named.csv", b"PAR1" + bytes(range(64)) + b"PAR1")
@@ -96,6 +99,10 @@ def main() -> None:
         _csv([("2020-02-31" if i == 30 else d, p) for i, (d, p) in enumerate(good)], "Date,Close"),
     )
 
+    _write(
+        "two_date_columns.csv",
+        _csv([(i, d, p) for i, (d, p) in enumerate(good)], "date,Date,Close"),
+    )
     far = [("2263-01-01" if i == 199 else d, p) for i, (d, p) in enumerate(good)]
     _write("date_out_of_range.csv", _csv(far, "Date,Close"))
 
