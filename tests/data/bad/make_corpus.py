@@ -128,6 +128,8 @@ def main() -> None:
         "zero_prices.csv",
         _csv([(d, 0 if i == 20 else p) for i, (d, p) in enumerate(good)], "Date,Close"),
     )
+    spike = [(d, 1e308 if i == 100 else p) for i, (d, p) in enumerate(good)]
+    _write("extreme_value.csv", _csv(spike, "Date,Close"))
     _write("constant_series.csv", _csv([(d, 42.0) for d, _ in good], "Date,Close"))
     _write("two_numeric_no_close.csv", _csv([(d, p, p * 2) for d, p in good], "Date,foo,bar"))
     _write(
