@@ -109,6 +109,8 @@ class RunConfig(BaseModel):
 def _explain(exc: ValidationError, where: str) -> ConfigError:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
+    if not key.isprintable():  # a key with a newline or tab: show it escaped, on one line
+        key = repr(key)[1:-1]
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(str(err["loc"][-1]), RunConfig.model_fields, n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
@@ -119,7 +121,7 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
 def build_config(values: dict[str, Any], where: str = "configuration") -> RunConfig:
     """Validate a mapping of options into a :class:`RunConfig`."""
     try:
-        return RunConfig(**values)
+        return RunConfig.model_validate(values)
     except ValidationError as exc:
         raise _explain(exc, where) from None
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, load
+from ..data import Dataset, check_min_rows, check_positive, check_two_classes, load
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
@@ -32,7 +32,7 @@ from ..models.registry import DEFAULT_BASELINES
 from ..report import write_plots
 from ..report.build import report_title
 from ..report.html import write_report
-from ..rundir import RunDirectory, atomic_write_text, write_csv
+from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
 from ..task import TaskSpec, parse_events
 from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
@@ -164,6 +164,8 @@ def prepare(config: RunConfig) -> Prepared:
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
     )
+    if task.kind == "direction":
+        check_two_classes(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -276,7 +278,7 @@ def _fold_unit(
 
 
 def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
-    return run.parts / f"{name}__fold{fold}.csv"
+    return run.parts / f"{safe_name(name)}__fold{fold}.csv"
 
 
 def run_backtest(
@@ -340,15 +342,16 @@ def run_backtest(
                     if progress:
                         progress(name, fold.index, "failed")
                     continue
-                write_csv(part, frame)
-                if history:
+                if history:  # before the part: an existing part marks a finished piece
                     histories.setdefault(name, {})[str(fold.index)] = history
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(history))
+                write_csv(part, frame)
                 if progress:
                     progress(name, fold.index, "done")
         elapsed = time.perf_counter() - t0
 
         frames = []
+        histories = {}  # re-read from the parts, in order, so a resumed run writes the same
         for name in prep.model_names:
             for fold in prep.folds:
                 part = _part_path(run, name, fold.index)

@@ -220,7 +220,7 @@ class KerasForecaster:
             self.y_scale_ = np.where(ystd > 0, ystd, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+        callbacks: list[Any] = [_quiet_terminate_on_nan(keras)]
         val_data = None
         if validation is not None and self.patience is not None and len(validation):
             assert validation.y is not None
@@ -255,6 +255,18 @@ class KerasForecaster:
         out = self.model_.predict(self._scale(data), batch_size=4096, verbose=0)
         out = np.asarray(out, dtype="float64").reshape(len(data), -1)
         return out * self.y_scale_ + self.y_mean_
+
+
+def _quiet_terminate_on_nan(keras: Any) -> Any:
+    """Keras' ``TerminateOnNaN`` without its print to stdout (fincast reports the failure)."""
+
+    class QuietTerminateOnNaN(keras.callbacks.TerminateOnNaN):
+        def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.model.stop_training = True
+
+    return QuietTerminateOnNaN()
 
 
 def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:

@@ -119,6 +119,13 @@ def _save(fig: Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=DPI)
+    except (OverflowError, ValueError) as exc:
+        # extreme values (a price of 1e308, a return curve overflowing to inf) must not cost
+        # the run its results: draw a placeholder that says why
+        buffer = io.BytesIO()
+        fig.clear()
+        fig.text(0.5, 0.5, f"cannot draw this plot: values out of range ({exc})", ha="center")
+        fig.savefig(buffer, format="png", dpi=DPI)
     finally:
         fig.clear()
     return atomic_write_bytes(Path(path), buffer.getvalue())
