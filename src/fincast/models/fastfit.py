@@ -29,6 +29,7 @@ Results depend only on the inputs and the seed, not on which trainer was reused.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from typing import Any
@@ -50,7 +51,14 @@ _CACHE: OrderedDict[Hashable, Trainer] = OrderedDict()
 
 
 def available() -> bool:
-    """True when Keras runs on the JAX backend (the compiled loop is JAX code)."""
+    """True when Keras runs on the JAX backend (the compiled loop is JAX code).
+
+    Setting the environment variable ``FINCAST_FASTFIT=0`` turns the compiled loop off:
+    models then train with ``model.fit`` (for comparisons; results differ only by the order
+    in which rows are shuffled).
+    """
+    if os.environ.get("FINCAST_FASTFIT", "1") == "0":
+        return False
     return bool(_backend.keras().backend.backend() == "jax")
 
 
@@ -289,13 +297,22 @@ class Trainer:
         finite = True
         while finite and len(history["loss"]) < epochs:
             stream = (self._epoch(rng, n, batch) for _ in range(per_stream))
-            losses = []
+            device: list[tuple[Any, np.ndarray]] = []
+            losses: list[np.ndarray] = []
             for index, weight, active in self._chunks(stream, chunk, batch):
                 state, out = self._train(state, x[index], y[index], weight, active)
-                losses.append(np.asarray(out)[active])
-                if not np.isfinite(losses[-1]).all():  # TerminateOnNaN
-                    finite = False
+                device.append((out, active))
+                # look at the losses of the chunk before last (finished by now), so the
+                # host prepares the next chunk while the device computes this one
+                while len(device) > 2:
+                    done, on = device.pop(0)
+                    losses.append(np.asarray(done)[on])
+                    if not np.isfinite(losses[-1]).all():  # TerminateOnNaN
+                        finite = False
+                if not finite:
                     break
+            losses.extend(np.asarray(done)[on] for done, on in device)
+            finite = finite and all(np.isfinite(part).all() for part in losses)
             flat = np.concatenate(losses)
             bad = np.flatnonzero(~np.isfinite(flat))
             complete = (bad[0] if len(bad) else len(flat)) // steps

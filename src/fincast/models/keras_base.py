@@ -29,6 +29,8 @@ LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
 #: Minibatch updates per compiled call of ``model.fit`` (backends other than JAX): the same
 #: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.
 STEPS_PER_EXECUTION = 32
+#: Parameters that do not change the compiled training step (shapes are handled by JAX).
+_TRAINING_ONLY = frozenset({"seed", "epochs", "batch_size", "patience", "val_fraction"})
 
 
 class KerasForecaster:
@@ -259,7 +261,9 @@ class KerasForecaster:
 
     def _structure_key(self, input_shape: tuple[int, ...]) -> tuple[Any, ...]:
         """What decides the network's structure: compiled training code is shared by it."""
-        params = sorted((k, repr(v)) for k, v in self.get_params().items() if k != "seed")
+        params = sorted(
+            (k, repr(v)) for k, v in self.get_params().items() if k not in _TRAINING_ONLY
+        )
         kind = type(self)
         return (
             kind.__module__,
