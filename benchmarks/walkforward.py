@@ -18,6 +18,26 @@ from typing import Any
 
 __all__ = ["run_case"]
 
+# Runs the fincast command line and, at exit, writes the process's own peak resident set
+# size (VmHWM, KiB). The rusage of a child is no good for this: on Linux its ru_maxrss
+# starts from the parent's size when it was forked.
+_CHILD = """
+import atexit, resource, runpy, sys
+out = sys.argv[1]
+def _peak():
+    kib = None
+    try:
+        with open("/proc/self/status") as fh:
+            kib = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open(out, "w") as fh:
+        fh.write(str(kib))
+atexit.register(_peak)
+sys.argv = ["fincast", *sys.argv[2:]]
+runpy.run_module("fincast", run_name="__main__", alter_sys=True)
+"""
+
 
 def run_case(
     args: list[str], *, env: dict[str, str] | None = None, workdir: Path | None = None
@@ -32,7 +52,18 @@ def run_case(
     """
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         out = Path(tmp) / "run"
-        cmd = [sys.executable, "-m", "fincast", "backtest", *args, "--quiet", "--out", str(out)]
+        peak = Path(tmp) / "peak.txt"
+        cmd = [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(peak),
+            "backtest",
+            *args,
+            "--quiet",
+            "--out",
+            str(out),
+        ]
         full_env = {**os.environ, **(env or {})}
         src = str(Path(__file__).resolve().parents[1] / "src")
         full_env["PYTHONPATH"] = os.pathsep.join(
@@ -42,15 +73,11 @@ def run_case(
         start = time.perf_counter()
         with log.open("w") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=full_env)
-            # wait4 gives this child's own resource usage (peak RSS in KiB on Linux)
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        result: dict[str, Any] = {
-            "args": args,
-            "wall_s": wall,
-            "peak_rss_mb": usage.ru_maxrss / 1024,
-        }
+        result: dict[str, Any] = {"args": args, "wall_s": wall}
+        if peak.exists():
+            result["peak_rss_mb"] = int(peak.read_text()) / 1024
         if proc.returncode != 0:
             result["error"] = log.read_text().strip().splitlines()[-1:]
             return result
