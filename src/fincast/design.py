@@ -33,6 +33,12 @@ class Design:
     windows
         Per-step features over the look-back window, (n, lookback, s), float32, for
         sequence models (``None`` unless asked for).
+    target_end_pos
+        Position among ``calendar`` of the last date each row's target looks at (the row
+        ``max(horizons)`` steps later in the same series; ``len(calendar)`` or more when that
+        date is past the calendar or unknown). A training row is usable for a fold only if
+        this is before the fold's first test date: with ragged panels (series with missing
+        dates) ``gap`` dates alone do not guarantee that.
     """
 
     ids: np.ndarray
@@ -46,6 +52,7 @@ class Design:
     feature_names: tuple[str, ...]
     horizons: tuple[int, ...]
     windows: np.ndarray | None = None
+    target_end_pos: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -106,6 +113,9 @@ def build_design(
             seq = seq[seq_ok]
     dates = frame["date"].to_numpy()[ok]
     calendar, date_pos = np.unique(dates, return_inverse=True)
+    end_dates = frame["date"].groupby(frame["id"], sort=False).shift(-task.max_horizon)
+    end_pos = np.searchsorted(calendar, end_dates.to_numpy()[ok], side="left")
+    end_pos = np.where(end_dates.isna().to_numpy()[ok], len(calendar) + 1, end_pos)
     return Design(
         ids=frame["id"].to_numpy(dtype=object)[ok],
         dates=dates,
@@ -118,4 +128,5 @@ def build_design(
         feature_names=tuple(feats.columns),
         horizons=task.horizons,
         windows=seq,
+        target_end_pos=end_pos.astype("int64"),
     )

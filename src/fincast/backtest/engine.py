@@ -32,7 +32,7 @@ from ..rundir import RunDirectory, atomic_write_text, write_csv
 from ..task import TaskSpec
 from .splits import Fold, walk_forward_folds
 
-__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest"]
+__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest", "training_rows"]
 
 DEFAULT_BASELINES = ("naive", "mean")
 
@@ -151,11 +151,24 @@ def prepare(config: RunConfig) -> Prepared:
     return Prepared(config, ds, task, features, design, folds, names, warnings)
 
 
+def training_rows(design: Design, fold: Fold) -> np.ndarray:
+    """Boolean mask of the rows that may train ``fold``.
+
+    The rows dated in the fold's training window, less any row whose target looks at a date
+    inside or after the test block (possible in ragged panels, where a series' next ``h``
+    rows can span more than ``h`` calendar dates).
+    """
+    mask = fold.train_mask(design.date_pos)
+    if design.target_end_pos is not None:
+        mask &= design.target_end_pos < fold.test_start
+    return mask
+
+
 def _fold_predictions(
     prep: Prepared, name: str, fold: Fold, seed: int
 ) -> tuple[pd.DataFrame, dict[str, list[float]]]:
     d = prep.design
-    train_mask = fold.train_mask(d.date_pos)
+    train_mask = training_rows(d, fold)
     test_mask = fold.test_mask(d.date_pos)
     params = model_params(prep.config, name)
     model = make_model(name, prep.task, params, seed=seed)
@@ -168,6 +181,8 @@ def _fold_predictions(
         gap = fold.test_start - fold.train_end
         validation = d.batch(train_mask & (d.date_pos >= val_start))
         train_mask = train_mask & (d.date_pos < val_start - gap)
+        if d.target_end_pos is not None:
+            train_mask &= d.target_end_pos < val_start
         if not train_mask.any():
             raise ConfigError(
                 f"fold {fold.index} has too few training dates ({n_train}) to hold out a "
