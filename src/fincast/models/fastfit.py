@@ -42,6 +42,8 @@ __all__ = ["BLOCK", "CHUNK", "Trainer", "available", "trainer_for"]
 
 #: Minibatch steps per compiled call (padded with skipped steps at the very end).
 CHUNK = 64
+#: At most this many rows per compiled call (full-batch training takes fewer steps).
+CHUNK_ROWS = 16_384
 #: Rows per compiled evaluation / prediction call.
 BLOCK = 1024
 #: Trainers kept for reuse (each holds one reference model and its compiled functions).
@@ -293,7 +295,7 @@ class Trainer:
         wait = 0
         # with validation every epoch ends in a decision: run one epoch per stream
         per_stream = 1 if validation is not None else epochs
-        chunk = CHUNK
+        chunk = max(1, min(CHUNK, CHUNK_ROWS // batch))
         finite = True
         while finite and len(history["loss"]) < epochs:
             stream = (self._epoch(rng, n, batch) for _ in range(per_stream))
