@@ -24,25 +24,32 @@ def _frame(returns: np.ndarray, start: str = "2000-01-03") -> pd.DataFrame:
     return pd.DataFrame({"date": dates, "close": close})
 
 
-def ar_garch(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+def ar_garch(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Prices whose log returns follow AR(2) with GARCH(1,1) noise (``arch`` simulation).
 
     Returns
     -------
     prices
         ``date, close`` with ``n + 1`` rows.
-    variance
-        The conditional variance of the return from each date to the next, indexed by the
-        earlier date: the lowest mean squared error any one-step forecast made at that date
-        can reach.
+    limits
+        Indexed by forecast date (the return from each date to the next): ``variance``, the
+        conditional variance of that return, the lowest expected squared error any forecast
+        made at that date can reach; ``oracle_error``, the error the best forecast (the true
+        conditional mean) actually made on it.
     """
     model = ARX(None, lags=2, volatility=GARCH(1, 0, 1), distribution=Normal(seed=seed))
     sim = model.simulate(list(AR_GARCH_PARAMS), n, burn=1000)
     returns = sim["data"].to_numpy() / 100.0
     frame = _frame(returns)
-    variance = (sim["volatility"].to_numpy() / 100.0) ** 2
-    # the return r[i] (dated i + 1) is forecast at date i
-    return frame, pd.Series(variance, index=frame["date"].iloc[:-1].to_numpy(), name="variance")
+    limits = pd.DataFrame(
+        {
+            "variance": (sim["volatility"].to_numpy() / 100.0) ** 2,
+            "oracle_error": sim["errors"].to_numpy() / 100.0,
+        },
+        # the return r[i] (dated i + 1) is forecast at date i
+        index=frame["date"].iloc[:-1].to_numpy(),
+    )
+    return frame, limits
 
 
 def random_walk(n: int, seed: int = 0, vol: float = 0.01) -> pd.DataFrame:

@@ -29,14 +29,18 @@ def test_throughput_compares_the_three_ways_of_training():
 
 
 def test_the_simulation_is_the_ar2_garch_process_it_claims():
-    frame, variance = simulate.ar_garch(6000, seed=3)
+    frame, limits = simulate.ar_garch(6000, seed=3)
     r = np.diff(np.log(frame["close"].to_numpy()))
     design = np.column_stack([r[1:-1], r[:-2]])
     phi, *_ = np.linalg.lstsq(design, r[2:], rcond=None)
     np.testing.assert_allclose(phi, simulate.AR_GARCH_PARAMS[1:3], atol=0.05)
+    # the oracle's error is the return minus its AR(2) conditional mean
+    resid = r[2:] - design @ np.asarray(simulate.AR_GARCH_PARAMS[1:3])
+    np.testing.assert_allclose(limits["oracle_error"].to_numpy()[2:], resid, atol=1e-10)
     # the variance is the one of the next return: it is larger after big moves (GARCH)
+    variance = limits["variance"].to_numpy()
     assert len(variance) == len(r) and (variance > 0).all()
-    assert np.corrcoef(r[:-1] ** 2, variance.to_numpy()[1:])[0, 1] > 0.1
+    assert np.corrcoef(r[:-1] ** 2, variance[1:])[0, 1] > 0.1
     walk = np.diff(np.log(simulate.random_walk(3000)["close"].to_numpy()))
     assert abs(np.corrcoef(walk[1:], walk[:-1])[0, 1]) < 0.06
     panel = simulate.simulated_panel(3, 50)
@@ -49,6 +53,7 @@ def test_quality_runs_a_backtest_and_compares_with_the_optimum():
     assert set(q["models"]) == {"naive", "mean", "seed-mlp"}
     for row in q["models"].values():
         assert row["optimum"] > 0 and row["ratio"] > 0 and row["n"] > 0
+        assert row["ratio_oracle"] > 0
     rw = quality.random_walk_skill(400, settings=tiny)
     assert rw["models"]["naive"]["skill_vs_naive"] == 0
 
