@@ -2,7 +2,7 @@
 forecast beats naive baselines out of sample (walk-forward, leakage-free)."""
 
 from . import _backend  # noqa: F401  (selects the Keras backend before anything imports Keras)
-from .api import backtest, load_model, predict, train
+from .api import backtest, load_model, predict, rebuild_report, train
 from .backtest import BacktestResult, prepare, run_backtest
 from .config import RunConfig, load_config
 from .data import Dataset, load
@@ -30,6 +30,7 @@ __all__ = [
     "load_model",
     "predict",
     "prepare",
+    "rebuild_report",
     "run_backtest",
     "train",
 ]

@@ -9,8 +9,10 @@ from .backtest import BacktestResult, run_backtest
 from .config import RunConfig, build_config
 from .persist import load_model, predict
 from .persist import train as _train
+from .report.build import ReportResult
+from .report.build import rebuild_report as _rebuild_report
 
-__all__ = ["backtest", "load_model", "predict", "train"]
+__all__ = ["backtest", "load_model", "predict", "rebuild_report", "train"]
 
 
 def backtest(
@@ -78,3 +80,28 @@ def train(
         values["data"] = data
     values.update(options)
     return _train(build_config(values, where="train()"), out)
+
+
+def rebuild_report(run_dir: str | Path) -> ReportResult:
+    """Recompute ``metrics.json``, the plots and ``report.html`` of a run, as ``fincast report``.
+
+    Nothing is retrained: everything is computed from the run's ``predictions.csv`` and
+    ``config.yaml``.
+
+    Parameters
+    ----------
+    run_dir
+        A run directory written by :func:`backtest`.
+
+    Returns
+    -------
+    ReportResult
+        The paths written and the metrics.
+
+    Examples
+    --------
+    >>> import fincast
+    >>> fincast.rebuild_report("runs/demo").report  # doctest: +SKIP
+    PosixPath('runs/demo/report.html')
+    """
+    return _rebuild_report(run_dir)

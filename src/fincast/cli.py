@@ -7,6 +7,7 @@ and exit 2; anything else is a bug in fincast and exits 1. ``--debug`` shows tra
 from __future__ import annotations
 
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -143,6 +144,20 @@ def backtest(
         int | None, typer.Option(help="Dates between training and test (default: the horizon).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default 0).")] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            help="Train each Keras model with N seeds: metrics as mean ± sd, plus a "
+            "NAME-ensemble of the seed-averaged forecast (default 1)."
+        ),
+    ] = None,
+    cost_bps: Annotated[
+        float | None,
+        typer.Option(
+            "--cost-bps",
+            help="Transaction cost per side of the trading rule, in basis points (default 5).",
+        ),
+    ] = None,
     out: Annotated[
         str | None,
         typer.Option(help="Run directory (default runs/<timestamp>-<dataset>)."),
@@ -189,6 +204,8 @@ def backtest(
         test_size=test_size,
         gap=gap,
         seed=seed,
+        seeds=seeds,
+        cost_bps=cost_bps,
         out=out,
     )
     if resume is not None:
@@ -218,11 +235,13 @@ def backtest(
 
         result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
     _print_summary(result.metrics, metrics_table(result.metrics))
+    _print_verdict(result.metrics)
     for f in result.failures:
         err_console.print(
             f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}", highlight=False
         )
     out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
+    out_console.print(f"report: [bold]{result.run_dir / 'report.html'}[/]", highlight=False)
 
 
 def _fmt(value: Any) -> str:
@@ -231,7 +250,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.4g}" if math.isfinite(value) else "–"
     return str(value)
 
 
@@ -240,15 +259,76 @@ def _print_summary(metrics: dict[str, Any], table_df: Any) -> None:
         title=f"walk-forward results · task {metrics['task']} · horizon {metrics['horizon']}"
     )
     for col in table_df.columns:
-        table.add_column(str(col), justify="left" if col == "model" else "right", no_wrap=True)
+        header = "skill > 0" if col == "beats_naive" else str(col)
+        table.add_column(header, justify="left" if col == "model" else "right", no_wrap=True)
     for _, row in table_df.iterrows():
-        table.add_row(*(_fmt(v) for v in row.tolist()))
+        std = (metrics["models"].get(row["model"], {}).get("seeds") or {}).get("std", {})
+        cells = []
+        for col, value in row.items():
+            text = _fmt(value)
+            spread = std.get(col)
+            if isinstance(spread, float) and spread > 0 and text != "–" and col != "n_predictions":
+                text += f" ± {spread:.2g}"
+            cells.append(text)
+        table.add_row(*cells)
+    _wide().print(table)
+
+
+def _print_verdict(metrics: dict[str, Any]) -> None:
+    """The verdict of ``metrics.json`` as a rich table: which models beat naive, how surely."""
+    verdict = metrics.get("verdict") or {}
+    rows = verdict.get("models", [])
+    alpha = float(verdict.get("alpha", 0.05))
+    table = Table(title=f"verdict · {verdict.get('summary', '')}", title_justify="left")
+    for col in (
+        "model",
+        f"beats naive at {alpha:.0%}",
+        "reading",
+        "skill vs naive",
+        f"{1 - alpha:.0%} interval",
+        "DM p",
+        "Sharpe (net)",
+        "buy&hold Sharpe",
+        "IC",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "reading") else "right")
+    for r in rows:
+        yes = r.get("beats_naive") == "yes"
+        interval = "–"
+        if r.get("ci_low") is not None and r.get("ci_high") is not None:
+            interval = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+        p = r.get("dm_p_value")
+        seeds = r.get("seeds", 1)
+        table.add_row(
+            str(r["model"]) + (f" ({seeds} seeds)" if seeds > 1 else ""),
+            "[green]yes[/]" if yes else "[yellow]no[/]",
+            str(r.get("status", "")),
+            _fmt(r.get("skill_vs_naive")),
+            interval,
+            "<0.001" if p is not None and p < 0.001 else _fmt(p),
+            _fmt(r.get("sharpe")),
+            _fmt(r.get("buy_and_hold_sharpe")),
+            _fmt(r.get("ic")),
+        )
     _wide().print(table)
 
 
 def _wide() -> Console:
     """The output console; piped output is not squeezed to 80 columns."""
     return out_console if out_console.is_terminal else Console(width=200)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `fincast backtest`.")],
+) -> None:
+    """Rebuild metrics.json, the plots and report.html of a run, without retraining."""
+    from .api import rebuild_report
+
+    with err_console.status("rebuilding the report…"):
+        result = rebuild_report(run_dir)
+    _print_verdict(result.metrics)
+    out_console.print(f"report: [bold]{result.report}[/]", highlight=False)
 
 
 @app.command()

@@ -57,6 +57,8 @@ class RunConfig(BaseModel):
     gap: int | None = None
 
     seed: int = 0
+    seeds: int = Field(default=1, ge=1)
+    cost_bps: float = Field(default=5.0, ge=0)
     out: str | None = None
 
     @field_validator("models", mode="before")

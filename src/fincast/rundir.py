@@ -158,12 +158,16 @@ class RunDirectory:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def write_manifest(self, info: dict[str, Any]) -> Path:
-        """Write ``manifest.json`` (with versions and the command line)."""
-        data = {
+    def manifest_payload(self, info: dict[str, Any]) -> dict[str, Any]:
+        """What :meth:`write_manifest` writes: versions, platform, command line, then ``info``."""
+        return {
             "versions": package_versions(),
             "platform": platform.platform(),
             "command": sys.argv,
             **info,
         }
+
+    def write_manifest(self, info: dict[str, Any]) -> Path:
+        """Write ``manifest.json`` (with versions and the command line)."""
+        data = self.manifest_payload(info)
         return atomic_write_text(self.path / "manifest.json", json.dumps(data, indent=2) + "\n")

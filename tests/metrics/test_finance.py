@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fincast.errors import ConfigError, DataError
 from fincast.metrics.finance import (
@@ -188,6 +190,41 @@ def test_strategy_returns_panel_sampling_starts_at_each_series_first_date() -> N
     assert out["n_series"].tolist() == [1, 1, 1, 1]
 
 
+def test_strategy_returns_leave_out_rows_without_a_realised_return() -> None:
+    p = table({"m": [1.0, 1.0, 1.0]}, [0.01, 0.0, 0.02])
+    p.loc[1, "fwd_return"] = np.nan
+    out = _model(strategy_returns(p, "return", cost_bps=0), "m")
+    assert out["date"].tolist() == [D[0], D[2]]
+    np.testing.assert_allclose(out["net_return"], [0.01, 0.02])
+
+
+def test_strategy_returns_direction_falls_back_to_the_class_without_prob() -> None:
+    p = table({"m": [1.0, 1.0, 0.0]}, [0.01, -0.02, 0.03], prob={"m": [0.7, np.nan, np.nan]})
+    out = _model(strategy_returns(p, "direction", cost_bps=0), "m")
+    assert out["position"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_tasks_without_a_trading_rule_are_reported_not_guessed() -> None:
+    from fincast.metrics.finance import supports
+
+    assert supports("return") and supports("level") and supports("direction")
+    assert not supports("volatility-of-the-moon")
+    with pytest.raises(ConfigError, match="no trading signal"):
+        strategy_returns(table({"m": [1.0]}, [0.0]), "volatility-of-the-moon")
+
+
+def test_equity_curves_drawdown_by_hand() -> None:
+    from fincast.metrics.finance import equity_curves
+
+    p = table({"m": [1.0] * 4}, [0.1, -0.2, 0.25, -0.1])  # wealth 1.1, 0.88, 1.1, 0.99
+    curves = equity_curves(strategy_returns(p, "return", cost_bps=0))
+    m = curves[curves["model"] == "m"]
+    np.testing.assert_allclose(m["wealth"], [1.1, 0.88, 1.1, 0.99])
+    np.testing.assert_allclose(m["drawdown"], [0.0, -0.2, 0.0, -0.1], atol=1e-12)
+    first_loss = equity_curves(strategy_returns(table({"m": [1.0]}, [-0.1]), "return", cost_bps=0))
+    assert first_loss["drawdown"].iloc[0] == pytest.approx(-0.1)  # the start counts as a peak
+
+
 def test_strategy_returns_rejects_negative_cost() -> None:
     with pytest.raises(ConfigError, match="cost_bps"):
         strategy_returns(table({"m": [1.0]}, [0.0]), "return", cost_bps=-1)
@@ -342,3 +379,31 @@ def test_ic_level_uses_forecast_change_and_direction_uses_prob() -> None:
 def test_ic_series_unknown_model() -> None:
     with pytest.raises(DataError, match="nope"):
         ic_series(table({"m": [1.0, 2.0]}, [0.0, 0.1]), "return", "nope")
+
+
+# --- properties ------------------------------------------------------------------------------
+
+_preds = st.lists(st.floats(-1, 1, allow_nan=False), min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    preds=_preds,
+    simple=st.lists(st.floats(-0.5, 0.5, allow_nan=False), min_size=8, max_size=8),
+    cost=st.floats(0, 100),
+)
+def test_property_costs_and_positions_add_up(preds, simple, cost) -> None:
+    n = len(preds)
+    p = table({"m": preds}, simple[:n])
+    for mode in ("long_flat", "long_short"):
+        out = _model(strategy_returns(p, "return", mode=mode, cost_bps=cost), "m")
+        sign = np.sign(preds)
+        expected_pos = (sign > 0).astype(float) if mode == "long_flat" else sign
+        np.testing.assert_allclose(out["position"], expected_pos)
+        np.testing.assert_allclose(out["gross_return"], expected_pos * np.asarray(simple[:n]))
+        changes = np.abs(np.diff(np.concatenate([[0.0], expected_pos])))
+        np.testing.assert_allclose(out["turnover"], changes)
+        # net = gross - cost per unit traded; never above gross
+        np.testing.assert_allclose(
+            out["net_return"], out["gross_return"] - cost / 1e4 * changes, atol=1e-12
+        )

@@ -37,7 +37,10 @@ def test_direction_accuracy_ignores_rows_without_a_move():
 
 
 def test_a_zero_forecast_never_calls_a_direction():
-    assert regression_metrics([1.0, -2.0], [0.0, 0.0])["direction_accuracy"] == 0.0
+    # undefined, not "always wrong": the naive forecast of `return` is 0
+    assert regression_metrics([1.0, -2.0], [0.0, 0.0])["direction_accuracy"] is None
+    # a forecast that calls a direction sometimes is scored, its flat rows counting as misses
+    assert regression_metrics([1.0, -2.0], [0.5, 0.0])["direction_accuracy"] == 0.5
 
 
 def test_level_direction_is_measured_against_the_naive_forecast():

@@ -180,33 +180,48 @@ def test_significance_per_horizon_dm() -> None:
     assert set(out["models"]["good"]["dm_by_horizon"]) == {"1", "3"}
 
 
-def test_significance_direction_brier_and_accuracy() -> None:
-    rng = np.random.default_rng(5)
-    n = 200
-    y = (rng.random(n) > 0.5).astype(float)
-    prob = np.clip(0.8 * y + 0.1 + rng.normal(0, 0.05, n), 0, 1)
-    naive = rng.integers(0, 2, n).astype(float)
+def direction_table(n: int, prob: np.ndarray, y: np.ndarray, naive: np.ndarray) -> pd.DataFrame:
     frames = [
         pd.DataFrame({"model": "naive", "y_pred": naive, "prob": naive}),
         pd.DataFrame({"model": "m", "y_pred": (prob > 0.5).astype(float), "prob": prob}),
     ]
     dates = pd.bdate_range("2020-01-01", periods=n)
-    table = pd.concat(
+    return pd.concat(
         [
             f.assign(id="A", date=dates, fold=0, horizon=1, y_true=y, fwd_return=y - 0.5)
             for f in frames
         ],
         ignore_index=True,
     )
+
+
+def test_significance_direction_zero_one_loss_and_accuracy_skill() -> None:
+    rng = np.random.default_rng(5)
+    n = 200
+    y = (rng.random(n) > 0.5).astype(float)
+    prob = np.clip(0.8 * y + 0.1 + rng.normal(0, 0.05, n), 0, 1)
+    naive = rng.integers(0, 2, n).astype(float)
+    table = direction_table(n, prob, y, naive)
     out = significance(table, "direction", bootstrap_reps=200)
-    assert out["loss"] == "brier"
+    assert out["loss"] == "zero_one"
     m = out["models"]["m"]
     assert m["beats_naive"] == "yes"
-    accuracy = float(((prob > 0.5) == y).mean())
-    assert m["ci"]["metric"] == "accuracy" and m["ci"]["estimate"] == pytest.approx(accuracy)
-    assert m["ci"]["low"] <= accuracy <= m["ci"]["high"]
-    hard = significance(table.drop(columns="prob"), "direction", bootstrap_reps=50)
-    assert hard["loss"] == "zero_one"
+    skill = float(((prob > 0.5) == y).mean()) - float((naive == y).mean())
+    assert m["ci"]["metric"] == "skill_vs_naive" and m["ci"]["estimate"] == pytest.approx(skill)
+    assert m["ci"]["low"] <= skill <= m["ci"]["high"]
+    assert m["dm"]["mean_loss_diff"] == pytest.approx(-skill)
+
+
+def test_significance_direction_probabilities_near_half_do_not_beat_hard_naive() -> None:
+    # a coin-flip model with probabilities near 0.5 would crush naive's 0/1 "probabilities"
+    # on Brier score; on calls (0/1 loss) it is no better, and the verdict must say so
+    rng = np.random.default_rng(8)
+    n = 300
+    y = (rng.random(n) > 0.5).astype(float)
+    naive = rng.integers(0, 2, n).astype(float)
+    prob = 0.5 + rng.normal(0, 0.01, n)
+    out = significance(direction_table(n, prob, y, naive), "direction", bootstrap_reps=100)
+    assert out["models"]["m"]["beats_naive"] == "no"
 
 
 def test_significance_needs_naive_and_valid_options() -> None:

@@ -118,7 +118,7 @@ def test_level_direction_accuracy_uses_the_naive_forecast_of_each_row():
     m = compute_metrics(pred, "level")["models"]
     # predicted moves +0.5, +0.5, +0.5: right, wrong, right
     assert m["seed-mlp"]["direction_accuracy"] == pytest.approx(2 / 3)
-    assert m["naive"]["direction_accuracy"] == 0.0  # no predicted move
+    assert m["naive"]["direction_accuracy"] is None  # never predicts a move: undefined
     assert m["seed-mlp"]["folds"]["0"]["direction_accuracy"] == pytest.approx(0.5)
     # mse: 0.25 + 2.25 + 0.25 + 4 vs naive 1 + 1 + 1 + 0
     assert m["seed-mlp"]["skill_vs_naive"] == pytest.approx(1 - 6.75 / 3.0)

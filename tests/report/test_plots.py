@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -11,116 +9,14 @@ import pytest
 
 from fincast.errors import ConfigError, DataError
 from fincast.report import (
-    BUY_AND_HOLD,
-    cumulative_returns,
+    first_seed,
     plot_actual_vs_predicted,
     plot_cumulative_returns,
-    strategy_returns,
+    plot_drawdown,
     write_plots,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-D = pd.date_range("2022-03-01", periods=5, freq="B")
-
-
-def rows(model, y_pred, fwd, *, horizon=1, sid="a", **extra) -> pd.DataFrame:
-    n = len(y_pred)
-    return pd.DataFrame(
-        {
-            "id": sid,
-            "date": D[:n],
-            "fold": 0,
-            "model": model,
-            "horizon": horizon,
-            "y_true": fwd,
-            "y_pred": y_pred,
-            "fwd_return": fwd,
-            **extra,
-        }
-    )
-
-
-def tiny() -> pd.DataFrame:
-    return pd.concat(
-        [
-            rows("m", [0.1, -0.2, 0.3, 0.0], [0.01, 0.02, -0.03, 0.04]),
-            rows("m", [0.1, 0.5, -0.1, 0.2, 0.3], [0.05, 0.07, -0.02, 0.01, 0.03], horizon=2),
-        ],
-        ignore_index=True,
-    )
-
-
-def test_strategy_returns_h1_trades_every_date_on_the_forecast_sign():
-    # shuffled input: the result must not depend on row order
-    out = strategy_returns(tiny().sample(frac=1.0, random_state=3), "return")
-    m1 = out[(out["model"] == "m") & (out["horizon"] == 1)]
-    assert m1["date"].tolist() == list(D[:4])
-    assert m1["position"].tolist() == [1.0, 0.0, 1.0, 0.0]
-    assert m1["strategy_return"].tolist() == pytest.approx([0.01, 0.0, -0.03, 0.0])
-    assert list(out.columns) == [
-        "model",
-        "id",
-        "horizon",
-        "date",
-        "position",
-        "fwd_return",
-        "strategy_return",
-    ]
-
-
-def test_strategy_returns_h2_uses_non_overlapping_periods():
-    out = strategy_returns(tiny(), "return")
-    m2 = out[(out["model"] == "m") & (out["horizon"] == 2)]
-    assert m2["date"].tolist() == [D[0], D[2], D[4]]  # every 2nd forecast date
-    assert m2["position"].tolist() == [1.0, 0.0, 1.0]
-    assert m2["strategy_return"].tolist() == pytest.approx([0.05, 0.0, 0.03])
-    bh = out[(out["model"] == BUY_AND_HOLD) & (out["horizon"] == 2)]
-    assert bh["date"].tolist() == [D[0], D[2], D[4]]
-    assert bh["strategy_return"].tolist() == pytest.approx([0.05, -0.02, 0.03])
-    assert out["model"].iloc[-1] == BUY_AND_HOLD  # buy-and-hold is listed last
-
-
-def test_cumulative_returns_compound_log_returns():
-    out = strategy_returns(tiny(), "return")
-    curve = cumulative_returns(out[(out["horizon"] == 2) & (out["model"] == "m")])
-    expected = [math.expm1(0.05), math.expm1(0.05), math.expm1(0.08)]
-    assert curve["cumulative"].tolist() == pytest.approx(expected)
-    bh = cumulative_returns(out[(out["horizon"] == 1) & (out["model"] == BUY_AND_HOLD)])
-    assert bh["cumulative"].iloc[-1] == pytest.approx(math.expm1(0.01 + 0.02 - 0.03 + 0.04))
-
-
-def test_cumulative_returns_equal_weight_several_series():
-    up = rows("m", [1.0], [math.log(1.1)], sid="a")
-    down = rows("m", [1.0], [math.log(0.9)], sid="b")
-    out = strategy_returns(pd.concat([up, down]), "return")
-    curve = cumulative_returns(out[out["model"] == "m"])
-    assert len(curve) == 1
-    assert curve["cumulative"].iloc[0] == pytest.approx(0.0)  # +10% and -10%, equal weight
-
-
-def test_level_positions_compare_with_the_naive_forecast():
-    fwd = [0.01, -0.02, 0.03]
-    pred = pd.concat([rows("naive", [10.0, 10.0, 10.0], fwd), rows("m", [11.0, 9.0, 10.0], fwd)])
-    out = strategy_returns(pred, "level")
-    assert out.loc[out["model"] == "m", "position"].tolist() == [1.0, 0.0, 0.0]
-    assert out.loc[out["model"] == "naive", "position"].tolist() == [0.0, 0.0, 0.0]
-    # without naive rows a level forecast cannot be turned into a position
-    alone = strategy_returns(rows("m", [11.0, 9.0, 10.0], fwd), "level")
-    assert set(alone["model"]) == {BUY_AND_HOLD}
-
-
-def test_direction_positions_use_prob_then_the_class():
-    fwd = [0.01, -0.02, 0.03]
-    with_prob = rows("m", [1.0, 1.0, 1.0], fwd, prob=[0.7, 0.4, np.nan])
-    out = strategy_returns(with_prob, "direction")
-    assert out.loc[out["model"] == "m", "position"].tolist() == [1.0, 0.0, 1.0]
-    no_prob = strategy_returns(rows("m", [0.0, 1.0, 0.0], fwd), "direction")
-    assert no_prob.loc[no_prob["model"] == "m", "strategy_return"].tolist() == [0.0, -0.02, 0.0]
-
-
-def test_rows_without_a_realised_return_are_left_out():
-    out = strategy_returns(rows("m", [0.1, 0.2, 0.3], [0.01, np.nan, 0.02]), "return")
-    assert out.loc[out["model"] == "m", "strategy_return"].tolist() == [0.01, 0.02]
 
 
 def panel(task: str, n: int = 120) -> pd.DataFrame:
@@ -166,15 +62,61 @@ def assert_png(path) -> None:
     assert len(data) > 10_000
 
 
+EXPECTED = {
+    "return": ["actual_vs_predicted", "cumulative_returns", "drawdown", "residuals", "ic"],
+    "level": ["actual_vs_predicted", "cumulative_returns", "drawdown", "residuals", "ic"],
+    "direction": [
+        "actual_vs_predicted",
+        "cumulative_returns",
+        "drawdown",
+        "confusion_matrix",
+        "reliability",
+        "ic",
+    ],
+}
+
+
 @pytest.mark.parametrize("task", ["return", "level", "direction"])
-def test_write_plots_writes_two_complete_pngs(tmp_path, task):
+def test_write_plots_writes_every_plot_of_the_task(tmp_path, task):
     out = tmp_path / "plots"
-    paths = write_plots(panel(task), task, out)
-    assert [p.name for p in paths] == ["actual_vs_predicted.png", "cumulative_returns.png"]
+    history = {
+        "seed-mlp": {"0": {"loss": [1.0, 0.5], "val_loss": [1.2, 0.9]}, "1": {"loss": [2.0]}}
+    }
+    paths = write_plots(panel(task), task, out, history=history)
+    assert [p.stem for p in paths] == [*EXPECTED[task], "loss"]
     for p in paths:
         assert_png(p)
     assert sorted(f.name for f in out.iterdir()) == sorted(p.name for p in paths)  # no temp
     assert plt.get_fignums() == []  # no figure left open
+
+
+def test_write_plots_without_history_has_no_loss_plot(tmp_path):
+    paths = write_plots(panel("return", n=40), "return", tmp_path)
+    assert "loss.png" not in {p.name for p in paths}
+
+
+def test_first_seed_keeps_one_line_per_model():
+    base = panel("return", n=20)
+    mlp = base[base["model"] == "seed-mlp"]
+    seeded = pd.concat(
+        [base[base["model"] != "seed-mlp"], mlp.assign(seed=0), mlp.assign(seed=1, y_pred=9.0)],
+        ignore_index=True,
+    )
+    view = first_seed(seeded)
+    assert len(view) == len(base)
+    assert (view.loc[view["model"] == "seed-mlp", "y_pred"] != 9.0).all()
+    assert first_seed(base) is base
+
+
+def test_costs_lower_the_cumulative_curve(tmp_path):
+    # with costs the drawn curve is the net one: the metrics' and the plot's numbers agree
+    from fincast.metrics.finance import equity_curves, strategy_returns
+
+    pred = panel("return", n=60)
+    free = equity_curves(strategy_returns(pred, "return", cost_bps=0))
+    costly = equity_curves(strategy_returns(pred, "return", cost_bps=50))
+    assert (costly["wealth"] <= free["wealth"] + 1e-12).all()
+    assert_png(plot_drawdown(pred, "return", tmp_path / "dd.png", cost_bps=50))
 
 
 def test_plots_overwrite_in_place_and_pick_a_series(tmp_path):

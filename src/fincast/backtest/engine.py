@@ -1,8 +1,8 @@
-"""The walk-forward engine: models x folds -> predictions table -> metrics and plots.
+"""The walk-forward engine: models x folds -> predictions table -> metrics, plots, report.
 
 Generating forecasts and scoring them are separate: :func:`run_backtest` writes
-``predictions.csv`` first, then computes ``metrics.json`` and the plots from that table
-alone, exactly as ``fincast report`` does later.
+``predictions.csv`` first, then computes ``metrics.json``, the plots and ``report.html``
+from that table alone, exactly as ``fincast report`` does later.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ from ..data import Dataset, check_min_rows, check_positive, load
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
-from ..metrics import compute_metrics
+from ..metrics import evaluate
+from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
 from ..report import write_plots
+from ..report.build import report_title
+from ..report.html import write_report
 from ..rundir import RunDirectory, atomic_write_text, write_csv
 from ..task import TaskSpec
 from .splits import Fold, walk_forward_folds
@@ -212,6 +215,45 @@ def _fold_predictions(
     return pd.DataFrame(cols), history
 
 
+def _ensemble(frames: list[pd.DataFrame], name: str, classification: bool) -> pd.DataFrame:
+    """The seed-averaged forecast of one model and fold, as ``NAME-ensemble`` rows."""
+    first = frames[0].drop(columns=SEED_COLUMN)
+    out = first.assign(model=f"{name}-ensemble")
+    if "prob" in first.columns:
+        out["prob"] = np.mean([f["prob"].to_numpy(dtype="float64") for f in frames], axis=0)
+        out["y_pred"] = (out["prob"] > 0.5).astype("float64")
+    elif classification:  # classes without probabilities: majority vote (ties to the lowest)
+        votes = pd.DataFrame({i: f["y_pred"].to_numpy() for i, f in enumerate(frames)})
+        out["y_pred"] = votes.mode(axis=1)[0].to_numpy(dtype="float64")
+    else:
+        out["y_pred"] = np.mean([f["y_pred"].to_numpy(dtype="float64") for f in frames], axis=0)
+    return out
+
+
+def _fold_unit(
+    prep: Prepared, name: str, fold: Fold
+) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """One (model, fold): a Keras model with ``seeds`` > 1 is trained once per seed.
+
+    Seed 0 uses the same seed as a single-seed run, so ``--seeds 1`` changes nothing; the
+    rows of every seed carry a ``seed`` column, followed by the ``NAME-ensemble`` rows. The
+    history is that of seed 0.
+    """
+    run_seed = prep.config.seed
+    n_seeds = 1 if MODELS[name].baseline else prep.config.seeds
+    if n_seeds == 1:
+        return _fold_predictions(prep, name, fold, model_seed(run_seed, name, fold.index))
+    frames: list[pd.DataFrame] = []
+    history: dict[str, list[float]] = {}
+    for s in range(n_seeds):
+        key = name if s == 0 else f"{name}#seed{s}"
+        frame, hist = _fold_predictions(prep, name, fold, model_seed(run_seed, key, fold.index))
+        frames.append(frame.assign(**{SEED_COLUMN: s}))
+        history = history or hist
+    ensemble = _ensemble(frames, name, prep.task.is_classification)
+    return pd.concat([*frames, ensemble], ignore_index=True), history
+
+
 def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
     return run.parts / f"{name}__fold{fold}.csv"
 
@@ -264,9 +306,7 @@ def run_backtest(
                         progress(name, fold.index, "resumed")
                     continue
                 try:
-                    frame, history = _fold_predictions(
-                        prep, name, fold, model_seed(config.seed, name, fold.index)
-                    )
+                    frame, history = _fold_unit(prep, name, fold)
                 except Exception as exc:  # one model's failure never loses the others
                     info = {
                         "model": name,
@@ -299,7 +339,7 @@ def run_backtest(
         predictions = pd.concat(frames, ignore_index=True)
         write_csv(out / "predictions.csv", predictions)
         predictions = read_predictions(out / "predictions.csv")
-        metrics = compute_metrics(predictions, prep.task.kind)
+        metrics = evaluate(predictions, prep.task.kind, cost_bps=config.cost_bps, seed=config.seed)
         metrics["failures"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
         metrics["warnings"] = prep.warnings
         metrics["folds"] = [
@@ -315,24 +355,38 @@ def run_backtest(
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")
-        write_plots(predictions, prep.task.kind, out / "plots")
-        run.write_manifest(
-            {
-                "status": "complete",
-                "dataset": {
-                    "source": prep.dataset.source,
-                    "name": prep.dataset.name,
-                    "sha256": prep.dataset.sha256,
-                    "target": prep.dataset.target,
-                    "series": len(prep.dataset.ids),
-                    "rows": len(prep.dataset.frame),
-                },
-                "seed": config.seed,
-                "started": started,
-                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-                "training_seconds": round(elapsed, 3),
-            }
+        plots = write_plots(
+            predictions,
+            prep.task.kind,
+            out / "plots",
+            cost_bps=config.cost_bps,
+            history=histories or None,
         )
+        info = {
+            "status": "complete",
+            "dataset": {
+                "source": prep.dataset.source,
+                "name": prep.dataset.name,
+                "sha256": prep.dataset.sha256,
+                "target": prep.dataset.target,
+                "series": len(prep.dataset.ids),
+                "rows": len(prep.dataset.frame),
+            },
+            "seed": config.seed,
+            "started": started,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "training_seconds": round(elapsed, 3),
+        }
+        manifest = run.manifest_payload(info)
+        write_report(
+            out / "report.html",
+            metrics,
+            plots,
+            config_yaml=resolved.to_yaml(),
+            manifest=manifest,
+            title=report_title(manifest, out),
+        )
+        run.write_manifest(info)  # last: the run is complete once the manifest says so
         complete = True
     finally:
         run.close(complete=complete)

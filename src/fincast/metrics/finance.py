@@ -28,7 +28,8 @@ that have a row on the date: its return is the mean of the series' simple return
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import empyrical as ep
@@ -39,11 +40,15 @@ from ..errors import ConfigError, DataError
 
 __all__ = [
     "BUY_AND_HOLD",
+    "SIGNALS",
+    "Signal",
+    "equity_curves",
     "ic_series",
     "infer_periods_per_year",
     "information_coefficient",
     "positions",
     "strategy_returns",
+    "supports",
     "trading_metrics",
 ]
 
@@ -52,7 +57,6 @@ BUY_AND_HOLD = "buy-and-hold"
 
 Mode = Literal["long_flat", "long_short"]
 _MODES: tuple[Mode, ...] = ("long_flat", "long_short")
-_TASKS = ("return", "level", "direction")
 _REQUIRED = ("id", "date", "model", "horizon", "y_pred")
 
 
@@ -68,8 +72,10 @@ def _json_float(value: Any) -> float | None:
 
 
 def _check(predictions: pd.DataFrame, task: str, extra: Iterable[str] = ()) -> None:
-    if task not in _TASKS:
-        raise ConfigError(f"task {task!r} is not known; expected one of {', '.join(_TASKS)}")
+    if task not in SIGNALS:
+        raise ConfigError(
+            f"task {task!r} has no trading signal; expected one of {', '.join(SIGNALS)}"
+        )
     missing = [c for c in (*_REQUIRED, *extra) if c not in predictions.columns]
     if missing:
         raise DataError(
@@ -107,17 +113,62 @@ def _naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
     return lookup.reindex(index).to_numpy(dtype="float64")
 
 
-def _forecast_score(predictions: pd.DataFrame, task: str) -> np.ndarray:
-    """What a model expects, on a scale where larger means more bullish."""
+def _return_score(predictions: pd.DataFrame) -> np.ndarray:
+    return predictions["y_pred"].to_numpy(dtype="float64")
+
+
+def _level_score(predictions: pd.DataFrame) -> np.ndarray:
+    return predictions["y_pred"].to_numpy(dtype="float64") - _naive_aligned(predictions)
+
+
+def _probability_score(predictions: pd.DataFrame) -> np.ndarray:
     y_pred = predictions["y_pred"].to_numpy(dtype="float64")
-    if task == "return":
-        return y_pred
-    if task == "level":
-        return y_pred - _naive_aligned(predictions)
     if "prob" in predictions.columns:
         prob = predictions["prob"].to_numpy(dtype="float64")
         return np.where(np.isnan(prob), y_pred, prob)
     return y_pred
+
+
+@dataclass(frozen=True)
+class Signal:
+    """How a task's forecast becomes a trading signal.
+
+    Attributes
+    ----------
+    score
+        Maps predictions rows to what the model expects, larger meaning more bullish.
+    probability
+        True when the score is a probability of "up": the position compares it with the
+        ``threshold`` (default 0.5) instead of 0.
+    """
+
+    score: Callable[[pd.DataFrame], np.ndarray]
+    probability: bool = False
+
+
+#: Trading signal by task. A task missing here gets no finance metrics (the evaluation says
+#: so instead of failing); a new task plugs in with one entry.
+SIGNALS: dict[str, Signal] = {
+    "return": Signal(_return_score),
+    "level": Signal(_level_score),
+    "direction": Signal(_probability_score, probability=True),
+}
+
+
+def supports(task: str) -> bool:
+    """Whether forecasts of ``task`` can be traded (has an entry in :data:`SIGNALS`).
+
+    Examples
+    --------
+    >>> supports("return"), supports("no-such-task")
+    (True, False)
+    """
+    return task in SIGNALS
+
+
+def _forecast_score(predictions: pd.DataFrame, task: str) -> np.ndarray:
+    """What a model expects, on a scale where larger means more bullish."""
+    return SIGNALS[task].score(predictions)
 
 
 def positions(
@@ -166,7 +217,7 @@ def positions(
     if mode not in _MODES:
         raise ConfigError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
     score = _forecast_score(predictions, task)
-    if task == "direction":
+    if SIGNALS[task].probability:
         score = score - threshold
     signal = np.nan_to_num(np.sign(score), nan=0.0)
     if mode == "long_flat":
@@ -262,6 +313,53 @@ def strategy_returns(
     out = out.reset_index()
     out["model"] = out["model"].astype(str)
     return out
+
+
+def equity_curves(returns: pd.DataFrame, column: str = "net_return") -> pd.DataFrame:
+    """Wealth and drawdown of each model's strategy from its per-period returns.
+
+    Parameters
+    ----------
+    returns
+        The result of :func:`strategy_returns`.
+    column
+        ``net_return`` (after costs, default) or ``gross_return``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``date``, ``wealth`` (growth of 1, compounded with empyrical's
+        ``cum_returns`` from 1), ``cumulative`` (``wealth - 1``) and ``drawdown``
+        (``wealth / running peak - 1`` with the starting wealth of 1 as the first peak; <= 0),
+        models in the order of ``returns``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"model": "m", "date": pd.date_range("2020", periods=3),
+    ...                   "net_return": [0.1, -0.5, 0.2]})
+    >>> equity_curves(r)["drawdown"].round(3).tolist()
+    [0.0, -0.5, -0.4]
+    """
+    frames = []
+    for model, group in returns.groupby("model", sort=False):
+        g = group.sort_values("date", kind="stable")
+        r = g[column].to_numpy(dtype="float64")
+        wealth = np.asarray(ep.cum_returns(r, starting_value=1.0), dtype="float64")
+        peak = np.maximum.accumulate(np.maximum(wealth, 1.0))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": str(model),
+                    "date": g["date"].to_numpy(),
+                    "wealth": wealth,
+                    "cumulative": wealth - 1.0,
+                    "drawdown": wealth / peak - 1.0,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["model", "date", "wealth", "cumulative", "drawdown"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def infer_periods_per_year(dates: Iterable[Any], horizon: int = 1) -> float:
@@ -528,17 +626,18 @@ def information_coefficient(
     Returns
     -------
     dict
-        ``{model: {"ic", "rank_ic", "ic_std", "rank_ic_std", "icir", "rank_icir", "t_stat",
-        "rank_t_stat", "n", "n_obs", "method"}}``.
+        ``{model: {"ic", "rank_ic", "ic_mean", "rank_ic_mean", "ic_std", "rank_ic_std",
+        "icir", "rank_icir", "t_stat", "rank_t_stat", "n", "n_obs", "method"}}``.
 
         Panels (``method="cross_sectional"``): the Pearson (``ic``) and Spearman
         (``rank_ic``) correlations across series on each date with at least two series, then
-        their mean, standard deviation, ``icir = mean / std`` and ``t_stat = icir * sqrt(n)``
-        over the ``n`` dates.
+        their mean (``ic`` = ``ic_mean``), standard deviation, ``icir = mean / std`` and
+        ``t_stat = icir * sqrt(n)`` over the ``n`` dates.
 
         One series (``method="time_series"``): ``ic``/``rank_ic`` are the correlations over
-        all ``n_obs`` rows; the std, ICIR (mean / std) and t-stat come from the per-fold
-        correlations over the ``n`` folds.
+        all ``n_obs`` rows; ``ic_mean``, the std, ICIR (``ic_mean / ic_std``) and t-stat
+        come from the per-fold correlations over the ``n`` folds (each fold is one
+        out-of-sample period).
 
     Raises
     ------
@@ -569,6 +668,8 @@ def information_coefficient(
         out[model] = {
             "ic": _json_float(ic),
             "rank_ic": _json_float(ric),
+            "ic_mean": _json_float(ic_mean),
+            "rank_ic_mean": _json_float(ric_mean),
             "ic_std": _json_float(ic_std),
             "rank_ic_std": _json_float(ric_std),
             "icir": _json_float(icir),

@@ -40,9 +40,14 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> float | None:
-    """Share of rows with a non-zero actual move whose predicted sign matches it."""
+    """Share of rows with a non-zero actual move whose predicted sign matches it.
+
+    Undefined (None) when nothing moved, or when the forecast never calls a direction (a
+    constant "no change" forecast such as the naive one of ``return``: a score of 0 would
+    read as "always wrong", which it is not).
+    """
     moved = actual != 0
-    if not moved.any():
+    if not moved.any() or not (predicted[moved] != 0).any():
         return None
     return float(accuracy_score(np.sign(actual[moved]), np.sign(predicted[moved])))
 
@@ -79,7 +84,8 @@ def regression_metrics(
         ``direction_accuracy`` is the share of rows whose predicted direction matches the
         actual one, counting only rows that actually moved: the sign of ``y_pred`` against
         the sign of ``y_true`` for ``return``; the sign of ``y_pred - y_naive`` against the
-        sign of ``y_true - y_naive`` for ``level`` (``None`` without ``y_naive``).
+        sign of ``y_true - y_naive`` for ``level`` (``None`` without ``y_naive``, and
+        ``None`` for a forecast that never moves, such as naive itself).
 
     Raises
     ------

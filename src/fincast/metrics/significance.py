@@ -1,12 +1,17 @@
 """Is a model really better than naive? Diebold-Mariano, SPA, MCS and bootstrap intervals.
 
 All tests compare losses on the same rows. The loss of a row is the squared error for the
-regression tasks (``return``, ``level``) and, for ``direction``, the Brier score
-``(prob - y)^2`` — which is the 0/1 loss where a model gives only a class (``y_pred``), so
-hard and probabilistic forecasts are scored on one scale.
+regression tasks (``return``, ``level``) and the 0/1 loss (``y_pred != y_true``) for
+``direction``. The 0/1 loss, not the Brier score: the naive and majority baselines give hard
+classes (probability 0 or 1), and against them any probability near 0.5 would "win" on Brier
+score without calling a single direction better.
 
 For a panel the losses of all series are averaged per date first, so every test runs on one
 time series of losses (the tests assume time dependence, not cross-sectional independence).
+Rows of the same model and date from several training seeds are averaged the same way: the
+loss of a multi-seed model is its expected loss over seeds. Each Diebold-Mariano test uses
+the dates the model shares with naive; SPA, MCS and the intervals use the dates every model
+has.
 Headline results use the smallest horizon.
 
 Bootstrap methods (``arch.bootstrap``): Hansen's SPA test of "no model beats naive", the
@@ -19,6 +24,8 @@ most ``sqrt(n)``. Everything is deterministic under ``seed``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -27,9 +34,20 @@ from arch.bootstrap import MCS, SPA, StationaryBootstrap, optimal_block_length
 from scipy import stats
 
 from ..errors import ConfigError, DataError
-from .finance import _check, _json_float, _model_order
+from .finance import _json_float, _model_order
 
-__all__ = ["diebold_mariano", "significance"]
+__all__ = [
+    "DEFAULT_BOOTSTRAP_REPS",
+    "LOSSES",
+    "Loss",
+    "diebold_mariano",
+    "significance",
+    "supports",
+]
+
+#: Bootstrap replications by default: enough for p-values and 95% intervals to two decimals,
+#: and a report of a few thousand dates builds in a second or two.
+DEFAULT_BOOTSTRAP_REPS = 500
 
 
 def _long_run_variance(d: np.ndarray, lags: int, kernel: Literal["uniform", "bartlett"]) -> float:
@@ -133,20 +151,63 @@ def diebold_mariano(
     return result
 
 
-def _row_losses(predictions: pd.DataFrame, task: str) -> tuple[pd.Series, str]:
+def _squared_error(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
     y = predictions["y_true"].to_numpy(dtype="float64")
     pred = predictions["y_pred"].to_numpy(dtype="float64")
-    if task != "direction":
-        return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
-    has_prob = "prob" in predictions.columns and bool(predictions["prob"].notna().any())
-    if has_prob:
-        prob = predictions["prob"].to_numpy(dtype="float64")
-        pred = np.where(np.isnan(prob), pred, prob)
-    return pd.Series((pred - y) ** 2, index=predictions.index), "brier" if has_prob else "zero_one"
+    return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
 
 
-def _per_date(predictions: pd.DataFrame, values: pd.Series, h: int) -> pd.DataFrame:
-    """Mean of ``values`` per (date, model) for horizon h; a dates x models frame."""
+def _zero_one(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
+    y = predictions["y_true"].to_numpy(dtype="float64")
+    pred = predictions["y_pred"].to_numpy(dtype="float64")
+    loss = np.where(np.isnan(y) | np.isnan(pred), np.nan, (pred != y).astype("float64"))
+    return pd.Series(loss, index=predictions.index), "zero_one"
+
+
+@dataclass(frozen=True)
+class Loss:
+    """How a task's forecasts are scored row by row for the significance tests.
+
+    Attributes
+    ----------
+    rows
+        Maps the predictions table to one loss per row (smaller is better) and the loss name.
+    skill
+        How the bootstrap interval's ``skill_vs_naive`` comes from the mean losses L (model)
+        and L0 (naive): ``ratio`` is ``1 - L / L0`` (``1 - MSE / MSE_naive``); ``difference``
+        is ``L0 - L`` (for the 0/1 loss: accuracy minus naive's accuracy). Both match
+        :func:`~fincast.metrics.compute_metrics`' ``skill_vs_naive``.
+    """
+
+    rows: Callable[[pd.DataFrame], tuple[pd.Series, str]]
+    skill: Literal["ratio", "difference"] = "ratio"
+
+
+#: Row loss by task; a task missing here gets no significance section (the evaluation says
+#: so instead of failing). A new task plugs in with one entry.
+LOSSES: dict[str, Loss] = {
+    "return": Loss(_squared_error),
+    "level": Loss(_squared_error),
+    "direction": Loss(_zero_one, skill="difference"),
+}
+
+
+def supports(task: str) -> bool:
+    """Whether the significance tests know how to score ``task`` (see :data:`LOSSES`)."""
+    return task in LOSSES
+
+
+def _row_losses(predictions: pd.DataFrame, task: str) -> tuple[pd.Series, str]:
+    return LOSSES[task].rows(predictions)
+
+
+def _per_date(
+    predictions: pd.DataFrame, values: pd.Series, h: int, *, complete: bool = True
+) -> pd.DataFrame:
+    """Mean of ``values`` per (date, model) for horizon h; a dates x models frame.
+
+    With ``complete`` only the dates where every model has a value are kept.
+    """
     mask = (predictions["horizon"] == h).to_numpy()
     frame = pd.DataFrame(
         {
@@ -156,7 +217,8 @@ def _per_date(predictions: pd.DataFrame, values: pd.Series, h: int) -> pd.DataFr
         }
     )
     wide = frame.pivot_table(index="date", columns="model", values="v", aggfunc="mean")
-    return wide.sort_index().dropna()
+    wide = wide.sort_index()
+    return wide.dropna() if complete else wide
 
 
 def _block_size(diffs: np.ndarray, h: int) -> int:
@@ -212,7 +274,7 @@ def significance(
     task: str,
     *,
     alpha: float = 0.05,
-    bootstrap_reps: int = 1000,
+    bootstrap_reps: int = DEFAULT_BOOTSTRAP_REPS,
     seed: int = 0,
     mcs_size: float = 0.1,
 ) -> dict[str, Any]:
@@ -228,8 +290,7 @@ def significance(
         Level of the "beats naive" verdict (one-sided DM) and of the confidence intervals
         (``1 - alpha``).
     bootstrap_reps
-        Bootstrap replications for SPA, MCS and the intervals. 1000 takes about a second on
-        1,000 dates x 5 models; use fewer (e.g. 200) for quick looks.
+        Bootstrap replications for SPA, MCS and the intervals.
     seed
         Seed of every bootstrap; the same seed gives the same result.
     mcs_size
@@ -240,7 +301,7 @@ def significance(
     dict
         JSON-serialisable::
 
-            {"alpha", "loss": "squared_error" | "brier" | "zero_one", "horizon",
+            {"alpha", "loss": "squared_error" | "zero_one", "horizon",
              "n_periods", "block_size",
              "models": {name: {"dm": {...},            # diebold_mariano at the headline horizon
                                "dm_by_horizon": {"h": {...}},
@@ -249,9 +310,9 @@ def significance(
              "spa": {"consistent", "lower", "upper", "reps", "block_size"} | None,
              "mcs": {"size", "included", "excluded", "pvalues": {name: p}} | None}
 
-        ``ci.metric`` is ``skill_vs_naive`` (``1 - MSE / MSE_naive``) for the regression
-        tasks and ``accuracy`` for ``direction``; the interval is the stationary-bootstrap
-        percentile interval over dates. ``spa``/``mcs`` are None when there is no model
+        ``ci.metric`` is ``skill_vs_naive``: ``1 - MSE / MSE_naive`` for the regression
+        tasks, ``accuracy - accuracy_naive`` for ``direction``; the interval is the
+        stationary-bootstrap percentile interval over dates. ``spa``/``mcs`` are None when there is no model
         besides naive. The MCS includes ``naive`` as a candidate.
 
     Raises
@@ -261,7 +322,18 @@ def significance(
     ConfigError
         For an unknown task or invalid ``alpha``/``bootstrap_reps``.
     """
-    _check(predictions, task, ("y_true",))
+    if task not in LOSSES:
+        raise ConfigError(
+            f"task {task!r} has no loss for the significance tests; expected one of "
+            f"{', '.join(LOSSES)}"
+        )
+    needed = ("id", "date", "model", "horizon", "y_true", "y_pred")
+    missing = [c for c in needed if c not in predictions.columns]
+    if missing:
+        raise DataError(
+            f"the predictions table has no column {', '.join(map(repr, missing))}; expected "
+            f"{', '.join(needed)} — rebuild it with fincast's backtest"
+        )
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha must be between 0 and 1, got {alpha}; pass e.g. alpha=0.05")
     if bootstrap_reps < 1:
@@ -285,8 +357,8 @@ def significance(
         "spa": None,
         "mcs": None,
     }
-    by_h = {h: _per_date(predictions, losses, h) for h in horizons}
-    wide = by_h[h0]
+    by_h = {h: _per_date(predictions, losses, h, complete=False) for h in horizons}
+    wide = by_h[h0].dropna()
     if wide.empty or "naive" not in wide.columns:
         raise DataError(
             f"no date at horizon {h0} has losses for every model; check y_true and y_pred "
@@ -299,16 +371,7 @@ def significance(
     block = _block_size(diffs, h0)
     result["block_size"] = block
 
-    if task == "direction":
-        correct = pd.Series(
-            (predictions["y_pred"].to_numpy() == predictions["y_true"].to_numpy()).astype(float),
-            index=predictions.index,
-        )
-        metric_name = "accuracy"
-        metric_wide = _per_date(predictions, correct, h0).reindex(wide.index)
-    else:
-        metric_name = "skill_vs_naive"
-        metric_wide = wide
+    ratio = LOSSES[task].skill == "ratio"
     index = _bootstrap_index(n, block, bootstrap_reps, seed)
     lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
 
@@ -317,18 +380,20 @@ def significance(
         for h in horizons:
             w = by_h[h]
             if model in w.columns and "naive" in w.columns:
-                dm_by_h[str(h)] = diebold_mariano(w[model].to_numpy(), w["naive"].to_numpy(), h)
-        headline = dm_by_h[str(h0)]
+                pair = w[[model, "naive"]].dropna()  # each model on the dates it shares
+                dm_by_h[str(h)] = diebold_mariano(
+                    pair[model].to_numpy(), pair["naive"].to_numpy(), h
+                )
+        headline = dm_by_h.get(str(h0)) or diebold_mariano(np.empty(0), np.empty(0), h0)
         p = headline["p_value"]
-        if metric_name == "accuracy":
-            values = metric_wide[model].to_numpy()
-            estimate = float(values.mean())
-            boot = values[index].mean(axis=1)
-        else:
-            m_loss = wide[model].to_numpy()
-            with np.errstate(divide="ignore", invalid="ignore"):
+        m_loss = wide[model].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ratio:
                 estimate = 1.0 - m_loss.mean() / naive.mean()
                 boot = 1.0 - m_loss[index].mean(axis=1) / naive[index].mean(axis=1)
+            else:
+                estimate = naive.mean() - m_loss.mean()
+                boot = naive[index].mean(axis=1) - m_loss[index].mean(axis=1)
         boot = boot[np.isfinite(boot)]
         low, high = np.percentile(boot, [lo_q, hi_q]) if len(boot) else (math.nan, math.nan)
         result["models"][model] = {
@@ -336,7 +401,7 @@ def significance(
             "dm_by_horizon": dm_by_h,
             "beats_naive": "yes" if p is not None and p < alpha else "no",
             "ci": {
-                "metric": metric_name,
+                "metric": "skill_vs_naive",
                 "estimate": _json_float(estimate),
                 "low": _json_float(low),
                 "high": _json_float(high),

@@ -1,21 +1,21 @@
-"""Reports built from the predictions table alone: plots (and, later, the HTML report)."""
+"""Reports built from the predictions table alone: plots and the self-contained HTML report."""
 
 from __future__ import annotations
 
 from .plots import (
     BUY_AND_HOLD,
-    cumulative_returns,
+    first_seed,
     plot_actual_vs_predicted,
     plot_cumulative_returns,
-    strategy_returns,
+    plot_drawdown,
     write_plots,
 )
 
 __all__ = [
     "BUY_AND_HOLD",
-    "cumulative_returns",
+    "first_seed",
     "plot_actual_vs_predicted",
     "plot_cumulative_returns",
-    "strategy_returns",
+    "plot_drawdown",
     "write_plots",
 ]

@@ -1,4 +1,8 @@
-"""Plots drawn from the predictions table alone: actual vs predicted, and cumulative returns.
+"""Plots drawn from the predictions table alone: forecasts, strategy returns, drawdowns.
+
+The trading curves use :func:`fincast.metrics.finance.strategy_returns` (the same rule and
+costs as the finance metrics of ``metrics.json``); the diagnostics (residuals, loss
+curves, confusion matrices, reliability, IC) live in :mod:`fincast.report.diagnostics`.
 
 Figures are drawn with matplotlib's object API on the Agg canvas (no display, no pyplot
 state: importing this module never changes the user's matplotlib backend, and a figure is
@@ -21,31 +25,31 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from ..errors import ConfigError, DataError
+from ..metrics.evaluation import SEED_COLUMN
+from ..metrics.finance import BUY_AND_HOLD, equity_curves, strategy_returns
+from ..metrics.finance import supports as tradable
 from ..metrics.summary import BASELINE_NAMES, order_models
 from ..rundir import atomic_write_bytes
+from ..task import TASKS
 
 __all__ = [
     "BUY_AND_HOLD",
-    "cumulative_returns",
+    "first_seed",
     "plot_actual_vs_predicted",
     "plot_cumulative_returns",
-    "strategy_returns",
+    "plot_drawdown",
     "write_plots",
 ]
-
-#: The model name of the buy-and-hold rows in :func:`strategy_returns`.
-BUY_AND_HOLD = "buy-and-hold"
 
 FIGSIZE = (11.0, 5.0)
 DPI = 110
 MAX_MODELS = 6  # naive and at most five others in the actual-vs-predicted plot
-_TASKS = ("return", "level", "direction")
 _NAIVE = "naive"
 
 
 def _require(predictions: pd.DataFrame, task: str, columns: tuple[str, ...]) -> None:
-    if task not in _TASKS:
-        raise ConfigError(f"task must be one of {', '.join(_TASKS)}; got {task!r}")
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     missing = [c for c in columns if c not in predictions.columns]
     if missing:
         raise DataError(
@@ -56,148 +60,17 @@ def _require(predictions: pd.DataFrame, task: str, columns: tuple[str, ...]) -> 
         raise DataError("the predictions table is empty: there is nothing to plot")
 
 
-def _naive_forecast(frame: pd.DataFrame) -> pd.Series:
-    """The naive model's y_pred on each row's (id, date, horizon); NaN where there is none."""
-    keys = ["id", "date", "horizon"]
-    naive = frame.loc[frame["model"] == _NAIVE, [*keys, "y_pred"]]
-    naive = naive.drop_duplicates(keys, keep="last").rename(columns={"y_pred": "_naive"})
-    merged = frame[keys].merge(naive, on=keys, how="left", validate="many_to_one")
-    return pd.Series(merged["_naive"].to_numpy("float64"), index=frame.index)
+def first_seed(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Keep only the first training seed of models trained with several seeds.
 
-
-def _positions(frame: pd.DataFrame, task: str) -> pd.Series:
-    """1.0 (long) where the forecast says up, 0.0 (flat) otherwise, NaN when undecidable."""
-    pred = frame["y_pred"].astype("float64")
-    if task == "return":
-        up, known = pred > 0, pred.notna()
-    elif task == "level":
-        naive = _naive_forecast(frame)
-        up, known = pred > naive, pred.notna() & naive.notna()
-    else:
-        up, known = pred == 1, pred.notna()
-        if "prob" in frame.columns:
-            prob = frame["prob"].astype("float64")
-            up = (prob > 0.5).where(prob.notna(), up)
-            known = known | prob.notna()
-    return up.astype("float64").where(known)
-
-
-def _every_hth(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Keep every h-th forecast date of each group (sorted by date): non-overlapping periods."""
-    frame = frame.sort_values([*by, "date"], kind="stable")
-    step = frame.groupby(by, sort=False).cumcount()
-    return frame[(step % frame["horizon"]) == 0]
-
-
-def strategy_returns(predictions: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Returns of trading each model's forecast, long/flat, on non-overlapping h-periods.
-
-    For every model, series and horizon h, the forecast dates are sorted and every h-th is
-    kept (the first, the (h+1)-th, …), so the holding periods t → t + h do not overlap. The
-    position is 1 (long) when the forecast says up and 0 (flat) otherwise: ``y_pred > 0``
-    for ``return``; ``y_pred`` above the naive forecast of the same row for ``level``;
-    ``prob > 0.5`` (or ``y_pred == 1`` without ``prob``) for ``direction``. The strategy's
-    log return is ``position * fwd_return``. Buy-and-hold rows (position 1 on the same
-    non-overlapping dates) are added under the model name :data:`BUY_AND_HOLD`.
-
-    Parameters
-    ----------
-    predictions
-        The predictions table (``id``, ``date``, ``model``, ``horizon``, ``y_pred``,
-        ``fwd_return``, and ``prob`` for ``direction``).
-    task
-        ``"return"``, ``"level"`` or ``"direction"``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``model``, ``id``, ``horizon``, ``date``, ``position``, ``fwd_return`` and
-        ``strategy_return`` (a log return); models in display order with buy-and-hold last,
-        each sorted by id, horizon and date. Rows with a missing ``fwd_return`` and, for
-        ``level``, rows without a naive forecast are left out.
-
-    Raises
-    ------
-    ConfigError
-        If ``task`` is unknown.
-    DataError
-        If the table is empty or lacks a column.
-
-    Examples
-    --------
-    >>> p = pd.DataFrame({"id": "a", "model": "m", "horizon": 1,
-    ...                   "date": pd.date_range("2020-01-01", periods=3),
-    ...                   "y_pred": [0.1, -0.2, 0.3], "fwd_return": [0.01, 0.02, -0.03]})
-    >>> strategy_returns(p, "return").query("model == 'm'")["strategy_return"].tolist()
-    [0.01, 0.0, -0.03]
+    Plots draw one line per model: a multi-seed model is shown by its first seed, and the
+    seed-averaged forecast by its own ``NAME-ensemble`` rows.
     """
-    _require(predictions, task, ("id", "date", "model", "horizon", "y_pred", "fwd_return"))
-    cols = ["model", "id", "horizon", "date", "y_pred", "fwd_return"]
-    frame = predictions[cols + (["prob"] if "prob" in predictions.columns else [])].copy()
-    frame["model"] = frame["model"].astype(str)
-    frame["date"] = pd.to_datetime(frame["date"])
-    frame["horizon"] = frame["horizon"].astype("int64")
-    if (frame["horizon"] < 1).any():
-        raise DataError("the predictions table has a horizon below 1; horizons are >= 1 step")
-    frame["fwd_return"] = frame["fwd_return"].astype("float64")
-    frame["position"] = _positions(frame, task)
-    frame = frame[np.isfinite(frame["fwd_return"])]
-
-    held = _every_hth(frame, ["model", "id", "horizon"])
-    held = held[held["position"].notna()].copy()
-    held["strategy_return"] = held["position"] * held["fwd_return"]
-
-    bh = frame.drop_duplicates(["id", "horizon", "date"], keep="first")
-    bh = _every_hth(bh, ["id", "horizon"]).copy()
-    bh["model"] = BUY_AND_HOLD
-    bh["position"] = 1.0
-    bh["strategy_return"] = bh["fwd_return"]
-
-    out = pd.concat([held, bh], ignore_index=True)
-    rank = {m: i for i, m in enumerate([*order_models(held["model"].unique()), BUY_AND_HOLD])}
-    out = out.assign(_rank=out["model"].map(rank)).sort_values(
-        ["_rank", "id", "horizon", "date"], kind="stable"
-    )
-    columns = ["model", "id", "horizon", "date", "position", "fwd_return", "strategy_return"]
-    return out[columns].reset_index(drop=True)
-
-
-def cumulative_returns(returns: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative return of each model's strategy over time, equal-weighting several series.
-
-    Parameters
-    ----------
-    returns
-        The result of :func:`strategy_returns` for one horizon. With several series, each
-        date's return is the mean of the series' simple returns on that date (an
-        equal-weight portfolio rebalanced every period).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``model``, ``date``, ``strategy_return`` (log return of the period) and
-        ``cumulative`` (``exp(cumsum(strategy_return)) - 1``), models in the order of
-        ``returns``, each sorted by date.
-
-    Examples
-    --------
-    >>> r = pd.DataFrame({"model": "m", "id": "a", "date": pd.date_range("2020", periods=2),
-    ...                   "strategy_return": [np.log(1.1), np.log(1.1)]})
-    >>> cumulative_returns(r)["cumulative"].round(4).tolist()
-    [0.1, 0.21]
-    """
-    order = {m: i for i, m in enumerate(dict.fromkeys(returns["model"]))}
-    if returns["id"].nunique() > 1:
-        simple = np.expm1(returns["strategy_return"])
-        pooled = simple.groupby([returns["model"], returns["date"]], sort=False).mean()
-        frame = np.log1p(pooled).rename("strategy_return").reset_index()
-    else:
-        frame = returns[["model", "date", "strategy_return"]]
-    frame = frame.assign(_rank=frame["model"].map(order)).sort_values(
-        ["_rank", "date"], kind="stable"
-    )
-    frame["cumulative"] = np.expm1(frame.groupby("model", sort=False)["strategy_return"].cumsum())
-    return frame[["model", "date", "strategy_return", "cumulative"]].reset_index(drop=True)
+    if SEED_COLUMN not in predictions.columns:
+        return predictions
+    seed = predictions[SEED_COLUMN]
+    first = seed.groupby(predictions["model"].astype(str)).transform("min")
+    return predictions[seed.isna() | (seed == first)]
 
 
 def _series_and_horizon(
@@ -340,26 +213,49 @@ def plot_actual_vs_predicted(
     return _save(fig, path)
 
 
+def _trading_curves(
+    predictions: pd.DataFrame, task: str, series: str | None, cost_bps: float
+) -> tuple[pd.DataFrame, str, int]:
+    """Equity curves (long/flat, net of costs) of every model and buy-and-hold."""
+    _require(predictions, task, ("id", "date", "model", "horizon", "y_pred", "fwd_return"))
+    if not tradable(task):
+        raise ConfigError(f"task {task!r} has no trading rule, so no strategy curves")
+    rows, sid, h = _series_and_horizon(first_seed(predictions), series)
+    returns = strategy_returns(rows, task, mode="long_flat", cost_bps=cost_bps, horizon=h)
+    n_series = rows["id"].nunique()
+    if sid is None and n_series == 1:
+        sid = str(rows["id"].iloc[0])
+    label = sid if sid is not None else f"{n_series} series, equal weight"
+    return equity_curves(returns), label, h
+
+
 def plot_cumulative_returns(
-    predictions: pd.DataFrame, task: str, path: Path, *, series: str | None = None
+    predictions: pd.DataFrame,
+    task: str,
+    path: Path,
+    *,
+    series: str | None = None,
+    cost_bps: float = 5.0,
 ) -> Path:
     """Draw the cumulative return of trading each model's forecast, and of buy-and-hold.
 
-    Uses :func:`strategy_returns` at the smallest horizon (long/flat on non-overlapping
-    h-periods); cumulative return = ``exp(cumsum(log returns)) - 1``. With several series
-    and no ``series``, each date's return is the equal-weight average of the series' simple
-    returns.
+    The rule is :func:`~fincast.metrics.finance.strategy_returns`' long/flat at the smallest
+    horizon (non-overlapping h-periods), net of ``cost_bps`` per side: the same numbers as
+    the finance metrics. With several series and no ``series``, each period's return is the
+    equal-weight average over the series.
 
     Parameters
     ----------
     predictions
         The predictions table (needs ``fwd_return``).
     task
-        ``"return"``, ``"level"`` or ``"direction"``.
+        A task with a trading rule (``return``, ``level``, ``direction``).
     path
         The PNG file to write (atomically); its directory must exist or is created.
     series
         One series id to draw; all series, equal-weighted, by default.
+    cost_bps
+        Transaction cost per side in basis points.
 
     Returns
     -------
@@ -369,51 +265,97 @@ def plot_cumulative_returns(
     Raises
     ------
     ConfigError
-        If ``task`` is unknown.
+        If ``task`` is unknown or has no trading rule.
     DataError
         If the table is empty, lacks a column, or does not hold ``series``.
     """
-    _require(predictions, task, ("id", "date", "model", "horizon", "y_pred", "fwd_return"))
-    rows, sid, h = _series_and_horizon(predictions, series)
-    returns = strategy_returns(rows, task)
-    n_series = returns["id"].nunique()
-    if sid is None and n_series == 1:
-        sid = str(returns["id"].iloc[0])
-    label = sid if sid is not None else f"{n_series} series, equal weight"
-    curves = cumulative_returns(returns)
-
+    curves, label, h = _trading_curves(predictions, task, series, cost_bps)
     fig, ax = _new_figure()
-    styles = _styles(list(predictions["model"].astype(str).unique()))
+    styles = _styles([*predictions["model"].astype(str).unique()])
     for name, m in curves.groupby("model", sort=False):
         ax.plot(m["date"], m["cumulative"], label=name, **styles[str(name)])  # type: ignore[arg-type]
     ax.axhline(0.0, color="0.6", linewidth=0.8)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("cumulative return")
+    ax.set_ylabel("cumulative return (net of costs)")
     _date_axis(ax)
     ax.set_title(
         f"{label} · task {task} · horizon {h}: long/flat on the forecast, "
-        "non-overlapping periods (out of sample)"
+        f"{cost_bps:g} bp per side (out of sample)"
     )
     ax.legend(loc="best", fontsize=8, ncols=2)
     return _save(fig, path)
 
 
-def write_plots(predictions: pd.DataFrame, task: str, out_dir: Path) -> list[Path]:
-    """Write ``actual_vs_predicted.png`` and ``cumulative_returns.png`` into ``out_dir``.
+def plot_drawdown(
+    predictions: pd.DataFrame,
+    task: str,
+    path: Path,
+    *,
+    series: str | None = None,
+    cost_bps: float = 5.0,
+) -> Path:
+    """Draw the drawdown (fall from the running peak) of each strategy and of buy-and-hold.
+
+    Same strategies as :func:`plot_cumulative_returns`; the drawdown is
+    ``wealth / running peak - 1``, its lowest point the ``max_drawdown`` of the metrics.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If ``task`` is unknown or has no trading rule.
+    DataError
+        If the table is empty, lacks a column, or does not hold ``series``.
+    """
+    curves, label, h = _trading_curves(predictions, task, series, cost_bps)
+    fig, ax = _new_figure()
+    styles = _styles([*predictions["model"].astype(str).unique()])
+    for name, m in curves.groupby("model", sort=False):
+        ax.plot(m["date"], m["drawdown"], label=name, **styles[str(name)])  # type: ignore[arg-type]
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("drawdown from the running peak")
+    _date_axis(ax)
+    ax.set_title(f"{label} · task {task} · horizon {h}: drawdown of long/flat vs buy-and-hold")
+    ax.legend(loc="lower left", fontsize=8, ncols=2)
+    return _save(fig, path)
+
+
+def write_plots(
+    predictions: pd.DataFrame,
+    task: str,
+    out_dir: Path,
+    *,
+    cost_bps: float = 5.0,
+    history: dict[str, dict[str, dict[str, list[float]]]] | None = None,
+) -> list[Path]:
+    """Write every plot that applies to the task into ``out_dir``, in report order.
+
+    ``actual_vs_predicted.png``; for tasks with a trading rule ``cumulative_returns.png``,
+    ``drawdown.png`` and ``ic.png``; ``residuals.png`` for regression tasks;
+    ``confusion_matrix.png`` and ``reliability.png`` (when there are probabilities) for
+    class tasks; ``loss.png`` when ``history`` holds training losses.
 
     Parameters
     ----------
     predictions
         The predictions table.
     task
-        ``"return"``, ``"level"`` or ``"direction"``.
+        The run's task.
     out_dir
         The directory to write into (created if missing).
+    cost_bps
+        Transaction cost per side of the trading curves.
+    history
+        ``history.json``: ``{model: {fold: {"loss": [...], "val_loss": [...]}}}``.
 
     Returns
     -------
     list of pathlib.Path
-        The two files written.
+        The files written.
 
     Raises
     ------
@@ -422,10 +364,29 @@ def write_plots(predictions: pd.DataFrame, task: str, out_dir: Path) -> list[Pat
     DataError
         If the table is empty or lacks a column.
     """
+    from . import diagnostics
+
     _require(predictions, task, ("id", "date", "fold", "model", "horizon", "y_true", "y_pred"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return [
-        plot_actual_vs_predicted(predictions, task, out / "actual_vs_predicted.png"),
-        plot_cumulative_returns(predictions, task, out / "cumulative_returns.png"),
-    ]
+    view = first_seed(predictions)
+    paths = [plot_actual_vs_predicted(view, task, out / "actual_vs_predicted.png")]
+    trading = tradable(task) and "fwd_return" in view.columns
+    if trading:
+        paths.append(
+            plot_cumulative_returns(view, task, out / "cumulative_returns.png", cost_bps=cost_bps)
+        )
+        paths.append(plot_drawdown(view, task, out / "drawdown.png", cost_bps=cost_bps))
+    if diagnostics.is_class_task(task):
+        paths.append(diagnostics.plot_confusion_matrices(view, out / "confusion_matrix.png"))
+        if "prob" in view.columns and view["prob"].notna().any():
+            paths.append(diagnostics.plot_reliability(view, out / "reliability.png"))
+    else:
+        paths.append(diagnostics.plot_residuals(view, task, out / "residuals.png"))
+    if trading:
+        ic = diagnostics.plot_ic(view, task, out / "ic.png")
+        if ic is not None:
+            paths.append(ic)
+    if history:
+        paths.append(diagnostics.plot_loss_history(history, out / "loss.png"))
+    return paths

@@ -1,0 +1,289 @@
+"""The whole evaluation of a run, from the predictions table alone: what ``metrics.json`` holds.
+
+:func:`evaluate` scores every model (:func:`~fincast.metrics.compute_metrics`), adds the
+finance metrics under each model (trading rule after costs, information coefficient), the
+significance tests under ``"significance"`` and a plain verdict under ``"verdict"``. Models
+trained with several seeds (a ``seed`` column with more than one value) are scored seed by
+seed and reported as the mean, with the standard deviation over seeds under ``"seeds"``.
+
+Parts that do not apply to a task (no trading rule, no loss for the tests) are skipped with
+the reason written in their place, so a new task never breaks the evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FincastError
+from . import finance, significance
+from .summary import compute_metrics
+
+__all__ = ["SEED_COLUMN", "evaluate", "verdict_rows"]
+
+#: Column of the predictions table naming the training seed of a row (only present when a
+#: run trains models with several seeds; empty for baselines and ensembles).
+SEED_COLUMN = "seed"
+_NAIVE = "naive"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _mean_tree(values: list[Any]) -> Any:
+    """Element-wise mean of equally shaped JSON trees (numbers averaged, None ignored)."""
+    first = values[0]
+    if isinstance(first, dict):
+        keys = list(dict.fromkeys(k for v in values if isinstance(v, dict) for k in v))
+        return {
+            k: _mean_tree([v[k] for v in values if isinstance(v, dict) and k in v]) for k in keys
+        }
+    if isinstance(first, list) and all(
+        isinstance(v, list) and len(v) == len(first) for v in values
+    ):
+        return [_mean_tree([v[i] for v in values]) for i in range(len(first))]
+    numbers = [float(v) for v in values if _is_number(v) and math.isfinite(float(v))]
+    if numbers and all(_is_number(v) or v is None for v in values):
+        if all(isinstance(v, int | np.integer) for v in values) and len(set(values)) == 1:
+            return int(first)
+        return float(np.mean(numbers))
+    if all(v is None for v in values) or (not numbers and all(_is_number(v) for v in values)):
+        return None
+    return first
+
+
+def _std_tree(values: list[Any]) -> Any:
+    """Standard deviation (ddof 1) of the numeric leaves of equally shaped JSON trees."""
+    first = values[0]
+    if isinstance(first, dict):
+        out = {}
+        for k in first:
+            std = _std_tree([v.get(k) for v in values if isinstance(v, dict)])
+            if std is not None and std != {}:
+                out[k] = std
+        return out
+    numbers = [float(v) for v in values if _is_number(v) and math.isfinite(float(v))]
+    if len(numbers) > 1 and all(_is_number(v) or v is None for v in values):
+        return float(np.std(numbers, ddof=1))
+    return None
+
+
+def _seed_groups(predictions: pd.DataFrame) -> tuple[list[str], list[Any]]:
+    """Models trained with several seeds, and the seed values."""
+    if SEED_COLUMN not in predictions.columns:
+        return [], []
+    seeded = predictions[predictions[SEED_COLUMN].notna()]
+    counts = seeded.groupby(seeded["model"].astype(str))[SEED_COLUMN].nunique()
+    multi = sorted(str(m) for m in counts[counts > 1].index)
+    seeds = sorted(pd.unique(seeded.loc[seeded["model"].isin(multi), SEED_COLUMN]))
+    return multi, seeds
+
+
+def _finance_entries(
+    table: pd.DataFrame, task: str, cost_bps: float, ppy: float, h: int
+) -> dict[str, dict[str, Any]]:
+    trading = finance.trading_metrics(
+        table, task, cost_bps=cost_bps, periods_per_year=ppy, horizon=h
+    )
+    ic = finance.information_coefficient(table, task, horizon=h)
+    return {
+        m: {"trading": trading.get(m, {}), "ic": ic.get(m, {})}
+        for m in [*pd.unique(table["model"].astype(str)), finance.BUY_AND_HOLD]
+    }
+
+
+def _score(
+    table: pd.DataFrame, task: str, fin: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """compute_metrics of ``table`` and, if finance applies, the finance entries."""
+    scores = compute_metrics(table, task)
+    if fin is None:
+        return scores, {}
+    return scores, _finance_entries(table, task, fin["cost_bps"], fin["ppy"], fin["horizon"])
+
+
+def evaluate(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    cost_bps: float = 5.0,
+    seed: int = 0,
+    bootstrap_reps: int = significance.DEFAULT_BOOTSTRAP_REPS,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Score, trade and test every model of a predictions table.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table (``predictions.csv``), optionally with a ``seed`` column.
+    task
+        The run's task.
+    cost_bps
+        Transaction cost per side, in basis points, of the trading rule.
+    seed
+        Seed of the bootstrap (the same seed gives the same ``metrics.json``).
+    bootstrap_reps
+        Bootstrap replications of SPA, MCS and the confidence intervals.
+    alpha
+        Level of the "beats naive" verdict and of the intervals (``1 - alpha``).
+
+    Returns
+    -------
+    dict
+        :func:`~fincast.metrics.compute_metrics`' result where each model also has
+        ``"finance": {"trading": {"long_flat": {...}, "long_short": {...}}, "ic": {...}}``
+        (and ``"seeds": {"n", "values", "std": {...}}`` when trained with several seeds), plus
+        ``"finance"`` (the rule, costs, annualisation and the ``buy_and_hold`` row),
+        ``"significance"`` (see :func:`~fincast.metrics.significance.significance`) and
+        ``"verdict"`` (:func:`verdict_rows`). A part that does not apply to the task is
+        ``{"skipped": reason}``.
+    """
+    multi, seeds = _seed_groups(predictions)
+    fin: dict[str, Any] | None = None
+    fin_info: dict[str, Any]
+    if not finance.supports(task):
+        fin_info = {"skipped": f"task {task!r} has no trading rule"}
+    elif "fwd_return" not in predictions.columns:
+        fin_info = {"skipped": "the predictions table has no fwd_return column"}
+    else:
+        h = int(predictions["horizon"].min())
+        ppy = finance.infer_periods_per_year(
+            predictions.loc[predictions["horizon"] == h, "date"], h
+        )
+        fin = {"cost_bps": float(cost_bps), "ppy": ppy, "horizon": h}
+        fin_info = {
+            "rule": (
+                "long_flat: long when the forecast is bullish, else flat; long_short: long "
+                "when bullish, short when bearish; non-overlapping horizon periods, equal "
+                "weight across series"
+            ),
+            "cost_bps": float(cost_bps),
+            "horizon": h,
+            "periods_per_year": ppy,
+        }
+
+    model_col = predictions["model"].astype(str)
+    if multi:
+        seed_col = predictions[SEED_COLUMN]
+        per_seed = [
+            _score(predictions[~model_col.isin(multi) | (seed_col == s)], task, fin) for s in seeds
+        ]
+    else:
+        per_seed = [_score(predictions, task, fin)]
+    metrics, fin_entries = per_seed[0]
+    for name, entry in metrics["models"].items():
+        if fin is not None:
+            entry["finance"] = fin_entries.get(name, {})
+        if name not in multi:
+            continue
+        entries = []
+        for scores, fins in per_seed:
+            e = dict(scores["models"][name])
+            if fin is not None:
+                e["finance"] = fins.get(name, {})
+            entries.append(e)
+        mean = _mean_tree(entries)
+        std = _std_tree(
+            [{k: v for k, v in e.items() if k not in ("folds", "horizons")} for e in entries]
+        )
+        entry.clear()
+        entry.update(mean)
+        entry["seeds"] = {"n": len(entries), "values": [_plain(s) for s in seeds], "std": std}
+    if fin is not None:
+        fin_info["buy_and_hold"] = fin_entries.get(finance.BUY_AND_HOLD, {}).get("trading", {})
+    metrics["finance"] = fin_info
+
+    if not significance.supports(task):
+        metrics["significance"] = {"skipped": f"task {task!r} has no loss for the tests"}
+    else:
+        try:
+            metrics["significance"] = significance.significance(
+                predictions, task, alpha=alpha, bootstrap_reps=bootstrap_reps, seed=seed
+            )
+        except FincastError as exc:
+            metrics["significance"] = {"skipped": str(exc)}
+    metrics["verdict"] = verdict_rows(metrics)
+    return metrics
+
+
+def _plain(value: Any) -> Any:
+    if _is_number(value):
+        f = float(value)
+        return int(f) if f.is_integer() else f
+    return value
+
+
+def _status(beats: bool, skill: float | None) -> str:
+    if beats:
+        return "beats naive"
+    if skill is not None and skill > 0:
+        return "better on this sample, not significant"
+    return "does not beat naive"
+
+
+def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The verdict: for every model but naive, does it beat naive, and how surely.
+
+    Parameters
+    ----------
+    metrics
+        The result of :func:`evaluate` without ``"verdict"`` (or ``metrics.json``).
+
+    Returns
+    -------
+    dict
+        ``{"alpha", "summary": str, "models": [{"model", "skill_vs_naive", "ci_low",
+        "ci_high", "ci_metric", "dm_p_value", "beats_naive" ("yes"/"no"), "status",
+        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}]}``. A model beats naive when the
+        one-sided Diebold-Mariano p-value is below ``alpha``; ``status`` says "beats naive",
+        "better on this sample, not significant" or "does not beat naive".
+    """
+    sig = metrics.get("significance") or {}
+    sig_models = sig.get("models", {}) if "skipped" not in sig else {}
+    alpha = float(sig.get("alpha", 0.05))
+    bh = (metrics.get("finance") or {}).get("buy_and_hold", {}).get("long_flat", {})
+    rows = []
+    for name, entry in metrics.get("models", {}).items():
+        if name == _NAIVE:
+            continue
+        s = sig_models.get(name, {})
+        dm = s.get("dm", {})
+        ci = s.get("ci", {})
+        fin = entry.get("finance", {})
+        skill = entry.get("skill_vs_naive")
+        beats = s.get("beats_naive") == "yes"
+        rows.append(
+            {
+                "model": name,
+                "skill_vs_naive": skill,
+                "ci_metric": ci.get("metric"),
+                "ci_low": ci.get("low"),
+                "ci_high": ci.get("high"),
+                "dm_p_value": dm.get("p_value"),
+                "beats_naive": "yes" if beats else "no",
+                "status": _status(beats, skill),
+                "sharpe": fin.get("trading", {}).get("long_flat", {}).get("sharpe"),
+                "buy_and_hold_sharpe": bh.get("sharpe"),
+                "ic": fin.get("ic", {}).get("ic"),
+                "seeds": entry.get("seeds", {}).get("n", 1),
+            }
+        )
+    winners = [r["model"] for r in rows if r["beats_naive"] == "yes"]
+    pct = f"{alpha:.0%}"
+    if "skipped" in sig:
+        summary = f"significance not tested: {sig['skipped']}"
+    elif winners:
+        summary = (
+            f"{', '.join(winners)} beat{'s' if len(winners) == 1 else ''} naive at {pct} "
+            "(one-sided Diebold-Mariano)."
+        )
+    elif rows:
+        summary = f"No model beats naive at {pct} (one-sided Diebold-Mariano)."
+    else:
+        summary = "Only the naive baseline was run: nothing to compare."
+    return {"alpha": alpha, "summary": summary, "models": rows}

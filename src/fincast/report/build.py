@@ -1,0 +1,114 @@
+"""Rebuild a run's metrics, plots and report from its directory, without retraining.
+
+``fincast report RUN_DIR`` reads ``predictions.csv`` and ``config.yaml`` (and, when present,
+``metrics.json`` for the fold dates, failures and warnings, ``history.json`` and
+``manifest.json``), then rewrites ``metrics.json``, ``plots/`` and ``report.html`` exactly as
+the backtest wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import RunError
+from ..metrics.evaluation import evaluate
+from ..rundir import atomic_write_text, read_manifest
+from .html import write_report
+from .plots import write_plots
+
+__all__ = ["RUN_FIELDS", "ReportResult", "rebuild_report", "report_title"]
+
+#: Keys of ``metrics.json`` that describe the run rather than score it (kept on rebuild).
+RUN_FIELDS = ("failures", "warnings", "folds")
+
+
+@dataclass
+class ReportResult:
+    """What :func:`rebuild_report` wrote."""
+
+    run_dir: Path
+    report: Path
+    plots: list[Path]
+    metrics: dict[str, Any]
+
+
+def report_title(manifest: dict[str, Any] | None, run_dir: Path) -> str:
+    """``fincast report · <dataset> · <run directory name>``."""
+    name = ((manifest or {}).get("dataset") or {}).get("name")
+    return " · ".join(["fincast report", *([str(name)] if name else []), Path(run_dir).name])
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path} is not readable JSON ({exc}); rerun the backtest") from None
+
+
+def rebuild_report(run_dir: str | Path, *, bootstrap_reps: int | None = None) -> ReportResult:
+    """Recompute ``metrics.json``, the plots and ``report.html`` of a run directory.
+
+    Parameters
+    ----------
+    run_dir
+        A run directory written by ``fincast backtest``.
+    bootstrap_reps
+        Bootstrap replications of the significance tests (default: the library default).
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    RunError
+        When the directory, its ``predictions.csv`` or its ``config.yaml`` is missing or
+        unreadable.
+    """
+    from ..backtest.engine import read_predictions
+    from ..config import load_config
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise RunError(
+            f"run directory {run} does not exist; pass a directory made by fincast backtest"
+        )
+    for name in ("predictions.csv", "config.yaml"):
+        if not (run / name).is_file():
+            raise RunError(
+                f"{run} has no {name}: it is not a finished fincast run; finish it with "
+                f"`fincast backtest --resume {run}`"
+            )
+    config = load_config(run / "config.yaml")
+    try:
+        predictions = read_predictions(run / "predictions.csv")
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise RunError(f"{run / 'predictions.csv'} cannot be read ({exc})") from None
+    old = _read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
+    history = _read_json(run / "history.json") if (run / "history.json").is_file() else None
+    manifest = read_manifest(run)
+
+    options: dict[str, Any] = {"cost_bps": config.cost_bps, "seed": config.seed}
+    if bootstrap_reps is not None:
+        options["bootstrap_reps"] = bootstrap_reps
+    metrics = evaluate(predictions, config.task, **options)
+    for key in RUN_FIELDS:
+        metrics[key] = old.get(key, [])
+    atomic_write_text(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    plots = write_plots(
+        predictions, config.task, run / "plots", cost_bps=config.cost_bps, history=history
+    )
+    report = write_report(
+        run / "report.html",
+        metrics,
+        plots,
+        config_yaml=config.to_yaml(),
+        manifest=manifest,
+        title=report_title(manifest, run),
+    )
+    return ReportResult(run, report, plots, metrics)
