@@ -1,5 +1,6 @@
 """The benchmark's building blocks run (tiny sizes; nothing about timings is asserted)."""
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -70,9 +71,8 @@ def test_a_walkforward_case_runs_in_its_own_process(tmp_path):
     assert case["rows"] > 0
 
 
-def test_the_report_tables_and_goals(tmp_path):
-    cases = run.walkforward_cases(quick=True, workdir=tmp_path)
-    assert (tmp_path / "panel20.csv").exists() and len(cases) == 2
+def _fake_results():
+    """Results shaped as run.run() returns them (made-up numbers)."""
     method = {"s_per_epoch": 0.01, "cpu_s_per_epoch": 0.02, "first_fit_s": 1.0}
     models = {"naive": {"ratio": 1.3}, "seed-mlp": {"ratio": 1.02}, "lstm": {"ratio": 1.2}}
     results = {
@@ -107,12 +107,27 @@ def test_the_report_tables_and_goals(tmp_path):
             "random_walk": {"rows": 10, "models": {"seed-mlp": {"skill_vs_naive": -0.01}}},
         },
     }
-    text = run.markdown(results)
+    return results
+
+
+def test_the_report_tables_and_goals(tmp_path):
+    cases = run.walkforward_cases(quick=True, workdir=tmp_path)
+    assert (tmp_path / "panel20.csv").exists() and len(cases) == 2
+    text = run.markdown(_fake_results())
     assert "| fincast / hand-written JAX time (CPU time: 2.5) | 2.5 | <= 2.0 | **no** |" in text
     assert "| default walk-forward wall time (default) | 42 s | < 60 s | yes |" in text
     assert "seed-mlp MSE / best possible | 1.02 | <= 1.05 | yes |" in text
     assert "lstm MSE / best possible | 1.2 | <= 1.05 | **no** |" in text
     assert "| broken | failed:" in text
+
+
+def test_main_writes_the_results_and_prints_the_tables(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "run", lambda quick, log: {**_fake_results(), "quick": quick})
+    out = tmp_path / "r" / "bench.json"
+    assert run.main(["--quick", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["quick"] is True
+    printed = capsys.readouterr().out
+    assert "| goal | measured | target | met |" in printed and str(out) in printed
 
 
 def throughput_methods():
