@@ -127,3 +127,11 @@ def test_predicts_in_blocks_like_keras_predict():
     np.testing.assert_allclose(
         fastfit.Trainer(net).predict(net, x), net.predict(x, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def test_batch_dependent_layers_train_with_fit():
+    net, _ = _net({})
+    assert fastfit.supports(net)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(3)(inputs))
+    assert not fastfit.supports(keras.Model(inputs, keras.layers.Dense(1)(hidden)))

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import _backend
 
-__all__ = ["BLOCK", "CHUNK", "Trainer", "available", "trainer_for"]
+__all__ = ["BLOCK", "CHUNK", "Trainer", "available", "supports", "trainer_for"]
 
 #: Minibatch steps per compiled call (padded with skipped steps at the very end).
 CHUNK = 64
@@ -62,6 +62,22 @@ def available() -> bool:
     if os.environ.get("FINCAST_FASTFIT", "1") == "0":
         return False
     return bool(_backend.keras().backend.backend() == "jax")
+
+
+#: Layers whose training output depends on the other rows of the batch: the zero-weight
+#: rows that pad the last batch would change them, so such models train with ``fit``.
+BATCH_DEPENDENT = frozenset({"BatchNormalization"})
+
+
+def supports(model: Any) -> bool:
+    """True when ``model`` can train in the compiled loop with ``fit``'s results."""
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if type(layer).__name__ in BATCH_DEPENDENT:
+            return False
+        stack.extend(getattr(layer, "layers", []))
+    return True
 
 
 def _signature(model: Any) -> tuple[Any, ...]:

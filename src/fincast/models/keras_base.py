@@ -226,7 +226,8 @@ class KerasForecaster:
             )
         batch_size = len(train) if self.optimizer == "gd" else int(self.batch_size)
         x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
-        if fastfit.available():  # the same updates as fit, compiled once for every fold
+        if fastfit.available() and fastfit.supports(self.model_):
+            # the same updates as fit, compiled once for every fold
             self.model_.optimizer.build(self.model_.trainable_variables)
             trainer = fastfit.trainer_for(self._structure_key(x.shape[1:]), self.model_)
             self.history_ = trainer.fit(
