@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-memory install clean
+.PHONY: demo test test-fast lint bench bench-memory bench-scaleout install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python benchmarks/memory.py
+
+bench-scaleout: $(STAMP)
+	$(BIN)/python benchmarks/scaleout.py
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -52,6 +53,9 @@ def main() -> None:
     ap.add_argument("--skip-tune", action="store_true")
     ap.add_argument("--trials", type=int, default=6)
     args = ap.parse_args()
+    if not args.no_ray and importlib.util.find_spec("ray") is None:
+        print("ray is not installed (pip install 'fincast[ray]'): skipping the Ray runs")
+        args.no_ray = True
 
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="fincast-scaleout-"))
