@@ -70,7 +70,14 @@ BATCH_DEPENDENT = frozenset({"BatchNormalization"})
 
 
 def supports(model: Any) -> bool:
-    """True when ``model`` can train in the compiled loop with ``fit``'s results."""
+    """True when ``model`` can train in the compiled loop with ``fit``'s results.
+
+    Models with more than one output axis (``trend3``: horizons x classes) train with
+    ``fit``: the loop's per-row padding weights do not broadcast over their per-horizon
+    losses.
+    """
+    if len(tuple(getattr(model, "output_shape", ()) or ())) > 2:
+        return False
     stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
