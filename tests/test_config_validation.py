@@ -27,9 +27,15 @@ def test_every_backtest_flag_is_a_config_key():
     assert not missing, f"backtest options with no RunConfig key: {missing}"
 
 
+#: Keys only `fincast tune` reads: a flag of tune, not of backtest.
+TUNE_SETTINGS = {"search_space"}
+
+
 def test_every_config_key_is_a_backtest_flag():
-    missing = sorted(set(RunConfig.model_fields) - set(_backtest_params()))
+    missing = sorted(set(RunConfig.model_fields) - set(_backtest_params()) - TUNE_SETTINGS)
     assert not missing, f"RunConfig keys with no backtest option: {missing}"
+    tune = typer.main.get_command(app).commands["tune"]  # type: ignore[attr-defined]
+    assert {p.name for p in tune.params} >= TUNE_SETTINGS
 
 
 def test_flags_override_the_config_file(tmp_path, capsys):

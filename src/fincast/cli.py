@@ -81,6 +81,23 @@ RayAddress = Annotated[
 ]
 
 
+def _yaml_mapping(flag: str, text: str | None) -> dict[str, Any] | None:
+    """A flag's YAML (or JSON) mapping, e.g. ``--search-space '{units: [16, 32]}'``."""
+    if text is None:
+        return None
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{flag} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{flag} must be a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {text!r}"
+        )
+    return value
+
+
 def _overrides(**flags: Any) -> dict[str, Any]:
     return {k: v for k, v in flags.items() if v is not None}
 
@@ -375,6 +392,14 @@ def tune(
             "--inner-folds", help="Validation folds carved from the training period (default 3)."
         ),
     ] = 3,
+    search_space: Annotated[
+        str | None,
+        typer.Option(
+            "--search-space",
+            help="Search space as a YAML/JSON mapping, e.g. '{lr: {low: 1e-4, high: 1e-2, "
+            "log: true}, units: [16, 32]}'; overrides the config's search_space.",
+        ),
+    ] = None,
     no_backtest: Annotated[
         bool,
         typer.Option(
@@ -411,6 +436,7 @@ def tune(
         executor=executor,
         workers=workers,
         ray_address=ray_address,
+        search_space=_yaml_mapping("--search-space", search_space),
     )
     if config is None and out is not None and (Path(out) / "config.yaml").is_file():
         config = Path(out) / "config.yaml"  # rerunning a killed tuning run resumes it

@@ -223,3 +223,19 @@ def test_tune_without_optuna_is_a_one_line_error(tmp_path, ohlcv_csv, capsys, mo
     assert code == 2
     assert err.startswith("error: fincast tune needs Optuna") and "fincast[tune]" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "words"),
+    [
+        ("{units: [8]}", "error: search_space does not fit model 'seed-mlp'"),
+        ("[1, 2]", "error: --search-space must be a mapping"),
+        ("{lr: {low: 1}}", "error: search_space.lr: a range needs `low` and `high`"),
+    ],
+)
+def test_search_space_flag_errors_are_one_line(tmp_path, ohlcv_csv, capsys, flag, words):
+    out = tmp_path / "tune"
+    code = main(["tune", str(ohlcv_csv), "--search-space", flag, "--out", str(out), "-q"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith(words) and "\n" not in err
+    assert not out.exists()
