@@ -85,7 +85,28 @@ def backtest(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+    ] = None,
+    flat_band: Annotated[
+        float | None,
+        typer.Option(
+            "--flat-band",
+            help="trend3: flat band in training standard deviations (default 0.25).",
+        ),
+    ] = None,
+    vol_estimator: Annotated[
+        str | None,
+        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
+    ] = None,
+    series_embedding: Annotated[
+        bool | None,
+        typer.Option(
+            "--series-embedding/--no-series-embedding",
+            help="Panels: give the model the series identity as an input (default off).",
+        ),
+    ] = None,
     horizon: Annotated[
         str | None, typer.Option(help="Steps ahead to forecast, e.g. 1 (default) or 1,5,20.")
     ] = None,
@@ -100,7 +121,8 @@ def backtest(
         typer.Option(help="Comma-separated models (default seed-mlp); see `fincast models`."),
     ] = None,
     baselines: Annotated[
-        str | None, typer.Option(help="Comma-separated baselines (default naive,mean).")
+        str | None,
+        typer.Option(help="Comma-separated baselines (default: the task's set; naive always)."),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 100).")] = None,
     batch_size: Annotated[
@@ -111,7 +133,11 @@ def backtest(
         str | None, typer.Option(help="adam (default), sgd, momentum, rmsprop or gd.")
     ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy (default by task).")
+        str | None,
+        typer.Option(
+            help="mse, mae, huber, binary_crossentropy or categorical_crossentropy "
+            "(default by task)."
+        ),
     ] = None,
     dropout: Annotated[
         float | None, typer.Option(help="Dropout rate after hidden layers (default 0).")
@@ -183,6 +209,9 @@ def backtest(
         target=target,
         fillna=fillna,
         task=task,
+        flat_band=flat_band,
+        vol_estimator=vol_estimator,
+        series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,
         features=features,
@@ -378,7 +407,28 @@ def train(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+    ] = None,
+    flat_band: Annotated[
+        float | None,
+        typer.Option(
+            "--flat-band",
+            help="trend3: flat band in training standard deviations (default 0.25).",
+        ),
+    ] = None,
+    vol_estimator: Annotated[
+        str | None,
+        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
+    ] = None,
+    series_embedding: Annotated[
+        bool | None,
+        typer.Option(
+            "--series-embedding/--no-series-embedding",
+            help="Panels: give the model the series identity as an input (default off).",
+        ),
+    ] = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
@@ -392,7 +442,8 @@ def train(
         str | None, typer.Option(help="adam, sgd, momentum, rmsprop or gd.")
     ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy.")
+        str | None,
+        typer.Option(help="mse, mae, huber, binary_crossentropy or categorical_crossentropy."),
     ] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout rate.")] = None,
     l1: Annotated[float | None, typer.Option(help="L1 kernel penalty.")] = None,
@@ -409,6 +460,9 @@ def train(
         target=target,
         fillna=fillna,
         task=task,
+        flat_band=flat_band,
+        vol_estimator=vol_estimator,
+        series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,
         features=features,
@@ -450,7 +504,7 @@ def predict(
         view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
     for _, row in table.iterrows():
         view.add_row(*(_fmt(v) for v in row.tolist()))
-    out_console.print(view)
+    _wide().print(view)
     if out is not None:
         out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
 
@@ -511,9 +565,11 @@ def list_models() -> None:
     table = Table(title="models (use with --models / --baselines)")
     table.add_column("name", style="bold")
     table.add_column("kind")
+    table.add_column("tasks")
     table.add_column("description")
     for name, info in MODELS.items():
-        table.add_row(name, "baseline" if info.baseline else "keras", info.description)
+        tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
+        table.add_row(name, "baseline" if info.baseline else "keras", tasks, info.description)
     out_console.print(table)
 
 

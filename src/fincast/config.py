@@ -22,6 +22,10 @@ class RunConfig(BaseModel):
 
     ``models`` maps each model name to its hyperparameters (an empty mapping for the
     defaults); a list of names is accepted too. ``baselines`` defaults to the task's set.
+    ``flat_band`` (``trend3``), ``events`` (``events``: a list like
+    ``[{name: up1, above: 0.01}, {name: big, abs_above_std: 2}]``, default up 1 %, down 1 %,
+    |move| > 2 training standard deviations) and ``vol_estimator`` (``volatility``) shape
+    the task; ``series_embedding`` adds the series identity to a panel model's inputs.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -36,6 +40,10 @@ class RunConfig(BaseModel):
     horizon: list[int] = Field(default_factory=lambda: [1])
     lookback: int = 20
     features: str = "default"
+    flat_band: float = 0.25
+    events: list[dict[str, Any]] | None = None
+    vol_estimator: Literal["close", "parkinson"] = "close"
+    series_embedding: bool = False
 
     models: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"seed-mlp": {}})
     baselines: list[str] | None = None

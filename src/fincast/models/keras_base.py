@@ -1,9 +1,14 @@
 """Keras models: one base class that scales, seeds, compiles, trains and predicts.
 
 A network family subclasses :class:`KerasForecaster` and implements ``body``, which maps
-the input tensor to the last hidden tensor; the base class adds the output layer (one unit
-per horizon: linear for regression, sigmoid for ``direction``). Sequence families set
+the input tensor to the last hidden tensor; the base class adds the output layer: one linear
+unit per horizon for regression tasks, one sigmoid unit per horizon (and event) for
+``direction`` / ``events``, and a softmax over down / flat / up per horizon for ``trend3``. Sequence families set
 ``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
+
+On the JAX backend training and prediction run through :mod:`fincast.models.fastfit`: the
+same minibatch updates as ``model.fit``, compiled once per network structure and reused in
+every fold; other backends use ``model.fit`` / ``model.predict``.
 """
 
 from __future__ import annotations
@@ -15,15 +20,24 @@ import numpy as np
 from .. import _backend
 from ..errors import ConfigError
 from ..task import TaskSpec
+from . import fastfit
 from .base import Batch
 
-__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "KerasForecaster"]
+__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "TASK_LOSSES", "KerasForecaster"]
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
-LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
-#: Minibatch updates per compiled call: the same updates, about 2.5x faster per epoch on a
-#: 2-core CPU than one call per minibatch (benchmarks/).
+LOSSES = ("mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy")
+#: The losses that fit each kind of task output; the first is the default.
+TASK_LOSSES = {
+    "regression": ("mse", "mae", "huber"),
+    "binary": ("binary_crossentropy",),
+    "multiclass": ("categorical_crossentropy",),
+}
+#: Minibatch updates per compiled call of ``model.fit`` (backends other than JAX): the same
+#: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.
 STEPS_PER_EXECUTION = 32
+#: Parameters that do not change the compiled training step (shapes are handled by JAX).
+_TRAINING_ONLY = frozenset({"seed", "epochs", "batch_size", "patience", "val_fraction"})
 
 
 class KerasForecaster:
@@ -42,8 +56,8 @@ class KerasForecaster:
     optimizer
         One of :data:`OPTIMIZERS`; ``gd`` is full-batch gradient descent.
     loss
-        One of :data:`LOSSES`; default ``mse`` for regression, ``binary_crossentropy`` for
-        ``direction``.
+        One of :data:`LOSSES`; default ``mse`` for regression tasks, ``binary_crossentropy``
+        for ``direction`` and ``events``, ``categorical_crossentropy`` for ``trend3``.
     dropout
         Dropout rate after each hidden layer, in [0, 1).
     l1, l2
@@ -103,13 +117,11 @@ class KerasForecaster:
             raise ConfigError(
                 f"loss {self.loss!r} is not known; expected one of {', '.join(LOSSES)}"
             )
-        if self.task.is_classification and self.loss not in (None, "binary_crossentropy"):
+        fitting = TASK_LOSSES[self.task.output]
+        if self.loss is not None and self.loss not in fitting:
             raise ConfigError(
-                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use binary_crossentropy"
-            )
-        if not self.task.is_classification and self.loss == "binary_crossentropy":
-            raise ConfigError(
-                f"loss binary_crossentropy needs a class task, not {self.task.kind!r}; use mse, mae or huber"
+                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use "
+                f"{' or '.join(fitting)} (or leave --loss out)"
             )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
@@ -141,7 +153,7 @@ class KerasForecaster:
         """The loss actually used."""
         if self.loss is not None:
             return self.loss
-        return "binary_crossentropy" if self.task.is_classification else "mse"
+        return TASK_LOSSES[self.task.output][0]
 
     def _make_optimizer(self) -> Any:
         keras = _backend.keras()
@@ -158,10 +170,14 @@ class KerasForecaster:
         keras = _backend.keras()
         inputs = keras.Input(shape=input_shape, name="features")
         hidden = self.body(inputs)
-        activation = "sigmoid" if self.task.is_classification else "linear"
-        outputs = keras.layers.Dense(len(self.task.horizons), activation=activation, name="head")(
-            hidden
-        )
+        n_h, width = len(self.task.horizons), self.task.width
+        if self.task.output == "multiclass":
+            logits = keras.layers.Dense(n_h * width, name="head")(hidden)
+            logits = keras.layers.Reshape((n_h, width), name="per_horizon")(logits)
+            outputs = keras.layers.Softmax(axis=-1, name="probabilities")(logits)
+        else:
+            activation = "sigmoid" if self.task.output == "binary" else "linear"
+            outputs = keras.layers.Dense(n_h * width, activation=activation, name="head")(hidden)
         model = keras.Model(inputs, outputs, name=type(self).__name__.lower())
         model.compile(
             optimizer=self._make_optimizer(),
@@ -182,7 +198,10 @@ class KerasForecaster:
         return ((self._inputs(data) - self.x_mean_) / self.x_scale_).astype("float32")
 
     def _scale_y(self, y: np.ndarray) -> np.ndarray:
-        return ((np.asarray(y, dtype="float64") - self.y_mean_) / self.y_scale_).astype("float32")
+        y = np.asarray(y, dtype="float64")
+        if self.task.output == "multiclass":  # class indices -> one-hot (n, horizons, 3)
+            return np.eye(self.task.width, dtype="float32")[y.astype("int64")]
+        return ((y - self.y_mean_) / self.y_scale_).astype("float32")
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         """Fit scalers on the training rows only, then train the network.
@@ -200,7 +219,8 @@ class KerasForecaster:
         self.x_scale_ = np.where(std > 0, std, 1.0)
         y = np.asarray(train.y, dtype="float64")
         if self.task.is_classification:
-            self.y_mean_, self.y_scale_ = np.zeros(y.shape[1]), np.ones(y.shape[1])
+            n_out = len(self.task.horizons) * self.task.width
+            self.y_mean_, self.y_scale_ = np.zeros(n_out), np.ones(n_out)
         else:
             self.y_mean_ = y.mean(axis=0)
             ystd = y.std(axis=0)
@@ -218,17 +238,33 @@ class KerasForecaster:
                 )
             )
         batch_size = len(train) if self.optimizer == "gd" else int(self.batch_size)
-        history = self.model_.fit(
-            ((x - self.x_mean_) / self.x_scale_).astype("float32"),
-            self._scale_y(y),
-            epochs=int(self.epochs),
-            batch_size=batch_size,
-            shuffle=True,
-            verbose=0,
-            validation_data=val_data,
-            callbacks=callbacks,
-        )
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
+        if fastfit.available() and fastfit.supports(self.model_):
+            # the same updates as fit, compiled once for every fold
+            self.model_.optimizer.build(self.model_.trainable_variables)
+            trainer = fastfit.trainer_for(self._structure_key(x.shape[1:]), self.model_)
+            self.history_ = trainer.fit(
+                self.model_,
+                x_scaled,
+                self._scale_y(y),
+                epochs=int(self.epochs),
+                batch_size=batch_size,
+                seed=int(self.seed),
+                validation=val_data,
+                patience=None if val_data is None else self.patience,
+            )
+        else:
+            history = self.model_.fit(
+                x_scaled,
+                self._scale_y(y),
+                epochs=int(self.epochs),
+                batch_size=batch_size,
+                shuffle=True,
+                verbose=0,
+                validation_data=val_data,
+                callbacks=callbacks,
+            )
+            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         losses = self.history_.get("loss", [])
         if losses and not np.isfinite(losses[-1]):
             raise FloatingPointError(
@@ -237,10 +273,30 @@ class KerasForecaster:
             )
         return self
 
+    def _structure_key(self, input_shape: tuple[int, ...]) -> tuple[Any, ...]:
+        """What decides the network's structure: compiled training code is shared by it."""
+        params = sorted(
+            (k, repr(v)) for k, v in self.get_params().items() if k not in _TRAINING_ONLY
+        )
+        kind = type(self)
+        return (
+            kind.__module__,
+            kind.__qualname__,
+            repr(self.task),
+            tuple(params),
+            tuple(input_shape),
+        )
+
     def predict(self, data: Batch) -> np.ndarray:
-        """Forecasts in target units (probabilities of class 1 for ``direction``)."""
-        out = self.model_.predict(self._scale(data), batch_size=4096, verbose=0)
-        return np.asarray(out, dtype="float64") * self.y_scale_ + self.y_mean_
+        """Forecasts in target units, or class / event probabilities for class tasks."""
+        x = self._scale(data)
+        if fastfit.available():
+            key = self._structure_key(x.shape[1:])
+            out = fastfit.trainer_for(key, self.model_, train=False).predict(self.model_, x)
+        else:
+            out = self.model_.predict(x, batch_size=4096, verbose=0)
+        out = np.asarray(out, dtype="float64").reshape(len(data), -1)
+        return out * self.y_scale_ + self.y_mean_
 
 
 def _quiet_terminate_on_nan(keras: Any) -> Any:

@@ -1,0 +1,1 @@
+"""fincast's benchmarks (`make bench`): measured and reported, never asserted."""

@@ -1,0 +1,398 @@
+"""A compiled training loop for Keras models on the JAX backend.
+
+``model.fit`` on the JAX backend pays Python and dispatch costs on every (group of)
+minibatch(es) and compiles a new train function for every new model, i.e. in every
+walk-forward fold. :class:`Trainer` runs the same minibatch updates as
+``model.fit(x, y, batch_size=B, epochs=E, shuffle=True)`` inside one ``jax.lax.scan`` per
+chunk of :data:`CHUNK` steps, and reuses its compiled functions for every model of the same
+structure (every fold, every seed):
+
+- each step is Keras' own ``compute_loss_and_updates`` (forward pass, compiled loss,
+  regularisation losses, dropout through the model's seed generators) followed by the
+  model's own optimizer ``stateless_apply`` (Adam, SGD, ...), so the arithmetic is that of
+  ``fit``;
+- every epoch visits every row once, in a new random order (a NumPy generator seeded by the
+  model's seed), in batches of ``B`` rows and a last smaller batch when ``B`` does not
+  divide the rows; the last batch is padded to ``B`` rows with zero sample weights and its
+  real rows weighted ``B / r``, so its loss is the mean over its ``r`` real rows, as in
+  ``fit``;
+- the epoch loss in the history is the row-weighted mean of the batch losses (Keras' loss
+  tracker); ``val_loss``, early stopping (``restore_best_weights``) and stopping on a
+  non-finite loss follow ``keras.callbacks.EarlyStopping`` and ``TerminateOnNaN``;
+- the trained weights and optimizer state are written back into the Keras model, which
+  stays an ordinary Keras model (``model.save``/``load_model`` as usual).
+
+Shapes are fixed (chunks of :data:`CHUNK` steps of ``B`` rows, evaluation and prediction in
+blocks of :data:`BLOCK` rows), so one compilation serves every fold whatever its size.
+Results depend only on the inputs and the seed, not on which trainer was reused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import _backend
+
+__all__ = ["BLOCK", "CHUNK", "Trainer", "available", "supports", "trainer_for"]
+
+#: Minibatch steps per compiled call (padded with skipped steps at the very end).
+CHUNK = 64
+#: At most this many rows per compiled call (full-batch training takes fewer steps).
+CHUNK_ROWS = 16_384
+#: Rows per compiled evaluation / prediction call.
+BLOCK = 1024
+#: Trainers kept for reuse (each holds one reference model and its compiled functions).
+CACHE_SIZE = 16
+
+_CACHE: OrderedDict[Hashable, Trainer] = OrderedDict()
+
+
+def available() -> bool:
+    """True when Keras runs on the JAX backend (the compiled loop is JAX code).
+
+    Setting the environment variable ``FINCAST_FASTFIT=0`` turns the compiled loop off:
+    models then train with ``model.fit`` (for comparisons; results differ only by the order
+    in which rows are shuffled).
+    """
+    if os.environ.get("FINCAST_FASTFIT", "1") == "0":
+        return False
+    return bool(_backend.keras().backend.backend() == "jax")
+
+
+#: Layers whose training output depends on the other rows of the batch: the zero-weight
+#: rows that pad the last batch would change them, so such models train with ``fit``.
+BATCH_DEPENDENT = frozenset({"BatchNormalization"})
+
+
+def supports(model: Any) -> bool:
+    """True when ``model`` can train in the compiled loop with ``fit``'s results.
+
+    Models with more than one output axis (``trend3``: horizons x classes) train with
+    ``fit``: the loop's per-row padding weights do not broadcast over their per-horizon
+    losses.
+    """
+    if len(tuple(getattr(model, "output_shape", ()) or ())) > 2:
+        return False
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if type(layer).__name__ in BATCH_DEPENDENT:
+            return False
+        stack.extend(getattr(layer, "layers", []))
+    return True
+
+
+def _signature(model: Any) -> tuple[Any, ...]:
+    layers = tuple(type(layer).__name__ for layer in model.layers)
+    variables = tuple(
+        (tuple(v.shape), str(v.dtype))
+        for group in (model.trainable_variables, model.non_trainable_variables)
+        for v in group
+    )
+    return layers, variables
+
+
+def _optimizer_signature(model: Any) -> tuple[Any, ...]:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return ()
+    return type(optimizer).__name__, tuple(tuple(v.shape) for v in optimizer.variables)
+
+
+def trainer_for(key: Hashable, model: Any, *, train: bool = True) -> Trainer:
+    """The cached :class:`Trainer` for models like ``model``.
+
+    Parameters
+    ----------
+    key
+        Names the network structure (class, hyperparameters, input shape); a cached trainer
+        is only reused when the model's layers and variable shapes also match, and, to
+        ``train``, its optimizer.
+    model
+        A built Keras model; to ``train`` it must be compiled with its optimizer built.
+    train
+        Whether the trainer will train (else it only predicts).
+    """
+    trainer = _CACHE.get(key)
+    if (
+        trainer is not None
+        and trainer.signature == _signature(model)
+        and (not train or trainer.optimizer_signature == _optimizer_signature(model))
+    ):
+        _CACHE.move_to_end(key)
+        return trainer
+    if trainer is not None and not train:
+        return Trainer(model)  # predicting with an odd model: leave the cache alone
+    trainer = Trainer(model)
+    _CACHE[key] = trainer
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return trainer
+
+
+def _state(model: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    return (
+        [v.value for v in model.trainable_variables],
+        [v.value for v in model.non_trainable_variables],
+        [v.value for v in model.optimizer.variables],
+    )
+
+
+def _padded(x: np.ndarray, rows: int) -> np.ndarray:
+    if len(x) == rows:
+        return x
+    out = np.zeros((rows, *x.shape[1:]), dtype=x.dtype)
+    out[: len(x)] = x
+    return out
+
+
+class Trainer:
+    """Compiled train, evaluate and predict functions for one network structure.
+
+    Parameters
+    ----------
+    reference
+        A built and compiled Keras model (its optimizer built); later models must have the
+        same structure. Only its structure is used: weights are always passed in.
+    """
+
+    def __init__(self, reference: Any) -> None:
+        import jax
+
+        self.reference = reference
+        self.signature = _signature(reference)
+        self.optimizer_signature = _optimizer_signature(reference)
+        self._metrics = [v.value for v in reference.metrics_variables]
+        self._train = jax.jit(self._train_chunk, donate_argnums=0)
+        self._evaluate = jax.jit(self._evaluate_block)
+        self._predict = jax.jit(self._predict_block)
+
+    # -- compiled pieces ----------------------------------------------------------------
+    def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        ref = self.reference
+        metrics = self._metrics
+
+        def update(operands: Any) -> Any:
+            (trainable, non_trainable, opt), (xb, yb, wb) = operands
+            grad_fn = jax.value_and_grad(ref.compute_loss_and_updates, has_aux=True)
+            (_, aux), grads = grad_fn(
+                trainable,
+                non_trainable,
+                metrics,
+                xb,
+                yb,
+                wb,
+                training=True,
+                optimizer_variables=opt,
+            )
+            unscaled, _, non_trainable, _ = aux
+            trainable, opt = ref.optimizer.stateless_apply(opt, grads, trainable)
+            return (trainable, non_trainable, opt), jnp.asarray(unscaled, "float32")
+
+        def skip(operands: Any) -> Any:
+            return operands[0], jnp.float32(0.0)
+
+        def step(carry: Any, inputs: Any) -> Any:
+            xb, yb, wb, on = inputs
+            return jax.lax.cond(on, update, skip, (carry, (xb, yb, wb)))
+
+        return jax.lax.scan(step, state, (x, y, w, active))
+
+    def _evaluate_block(self, trainable: Any, non_trainable: Any, x: Any, y: Any, w: Any) -> Any:
+        _, aux = self.reference.compute_loss_and_updates(
+            trainable, non_trainable, self._metrics, x, y, w, training=False
+        )
+        return aux[0]
+
+    def _predict_block(self, trainable: Any, non_trainable: Any, x: Any) -> Any:
+        kwargs = {"training": False} if self.reference._call_has_training_arg else {}
+        out, _ = self.reference.stateless_call(trainable, non_trainable, x, **kwargs)
+        return out
+
+    # -- schedule -----------------------------------------------------------------------
+    @staticmethod
+    def _epoch(
+        rng: np.random.Generator | None, n: int, batch: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (steps, batch) and sample weights of one epoch (shuffled by ``rng``)."""
+        steps = -(-n // batch)
+        order = rng.permutation(n) if rng is not None else np.arange(n)
+        index = np.zeros(steps * batch, dtype=np.int64)
+        index[:n] = order
+        weight = np.zeros(steps * batch, dtype="float32")
+        weight[:n] = 1.0
+        last = n - (steps - 1) * batch
+        if last < batch:  # mean over the real rows of the smaller last batch
+            weight[(steps - 1) * batch : n] = batch / last
+        return index.reshape(steps, batch), weight.reshape(steps, batch)
+
+    @staticmethod
+    def _chunks(
+        epochs: Iterator[tuple[np.ndarray, np.ndarray]], size: int, batch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Cut a stream of epochs into chunks of ``size`` steps (the last padded, inactive)."""
+        index_parts: list[np.ndarray] = []
+        weight_parts: list[np.ndarray] = []
+        pending = 0
+        for index, weight in epochs:
+            index_parts.append(index)
+            weight_parts.append(weight)
+            pending += len(index)
+            while pending >= size:
+                index_all = np.concatenate(index_parts)
+                weight_all = np.concatenate(weight_parts)
+                yield index_all[:size], weight_all[:size], np.ones(size, dtype=bool)
+                index_parts, weight_parts = [index_all[size:]], [weight_all[size:]]
+                pending -= size
+        if pending:
+            index_all = np.concatenate(index_parts)
+            weight_all = np.concatenate(weight_parts)
+            active = np.arange(size) < pending
+            yield (
+                np.concatenate([index_all, np.zeros((size - pending, batch), np.int64)]),
+                np.concatenate([weight_all, np.zeros((size - pending, batch), "float32")]),
+                active,
+            )
+
+    # -- public -------------------------------------------------------------------------
+    def fit(
+        self,
+        model: Any,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        epochs: int,
+        batch_size: int,
+        seed: int,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        patience: int | None = None,
+        shuffle: bool = True,
+    ) -> dict[str, list[float]]:
+        """Train ``model`` (same structure as the reference) in place; return its history.
+
+        Parameters
+        ----------
+        model
+            A built, compiled Keras model whose optimizer is built.
+        x, y
+            Scaled training inputs and targets, float32.
+        epochs, batch_size
+            As in ``model.fit``.
+        seed
+            Seeds the order in which each epoch visits the rows.
+        validation, patience
+            Early stopping on the validation loss with ``restore_best_weights``, as
+            ``keras.callbacks.EarlyStopping(patience=patience)``; ``patience=None`` trains
+            every epoch (the validation loss is still reported when given).
+        shuffle
+            Visit the rows in a new random order every epoch (as ``fit(shuffle=True)``);
+            ``False`` keeps their order (``fit(shuffle=False)``).
+
+        Returns
+        -------
+        dict
+            ``loss`` (and ``val_loss``) per epoch, as ``History.history``.
+        """
+        import jax
+
+        n = len(x)
+        batch = min(int(batch_size), n)
+        steps = -(-n // batch)
+        rows = np.full(steps, batch, dtype="float64")
+        rows[-1] = n - (steps - 1) * batch
+        rng = np.random.default_rng(seed) if shuffle else None
+        state = jax.tree_util.tree_map(lambda v: v.copy(), _state(model))
+        history: dict[str, list[float]] = {"loss": []}
+        if validation is not None:
+            history["val_loss"] = []
+        best: float | None = None
+        best_weights: Any = None
+        wait = 0
+        # with validation every epoch ends in a decision: run one epoch per stream
+        per_stream = 1 if validation is not None else epochs
+        chunk = max(1, min(CHUNK, CHUNK_ROWS // batch))
+        finite = True
+        while finite and len(history["loss"]) < epochs:
+            stream = (self._epoch(rng, n, batch) for _ in range(per_stream))
+            device: list[tuple[Any, np.ndarray]] = []
+            losses: list[np.ndarray] = []
+            for index, weight, active in self._chunks(stream, chunk, batch):
+                state, out = self._train(state, x[index], y[index], weight, active)
+                device.append((out, active))
+                # look at the losses of the chunk before last (finished by now), so the
+                # host prepares the next chunk while the device computes this one
+                while len(device) > 2:
+                    done, on = device.pop(0)
+                    losses.append(np.asarray(done)[on])
+                    if not np.isfinite(losses[-1]).all():  # TerminateOnNaN
+                        finite = False
+                if not finite:
+                    break
+            losses.extend(np.asarray(done)[on] for done, on in device)
+            finite = finite and all(np.isfinite(part).all() for part in losses)
+            flat = np.concatenate(losses)
+            bad = np.flatnonzero(~np.isfinite(flat))
+            complete = (bad[0] if len(bad) else len(flat)) // steps
+            history["loss"].extend(
+                float(np.dot(flat[e * steps : (e + 1) * steps], rows) / n) for e in range(complete)
+            )
+            if not finite:
+                history["loss"].append(float("nan"))
+                break
+            if validation is not None:
+                trainable, non_trainable, _ = state
+                current = self.evaluate(trainable, non_trainable, *validation)
+                history["val_loss"].append(current)
+                wait += 1
+                if best is None or current < best:  # EarlyStopping, min_delta 0
+                    best, wait = current, 0
+                    best_weights = jax.tree_util.tree_map(
+                        lambda v: v.copy(), (trainable, non_trainable)
+                    )
+                elif patience is not None and wait >= patience and len(history["loss"]) > 1:
+                    break
+        trainable, non_trainable, opt = state
+        if patience is not None and best_weights is not None:
+            trainable, non_trainable = best_weights
+        for variable, value in zip(model.trainable_variables, trainable, strict=True):
+            variable.assign(value)
+        for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
+            variable.assign(value)
+        for variable, value in zip(model.optimizer.variables, opt, strict=True):
+            variable.assign(value)
+        return history
+
+    def evaluate(self, trainable: Any, non_trainable: Any, x: np.ndarray, y: np.ndarray) -> float:
+        """Mean loss over all rows (regularisation included), as ``model.evaluate``."""
+        total = 0.0
+        for start in range(0, len(x), BLOCK):
+            xb, yb = x[start : start + BLOCK], y[start : start + BLOCK]
+            r = len(xb)
+            w = np.zeros(BLOCK, dtype="float32")
+            w[:r] = BLOCK / r
+            loss = self._evaluate(
+                trainable, non_trainable, _padded(xb, BLOCK), _padded(yb, BLOCK), w
+            )
+            total += float(loss) * r
+        return total / len(x)
+
+    def predict(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """``model``'s outputs for ``x`` (inference mode), in blocks of :data:`BLOCK` rows."""
+        trainable = [v.value for v in model.trainable_variables]
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        parts = []
+        for start in range(0, len(x), BLOCK):
+            xb = x[start : start + BLOCK]
+            out = self._predict(trainable, non_trainable, _padded(xb, BLOCK))
+            parts.append(np.asarray(out)[: len(xb)])
+        if not parts:
+            return np.zeros((0, *model.output_shape[1:]), dtype="float32")
+        return np.concatenate(parts)

@@ -1,0 +1,134 @@
+"""The benchmark's building blocks run (tiny sizes; nothing about timings is asserted)."""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # benchmarks/ sits next to src/, it is not installed
+    sys.path.insert(0, str(ROOT))
+
+pytest.importorskip("optax")
+
+from benchmarks import quality, run, simulate, throughput, walkforward  # noqa: E402
+
+from .conftest import make_ohlcv  # noqa: E402
+
+
+def test_throughput_compares_the_three_ways_of_training():
+    out = throughput.compare(epochs=1, repeats=1, rows=64)
+    assert out["rows"] == 64
+    assert set(out["methods"]) == {"fincast", "plain_keras", "plain_keras_spe32", "jax_scan"}
+    for method in out["methods"].values():
+        assert method["s_per_epoch"] > 0 and method["first_fit_s"] > 0
+    for key in ("ratio_plain", "ratio_jax", "ratio_plain_cpu", "ratio_jax_cpu"):
+        assert math.isfinite(out[key]) and out[key] > 0
+
+
+def test_the_simulation_is_the_ar2_garch_process_it_claims():
+    frame, limits = simulate.ar_garch(6000, seed=3)
+    r = np.diff(np.log(frame["close"].to_numpy()))
+    design = np.column_stack([r[1:-1], r[:-2]])
+    phi, *_ = np.linalg.lstsq(design, r[2:], rcond=None)
+    np.testing.assert_allclose(phi, simulate.AR_GARCH_PARAMS[1:3], atol=0.05)
+    # the oracle's error is the return minus its AR(2) conditional mean
+    resid = r[2:] - design @ np.asarray(simulate.AR_GARCH_PARAMS[1:3])
+    np.testing.assert_allclose(limits["oracle_error"].to_numpy()[2:], resid, atol=1e-10)
+    # the variance is the one of the next return: it is larger after big moves (GARCH)
+    variance = limits["variance"].to_numpy()
+    assert len(variance) == len(r) and (variance > 0).all()
+    assert np.corrcoef(r[:-1] ** 2, variance[1:])[0, 1] > 0.1
+    walk = np.diff(np.log(simulate.random_walk(3000)["close"].to_numpy()))
+    assert abs(np.corrcoef(walk[1:], walk[:-1])[0, 1]) < 0.06
+    panel = simulate.simulated_panel(3, 50)
+    assert panel["ticker"].nunique() == 3 and len(panel) == 150
+
+
+def test_quality_runs_a_backtest_and_compares_with_the_optimum():
+    tiny = {"epochs": 1, "folds": 2, "models": ["seed-mlp"]}
+    q = quality.ar_garch_quality(400, settings=tiny)
+    assert set(q["models"]) == {"naive", "mean", "seed-mlp"}
+    for row in q["models"].values():
+        assert row["optimum"] > 0 and row["ratio"] > 0 and row["n"] > 0
+        assert row["ratio_oracle"] > 0
+    rw = quality.random_walk_skill(400, settings=tiny)
+    assert rw["models"]["naive"]["skill_vs_naive"] == 0
+
+
+@pytest.mark.slow
+def test_a_walkforward_case_runs_in_its_own_process(tmp_path):
+    path = tmp_path / "p.csv"
+    make_ohlcv(160).drop(columns="ticker").to_csv(path, index=False)
+    case = walkforward.run_case(
+        [str(path), "--epochs", "1", "--folds", "2", "--lookback", "5"], workdir=tmp_path
+    )
+    assert "error" not in case, case
+    assert case["wall_s"] > 0 and case["training_s"] >= 0 and case["peak_rss_mb"] > 50
+    assert case["rows"] > 0
+
+
+def _fake_results():
+    """Results shaped as run.run() returns them (made-up numbers)."""
+    method = {"s_per_epoch": 0.01, "cpu_s_per_epoch": 0.02, "first_fit_s": 1.0}
+    models = {"naive": {"ratio": 1.3}, "seed-mlp": {"ratio": 1.02}, "lstm": {"ratio": 1.2}}
+    results = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "total_s": 300.0,
+        "machine": {
+            "nproc": 2,
+            "cpu": "CPU",
+            "ram_gb": 8,
+            "python": "3.11",
+            "versions": {"keras": "3", "jax": "0.4"},
+            "load_average": [1.0, 1.0, 1.0],
+            "load_average_end": [1.0, 1.0, 1.0],
+        },
+        "throughput": {
+            "rows": 100,
+            "epochs": 2,
+            "repeats": 1,
+            "methods": dict.fromkeys(throughput_methods(), method),
+            "ratio_plain": 0.5,
+            "ratio_jax": 2.5,
+            "ratio_plain_cpu": 0.5,
+            "ratio_jax_cpu": 2.5,
+        },
+        "walkforward": [
+            {"name": "default", "wall_s": 42.0, "training_s": 30.0, "peak_rss_mb": 700, "rows": 9},
+            {"name": "broken", "error": ["error: x"]},
+        ],
+        "quality": {
+            "ar_garch": {"rows": 10, "settings": {}, "models": models},
+            "ar_garch_defaults": {"rows": 10, "settings": {}, "models": models},
+            "random_walk": {"rows": 10, "models": {"seed-mlp": {"skill_vs_naive": -0.01}}},
+        },
+    }
+    return results
+
+
+def test_the_report_tables_and_goals(tmp_path):
+    cases = run.walkforward_cases(quick=True, workdir=tmp_path)
+    assert (tmp_path / "panel20.csv").exists() and len(cases) == 2
+    text = run.markdown(_fake_results())
+    assert "| fincast / hand-written JAX time (CPU time: 2.5) | 2.5 | <= 2.0 | **no** |" in text
+    assert "| default walk-forward wall time (default) | 42 s | < 60 s | yes |" in text
+    assert "seed-mlp MSE / best possible | 1.02 | <= 1.05 | yes |" in text
+    assert "lstm MSE / best possible | 1.2 | <= 1.05 | **no** |" in text
+    assert "| broken | failed:" in text
+
+
+def test_main_writes_the_results_and_prints_the_tables(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "run", lambda quick, log: {**_fake_results(), "quick": quick})
+    out = tmp_path / "r" / "bench.json"
+    assert run.main(["--quick", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["quick"] is True
+    printed = capsys.readouterr().out
+    assert "| goal | measured | target | met |" in printed and str(out) in printed
+
+
+def throughput_methods():
+    return ["fincast", "plain_keras", "plain_keras_spe32", "jax_scan"]
