@@ -96,6 +96,14 @@ def backtest(
             help="trend3: flat band in training standard deviations (default 0.25).",
         ),
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            help="events: the events as YAML, e.g. '[{name: up1, above: 0.01}]' (default up "
+            "1 %, down 1 %, |move| > 2 training sd).",
+        ),
+    ] = None,
     vol_estimator: Annotated[
         str | None,
         typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
@@ -210,6 +218,7 @@ def backtest(
         fillna=fillna,
         task=task,
         flat_band=flat_band,
+        events=events,
         vol_estimator=vol_estimator,
         series_embedding=series_embedding,
         horizon=horizon,
@@ -297,7 +306,9 @@ def backtest(
 def _check_resume_matches(resume: Path, cfg: Any) -> None:
     """Refuse to finish a run with settings other than those it was started with."""
     from .config import load_config
+    from .rundir import refuse_if_locked
 
+    refuse_if_locked(resume)  # a run still going is the first thing to say
     stored = load_config(resume / "config.yaml").model_dump()
     now = cfg.model_dump()
     changed = [k for k in now if k != "out" and now[k] != stored.get(k)]

@@ -94,6 +94,18 @@ class RunConfig(BaseModel):
             return [value]
         return value
 
+    @field_validator("events", mode="before")
+    @classmethod
+    def _events_yaml(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the command line: YAML (or JSON) text
+            try:
+                return yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise ValueError(
+                    f"expected a YAML list like '[{{name: up1, above: 0.01}}]', got {value!r}"
+                ) from None
+        return value
+
     @field_validator("baselines", mode="before")
     @classmethod
     def _baselines_list(cls, value: Any) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "package_versions",
     "read_manifest",
+    "refuse_if_locked",
     "safe_name",
 ]
 
@@ -111,7 +112,7 @@ def _locked_error(path: Path) -> RunError:
     )
 
 
-def _refuse_if_locked(path: Path) -> None:
+def refuse_if_locked(path: Path) -> None:
     """Raise :class:`RunError` when a live fincast process holds ``path/.lock``."""
     lock = path / ".lock"
     if not lock.is_file():
@@ -165,7 +166,7 @@ class RunDirectory:
         if p.exists() and not p.is_dir():
             raise RunError(f"--out {p} exists and is not a directory; choose another --out")
         if p.is_dir():
-            _refuse_if_locked(p)
+            refuse_if_locked(p)
         manifest = read_manifest(p) if p.is_dir() else None
         if manifest and manifest.get("status") == "complete":
             raise RunError(f"{p} already holds a complete run; choose another --out or delete it")
