@@ -101,7 +101,7 @@ class _Boom:
 def test_an_exception_in_one_model_never_loses_the_others(
     tmp_path, prices_csv, monkeypatch, capsys
 ):
-    monkeypatch.setitem(MODELS, "boom", ModelInfo(_Boom, "raises in its second fold", True))
+    monkeypatch.setitem(MODELS, "boom", ModelInfo(_Boom, "raises in its second fold"))
     monkeypatch.setattr(_Boom, "calls", 0)
     out = tmp_path / "run"
     code = main(

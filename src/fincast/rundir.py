@@ -28,7 +28,6 @@ __all__ = [
     "atomic_write_text",
     "package_versions",
     "read_manifest",
-    "refuse_if_locked",
     "safe_name",
 ]
 
@@ -112,7 +111,7 @@ def _locked_error(path: Path) -> RunError:
     )
 
 
-def refuse_if_locked(path: Path) -> None:
+def _refuse_if_locked(path: Path) -> None:
     """Raise :class:`RunError` when a live fincast process holds ``path/.lock``."""
     lock = path / ".lock"
     if not lock.is_file():
@@ -166,7 +165,7 @@ class RunDirectory:
         if p.exists() and not p.is_dir():
             raise RunError(f"--out {p} exists and is not a directory; choose another --out")
         if p.is_dir():
-            refuse_if_locked(p)
+            _refuse_if_locked(p)
         manifest = read_manifest(p) if p.is_dir() else None
         if manifest and manifest.get("status") == "complete":
             raise RunError(f"{p} already holds a complete run; choose another --out or delete it")
