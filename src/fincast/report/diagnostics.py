@@ -68,7 +68,13 @@ def plot_residuals(predictions: pd.DataFrame, task: str, path: Path, *, bins: in
     lo, hi = np.percentile(finite, [1, 99]) if len(finite) else (-1.0, 1.0)
     if not hi > lo:
         lo, hi = lo - 1.0, hi + 1.0
-    edges = [float(v) for v in np.linspace(lo, hi, bins + 1)]
+    lo, hi = max(float(lo), -1e300), min(float(hi), 1e300)  # hi - lo must not overflow
+    grid = np.linspace(lo, hi, bins + 1)
+    if not (np.diff(grid) > 0).all():  # a range too narrow for its magnitude: widen it
+        pad = max(1.0, abs(float(lo)), abs(float(hi))) * 1e-3
+        lo, hi = lo - pad, hi + pad
+        grid = np.linspace(lo, hi, bins + 1)
+    edges = [float(v) for v in grid]
     fig, ax = _new_figure()
     styles = _styles([*predictions["model"].astype(str).unique()])
     for name in _models_to_show([*rows["model"].astype(str).unique()]):

@@ -1,7 +1,8 @@
 """Regenerate the bad-input corpus in this directory (run it from anywhere).
 
 The files are committed; this script documents how each one was made and rebuilds them
-byte for byte. What each file must give is listed in ``manifest.yaml`` next to it.
+byte for byte (except ``fuzz_*`` files, kept verbatim as a fuzz test found them). What each
+file must give is listed in ``manifest.yaml`` next to it.
 """
 
 from __future__ import annotations
