@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
-from .errors import ConfigError, FincastError
+from .errors import ConfigError, FincastError, RunError
 
 app = typer.Typer(
     add_completion=False,
@@ -85,7 +85,28 @@ def backtest(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+    ] = None,
+    flat_band: Annotated[
+        float | None,
+        typer.Option(
+            "--flat-band",
+            help="trend3: flat band in training standard deviations (default 0.25).",
+        ),
+    ] = None,
+    vol_estimator: Annotated[
+        str | None,
+        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
+    ] = None,
+    series_embedding: Annotated[
+        bool | None,
+        typer.Option(
+            "--series-embedding/--no-series-embedding",
+            help="Panels: give the model the series identity as an input (default off).",
+        ),
+    ] = None,
     horizon: Annotated[
         str | None, typer.Option(help="Steps ahead to forecast, e.g. 1 (default) or 1,5,20.")
     ] = None,
@@ -100,7 +121,8 @@ def backtest(
         typer.Option(help="Comma-separated models (default seed-mlp); see `fincast models`."),
     ] = None,
     baselines: Annotated[
-        str | None, typer.Option(help="Comma-separated baselines (default naive,mean).")
+        str | None,
+        typer.Option(help="Comma-separated baselines (default: the task's set; naive always)."),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 100).")] = None,
     batch_size: Annotated[
@@ -111,7 +133,11 @@ def backtest(
         str | None, typer.Option(help="adam (default), sgd, momentum, rmsprop or gd.")
     ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy (default by task).")
+        str | None,
+        typer.Option(
+            help="mse, mae, huber, binary_crossentropy or categorical_crossentropy "
+            "(default by task)."
+        ),
     ] = None,
     dropout: Annotated[
         float | None, typer.Option(help="Dropout rate after hidden layers (default 0).")
@@ -183,6 +209,9 @@ def backtest(
         target=target,
         fillna=fillna,
         task=task,
+        flat_band=flat_band,
+        vol_estimator=vol_estimator,
+        series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,
         features=features,
@@ -209,10 +238,19 @@ def backtest(
         out=out,
     )
     if resume is not None:
-        if config is None and (resume / "config.yaml").is_file():
+        if not resume.is_dir():
+            raise RunError(f"cannot resume {resume}: no such run directory; check the path")
+        if not (resume / "config.yaml").is_file():
+            raise RunError(
+                f"cannot resume {resume}: it has no config.yaml, so it is not a fincast run "
+                "directory (or the run stopped before it started); start a new run instead"
+            )
+        if config is None:
             config = resume / "config.yaml"
         flags["out"] = str(resume)
     cfg = _config(config, flags)
+    if resume is not None:
+        _check_resume_matches(resume, cfg)
     prep = prepare(cfg)
     for w in prep.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
@@ -230,7 +268,10 @@ def backtest(
     ) as bar:
         job = bar.add_task("walk-forward", total=total)
 
+        statuses: dict[str, int] = {}
+
         def step(model: str, fold: int, status: str) -> None:
+            statuses[status] = statuses.get(status, 0) + 1
             bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{len(prep.folds)}")
 
         result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
@@ -238,10 +279,34 @@ def backtest(
     _print_verdict(result.metrics)
     for f in result.failures:
         err_console.print(
-            f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}", highlight=False
+            f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if resume is not None:
+        err_console.print(
+            f"resumed {resume}: {statuses.get('resumed', 0)} of {total} (model, fold) pieces "
+            "were already done; the rest were computed now",
+            highlight=False,
+            soft_wrap=True,
         )
     out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
     out_console.print(f"report: [bold]{result.run_dir / 'report.html'}[/]", highlight=False)
+
+
+def _check_resume_matches(resume: Path, cfg: Any) -> None:
+    """Refuse to finish a run with settings other than those it was started with."""
+    from .config import load_config
+
+    stored = load_config(resume / "config.yaml").model_dump()
+    now = cfg.model_dump()
+    changed = [k for k in now if k != "out" and now[k] != stored.get(k)]
+    if changed:
+        shown = ", ".join(f"{k} {stored.get(k)!r} -> {now[k]!r}" for k in changed[:3])
+        raise RunError(
+            f"cannot resume {resume} with different settings ({shown}); drop those flags to "
+            "finish the run as it was started, or start a new run with another --out"
+        )
 
 
 def _fmt(value: Any) -> str:
@@ -342,7 +407,28 @@ def train(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+    ] = None,
+    flat_band: Annotated[
+        float | None,
+        typer.Option(
+            "--flat-band",
+            help="trend3: flat band in training standard deviations (default 0.25).",
+        ),
+    ] = None,
+    vol_estimator: Annotated[
+        str | None,
+        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
+    ] = None,
+    series_embedding: Annotated[
+        bool | None,
+        typer.Option(
+            "--series-embedding/--no-series-embedding",
+            help="Panels: give the model the series identity as an input (default off).",
+        ),
+    ] = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
@@ -356,7 +442,8 @@ def train(
         str | None, typer.Option(help="adam, sgd, momentum, rmsprop or gd.")
     ] = None,
     loss: Annotated[
-        str | None, typer.Option(help="mse, mae, huber or binary_crossentropy.")
+        str | None,
+        typer.Option(help="mse, mae, huber, binary_crossentropy or categorical_crossentropy."),
     ] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout rate.")] = None,
     l1: Annotated[float | None, typer.Option(help="L1 kernel penalty.")] = None,
@@ -373,6 +460,9 @@ def train(
         target=target,
         fillna=fillna,
         task=task,
+        flat_band=flat_band,
+        vol_estimator=vol_estimator,
+        series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,
         features=features,
@@ -414,7 +504,7 @@ def predict(
         view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
     for _, row in table.iterrows():
         view.add_row(*(_fmt(v) for v in row.tolist()))
-    out_console.print(view)
+    _wide().print(view)
     if out is not None:
         out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
 
@@ -475,38 +565,89 @@ def list_models() -> None:
     table = Table(title="models (use with --models / --baselines)")
     table.add_column("name", style="bold")
     table.add_column("kind")
+    table.add_column("tasks")
     table.add_column("description")
     for name, info in MODELS.items():
-        table.add_row(name, "baseline" if info.baseline else "keras", info.description)
+        tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
+        table.add_row(name, "baseline" if info.baseline else "keras", tasks, info.description)
     out_console.print(table)
+
+
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """``click.exceptions.NAME`` from click and from the copy typer may vendor."""
+    import click
+
+    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
+    try:
+        from typer import _click
+
+        found.append(getattr(_click.exceptions, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(found)
+
+
+def _one_line(text: str) -> str:
+    """``text`` on one line (messages from libraries may span several)."""
+    return " ".join(str(text).split())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fincast`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    aborts: tuple[type[BaseException], ...] = (
+        typer.Abort,
+        KeyboardInterrupt,
+        *_click_classes("Abort"),
+    )
     try:
         app(args=args, standalone_mode=False)
     except FincastError as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        err_console.print(
+            f"error: {_one_line(str(exc))}", highlight=False, markup=False, soft_wrap=True
+        )
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
+    except aborts:
         err_console.print("error: interrupted", highlight=False, markup=False)
         return 130
+    except (
+        OSError
+    ) as exc:  # the environment, not fincast: disk full, no permission, a file in the way
+        if debug:
+            traceback.print_exc()
+        what = f" {exc.filename}" if exc.filename else ""
+        err_console.print(
+            f"error: cannot write or read{what}: {_one_line(exc.strerror or str(exc))}; check "
+            "the path, its permissions and the free disk space",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return 2
+    except _click_classes("Exit") as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except _click_classes("ClickException") as exc:
+        # bad flags: unknown option, a value of the wrong type, a missing argument
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if not message.strip():  # no arguments: click has printed the help
+            return int(getattr(exc, "exit_code", 2))
+        ctx = getattr(exc, "ctx", None)
+        where = f"`{ctx.command_path} --help`" if ctx is not None else "`fincast --help`"
+        err_console.print(
+            f"error: {_one_line(message)} (see {where})",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        return int(getattr(exc, "exit_code", 2)) or 2
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
         traceback.print_exc() if debug else None
         err_console.print(
-            f"internal error: {type(exc).__name__}: {exc} (a bug in fincast; rerun with "
-            "--debug for the traceback and report it)",
+            f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (a bug in fincast; "
+            "rerun with --debug for the traceback and report it)",
             highlight=False,
             markup=False,
             soft_wrap=True,

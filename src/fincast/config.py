@@ -22,6 +22,10 @@ class RunConfig(BaseModel):
 
     ``models`` maps each model name to its hyperparameters (an empty mapping for the
     defaults); a list of names is accepted too. ``baselines`` defaults to the task's set.
+    ``flat_band`` (``trend3``), ``events`` (``events``: a list like
+    ``[{name: up1, above: 0.01}, {name: big, abs_above_std: 2}]``, default up 1 %, down 1 %,
+    |move| > 2 training standard deviations) and ``vol_estimator`` (``volatility``) shape
+    the task; ``series_embedding`` adds the series identity to a panel model's inputs.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -36,6 +40,10 @@ class RunConfig(BaseModel):
     horizon: list[int] = Field(default_factory=lambda: [1])
     lookback: int = 20
     features: str = "default"
+    flat_band: float = 0.25
+    events: list[dict[str, Any]] | None = None
+    vol_estimator: Literal["close", "parkinson"] = "close"
+    series_embedding: bool = False
 
     models: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"seed-mlp": {}})
     baselines: list[str] | None = None
@@ -101,6 +109,8 @@ class RunConfig(BaseModel):
 def _explain(exc: ValidationError, where: str) -> ConfigError:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
+    if not key.isprintable():  # a key with a newline or tab: show it escaped, on one line
+        key = repr(key)[1:-1]
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(str(err["loc"][-1]), RunConfig.model_fields, n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
@@ -111,7 +121,7 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
 def build_config(values: dict[str, Any], where: str = "configuration") -> RunConfig:
     """Validate a mapping of options into a :class:`RunConfig`."""
     try:
-        return RunConfig(**values)
+        return RunConfig.model_validate(values)
     except ValidationError as exc:
         raise _explain(exc, where) from None
 

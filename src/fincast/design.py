@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from .data.dataset import Dataset
 from .features import FeatureSpec, build_features, sequence_columns
 from .models.base import Batch
-from .task import TaskSpec, build_targets
+from .task import Labeler, TaskSpec, build_targets, fit_labeler
 
 __all__ = ["Design", "build_design"]
 
@@ -33,6 +35,11 @@ class Design:
     windows
         Per-step features over the look-back window, (n, lookback, s), float32, for
         sequence models (``None`` unless asked for).
+    task
+        The task the targets were built for.
+    labeler
+        For ``trend3`` / ``events``: the thresholds ``y`` and ``naive`` were labelled with
+        (see :meth:`for_fold`); ``None`` while they are still raw returns.
     target_end_pos
         Position among ``calendar`` of the last date each row's target looks at (the row
         ``max(horizons)`` steps later in the same series; ``len(calendar)`` or more when that
@@ -52,6 +59,8 @@ class Design:
     feature_names: tuple[str, ...]
     horizons: tuple[int, ...]
     windows: np.ndarray | None = None
+    task: TaskSpec | None = None
+    labeler: Labeler | None = None
     target_end_pos: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -59,8 +68,27 @@ class Design:
 
     def batch(self, mask: np.ndarray | None = None) -> Batch:
         """The rows selected by ``mask`` (all rows by default) as a model :class:`Batch`."""
-        full = Batch(self.X, self.naive, self.y, self.ids, self.windows)
+        full = Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
         return full if mask is None else full.take(mask)
+
+    def for_fold(self, train_mask: np.ndarray | None = None) -> Design:
+        """The design with ``trend3`` / ``events`` labels fitted on the training rows only.
+
+        The thresholds (flat band, events in standard deviations) are fitted on the raw
+        returns of the rows in ``train_mask`` (all rows when ``None``) and applied to every
+        row, so a test row's label never depends on test-period statistics. Other tasks
+        are returned unchanged.
+        """
+        if self.task is None or not self.task.fitted_labels or self.labeler is not None:
+            return self
+        train = self.y if train_mask is None else self.y[train_mask]
+        labeler = fit_labeler(self.task, train)
+        return replace(
+            self,
+            y=labeler.transform(self.y),
+            naive=labeler.transform(self.naive),
+            labeler=labeler,
+        )
 
 
 def build_design(
@@ -70,6 +98,7 @@ def build_design(
     *,
     require_target: bool = True,
     windows: bool = False,
+    series_ids: Sequence[str] | None = None,
 ) -> Design:
     """Build features and targets for every row of ``ds`` and keep the usable rows.
 
@@ -84,13 +113,19 @@ def build_design(
         too (forecasting new data).
     windows
         Also build the look-back windows sequence models read.
+    series_ids
+        When given (``--series-embedding``), the series identity becomes an input: one
+        0/1 column ``series=ID`` per id of this list (an id not in it gets all zeros).
 
     Every row kept has at least ``lookback`` earlier rows in its series, whatever the
     feature set, so tabular and sequence models are always scored on the same rows.
     """
     frame = ds.frame
     feats = build_features(frame, ds.target, ds.roles, features)
-    targets = build_targets(frame, ds.target, task)
+    if series_ids is not None:
+        onehot = {f"series={s}": (frame["id"] == s).astype("float64") for s in series_ids}
+        feats = pd.concat([feats, pd.DataFrame(onehot, index=frame.index)], axis=1)
+    targets = build_targets(frame, ds.target, task, ds.roles)
     X = feats.to_numpy(dtype="float64")
     y = targets["y"].to_numpy(dtype="float64")
     naive = targets["naive"].to_numpy(dtype="float64")
@@ -128,5 +163,6 @@ def build_design(
         feature_names=tuple(feats.columns),
         horizons=task.horizons,
         windows=seq,
+        task=task,
         target_end_pos=end_pos.astype("int64"),
     )

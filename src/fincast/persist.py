@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .backtest.engine import model_params
+from .backtest.engine import model_params, task_spec
 from .config import RunConfig
 from .data import Dataset, check_positive, load
 from .design import build_design
@@ -64,6 +64,31 @@ def _frequency_family(freq: str | None) -> str | None:
     return {"C": "B", "BME": "ME", "BMS": "MS", "BQE": "QE", "BQS": "QS"}.get(base, base)
 
 
+def _forecast_records(
+    task: TaskSpec, out: np.ndarray, j: int, last_value: float
+) -> list[dict[str, Any]]:
+    """The forecast columns of horizon number ``j`` from one row of model output."""
+    width = task.width
+    chunk = np.asarray(out[j * width : (j + 1) * width], dtype="float64")
+    if task.kind == "events":  # one row per event: its probability
+        return [
+            {"label": name, "forecast": float(p), "last_value": last_value}
+            for name, p in zip(task.labels, chunk, strict=True)
+        ]
+    if task.kind == "trend3":  # the most likely class and the three probabilities
+        rec: dict[str, Any] = {"forecast": task.labels[int(chunk.argmax())]}
+        rec.update({f"prob_{c}": float(p) for c, p in zip(task.labels, chunk, strict=True)})
+        rec["last_value"] = last_value
+        return [rec]
+    value = float(chunk[0])
+    if task.kind == "volatility":
+        value = max(value, 0.0)
+    rec = {"forecast": value, "last_value": last_value}
+    if task.kind == "return":
+        rec["forecast_level"] = last_value * float(np.exp(value))
+    return [rec]
+
+
 def _per_series_frequency(ds: Dataset) -> str | None:
     longest = ds.frame.groupby("id").size().idxmax()
     return infer_frequency(ds.frame.loc[ds.frame["id"] == longest, "date"])
@@ -94,7 +119,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
-    task = TaskSpec(config.task, tuple(config.horizon))
+    task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(
         config.data,
@@ -105,7 +130,10 @@ def train(config: RunConfig, out: str | Path) -> Path:
     )
     if task.needs_positive:
         check_positive(ds, ds.target, f"--task {task.kind} uses log returns")
-    design = build_design(ds, task, features, windows=MODELS[name].sequence)
+    series = ds.ids if config.series_embedding else None
+    design = build_design(
+        ds, task, features, windows=MODELS[name].sequence, series_ids=series
+    ).for_fold()  # trend3 / events thresholds: fitted on all the training data
     if len(design) < max(10, config.batch_size):
         raise DataError(
             f"{ds.source}: only {len(design)} usable rows after the look-back and horizon; "
@@ -127,7 +155,9 @@ def train(config: RunConfig, out: str | Path) -> Path:
         "model": name,
         "params": {k: v for k, v in model.get_params().items() if k != "seed"},
         "seed": config.seed,
-        "task": {"kind": task.kind, "horizons": list(task.horizons)},
+        "task": task.to_dict(),
+        "thresholds": design.labeler.thresholds() if design.labeler is not None else None,
+        "series_embedding": series,
         "features": {"kind": features.kind, "lookback": features.lookback},
         "feature_names": list(design.feature_names),
         "target": ds.target,
@@ -176,7 +206,7 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
         raise ModelError(f"{meta} is not valid JSON ({exc}); retrain the model") from None
     if info.get("format") != FORMAT_VERSION:
         raise ModelError(f"{meta} has format {info.get('format')!r}, expected {FORMAT_VERSION}")
-    task = TaskSpec(info["task"]["kind"], tuple(info["task"]["horizons"]))
+    task = TaskSpec.from_dict(info["task"])
     model = make_model(info["model"], task, info["params"], seed=info.get("seed", 0))
     assert isinstance(model, KerasForecaster)
     try:
@@ -205,8 +235,11 @@ def predict(
     pandas.DataFrame
         One row per (series, horizon): ``id``, ``origin`` (the last date of the series),
         ``target_date``, ``horizon``, ``forecast`` (value in target units; the probability
-        of "up" for ``direction``), plus ``last_value`` and, for ``return``, the implied
-        ``forecast_level``.
+        of "up" for ``direction``; the realised volatility for ``volatility``; the most
+        likely class, with ``prob_down``, ``prob_flat``, ``prob_up``, for ``trend3``),
+        plus ``last_value`` and, for ``return``, the implied ``forecast_level``. For
+        ``events`` one row per (series, horizon, event) with ``label`` and its probability
+        as ``forecast``.
     """
     model, info = load_model(model_dir)
     task = model.task
@@ -229,7 +262,15 @@ def predict(
             f"trained on {info.get('frequency') or 'irregular'} data; resample it to match"
         )
     features = FeatureSpec(info["features"]["kind"], info["features"]["lookback"])
-    design = build_design(ds, task, features, require_target=False, windows=model.sequence)
+    series = info.get("series_embedding")
+    design = build_design(
+        ds,
+        task,
+        features,
+        require_target=False,
+        windows=model.sequence,
+        series_ids=series,
+    )
     if tuple(design.feature_names) != tuple(info["feature_names"]):
         raise DataError(
             f"{ds.source}: the features built from this data ({', '.join(design.feature_names)}) "
@@ -254,23 +295,24 @@ def predict(
             ds.frame.loc[(ds.frame["id"] == sid) & (ds.frame["date"] == origin), ds.target].iloc[0]
         )
         stale = origin < frame_last[sid]
+        notes = []
+        if stale:
+            notes.append("latest rows incomplete; forecast from the last complete row")
+        if series is not None and sid not in series:
+            notes.append("series not seen in training: its identity input is all zeros")
         for j, h in enumerate(task.horizons):
-            value = float(out_values[i, j])
-            rec: dict[str, Any] = {
+            base: dict[str, Any] = {
                 "id": sid,
                 "origin": origin.date().isoformat()
                 if origin == origin.normalize()
                 else origin.isoformat(),
                 "target_date": None if offset is None else (origin + h * offset).date().isoformat(),
                 "horizon": h,
-                "forecast": value,
-                "last_value": last_value,
             }
-            if task.kind == "return":
-                rec["forecast_level"] = last_value * float(np.exp(value))
-            if stale:
-                rec["note"] = "latest rows incomplete; forecast from the last complete row"
-            rows.append(rec)
+            for rec in _forecast_records(task, out_values[i], j, last_value):
+                if notes:
+                    rec["note"] = "; ".join(notes)
+                rows.append({**base, **rec})
     table = pd.DataFrame(rows)
     if out is not None:
         atomic_write_text(

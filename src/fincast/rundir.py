@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "package_versions",
     "read_manifest",
+    "safe_name",
 ]
 
 PACKAGES = (
@@ -98,6 +99,46 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _locked_error(path: Path) -> RunError:
+    try:
+        pid = (path / ".lock").read_text().strip()
+    except OSError:
+        pid = ""
+    who = f" (pid {pid})" if pid.isdigit() else ""
+    return RunError(
+        f"{path} is in use by another fincast run{who}: its .lock is held; wait for that run "
+        "to finish or use another --out"
+    )
+
+
+def _refuse_if_locked(path: Path) -> None:
+    """Raise :class:`RunError` when a live fincast process holds ``path/.lock``."""
+    lock = path / ".lock"
+    if not lock.is_file():
+        return
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _locked_error(path) from None
+    finally:
+        os.close(fd)  # closing releases the probe's shared lock
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a single file-name component: no separators, no ``..``, no hidden file.
+
+    Names come from the configuration (model names) and must never lead a write outside
+    the run directory.
+    """
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(name))
+    cleaned = cleaned.strip(".") or "_"
+    return cleaned
+
+
 class RunDirectory:
     """A run directory being written.
 
@@ -123,6 +164,8 @@ class RunDirectory:
         p = self.path
         if p.exists() and not p.is_dir():
             raise RunError(f"--out {p} exists and is not a directory; choose another --out")
+        if p.is_dir():
+            _refuse_if_locked(p)
         manifest = read_manifest(p) if p.is_dir() else None
         if manifest and manifest.get("status") == "complete":
             raise RunError(f"{p} already holds a complete run; choose another --out or delete it")
@@ -139,9 +182,7 @@ class RunDirectory:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunError(
-                f"{p} is in use by another fincast run (locked); wait for it or use another --out"
-            ) from None
+            raise _locked_error(p) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd

@@ -21,23 +21,23 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, load
+from ..data import Dataset, check_min_rows, check_positive, check_two_classes, load
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
 from ..metrics import evaluate
 from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
+from ..models.registry import DEFAULT_BASELINES
 from ..report import write_plots
 from ..report.build import report_title
 from ..report.html import write_report
-from ..rundir import RunDirectory, atomic_write_text, write_csv
-from ..task import TaskSpec
+from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
+from ..task import TaskSpec, parse_events
+from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
 
-__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest", "training_rows"]
-
-DEFAULT_BASELINES = ("naive", "mean")
+__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest", "task_spec", "training_rows"]
 
 #: Called after each (model, fold) with (model, fold index, status) - status is
 #: "done", "resumed" or "failed".
@@ -77,7 +77,7 @@ def model_seed(seed: int, model: str, fold: int) -> int:
 def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     """Hyperparameters of model ``name``: run-wide training options, then its own."""
     if MODELS[name].baseline:
-        return {}
+        return dict(config.models.get(name, {}))
     params: dict[str, Any] = {
         "epochs": config.epochs,
         "batch_size": config.batch_size,
@@ -94,6 +94,17 @@ def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     return params
 
 
+def task_spec(config: RunConfig) -> TaskSpec:
+    """The :class:`TaskSpec` a configuration describes."""
+    return TaskSpec(
+        config.task,
+        tuple(config.horizon),
+        flat_band=config.flat_band,
+        events=parse_events(config.events),
+        vol_estimator=config.vol_estimator,
+    )
+
+
 def prepare(config: RunConfig) -> Prepared:
     """Load and validate the data, build the design and folds, check every model.
 
@@ -102,19 +113,24 @@ def prepare(config: RunConfig) -> Prepared:
     FincastError
         For anything wrong with the data or the configuration; nothing is written.
     """
-    task = TaskSpec(config.task, tuple(config.horizon))
+    task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
         raise ConfigError(
             f"gap {config.gap} is shorter than the horizon {task.max_horizon}: training "
             "targets would overlap the test block; use --gap >= horizon or leave it out"
         )
-    baselines = list(config.baselines) if config.baselines is not None else list(DEFAULT_BASELINES)
+    baselines = list(
+        config.baselines if config.baselines is not None else DEFAULT_BASELINES[task.kind]
+    )
     if "naive" not in baselines:
         baselines.insert(0, "naive")
     names = list(dict.fromkeys([*baselines, *config.models]))
     for name in names:  # unknown names and parameters fail here, before any work
-        make_model(name, task, model_params(config, name) if name in MODELS else None)
+        model = make_model(name, task, model_params(config, name) if name in MODELS else None)
+        check = getattr(model, "_check_params", None)
+        if check is not None:
+            check()
 
     ds = load(
         config.data,
@@ -141,7 +157,15 @@ def prepare(config: RunConfig) -> Prepared:
         frame = ds.frame[~ds.frame["id"].isin(skipped)].reset_index(drop=True)
         ds = Dataset(frame, ds.name, ds.source, ds.target, ds.roles, ds.sha256)
     windows = any(MODELS[n].sequence for n in names)
-    design = build_design(ds, task, features, windows=windows)
+    design = build_design(
+        ds,
+        task,
+        features,
+        windows=windows,
+        series_ids=ds.ids if config.series_embedding else None,
+    )
+    if task.kind == "direction":
+        check_two_classes(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -170,8 +194,8 @@ def training_rows(design: Design, fold: Fold) -> np.ndarray:
 def _fold_predictions(
     prep: Prepared, name: str, fold: Fold, seed: int
 ) -> tuple[pd.DataFrame, dict[str, list[float]]]:
-    d = prep.design
-    train_mask = training_rows(d, fold)
+    train_mask = training_rows(prep.design, fold)
+    d = prep.design.for_fold(train_mask)  # trend3 / events thresholds: training rows only
     test_mask = fold.test_mask(d.date_pos)
     params = model_params(prep.config, name)
     model = make_model(name, prep.task, params, seed=seed)
@@ -196,30 +220,29 @@ def _fold_predictions(
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{name} produced non-finite forecasts in fold {fold.index}")
     history = getattr(model, "history_", {})
-    n, horizons = int(test_mask.sum()), prep.task.horizons
-    cols: dict[str, Any] = {
-        "id": np.repeat(d.ids[test_mask], len(horizons)),
-        "date": np.repeat(d.dates[test_mask], len(horizons)),
-        "fold": fold.index,
-        "model": name,
-        "horizon": np.tile(np.asarray(horizons), n),
-        "y_true": d.y[test_mask].reshape(-1),
-    }
-    if prep.task.is_classification:
-        prob = np.clip(out.reshape(-1), 0.0, 1.0)
-        cols["y_pred"] = (prob > 0.5).astype("float64")
-        cols["prob"] = prob
-    else:
-        cols["y_pred"] = out.reshape(-1)
-    cols["fwd_return"] = d.fwd_return[test_mask].reshape(-1)
-    return pd.DataFrame(cols), history
+    frame = predictions_frame(
+        prep.task,
+        d.ids[test_mask],
+        d.dates[test_mask],
+        d.y[test_mask],
+        out,
+        d.fwd_return[test_mask],
+        fold=fold.index,
+        model=name,
+    )
+    return frame, history
 
 
 def _ensemble(frames: list[pd.DataFrame], name: str, classification: bool) -> pd.DataFrame:
     """The seed-averaged forecast of one model and fold, as ``NAME-ensemble`` rows."""
     first = frames[0].drop(columns=SEED_COLUMN)
     out = first.assign(model=f"{name}-ensemble")
-    if "prob" in first.columns:
+    trend3 = [c for c in ("prob_down", "prob_flat", "prob_up") if c in first.columns]
+    if len(trend3) == 3:  # trend3: mean class probabilities, then the most likely class
+        for c in trend3:
+            out[c] = np.mean([f[c].to_numpy(dtype="float64") for f in frames], axis=0)
+        out["y_pred"] = out[trend3].to_numpy().argmax(axis=1).astype("float64")
+    elif "prob" in first.columns:
         out["prob"] = np.mean([f["prob"].to_numpy(dtype="float64") for f in frames], axis=0)
         out["y_pred"] = (out["prob"] > 0.5).astype("float64")
     elif classification:  # classes without probabilities: majority vote (ties to the lowest)
@@ -255,7 +278,7 @@ def _fold_unit(
 
 
 def _part_path(run: RunDirectory, name: str, fold: int) -> Path:
-    return run.parts / f"{name}__fold{fold}.csv"
+    return run.parts / f"{safe_name(name)}__fold{fold}.csv"
 
 
 def run_backtest(
@@ -319,15 +342,16 @@ def run_backtest(
                     if progress:
                         progress(name, fold.index, "failed")
                     continue
-                write_csv(part, frame)
-                if history:
+                if history:  # before the part: an existing part marks a finished piece
                     histories.setdefault(name, {})[str(fold.index)] = history
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(history))
+                write_csv(part, frame)
                 if progress:
                     progress(name, fold.index, "done")
         elapsed = time.perf_counter() - t0
 
         frames = []
+        histories = {}  # re-read from the parts, in order, so a resumed run writes the same
         for name in prep.model_names:
             for fold in prep.folds:
                 part = _part_path(run, name, fold.index)
@@ -352,6 +376,10 @@ def run_backtest(
             }
             for f in prep.folds
         ]
+        if prep.task.fitted_labels:  # the trend3 / events thresholds each fold learnt
+            for entry, f in zip(metrics["folds"], prep.folds, strict=True):
+                fitted = prep.design.for_fold(training_rows(prep.design, f)).labeler
+                entry["thresholds"] = fitted.thresholds() if fitted is not None else None
         atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")

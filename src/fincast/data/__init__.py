@@ -3,7 +3,7 @@
 from .builtin import BUILTINS, load_builtin
 from .dataset import OHLCV_ROLES, Dataset
 from .readers import load
-from .validate import check_min_rows, check_positive, summarize
+from .validate import check_min_rows, check_positive, check_two_classes, summarize
 
 __all__ = [
     "BUILTINS",
@@ -11,6 +11,7 @@ __all__ = [
     "Dataset",
     "check_min_rows",
     "check_positive",
+    "check_two_classes",
     "load",
     "load_builtin",
     "summarize",

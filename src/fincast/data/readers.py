@@ -9,7 +9,11 @@ Rules
   are converted to UTC and dropped, so mixed offsets line up.
 - Id column: ``--id-col``, else ticker, symbol, id, asset or series. Without one the file is
   a single series whose id is the dataset name (file stem or built-in name).
-- Encodings: UTF-8 (with or without BOM), falling back to latin-1. Delimiters are sniffed.
+- Encodings: UTF-8 (with or without BOM), UTF-16 with a BOM, else latin-1 (which decodes any
+  bytes). Delimiters are sniffed among , ; tab and |; a single column whose header holds
+  another separator (spaces…) is an error naming it.
+- A date column holding one date only, duplicate (id, date) rows, non-numeric text in a
+  needed column and an empty file are errors; missing or infinite values follow ``fillna``.
 - Unsorted rows are sorted by (id, date); the caller's file or frame is never modified.
 """
 
@@ -62,7 +66,9 @@ def _roles(columns: list[str]) -> dict[str, str]:
 def _sniff_magic(raw: bytes, where: str) -> None:
     head = raw[:8]
     if head.startswith(b"PK\x03\x04"):
-        raise DataError(f"{where}: looks like an Excel (.xlsx) or zip file, not CSV; export it as CSV")
+        raise DataError(
+            f"{where}: looks like an Excel (.xlsx) or zip file, not CSV; export it as CSV"
+        )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataError(f"{where}: looks like an old Excel (.xls) file, not CSV; export it as CSV")
     if head.startswith(b"PAR1"):
@@ -74,28 +80,50 @@ def _sniff_magic(raw: bytes, where: str) -> None:
         raise DataError(f"{where}: is binary, not a text CSV file; pass a CSV or Parquet file")
 
 
+def _encoding(raw: bytes) -> str:
+    """UTF-16 with a byte-order mark, else UTF-8 (BOM or not), else latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8-sig"
+
+
 def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
     where = path.name
+    encoding = _encoding(raw)
+    if encoding == "utf-16":
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{where}: is not valid UTF-16 text; save it as UTF-8 CSV") from None
+        encoding = "utf-8-sig"
     if not raw.strip():
         raise DataError(f"{where}: the file is empty; pass a CSV with a header and rows")
     _sniff_magic(raw, where)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    sample = text[:20000]
+    sample = raw[:20000].decode(encoding, errors="ignore")
     try:
         sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         sep = ","
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise DataError(f"{where}: cannot be parsed as CSV ({str(exc).splitlines()[0]})") from None
-    if frame.shape[1] == 1 and sep == "," and any(d in sample for d in ";\t|"):
+        # bytes in, not a decoded str: a StringIO of a large file costs 4 bytes a character
+        frame = pd.read_csv(io.BytesIO(raw), sep=sep, encoding=encoding)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise DataError(
-            f"{where}: only one column was found; the delimiter looks wrong (use commas)"
-        )
+            f"{where}: cannot be parsed as CSV ({first}); check the delimiter and quoting"
+        ) from None
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        for name, delim in (("semicolons", ";"), ("tabs", "\t"), ("|", "|"), ("spaces", " ")):
+            if delim in header.strip():
+                raise DataError(
+                    f"{where}: only one column `{header}` was found; the values seem "
+                    f"separated by {name}: use commas (or ; tab |) between columns"
+                )
     return frame
 
 
@@ -115,7 +143,10 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
         try:
             frame = pd.read_parquet(io.BytesIO(raw))
         except Exception as exc:
-            raise DataError(f"{where}: is not a readable Parquet file ({type(exc).__name__})") from None
+            raise DataError(
+                f"{where}: is not a readable Parquet file ({type(exc).__name__}); re-export "
+                "it, or pass a CSV"
+            ) from None
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         return frame, digest
@@ -125,11 +156,15 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
         try:
             raw = gzip.decompress(raw)
         except OSError:
-            raise DataError(f"{where}: is not a valid gzip file") from None
+            raise DataError(
+                f"{where}: is not a valid gzip file; decompress it by hand or re-export it"
+            ) from None
     return _read_csv(path, raw), digest
 
 
-def _find(columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, where: str) -> str | None:
+def _find(
+    columns: list[str], wanted: str | None, names: tuple[str, ...], what: str, where: str
+) -> str | None:
     if wanted is not None:
         if wanted in columns:
             return wanted
@@ -156,20 +191,39 @@ def _parse_dates(values: pd.Series, where: str, col: str) -> pd.Series:
                 parsed = pd.to_datetime(text, errors="coerce", utc=True)
             except (ValueError, TypeError, OverflowError):
                 parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-        bad = parsed.isna() & text.notna() & (text != "")
-        missing = text.isna() | (text == "")
-        if bad.any() or missing.any():
-            first = int(np.flatnonzero((bad | missing).to_numpy())[0])
-            count = int((bad | missing).sum())
+        missing = (text.isna() | (text == "")).to_numpy()
+        if missing.any():
+            first = int(np.flatnonzero(missing)[0])
+            raise DataError(
+                f"{where}: column `{col}` is empty at row {first + 2} ({int(missing.sum())} "
+                "empty); fill in the dates or drop those rows"
+            )
+        bad = parsed.isna().to_numpy()
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            count = int(bad.sum())
             shown = values.iloc[first]
+            good = np.flatnonzero(~bad)
+            contrast = ""
+            if len(good):
+                contrast = f", while row {int(good[0]) + 2} is {values.iloc[int(good[0])]!r}"
             raise DataError(
                 f"{where}: column `{col}` has {count} value(s) that are not dates in one "
-                f"consistent format (first {shown!r} at row {first + 2}); use one format such "
-                "as 2020-01-31, or pass --date-col"
+                f"consistent format (first {shown!r} at row {first + 2}{contrast}); use one "
+                "format such as 2020-01-31 throughout, or pass --date-col"
             )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    try:
+        return parsed.astype("datetime64[ns]")
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        low, high = pd.Timestamp.min.date(), pd.Timestamp.max.date()
+        outside = (parsed < pd.Timestamp(low)) | (parsed > pd.Timestamp(high))
+        i = int(np.flatnonzero(outside.to_numpy())[0]) if outside.any() else 0
+        raise DataError(
+            f"{where}: column `{col}` has a date outside {low} … {high} "
+            f"({values.iloc[i]!r} at row {i + 2}); fix or drop that row"
+        ) from None
 
 
 def load(
@@ -243,10 +297,19 @@ def load(
         ids = raw[icol].astype("string").fillna("").str.strip()
         if (ids == "").any():
             row = int(np.flatnonzero((ids == "").to_numpy())[0])
-            raise DataError(f"{where}: column `{icol}` has an empty series id at row {row + 2}; fill it")
+            raise DataError(
+                f"{where}: column `{icol}` has an empty series id at row {row + 2}; fill it"
+            )
         ids = ids.astype(object)
     else:
         ids = pd.Series(dname, index=raw.index, dtype=object)
+    for col in columns:  # the long frame's own `id` and `date` columns must stay unique
+        if col in ("id", "date") and col not in (dcol, icol):
+            used = dcol if col == "date" else icol
+            raise DataError(
+                f"{where}: column `{col}` clashes with the {col} column fincast uses "
+                f"(`{used}`); rename or drop `{col}`, or pass --{col}-col {col}"
+            )
     numeric: dict[str, pd.Series] = {}
     texts: dict[str, pd.Series] = {}
     for col in columns:
@@ -297,18 +360,18 @@ def load(
                 f"({int(bad_mask.sum())} such) at {frame['date'].iloc[i].date()}, series "
                 f"{frame['id'].iloc[i]}; clean it or choose another --target"
             )
+    if len(frame) > 1 and frame["date"].nunique() == 1:
+        raise DataError(
+            f"{where}: every row of column `{dcol}` has the same date "
+            f"({frame['date'].iloc[0].date()}); this needs one row per date (is --date-col "
+            "right?)"
+        )
     dup = frame.duplicated(["id", "date"], keep="first")
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise DataError(
             f"{where}: {int(dup.sum())} duplicate (series, date) rows (first {frame['date'].iloc[i].date()}, "
             f"series {frame['id'].iloc[i]}); keep one row per date and series"
-        )
-    per_series_dates = frame.groupby("id")["date"].nunique()
-    if (per_series_dates <= 1).all() and len(frame) > 1:
-        raise DataError(
-            f"{where}: every row of column `{dcol}` has the same date; "
-            "this needs one row per date (is --date-col right?)"
         )
     frame = _handle_missing(frame, needed, fillna, where)
     if frame[target].isna().all() or len(frame) == 0:
@@ -318,7 +381,9 @@ def load(
     return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest)
 
 
-def _handle_missing(frame: pd.DataFrame, needed: list[str], policy: str, where: str) -> pd.DataFrame:
+def _handle_missing(
+    frame: pd.DataFrame, needed: list[str], policy: str, where: str
+) -> pd.DataFrame:
     values = frame[needed].to_numpy(dtype="float64")
     inf = np.isinf(values)
     if inf.any():
@@ -328,12 +393,16 @@ def _handle_missing(frame: pd.DataFrame, needed: list[str], policy: str, where: 
     if not bad.any().any():
         return frame
     if policy == "error":
-        col = bad.sum().idxmax() if bad.any().sum() == 1 else next(c for c in needed if bad[c].any())
+        col = (
+            bad.sum().idxmax() if bad.any().sum() == 1 else next(c for c in needed if bad[c].any())
+        )
         count = int(bad[col].sum())
         i = int(np.flatnonzero(bad[col].to_numpy())[0])
         kind = "infinite" if inf[i, needed.index(col)] else "missing"
         if frame[col].isna().all():
-            raise DataError(f"{where}: column `{col}` has no values at all (all missing); choose another --target")
+            raise DataError(
+                f"{where}: column `{col}` has no values at all (all missing); choose another --target"
+            )
         raise DataError(
             f"{where}: column `{col}` has {count} {kind} values (first at "
             f"{frame['date'].iloc[i].date()}, series {frame['id'].iloc[i]}); fill them or pass "

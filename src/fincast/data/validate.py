@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import DataError
 from .dataset import Dataset
 
-__all__ = ["check_min_rows", "check_positive", "summarize"]
+__all__ = ["check_min_rows", "check_positive", "check_two_classes", "summarize"]
 
 
 def _frequency(dates: pd.Series) -> str:
@@ -39,13 +39,13 @@ def summarize(ds: Dataset) -> dict[str, Any]:
     return {
         "source": ds.source,
         "name": ds.name,
-        "n_series": int(len(sizes)),
+        "n_series": len(sizes),
         "ids": [str(i) for i in sizes.index[:20]],
-        "n_rows": int(len(f)),
+        "n_rows": len(f),
         "start": str(f["date"].min().date()),
         "end": str(f["date"].max().date()),
         "frequency": _frequency(dates),
-        "gaps": {"count": int(len(gaps)), "largest": largest},
+        "gaps": {"count": len(gaps), "largest": largest},
         "rows_per_series": {"min": int(sizes.min()), "max": int(sizes.max())},
         "target": ds.target,
         "roles": dict(ds.roles),
@@ -75,9 +75,33 @@ def check_min_rows(ds: Dataset, needed: int, why: str) -> list[str]:
     sizes = ds.frame.groupby("id").size()
     short = sizes[sizes < needed]
     if len(short) == len(sizes):
-        what = f"series {sizes.index[0]}" if len(sizes) == 1 else f"every one of {len(sizes)} series"
+        what = (
+            f"series {sizes.index[0]}" if len(sizes) == 1 else f"every one of {len(sizes)} series"
+        )
         raise DataError(
             f"{ds.source}: {what} has {int(sizes.max())} rows at most but needs at least "
             f"{needed} ({why}); lower --lookback/--folds/--horizon or use more data"
         )
     return [str(i) for i in short.index]
+
+
+def check_two_classes(y: np.ndarray, ids: np.ndarray, source: str, column: str) -> None:
+    """Raise :class:`DataError` when a class target ``y`` (rows, horizons) has one class only.
+
+    A series that never moves (or only rises) gives a ``direction`` target with a single
+    class: any model would be degenerate, so this is an error naming the series and the fix.
+    """
+    values = np.asarray(y, dtype="float64")
+    finite = values[np.isfinite(values)]
+    classes = np.unique(finite)
+    if len(classes) >= 2 or len(finite) == 0:
+        return
+    kind = "up" if classes[0] == 1 else "down or flat"
+    names = sorted({str(i) for i in np.asarray(ids)})
+    shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+    what = f"series {names[0]}" if len(names) == 1 else f"all {len(names)} series ({shown})"
+    raise DataError(
+        f"{source}: every target of {what} is {kind} (column `{column}` "
+        f"{'only rises' if kind == 'up' else 'never rises'}), so --task direction has one "
+        "class only; use --task return or --task level, or data that moves both ways"
+    )

@@ -129,6 +129,17 @@ def _probability_score(predictions: pd.DataFrame) -> np.ndarray:
     return y_pred
 
 
+def _trend3_score(predictions: pd.DataFrame) -> np.ndarray:
+    """P(up) - P(down), or the class minus 1 (-1 down, 0 flat, 1 up) without probabilities."""
+    if {"prob_up", "prob_down"} <= set(predictions.columns):
+        up = predictions["prob_up"].to_numpy(dtype="float64")
+        down = predictions["prob_down"].to_numpy(dtype="float64")
+        score = up - down
+        fallback = predictions["y_pred"].to_numpy(dtype="float64") - 1.0
+        return np.where(np.isnan(score), fallback, score)
+    return predictions["y_pred"].to_numpy(dtype="float64") - 1.0
+
+
 @dataclass(frozen=True)
 class Signal:
     """How a task's forecast becomes a trading signal.
@@ -152,6 +163,7 @@ SIGNALS: dict[str, Signal] = {
     "return": Signal(_return_score),
     "level": Signal(_level_score),
     "direction": Signal(_probability_score, probability=True),
+    "trend3": Signal(_trend3_score),
 }
 
 

@@ -189,6 +189,10 @@ LOSSES: dict[str, Loss] = {
     "return": Loss(_squared_error),
     "level": Loss(_squared_error),
     "direction": Loss(_zero_one, skill="difference"),
+    "trend3": Loss(_zero_one, skill="difference"),
+    # events: the 0/1 loss of each label, averaged per date = the Hamming loss
+    "events": Loss(_zero_one, skill="difference"),
+    "volatility": Loss(_squared_error),
 }
 
 

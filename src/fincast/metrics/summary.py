@@ -11,16 +11,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics import accuracy_score, hamming_loss, mean_squared_error
 
 from ..errors import ConfigError, DataError
 from .classification import classification_metrics
+from .multiclass import multiclass_metrics
+from .multilabel import multilabel_metrics
 from .regression import regression_metrics
+from .volatility import volatility_metrics
 
 __all__ = [
     "BASELINE_NAMES",
     "DIRECTION_COLUMNS",
+    "EVENTS_COLUMNS",
     "REGRESSION_COLUMNS",
+    "TASK_COLUMNS",
+    "TREND3_COLUMNS",
+    "VOLATILITY_COLUMNS",
     "compute_metrics",
     "metrics_table",
     "order_models",
@@ -60,7 +67,39 @@ DIRECTION_COLUMNS = (
     "n_predictions",
 )
 
-_TASKS = ("return", "level", "direction")
+#: Headline columns for ``trend3``.
+TREND3_COLUMNS = (
+    "accuracy",
+    "f1_macro",
+    "f1_weighted",
+    "precision_macro",
+    "recall_macro",
+    "log_loss",
+    "skill_vs_naive",
+    "n_predictions",
+)
+#: Headline columns for ``events``.
+EVENTS_COLUMNS = (
+    "hamming_loss",
+    "subset_accuracy",
+    "f1_macro",
+    "f1_micro",
+    "skill_vs_naive",
+    "n_predictions",
+)
+#: Headline columns for ``volatility``.
+VOLATILITY_COLUMNS = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
+#: Headline columns of :func:`metrics_table` by task.
+TASK_COLUMNS = {
+    "return": REGRESSION_COLUMNS,
+    "level": REGRESSION_COLUMNS,
+    "direction": DIRECTION_COLUMNS,
+    "trend3": TREND3_COLUMNS,
+    "events": EVENTS_COLUMNS,
+    "volatility": VOLATILITY_COLUMNS,
+}
+
+_TASKS = ("return", "level", "direction", "trend3", "events", "volatility")
 _REQUIRED = ("id", "date", "fold", "model", "horizon", "y_true", "y_pred")
 _KEYS = ["id", "date", "horizon"]
 _NAIVE = "naive"
@@ -103,9 +142,10 @@ def _check(predictions: pd.DataFrame, task: str) -> None:
 def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
     """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon)."""
     frame = predictions.reset_index(drop=True)
-    naive = frame.loc[frame["model"] == _NAIVE, [*_KEYS, "y_pred"]]
-    naive = naive.drop_duplicates(_KEYS, keep="last").rename(columns={"y_pred": "y_naive"})
-    out = frame.merge(naive, on=_KEYS, how="left", validate="many_to_one")
+    keys = [*_KEYS, "label"] if "label" in frame.columns else _KEYS
+    naive = frame.loc[frame["model"] == _NAIVE, [*keys, "y_pred"]]
+    naive = naive.drop_duplicates(keys, keep="last").rename(columns={"y_pred": "y_naive"})
+    out = frame.merge(naive, on=keys, how="left", validate="many_to_one")
     out["y_naive"] = out["y_naive"].astype("float64")
     return out
 
@@ -119,8 +159,10 @@ def _skill(rows: pd.DataFrame, task: str) -> float | None:
     if not shared.any():
         return None
     y, pred, naive = y[shared], pred[shared], naive[shared]
-    if task == "direction":
+    if task in ("direction", "trend3"):
         return float(accuracy_score(y, pred) - accuracy_score(y, naive))
+    if task == "events":  # fewer wrong labels than naive: Hamming loss naive - model
+        return float(hamming_loss(y, naive) - hamming_loss(y, pred))
     mse_naive = float(mean_squared_error(y, naive))
     if not mse_naive > 0:
         return None
@@ -128,7 +170,17 @@ def _skill(rows: pd.DataFrame, task: str) -> float | None:
 
 
 def _score(rows: pd.DataFrame, task: str) -> dict[str, Any]:
-    if task == "direction":
+    if task == "trend3":
+        cols = ["prob_down", "prob_flat", "prob_up"]
+        prob = rows[cols] if set(cols) <= set(rows.columns) else None
+        if prob is not None and prob.isna().all().all():
+            prob = None
+        out = multiclass_metrics(rows["y_true"], rows["y_pred"], prob)
+    elif task == "events":
+        out = multilabel_metrics(rows)
+    elif task == "volatility":
+        out = volatility_metrics(rows["y_true"], rows["y_pred"])
+    elif task == "direction":
         prob = rows["prob"] if "prob" in rows.columns else None
         if prob is not None and prob.isna().all():
             prob = None
@@ -152,9 +204,12 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     predictions
         The predictions table: one row per (model, id, date, horizon) with the columns
         ``id``, ``date``, ``fold``, ``model``, ``horizon``, ``y_true``, ``y_pred`` and, for
-        ``direction``, ``prob``. The naive baseline is the model named ``naive``.
+        ``direction`` / ``events``, ``prob`` (``prob_down``, ``prob_flat``, ``prob_up`` for
+        ``trend3``; a ``label`` column for ``events``). The naive baseline is the model
+        named ``naive``.
     task
-        ``"return"``, ``"level"`` or ``"direction"``.
+        ``"return"``, ``"level"``, ``"direction"``, ``"trend3"``, ``"events"`` or
+        ``"volatility"``.
 
     Returns
     -------
@@ -166,13 +221,17 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
              "models": {name: {<metrics pooled over folds, ids and horizons>,
                                "skill_vs_naive": ...,
                                "folds": {"0": {...}, "1": {...}},
-                               "horizons": {"1": {...}, "5": {...}}}}}  # if several
+                               "horizons": {"1": {...}, "5": {...}},  # if several
+                               "series": {"AAA": {...}, ...}}}}       # panels
 
         The metrics are those of :func:`~fincast.metrics.regression_metrics` (``return``,
-        ``level``) or :func:`~fincast.metrics.classification_metrics` (``direction``).
+        ``level``), :func:`~fincast.metrics.classification_metrics` (``direction``),
+        ``multiclass_metrics`` (``trend3``), ``multilabel_metrics`` (``events``) or
+        ``volatility_metrics`` (``volatility``).
         ``skill_vs_naive`` is computed on the rows a model shares with ``naive`` (same id,
         date and horizon): ``1 - mse / mse_naive`` for regression (``None`` if the naive MSE
-        is 0), ``accuracy - accuracy_naive`` for direction; ``None`` without naive rows. For
+        is 0; also ``volatility``), ``accuracy - accuracy_naive`` for direction and trend3,
+        ``hamming_loss_naive - hamming_loss`` for events; ``None`` without naive rows. For
         ``level``, the direction accuracy measures moves relative to the naive forecast.
         Models are listed ``naive`` first, then the other :data:`BASELINE_NAMES`, then the
         rest sorted by name.
@@ -207,6 +266,10 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
             entry["horizons"] = {
                 str(int(h)): _score(group, task) for h, group in rows.groupby("horizon", sort=True)
             }
+        if rows["id"].nunique() > 1:  # a panel: every series on its own, next to the pool
+            entry["series"] = {
+                str(sid): _score(group, task) for sid, group in rows.groupby("id", sort=True)
+            }
         models[name] = entry
     return {
         "task": task,
@@ -238,7 +301,7 @@ def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """
     if "task" not in metrics or "models" not in metrics:
         raise DataError("metrics_table needs the output of compute_metrics (task and models)")
-    columns = DIRECTION_COLUMNS if metrics["task"] == "direction" else REGRESSION_COLUMNS
+    columns = TASK_COLUMNS.get(metrics["task"], REGRESSION_COLUMNS)
     rows = []
     for name, m in metrics["models"].items():
         skill = m.get("skill_vs_naive")

@@ -7,16 +7,17 @@ from typing import Any, Self
 import numpy as np
 
 from ..task import TaskSpec
-from .base import Batch
+from .base import Batch, one_hot
 
 __all__ = ["MeanBaseline", "NaiveBaseline"]
 
 
 class NaiveBaseline:
-    """Tomorrow looks like today.
+    """Tomorrow looks like today: the last observed outcome over the same horizon.
 
-    ``return``: a zero return; ``level``: the last value; ``direction``: the last observed
-    direction over the same horizon.
+    ``return``: a zero return; ``level``: the last value; ``direction``, ``trend3``,
+    ``events``: the class / events of the last h-step return (labelled with the training
+    fold's thresholds); ``volatility``: the realised volatility of the last h steps.
     """
 
     def __init__(self, task: TaskSpec) -> None:
@@ -30,11 +31,14 @@ class NaiveBaseline:
         return self
 
     def predict(self, data: Batch) -> np.ndarray:
-        return np.asarray(data.naive, dtype="float64").copy()
+        naive = np.asarray(data.naive, dtype="float64")
+        if self.task.output == "multiclass":
+            return one_hot(naive, self.task.width)
+        return naive.copy()
 
 
 class MeanBaseline:
-    """The training fold's mean return (regression) or majority class (``direction``).
+    """The training fold's mean (regression) or majority class (class tasks).
 
     For ``level`` it predicts the last value plus the training mean change, which is the
     random walk with drift.
@@ -51,6 +55,11 @@ class MeanBaseline:
         y = np.asarray(train.y, dtype="float64")
         if self.task.kind == "level":
             self.mean_ = (y - train.naive).mean(axis=0)
+        elif self.task.output == "multiclass":
+            counts = np.stack(
+                [(y == c).sum(axis=0) for c in range(self.task.width)], axis=1
+            )  # (horizons, classes)
+            self.mean_ = one_hot(counts.argmax(axis=1)[None, :], self.task.width)[0]
         elif self.task.is_classification:
             self.mean_ = (y.mean(axis=0) > 0.5).astype("float64")
         else:

@@ -1,9 +1,10 @@
 """Keras models: one base class that scales, seeds, compiles, trains and predicts.
 
 A network family subclasses :class:`KerasForecaster` and implements ``body``, which maps
-the input tensor to the last hidden tensor; the base class adds the output layer (one unit
-per horizon: linear for regression, sigmoid for ``direction``). Sequence families set
-``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
+the input tensor to the last hidden tensor; the base class adds the output layer: one linear
+unit per horizon for regression tasks, one sigmoid unit per horizon (and event) for
+``direction`` / ``events``, and a softmax over down / flat / up per horizon for ``trend3``.
+Sequence families set ``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
 
 On the JAX backend training and prediction run through :mod:`fincast.models.fastfit`: the
 same minibatch updates as ``model.fit``, compiled once per network structure and reused in
@@ -22,10 +23,16 @@ from ..task import TaskSpec
 from . import fastfit
 from .base import Batch
 
-__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "KerasForecaster"]
+__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "TASK_LOSSES", "KerasForecaster"]
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
-LOSSES = ("mse", "mae", "huber", "binary_crossentropy")
+LOSSES = ("mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy")
+#: The losses that fit each kind of task output; the first is the default.
+TASK_LOSSES = {
+    "regression": ("mse", "mae", "huber"),
+    "binary": ("binary_crossentropy",),
+    "multiclass": ("categorical_crossentropy",),
+}
 #: Minibatch updates per compiled call of ``model.fit`` (backends other than JAX): the same
 #: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.
 STEPS_PER_EXECUTION = 32
@@ -49,8 +56,8 @@ class KerasForecaster:
     optimizer
         One of :data:`OPTIMIZERS`; ``gd`` is full-batch gradient descent.
     loss
-        One of :data:`LOSSES`; default ``mse`` for regression, ``binary_crossentropy`` for
-        ``direction``.
+        One of :data:`LOSSES`; default ``mse`` for regression tasks, ``binary_crossentropy``
+        for ``direction`` and ``events``, ``categorical_crossentropy`` for ``trend3``.
     dropout
         Dropout rate after each hidden layer, in [0, 1).
     l1, l2
@@ -110,13 +117,11 @@ class KerasForecaster:
             raise ConfigError(
                 f"loss {self.loss!r} is not known; expected one of {', '.join(LOSSES)}"
             )
-        if self.task.is_classification and self.loss not in (None, "binary_crossentropy"):
+        fitting = TASK_LOSSES[self.task.output]
+        if self.loss is not None and self.loss not in fitting:
             raise ConfigError(
-                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use binary_crossentropy"
-            )
-        if not self.task.is_classification and self.loss == "binary_crossentropy":
-            raise ConfigError(
-                f"loss binary_crossentropy needs a class task, not {self.task.kind!r}; use mse, mae or huber"
+                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use "
+                f"{' or '.join(fitting)} (or leave --loss out)"
             )
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
@@ -148,7 +153,7 @@ class KerasForecaster:
         """The loss actually used."""
         if self.loss is not None:
             return self.loss
-        return "binary_crossentropy" if self.task.is_classification else "mse"
+        return TASK_LOSSES[self.task.output][0]
 
     def _make_optimizer(self) -> Any:
         keras = _backend.keras()
@@ -165,10 +170,14 @@ class KerasForecaster:
         keras = _backend.keras()
         inputs = keras.Input(shape=input_shape, name="features")
         hidden = self.body(inputs)
-        activation = "sigmoid" if self.task.is_classification else "linear"
-        outputs = keras.layers.Dense(len(self.task.horizons), activation=activation, name="head")(
-            hidden
-        )
+        n_h, width = len(self.task.horizons), self.task.width
+        if self.task.output == "multiclass":
+            logits = keras.layers.Dense(n_h * width, name="head")(hidden)
+            logits = keras.layers.Reshape((n_h, width), name="per_horizon")(logits)
+            outputs = keras.layers.Softmax(axis=-1, name="probabilities")(logits)
+        else:
+            activation = "sigmoid" if self.task.output == "binary" else "linear"
+            outputs = keras.layers.Dense(n_h * width, activation=activation, name="head")(hidden)
         model = keras.Model(inputs, outputs, name=type(self).__name__.lower())
         model.compile(
             optimizer=self._make_optimizer(),
@@ -189,7 +198,10 @@ class KerasForecaster:
         return ((self._inputs(data) - self.x_mean_) / self.x_scale_).astype("float32")
 
     def _scale_y(self, y: np.ndarray) -> np.ndarray:
-        return ((np.asarray(y, dtype="float64") - self.y_mean_) / self.y_scale_).astype("float32")
+        y = np.asarray(y, dtype="float64")
+        if self.task.output == "multiclass":  # class indices -> one-hot (n, horizons, 3)
+            return np.eye(self.task.width, dtype="float32")[y.astype("int64")]
+        return ((y - self.y_mean_) / self.y_scale_).astype("float32")
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         """Fit scalers on the training rows only, then train the network.
@@ -207,14 +219,15 @@ class KerasForecaster:
         self.x_scale_ = np.where(std > 0, std, 1.0)
         y = np.asarray(train.y, dtype="float64")
         if self.task.is_classification:
-            self.y_mean_, self.y_scale_ = np.zeros(y.shape[1]), np.ones(y.shape[1])
+            n_out = len(self.task.horizons) * self.task.width
+            self.y_mean_, self.y_scale_ = np.zeros(n_out), np.ones(n_out)
         else:
             self.y_mean_ = y.mean(axis=0)
             ystd = y.std(axis=0)
             self.y_scale_ = np.where(ystd > 0, ystd, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        callbacks: list[Any] = [keras.callbacks.TerminateOnNaN()]
+        callbacks: list[Any] = [_quiet_terminate_on_nan(keras)]
         val_data = None
         if validation is not None and self.patience is not None and len(validation):
             assert validation.y is not None
@@ -275,14 +288,27 @@ class KerasForecaster:
         )
 
     def predict(self, data: Batch) -> np.ndarray:
-        """Forecasts in target units (probabilities of class 1 for ``direction``)."""
+        """Forecasts in target units, or class / event probabilities for class tasks."""
         x = self._scale(data)
         if fastfit.available():
             key = self._structure_key(x.shape[1:])
             out = fastfit.trainer_for(key, self.model_, train=False).predict(self.model_, x)
         else:
             out = self.model_.predict(x, batch_size=4096, verbose=0)
-        return np.asarray(out, dtype="float64") * self.y_scale_ + self.y_mean_
+        out = np.asarray(out, dtype="float64").reshape(len(data), -1)
+        return out * self.y_scale_ + self.y_mean_
+
+
+def _quiet_terminate_on_nan(keras: Any) -> Any:
+    """Keras' ``TerminateOnNaN`` without its print to stdout (fincast reports the failure)."""
+
+    class QuietTerminateOnNaN(keras.callbacks.TerminateOnNaN):
+        def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.model.stop_training = True
+
+    return QuietTerminateOnNaN()
 
 
 def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:

@@ -75,6 +75,9 @@ class SeedMLP(MLP):
     dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot.
     """
 
+    #: Shape parameters the classic network does not let you change.
+    fixed_params = ("units", "layers", "activation")
+
     def __init__(self, task: TaskSpec, **kwargs: Any) -> None:
         super().__init__(task, units=64, layers=2, activation="relu", **kwargs)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..metrics.summary import DIRECTION_COLUMNS, REGRESSION_COLUMNS
+from ..metrics.summary import REGRESSION_COLUMNS, TASK_COLUMNS
 from ..rundir import atomic_write_text
 
 __all__ = ["PLOT_CAPTIONS", "render_report", "write_report"]
@@ -218,9 +218,9 @@ def _verdict(metrics: dict[str, Any]) -> str:
 
 
 def _metrics_tables(metrics: dict[str, Any]) -> str:
-    columns = DIRECTION_COLUMNS if metrics.get("task") == "direction" else REGRESSION_COLUMNS
+    columns = TASK_COLUMNS.get(str(metrics.get("task")), REGRESSION_COLUMNS)
     models = metrics.get("models", {})
-    pct = {"accuracy", "precision", "recall", "f1", "direction_accuracy"}
+    pct = {"accuracy", "precision", "recall", "f1", "direction_accuracy", "subset_accuracy"}
     rows = []
     for name, m in models.items():
         std = (m.get("seeds") or {}).get("std", {})
@@ -267,7 +267,11 @@ def _metrics_tables(metrics: dict[str, Any]) -> str:
 
 def _fold_table(metrics: dict[str, Any]) -> str:
     task = metrics.get("task")
-    headline = ("accuracy", "pct") if task == "direction" else ("mse", "num")
+    headline = {
+        "direction": ("accuracy", "pct"),
+        "trend3": ("accuracy", "pct"),
+        "events": ("hamming_loss", "num"),
+    }.get(str(task), ("mse", "num"))
     models = metrics.get("models", {})
     keys = sorted({k for m in models.values() for k in m.get("folds", {})}, key=int)
     info = {str(f.get("fold")): f for f in metrics.get("folds", [])}

@@ -119,6 +119,13 @@ def _save(fig: Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=DPI)
+    except (OverflowError, ValueError) as exc:
+        # extreme values (a price of 1e308, a return curve overflowing to inf) must not cost
+        # the run its results: draw a placeholder that says why
+        buffer = io.BytesIO()
+        fig.clear()
+        fig.text(0.5, 0.5, f"cannot draw this plot: values out of range ({exc})", ha="center")
+        fig.savefig(buffer, format="png", dpi=DPI)
     finally:
         fig.clear()
     return atomic_write_bytes(Path(path), buffer.getvalue())
@@ -185,14 +192,22 @@ def plot_actual_vs_predicted(
     actual = shown.drop_duplicates("date")
 
     fig, ax = _new_figure()
-    if task == "direction":
+    if task == "trend3":
+        ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
+        ax.set_ylabel("class: 0 down · 1 flat · 2 up")
+        ax.set_ylim(-0.1, 2.1)
+    elif task == "direction":
         ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
         ax.axhline(0.5, color="0.6", linewidth=0.8)
         ax.set_ylabel("P(up)  ·  actual up = 1 / down = 0")
         ax.set_ylim(-0.05, 1.05)
     else:
         ax.plot(actual["date"], actual["y_true"], color="black", linewidth=1.4, label="actual")
-        ax.set_ylabel("h-step log return" if task == "return" else "value at t + h")
+        ax.set_ylabel(
+            {"return": "h-step log return", "volatility": "realised volatility over h steps"}.get(
+                task, "value at t + h"
+            )
+        )
     value = "prob" if task == "direction" and "prob" in shown.columns else "y_pred"
     styles = _styles(list(predictions["model"].astype(str).unique()))
     for name in _models_to_show(list(shown["model"].unique())):
@@ -337,7 +352,8 @@ def write_plots(
     ``actual_vs_predicted.png``; for tasks with a trading rule ``cumulative_returns.png``,
     ``drawdown.png`` and ``ic.png``; ``residuals.png`` for regression tasks;
     ``confusion_matrix.png`` and ``reliability.png`` (when there are probabilities) for
-    class tasks; ``loss.png`` when ``history`` holds training losses.
+    class tasks; ``loss.png`` when ``history`` holds training losses. For ``events`` the
+    forecast and class pictures show the first event.
 
     Parameters
     ----------
@@ -370,7 +386,11 @@ def write_plots(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     view = first_seed(predictions)
-    paths = [plot_actual_vs_predicted(view, task, out / "actual_vs_predicted.png")]
+    shown_task = task
+    if task == "events" and "label" in view.columns:  # pictures of the first event
+        view = view[view["label"].astype(str) == str(view["label"].iloc[0])]
+        shown_task = "direction"
+    paths = [plot_actual_vs_predicted(view, shown_task, out / "actual_vs_predicted.png")]
     trading = tradable(task) and "fwd_return" in view.columns
     if trading:
         paths.append(

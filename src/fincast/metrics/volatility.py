@@ -1,0 +1,64 @@
+"""Metrics for the ``volatility`` task: MSE, MAE (scikit-learn) and QLIKE."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+__all__ = ["VOLATILITY_METRICS", "qlike", "volatility_metrics"]
+
+#: The keys of :func:`volatility_metrics`' result, in order.
+VOLATILITY_METRICS = ("mse", "rmse", "mae", "qlike", "r2", "n_predictions")
+
+
+def qlike(sigma_true: ArrayLike, sigma_pred: ArrayLike) -> float:
+    """Mean QLIKE loss of volatility forecasts (Patton 2011), on variances.
+
+    ``QLIKE = mean(s2 / f2 - log(s2 / f2) - 1)`` with ``s2`` the realised and ``f2`` the
+    forecast variance; 0 for a perfect forecast, >= 0 otherwise, and it ranks forecasts
+    consistently even with a noisy realised proxy. Rows whose realised variance is 0 (no
+    move at all) are left out, as the log is undefined there; ``nan`` if none is left.
+
+    Examples
+    --------
+    >>> qlike([0.01, 0.02], [0.01, 0.02])
+    0.0
+    """
+    s2 = np.square(np.asarray(sigma_true, dtype="float64"))
+    f2 = np.square(np.asarray(sigma_pred, dtype="float64"))
+    keep = (s2 > 0) & (f2 > 0)
+    if not keep.any():
+        return float("nan")
+    ratio = s2[keep] / f2[keep]
+    return float(np.mean(ratio - np.log(ratio) - 1.0))
+
+
+def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
+    """MSE, RMSE, MAE, QLIKE and R² of volatility forecasts.
+
+    Rows where either value is not finite, or the forecast is not > 0, are left out.
+
+    Examples
+    --------
+    >>> volatility_metrics([0.01, 0.02], [0.01, 0.02])["mae"]
+    0.0
+    """
+    t = np.asarray(y_true, dtype="float64").reshape(-1)
+    p = np.asarray(y_pred, dtype="float64").reshape(-1)
+    keep = np.isfinite(t) & np.isfinite(p) & (p > 0)
+    t, p = t[keep], p[keep]
+    out: dict[str, Any] = dict.fromkeys(VOLATILITY_METRICS)
+    out["n_predictions"] = len(t)
+    if not len(t):
+        return out
+    mse = float(mean_squared_error(t, p))
+    out["mse"], out["rmse"] = mse, math.sqrt(mse)
+    out["mae"] = float(mean_absolute_error(t, p))
+    q = qlike(t, p)
+    out["qlike"] = q if math.isfinite(q) else None
+    out["r2"] = float(r2_score(t, p)) if len(t) > 1 and np.var(t) > 0 else None
+    return out

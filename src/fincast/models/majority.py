@@ -1,0 +1,40 @@
+"""Majority baseline for class tasks: the training fold's class frequencies."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+
+from ..task import TaskSpec
+from .base import Batch
+
+__all__ = ["MajorityBaseline"]
+
+
+class MajorityBaseline:
+    """Forecasts the training fold's most frequent class, with its frequencies as probabilities.
+
+    ``direction`` and ``events``: the probability of each label is its training base rate
+    (so the class is the majority one); ``trend3``: the training shares of down / flat / up
+    for every horizon.
+    """
+
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
+
+    def get_params(self) -> dict[str, Any]:
+        return {}
+
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        assert train.y is not None
+        y = np.asarray(train.y, dtype="float64")
+        if self.task.output == "multiclass":
+            shares = [(y == c).mean(axis=0) for c in range(self.task.width)]
+            self.prob_ = np.stack(shares, axis=1).reshape(-1)  # horizon-major
+        else:
+            self.prob_ = y.mean(axis=0)
+        return self
+
+    def predict(self, data: Batch) -> np.ndarray:
+        return np.tile(self.prob_, (len(data), 1))

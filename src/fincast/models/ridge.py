@@ -1,0 +1,91 @@
+"""Ridge baseline: a penalised linear model (scikit-learn) on the same features."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import ConfigError
+from ..task import TaskSpec
+from .base import Batch
+
+__all__ = ["RidgeBaseline"]
+
+
+class RidgeBaseline:
+    """Linear model with an L2 penalty on the standardised features of each fold.
+
+    Regression tasks use :class:`sklearn.linear_model.Ridge` (one multi-output fit over the
+    horizons; for ``level`` it forecasts the change from the last value). Class tasks use
+    L2-penalised :class:`sklearn.linear_model.LogisticRegression` (``C = 1 / alpha``), one
+    per horizon and event (multinomial over down / flat / up for ``trend3``), and return
+    probabilities. The scaler is fitted on the training rows only.
+
+    Parameters
+    ----------
+    task
+        The task.
+    alpha
+        Strength of the L2 penalty (default 1.0), > 0.
+    seed
+        Unused (the fit is deterministic); accepted like every model's.
+    """
+
+    def __init__(self, task: TaskSpec, *, alpha: float = 1.0, seed: int = 0) -> None:
+        self.task = task
+        self.alpha = alpha
+        self.seed = seed
+
+    def get_params(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        if not self.alpha > 0:
+            raise ConfigError(f"ridge: alpha must be > 0, got {self.alpha}")
+        assert train.y is not None
+        X = np.asarray(train.X, dtype="float64")
+        y = np.asarray(train.y, dtype="float64")
+        if not self.task.is_classification:
+            target = y - train.naive if self.task.kind == "level" else y
+            self.model_: Pipeline | list[Any] = make_pipeline(
+                StandardScaler(), Ridge(alpha=float(self.alpha))
+            ).fit(X, target)
+            return self
+        self.model_ = []
+        self.scaler_ = StandardScaler().fit(X)
+        Xs = self.scaler_.transform(X)
+        n_classes = self.task.width if self.task.output == "multiclass" else 2
+        for j in range(y.shape[1]):
+            labels = y[:, j].astype("int64")
+            present = np.unique(labels)
+            if len(present) < 2:  # one class only in training: predict its frequency
+                prior = np.zeros(n_classes)
+                prior[present[0]] = 1.0
+                self.model_.append(prior)
+                continue
+            clf = LogisticRegression(C=1.0 / float(self.alpha), max_iter=500)
+            self.model_.append(clf.fit(Xs, labels))
+        return self
+
+    def predict(self, data: Batch) -> np.ndarray:
+        X = np.asarray(data.X, dtype="float64")
+        if isinstance(self.model_, Pipeline):
+            out = np.asarray(self.model_.predict(X), dtype="float64").reshape(len(X), -1)
+            if self.task.kind == "level":
+                out = out + data.naive
+            return out
+        Xs = self.scaler_.transform(X)
+        n_classes = self.task.width if self.task.output == "multiclass" else 2
+        cols = []
+        for clf in self.model_:
+            prob = np.zeros((len(X), n_classes))
+            if isinstance(clf, np.ndarray):
+                prob[:] = clf
+            else:
+                prob[:, clf.classes_] = clf.predict_proba(Xs)
+            cols.append(prob if self.task.output == "multiclass" else prob[:, 1:2])
+        return np.concatenate(cols, axis=1)

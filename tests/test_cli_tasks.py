@@ -1,0 +1,35 @@
+"""Command-line flags of the task options, the baselines and the per-model parameters."""
+
+import pytest
+
+from fincast.cli import main
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--task", "trend3", "--flat-band", "-1"], "flat_band must be >= 0"),
+        (["--task", "volatility", "--vol-estimator", "garman"], "vol_estimator"),
+        (["--task", "trend3", "--loss", "mse"], "loss 'mse' does not fit task 'trend3'"),
+        (["--task", "return", "--loss", "categorical_crossentropy"], "does not fit task"),
+        (["--task", "return", "--baselines", "garch"], "does not support task 'return'"),
+        (["--task", "volatility", "--models", "lstm", "--baselines", "majority"], "majority"),
+    ],
+)
+def test_bad_task_flags_are_one_line_errors(capsys, tmp_path, ohlcv_csv, args, words):
+    out_dir = tmp_path / "run"
+    code = main(["backtest", str(ohlcv_csv), "--out", str(out_dir), *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0]
+    assert not out_dir.exists()
+
+
+def test_unknown_model_parameter_in_the_config_file(capsys, tmp_path, ohlcv_csv):
+    config = tmp_path / "c.yaml"
+    config.write_text("models:\n  lstm: {units: 8, layer: 2}\n")
+    code = main(["backtest", str(ohlcv_csv), "--config", str(config), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "model 'lstm' has no parameter `layer`; did you mean `layers`?" in err
