@@ -70,7 +70,11 @@ BATCH_DEPENDENT = frozenset({"BatchNormalization"})
 
 
 def supports(model: Any) -> bool:
-    """True when ``model`` can train in the compiled loop with ``fit``'s results."""
+    """True when ``model`` can train in the compiled loop with ``fit``'s results.
+
+    Outputs with more than one axis per row (``trend3``: horizons x classes) are supported:
+    the per-row padding weights are broadcast over their per-horizon losses.
+    """
     stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
