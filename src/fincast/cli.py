@@ -100,6 +100,15 @@ def backtest(
         str | None,
         typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 "
+            "(rules: above, below, abs_above, above_std, below_std, abs_above_std; default "
+            "up 1%, down 1%, "
+            "|move| > 2 sd)."
+        ),
+    ] = None,
     series_embedding: Annotated[
         bool | None,
         typer.Option(
@@ -211,6 +220,7 @@ def backtest(
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
+        events=events,
         series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,
@@ -297,7 +307,9 @@ def backtest(
 def _check_resume_matches(resume: Path, cfg: Any) -> None:
     """Refuse to finish a run with settings other than those it was started with."""
     from .config import load_config
+    from .rundir import _refuse_if_locked
 
+    _refuse_if_locked(resume)  # a run still going is the first thing to say
     stored = load_config(resume / "config.yaml").model_dump()
     now = cfg.model_dump()
     changed = [k for k in now if k != "out" and now[k] != stored.get(k)]
@@ -422,6 +434,15 @@ def train(
         str | None,
         typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
     ] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 "
+            "(rules: above, below, abs_above, above_std, below_std, abs_above_std; default "
+            "up 1%, down 1%, "
+            "|move| > 2 sd)."
+        ),
+    ] = None,
     series_embedding: Annotated[
         bool | None,
         typer.Option(
@@ -462,6 +483,7 @@ def train(
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
+        events=events,
         series_embedding=series_embedding,
         horizon=horizon,
         lookback=lookback,

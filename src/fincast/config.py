@@ -80,6 +80,29 @@ class RunConfig(BaseModel):
             return {str(k): (v or {}) for k, v in value.items()}
         return value
 
+    @field_validator("events", mode="before")
+    @classmethod
+    def _events_from_text(cls, value: Any) -> Any:
+        """``--events up1:above=0.01,big:abs_above_std=2`` as the config's list of mappings."""
+        if not isinstance(value, str):
+            return value
+        out = []
+        for item in (v.strip() for v in value.split(",") if v.strip()):
+            name, _, rule = item.partition(":")
+            key, _, threshold = rule.partition("=")
+            if not (name.strip() and key.strip() and threshold.strip()):
+                raise ValueError(
+                    f"expected events like up1:above=0.01,down1:below=-0.01, got {item!r}"
+                )
+            try:
+                number = float(threshold)
+            except ValueError:
+                raise ValueError(
+                    f"event {name!r}: threshold must be a number, got {threshold!r}"
+                ) from None
+            out.append({"name": name.strip(), key.strip(): number})
+        return out
+
     @field_validator("horizon", mode="before")
     @classmethod
     def _horizon_list(cls, value: Any) -> Any:

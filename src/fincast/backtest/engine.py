@@ -28,7 +28,7 @@ from ..features import FeatureSpec
 from ..metrics import evaluate
 from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
-from ..models.registry import DEFAULT_BASELINES
+from ..models.registry import DEFAULT_BASELINES, model_parameters
 from ..report import write_plots
 from ..report.build import report_title
 from ..report.html import write_report
@@ -90,6 +90,8 @@ def model_params(config: RunConfig, name: str) -> dict[str, Any]:
         "patience": config.patience,
         "val_fraction": config.val_fraction,
     }
+    accepted = model_parameters(name)  # run-wide options only where the model has them
+    params = {k: v for k, v in params.items() if k in accepted}
     params.update(config.models.get(name, {}))
     return params
 
