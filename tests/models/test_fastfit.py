@@ -49,6 +49,28 @@ def test_same_updates_as_keras_fit(params, n, batch):
     assert int(fast.optimizer.iterations.numpy()) == 3 * -(-n // batch)
 
 
+def test_per_horizon_class_targets_as_keras():
+    """trend3: a softmax over 3 classes per horizon, one-hot targets (rows, horizons, 3)."""
+    task = TaskSpec("trend3", (1, 2))
+    forecaster = make_model("mlp", task, {"units": 8}, seed=3)
+    fast, ref = [forecaster.build((4,)) for _ in range(2)]
+    ref.set_weights(fast.get_weights())
+    x, _ = _data(45)
+    labels = np.random.default_rng(4).integers(0, 3, (45, 2))
+    y = np.eye(3, dtype="float32")[labels]
+    history = ref.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    fast.optimizer.build(fast.trainable_variables)
+    trainer = fastfit.Trainer(fast)
+    got = trainer.fit(fast, x, y, epochs=2, batch_size=16, seed=0, shuffle=False)
+    np.testing.assert_allclose(got["loss"], history.history["loss"], rtol=2e-5)
+    for a, b in zip(fast.get_weights(), ref.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    trainable = [v.value for v in fast.trainable_variables]
+    non_trainable = [v.value for v in fast.non_trainable_variables]
+    val = trainer.evaluate(trainable, non_trainable, x, y)
+    np.testing.assert_allclose(val, ref.evaluate(x, y, verbose=0), rtol=1e-5)
+
+
 def test_early_stopping_as_keras():
     x, y = _data(64)
     xv, _ = _data(20, seed=5)

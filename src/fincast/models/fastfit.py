@@ -72,12 +72,9 @@ BATCH_DEPENDENT = frozenset({"BatchNormalization"})
 def supports(model: Any) -> bool:
     """True when ``model`` can train in the compiled loop with ``fit``'s results.
 
-    Models with more than one output axis (``trend3``: horizons x classes) train with
-    ``fit``: the loop's per-row padding weights do not broadcast over their per-horizon
-    losses.
+    Outputs with more than one axis per row (``trend3``: horizons x classes) are supported:
+    the per-row padding weights are broadcast over their per-horizon losses.
     """
-    if len(tuple(getattr(model, "output_shape", ()) or ())) > 2:
-        return False
     stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
@@ -141,6 +138,16 @@ def _state(model: Any) -> tuple[list[Any], list[Any], list[Any]]:
         [v.value for v in model.non_trainable_variables],
         [v.value for v in model.optimizer.variables],
     )
+
+
+def _per_value(weight: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row weights broadcast to the shape of the per-row loss values (``y`` minus its last
+    axis: e.g. one cross-entropy per horizon for (rows, horizons, classes) targets)."""
+    extra = y.shape[weight.ndim : -1] if y.ndim > weight.ndim else ()
+    if not extra:
+        return weight
+    shaped = weight.reshape(weight.shape + (1,) * len(extra))
+    return np.ascontiguousarray(np.broadcast_to(shaped, weight.shape + tuple(extra)))
 
 
 def _padded(x: np.ndarray, rows: int) -> np.ndarray:
@@ -325,7 +332,8 @@ class Trainer:
             device: list[tuple[Any, np.ndarray]] = []
             losses: list[np.ndarray] = []
             for index, weight, active in self._chunks(stream, chunk, batch):
-                state, out = self._train(state, x[index], y[index], weight, active)
+                yb = y[index]
+                state, out = self._train(state, x[index], yb, _per_value(weight, yb), active)
                 device.append((out, active))
                 # look at the losses of the chunk before last (finished by now), so the
                 # host prepares the next chunk while the device computes this one
@@ -378,8 +386,9 @@ class Trainer:
             r = len(xb)
             w = np.zeros(BLOCK, dtype="float32")
             w[:r] = BLOCK / r
+            yp = _padded(yb, BLOCK)
             loss = self._evaluate(
-                trainable, non_trainable, _padded(xb, BLOCK), _padded(yb, BLOCK), w
+                trainable, non_trainable, _padded(xb, BLOCK), yp, _per_value(w, yp)
             )
             total += float(loss) * r
         return total / len(x)

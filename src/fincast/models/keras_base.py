@@ -3,8 +3,8 @@
 A network family subclasses :class:`KerasForecaster` and implements ``body``, which maps
 the input tensor to the last hidden tensor; the base class adds the output layer: one linear
 unit per horizon for regression tasks, one sigmoid unit per horizon (and event) for
-``direction`` / ``events``, and a softmax over down / flat / up per horizon for ``trend3``. Sequence families set
-``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
+``direction`` / ``events``, and a softmax over down / flat / up per horizon for ``trend3``.
+Sequence families set ``sequence = True`` and read (lookback, features) windows instead of a flat feature row.
 
 On the JAX backend training and prediction run through :mod:`fincast.models.fastfit`: the
 same minibatch updates as ``model.fit``, compiled once per network structure and reused in
