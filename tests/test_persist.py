@@ -20,8 +20,13 @@ from .conftest import make_ohlcv
 )
 def test_saved_model_predicts_identically_after_loading(tmp_path, ohlcv_csv, model, task):
     path = fincast.train(
-        str(ohlcv_csv), out=str(tmp_path / "m"), models=[model], task=task, epochs=2,
-        horizon=[1, 3], lookback=8,
+        str(ohlcv_csv),
+        out=str(tmp_path / "m"),
+        models=[model],
+        task=task,
+        epochs=2,
+        horizon=[1, 3],
+        lookback=8,
     )
     info = json.loads((path / "fincast.json").read_text())
     assert info["model"] == model and info["frequency"] == "B"
@@ -57,7 +62,9 @@ def test_predict_on_new_data_matches_in_memory_model(tmp_path, ohlcv_csv):
     ref = make_model("seed-mlp", TaskSpec(), {"epochs": 2}, seed=5).fit(design.batch())
     full = build_design(ds, TaskSpec(), FeatureSpec(), require_target=False)
     forecast = fincast.predict(path, str(ohlcv_csv))
-    np.testing.assert_allclose(forecast["forecast"].iloc[0], ref.predict(full.batch())[-1, 0], rtol=1e-5)
+    np.testing.assert_allclose(
+        forecast["forecast"].iloc[0], ref.predict(full.batch())[-1, 0], rtol=1e-5
+    )
 
 
 def test_predict_rejects_mismatched_columns_and_frequency(tmp_path, ohlcv_csv):

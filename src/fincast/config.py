@@ -45,7 +45,9 @@ class RunConfig(BaseModel):
     vol_estimator: Literal["close", "parkinson"] = "close"
     series_embedding: bool = False
 
-    models: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"seed-mlp": {}})
+    models: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"seed-mlp": dict[str, Any]()}
+    )
     baselines: list[str] | None = None
     epochs: int = 100
     batch_size: int = 32

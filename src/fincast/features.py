@@ -113,7 +113,7 @@ def build_features(
     for lag in range(1, spec.lookback):
         out[f"ret_lag{lag}"] = lagged.shift(lag)
     if all(c is not None for c in ohlc):
-        o, h, lo, c = (frame[col].astype("float64") for col in ohlc)  # type: ignore[index]
+        o, h, lo, c = (frame[col].astype("float64") for col in ohlc)
         out["range"] = np.log(h.where(h > 0) / lo.where(lo > 0))
         out["intraday"] = np.log(c.where(c > 0) / o.where(o > 0))
     if "volume" in roles:

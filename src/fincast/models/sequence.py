@@ -107,7 +107,7 @@ class CNN(KerasForecaster):
 
 
 @keras.saving.register_keras_serializable(package="fincast")
-class PositionalEmbedding(keras.layers.Layer):
+class PositionalEmbedding(keras.layers.Layer):  # type: ignore[name-defined]
     """Adds a learned embedding of each step's position to the projected inputs."""
 
     def __init__(self, length: int, dim: int, **kwargs: Any) -> None:
