@@ -80,6 +80,41 @@ RayAddress = Annotated[
     ),
 ]
 
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="YAML config file; flags override it.")
+]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+]
+FlatBand = Annotated[
+    float | None,
+    typer.Option(
+        "--flat-band",
+        help="trend3: flat band in training standard deviations (default 0.25).",
+    ),
+]
+VolEstimator = Annotated[
+    str | None,
+    typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
+]
+Events = Annotated[
+    str | None,
+    typer.Option(
+        help="events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 "
+        "(rules: above, below, abs_above, above_std, below_std, abs_above_std; default "
+        "up 1%, down 1%, "
+        "|move| > 2 sd)."
+    ),
+]
+SeriesEmbedding = Annotated[
+    bool | None,
+    typer.Option(
+        "--series-embedding/--no-series-embedding",
+        help="Panels: give the model the series identity as an input (default off).",
+    ),
+]
+
 
 def _yaml_mapping(flag: str, text: str | None) -> dict[str, Any] | None:
     """A flag's YAML (or JSON) mapping, e.g. ``--search-space '{units: [16, 32]}'``."""
@@ -113,44 +148,16 @@ def _config(config_file: Path | None, flags: dict[str, Any]) -> Any:
 @app.command()
 def backtest(
     data: DataArg = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="YAML config file; flags override it.")
-    ] = None,
+    config: ConfigFile = None,
     date_col: DateCol = None,
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[
-        str | None,
-        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
-    ] = None,
-    flat_band: Annotated[
-        float | None,
-        typer.Option(
-            "--flat-band",
-            help="trend3: flat band in training standard deviations (default 0.25).",
-        ),
-    ] = None,
-    vol_estimator: Annotated[
-        str | None,
-        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
-    ] = None,
-    events: Annotated[
-        str | None,
-        typer.Option(
-            help="events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 "
-            "(rules: above, below, abs_above, above_std, below_std, abs_above_std; default "
-            "up 1%, down 1%, "
-            "|move| > 2 sd)."
-        ),
-    ] = None,
-    series_embedding: Annotated[
-        bool | None,
-        typer.Option(
-            "--series-embedding/--no-series-embedding",
-            help="Panels: give the model the series identity as an input (default off).",
-        ),
-    ] = None,
+    task: TaskOpt = None,
+    flat_band: FlatBand = None,
+    vol_estimator: VolEstimator = None,
+    events: Events = None,
+    series_embedding: SeriesEmbedding = None,
     horizon: Annotated[
         str | None, typer.Option(help="Steps ahead to forecast, e.g. 1 (default) or 1,5,20.")
     ] = None,
@@ -589,44 +596,16 @@ def report(
 def train(
     data: DataArg = None,
     out: Annotated[str, typer.Option(help="Model directory to create.")] = "model",
-    config: Annotated[
-        Path | None, typer.Option("--config", help="YAML config file; flags override it.")
-    ] = None,
+    config: ConfigFile = None,
     date_col: DateCol = None,
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[
-        str | None,
-        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
-    ] = None,
-    flat_band: Annotated[
-        float | None,
-        typer.Option(
-            "--flat-band",
-            help="trend3: flat band in training standard deviations (default 0.25).",
-        ),
-    ] = None,
-    vol_estimator: Annotated[
-        str | None,
-        typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
-    ] = None,
-    events: Annotated[
-        str | None,
-        typer.Option(
-            help="events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 "
-            "(rules: above, below, abs_above, above_std, below_std, abs_above_std; default "
-            "up 1%, down 1%, "
-            "|move| > 2 sd)."
-        ),
-    ] = None,
-    series_embedding: Annotated[
-        bool | None,
-        typer.Option(
-            "--series-embedding/--no-series-embedding",
-            help="Panels: give the model the series identity as an input (default off).",
-        ),
-    ] = None,
+    task: TaskOpt = None,
+    flat_band: FlatBand = None,
+    vol_estimator: VolEstimator = None,
+    events: Events = None,
+    series_embedding: SeriesEmbedding = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
@@ -773,16 +752,18 @@ def list_models() -> None:
 
 
 def _click_classes(name: str) -> tuple[type[BaseException], ...]:
-    """``click.exceptions.NAME`` from click and from the copy typer may vendor."""
-    import click
+    """``click.exceptions.NAME`` from the copy of click typer vendors (typer >= 0.2x) and
+    from click itself, whichever are installed."""
+    import importlib
 
-    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
-    try:
-        from typer import _click
-
-        found.append(getattr(_click.exceptions, name))
-    except (ImportError, AttributeError):
-        pass
+    found: list[type[BaseException]] = []
+    for module in ("typer._click.exceptions", "typer.exceptions", "click.exceptions"):
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):
+            continue
+    if not found:  # pragma: no cover - typer always brings one of them
+        raise RuntimeError("neither typer's vendored click nor click is importable")
     return tuple(found)
 
 
