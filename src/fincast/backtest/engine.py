@@ -25,13 +25,10 @@ from ..data import Dataset, check_min_rows, check_positive, check_two_classes, l
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
-from ..metrics import evaluate
 from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
 from ..models.registry import DEFAULT_BASELINES, model_parameters
-from ..report import write_plots
-from ..report.build import report_title
-from ..report.html import write_report
+from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
 from ..task import TaskSpec, parse_events
 from .executors import WorkUnit, check_executor, make_executor
@@ -409,33 +406,13 @@ def run_backtest(
         predictions = pd.concat(frames, ignore_index=True)
         write_csv(out / "predictions.csv", predictions)
         predictions = read_predictions(out / "predictions.csv")
-        metrics = evaluate(predictions, prep.task.kind, cost_bps=config.cost_bps, seed=config.seed)
-        metrics["failures"] = [{k: v for k, v in f.items() if k != "traceback"} for f in failures]
-        metrics["warnings"] = prep.warnings
-        metrics["folds"] = [
-            {
-                "fold": f.index,
-                "train_start": _iso(prep.design.calendar[f.train_start]),
-                "train_end": _iso(prep.design.calendar[f.train_end - 1]),
-                "test_start": _iso(prep.design.calendar[f.test_start]),
-                "test_end": _iso(prep.design.calendar[f.test_end - 1]),
-            }
-            for f in prep.folds
-        ]
-        if prep.task.fitted_labels:  # the trend3 / events thresholds each fold learnt
-            for entry, f in zip(metrics["folds"], prep.folds, strict=True):
-                fitted = prep.design.for_fold(training_rows(prep.design, f)).labeler
-                entry["thresholds"] = fitted.thresholds() if fitted is not None else None
-        atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+        run_fields: dict[str, Any] = {
+            "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
+            "warnings": prep.warnings,
+            "folds": _fold_info(prep),
+        }
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")
-        plots = write_plots(
-            predictions,
-            prep.task.kind,
-            out / "plots",
-            cost_bps=config.cost_bps,
-            history=histories or None,
-        )
         info = {
             "status": "complete",
             "dataset": {
@@ -451,20 +428,38 @@ def run_backtest(
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "training_seconds": round(elapsed, 3),
         }
-        manifest = run.manifest_payload(info)
-        write_report(
-            out / "report.html",
-            metrics,
-            plots,
-            config_yaml=resolved.to_yaml(),
-            manifest=manifest,
-            title=report_title(manifest, out),
+        published = publish(
+            out,
+            predictions,
+            resolved,
+            run_fields=run_fields,
+            history=histories or None,
+            manifest=run.manifest_payload(info),
         )
+        metrics = published.metrics
         run.write_manifest(info)  # last: the run is complete once the manifest says so
         complete = True
     finally:
         run.close(complete=complete)
     return BacktestResult(out, predictions, metrics, metrics["failures"], prep.warnings)
+
+
+def _fold_info(prep: Prepared) -> list[dict[str, Any]]:
+    """The dates of each fold (and the trend3 / events thresholds it learnt)."""
+    out = []
+    for f in prep.folds:
+        entry: dict[str, Any] = {
+            "fold": f.index,
+            "train_start": _iso(prep.design.calendar[f.train_start]),
+            "train_end": _iso(prep.design.calendar[f.train_end - 1]),
+            "test_start": _iso(prep.design.calendar[f.test_start]),
+            "test_end": _iso(prep.design.calendar[f.test_end - 1]),
+        }
+        if prep.task.fitted_labels:
+            fitted = prep.design.for_fold(training_rows(prep.design, f)).labeler
+            entry["thresholds"] = fitted.thresholds() if fitted is not None else None
+        out.append(entry)
+    return out
 
 
 def read_predictions(path: Path) -> pd.DataFrame:

@@ -15,7 +15,14 @@ import numpy as np
 
 from ..task import TaskSpec
 
-__all__ = ["Batch", "ForecastModel", "feature_column", "one_hot", "return_window"]
+__all__ = [
+    "Batch",
+    "ForecastModel",
+    "TaskOnlyBaseline",
+    "feature_column",
+    "one_hot",
+    "return_window",
+]
 
 
 @dataclass(frozen=True)
@@ -103,3 +110,14 @@ def return_window(data: Batch, owner: str) -> np.ndarray:
         cols.append(feature_column(data, f"ret_lag{k}", owner))
         k += 1
     return np.stack(cols, axis=1)
+
+
+class TaskOnlyBaseline:
+    """Base of the baselines whose only parameter is the task (nothing to tune)."""
+
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
+
+    def get_params(self) -> dict[str, Any]:
+        """No hyperparameters."""
+        return {}

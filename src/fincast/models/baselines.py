@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 
-from ..task import TaskSpec
-from .base import Batch, one_hot
+from .base import Batch, TaskOnlyBaseline, one_hot
 
 __all__ = ["MeanBaseline", "NaiveBaseline"]
 
 
-class NaiveBaseline:
+class NaiveBaseline(TaskOnlyBaseline):
     """Tomorrow looks like today: the last observed outcome over the same horizon.
 
     ``return``: a zero return; ``level``: the last value; ``direction``, ``trend3``,
     ``events``: the class / events of the last h-step return (labelled with the training
     fold's thresholds); ``volatility``: the realised volatility of the last h steps.
     """
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         self.fitted_ = True
@@ -37,18 +30,12 @@ class NaiveBaseline:
         return naive.copy()
 
 
-class MeanBaseline:
+class MeanBaseline(TaskOnlyBaseline):
     """The training fold's mean (regression) or majority class (class tasks).
 
     For ``level`` it predicts the last value plus the training mean change, which is the
     random walk with drift.
     """
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 import pandas as pd
 
-from ..task import TaskSpec
-from .base import Batch
+from .base import Batch, TaskOnlyBaseline
 
 __all__ = ["DriftBaseline"]
 
 
-class DriftBaseline:
+class DriftBaseline(TaskOnlyBaseline):
     """The last value plus the series' mean h-step change over its training rows.
 
     ``return``: each series' training mean h-step return; ``level``: the last value plus
     the series' training mean h-step change. Unlike ``mean``, which pools every series, the
     drift is fitted per series; a series without training rows gets the pooled drift.
     """
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def _change(self, batch: Batch) -> np.ndarray:
         assert batch.y is not None

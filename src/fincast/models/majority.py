@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 
-from ..task import TaskSpec
-from .base import Batch
+from .base import Batch, TaskOnlyBaseline
 
 __all__ = ["MajorityBaseline"]
 
 
-class MajorityBaseline:
+class MajorityBaseline(TaskOnlyBaseline):
     """Forecasts the training fold's most frequent class, with its frequencies as probabilities.
 
     ``direction`` and ``events``: the probability of each label is its training base rate
     (so the class is the majority one); ``trend3``: the training shares of down / flat / up
     for every horizon.
     """
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None

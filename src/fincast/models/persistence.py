@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 
-from ..task import TaskSpec
-from .base import Batch
+from .base import Batch, TaskOnlyBaseline
 
 __all__ = ["PersistenceBaseline"]
 
 
-class PersistenceBaseline:
+class PersistenceBaseline(TaskOnlyBaseline):
     """First-order Markov persistence: the next class given the last observed class.
 
     ``naive`` repeats the class (or events) of the last h steps with certainty; this
@@ -21,12 +20,6 @@ class PersistenceBaseline:
     When classes persist it forecasts the last class again, with calibrated probabilities,
     so probability metrics (log loss) are meaningful where naive's 0/1 certainty is not.
     """
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        return {}
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None

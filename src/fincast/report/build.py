@@ -15,13 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from ..config import RunConfig
 from ..errors import RunError
 from ..metrics.evaluation import evaluate
 from ..rundir import atomic_write_text, read_manifest
 from .html import write_report
 from .plots import write_plots
 
-__all__ = ["RUN_FIELDS", "ReportResult", "rebuild_report", "report_title"]
+__all__ = ["RUN_FIELDS", "ReportResult", "publish", "rebuild_report", "report_title"]
 
 #: Keys of ``metrics.json`` that describe the run rather than score it (kept on rebuild).
 RUN_FIELDS = ("failures", "warnings", "folds")
@@ -41,6 +42,44 @@ def report_title(manifest: dict[str, Any] | None, run_dir: Path) -> str:
     """``fincast report · <dataset> · <run directory name>``."""
     name = ((manifest or {}).get("dataset") or {}).get("name")
     return " · ".join(["fincast report", *([str(name)] if name else []), Path(run_dir).name])
+
+
+def publish(
+    run_dir: Path,
+    predictions: pd.DataFrame,
+    config: RunConfig,
+    *,
+    run_fields: dict[str, Any],
+    history: dict[str, Any] | None,
+    manifest: dict[str, Any] | None,
+    bootstrap_reps: int | None = None,
+) -> ReportResult:
+    """Score ``predictions`` and write ``metrics.json``, ``plots/`` and ``report.html``.
+
+    The one path from a predictions table to a run's outputs: the backtest and
+    :func:`rebuild_report` both call it, so a rebuilt run matches the original.
+    ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings), which
+    describe the run and cannot be derived from the table.
+    """
+    options: dict[str, Any] = {"cost_bps": config.cost_bps, "seed": config.seed}
+    if bootstrap_reps is not None:
+        options["bootstrap_reps"] = bootstrap_reps
+    metrics = evaluate(predictions, config.task, **options)
+    for key in RUN_FIELDS:
+        metrics[key] = run_fields.get(key, [])
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    plots = write_plots(
+        predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
+    )
+    report = write_report(
+        run_dir / "report.html",
+        metrics,
+        plots,
+        config_yaml=config.to_yaml(),
+        manifest=manifest,
+        title=report_title(manifest, run_dir),
+    )
+    return ReportResult(run_dir, report, plots, metrics)
 
 
 def _read_json(path: Path) -> Any:
@@ -93,22 +132,12 @@ def rebuild_report(run_dir: str | Path, *, bootstrap_reps: int | None = None) ->
     history = _read_json(run / "history.json") if (run / "history.json").is_file() else None
     manifest = read_manifest(run)
 
-    options: dict[str, Any] = {"cost_bps": config.cost_bps, "seed": config.seed}
-    if bootstrap_reps is not None:
-        options["bootstrap_reps"] = bootstrap_reps
-    metrics = evaluate(predictions, config.task, **options)
-    for key in RUN_FIELDS:
-        metrics[key] = old.get(key, [])
-    atomic_write_text(run / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    plots = write_plots(
-        predictions, config.task, run / "plots", cost_bps=config.cost_bps, history=history
-    )
-    report = write_report(
-        run / "report.html",
-        metrics,
-        plots,
-        config_yaml=config.to_yaml(),
+    return publish(
+        run,
+        predictions,
+        config,
+        run_fields=old,
+        history=history,
         manifest=manifest,
-        title=report_title(manifest, run),
+        bootstrap_reps=bootstrap_reps,
     )
-    return ReportResult(run, report, plots, metrics)
