@@ -42,7 +42,7 @@ def test_single_column_and_non_positive_series():
             "x": np.sin(np.arange(30.0)),
         }
     )
-    feats = build_features(f, "x", {}, FeatureSpec(lookback=4))
+    feats = build_features(f, "x", {}, FeatureSpec(lookback=4), log=False)  # --task level
     assert {"ret", "ret_lag3", "rel_mean", "volatility", "level"} <= set(feats.columns)
     np.testing.assert_allclose(feats["ret"].iloc[5], f["x"][5] - f["x"][4])
 

@@ -98,6 +98,13 @@ VolEstimator = Annotated[
     str | None,
     typer.Option("--vol-estimator", help="volatility: close (default) or parkinson."),
 ]
+Transform = Annotated[
+    str | None,
+    typer.Option(
+        help="level: steps of the target as log changes or plain differences: auto (logs of "
+        "a price column, differences of any other), log or diff."
+    ),
+]
 Events = Annotated[
     str | None,
     typer.Option(
@@ -156,6 +163,7 @@ def backtest(
     task: TaskOpt = None,
     flat_band: FlatBand = None,
     vol_estimator: VolEstimator = None,
+    transform: Transform = None,
     events: Events = None,
     series_embedding: SeriesEmbedding = None,
     horizon: Annotated[
@@ -265,6 +273,7 @@ def backtest(
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
+        transform=transform,
         events=events,
         series_embedding=series_embedding,
         horizon=horizon,
@@ -604,6 +613,7 @@ def train(
     task: TaskOpt = None,
     flat_band: FlatBand = None,
     vol_estimator: VolEstimator = None,
+    transform: Transform = None,
     events: Events = None,
     series_embedding: SeriesEmbedding = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
@@ -639,6 +649,7 @@ def train(
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
+        transform=transform,
         events=events,
         series_embedding=series_embedding,
         horizon=horizon,

@@ -24,8 +24,8 @@ class RunConfig(BaseModel):
     defaults); a list of names is accepted too. ``baselines`` defaults to the task's set.
     ``flat_band`` (``trend3``), ``events`` (``events``: a list like
     ``[{name: up1, above: 0.01}, {name: big, abs_above_std: 2}]``, default up 1 %, down 1 %,
-    |move| > 2 training standard deviations) and ``vol_estimator`` (``volatility``) shape
-    the task; ``series_embedding`` adds the series identity to a panel model's inputs.
+    |move| > 2 training standard deviations), ``vol_estimator`` (``volatility``) and
+    ``transform`` (``level``: log changes or plain differences of the target) shape the task; ``series_embedding`` adds the series identity to a panel model's inputs.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -43,6 +43,7 @@ class RunConfig(BaseModel):
     flat_band: float = 0.25
     events: list[dict[str, Any]] | None = None
     vol_estimator: Literal["close", "parkinson"] = "close"
+    transform: Literal["auto", "log", "diff"] = "auto"
     series_embedding: bool = False
 
     models: dict[str, dict[str, Any]] = Field(

@@ -121,7 +121,8 @@ def build_design(
     feature set, so tabular and sequence models are always scored on the same rows.
     """
     frame = ds.frame
-    feats = build_features(frame, ds.target, ds.roles, features)
+    log = task.uses_log(ds.target, ds.roles)
+    feats = build_features(frame, ds.target, ds.roles, features, log=log)
     if series_ids is not None:
         onehot = {f"series={s}": (frame["id"] == s).astype("float64") for s in series_ids}
         feats = pd.concat([feats, pd.DataFrame(onehot, index=frame.index)], axis=1)

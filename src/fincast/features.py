@@ -75,7 +75,12 @@ def _rolling(values: pd.Series, groups: pd.Series, window: int, how: str) -> pd.
 
 
 def build_features(
-    frame: pd.DataFrame, target: str, roles: dict[str, str], spec: FeatureSpec
+    frame: pd.DataFrame,
+    target: str,
+    roles: dict[str, str],
+    spec: FeatureSpec,
+    *,
+    log: bool = True,
 ) -> pd.DataFrame:
     """Feature table aligned with ``frame``'s rows.
 
@@ -89,6 +94,11 @@ def build_features(
         OHLCV role -> column, as found by the loader.
     spec
         Which features to build.
+    log
+        Measure the target's steps as log changes (a positive price) or, when ``False``,
+        as plain differences (see :meth:`fincast.task.TaskSpec.uses_log`). It is decided
+        from the column's meaning and the task, never from the values: a whole-series
+        ``(value > 0).all()`` let a value dated after T change every feature before T.
 
     Returns
     -------
@@ -106,7 +116,7 @@ def build_features(
         return frame[cols].astype("float64").rename(columns=lambda c: f"raw_{c}")
 
     out: dict[str, pd.Series] = {}
-    positive = bool((value > 0).all())
+    positive = log
     step = _log_change(value, groups) if positive else value.groupby(groups, sort=False).diff()
     lagged = step.groupby(groups, sort=False)
     out["ret"] = step

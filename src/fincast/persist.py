@@ -128,8 +128,8 @@ def train(config: RunConfig, out: str | Path) -> Path:
         target=config.target,
         fillna=config.fillna,
     )
-    if task.needs_positive:
-        check_positive(ds, ds.target, f"--task {task.kind} uses log returns")
+    if task.uses_log(ds.target, ds.roles):
+        check_positive(ds, ds.target, *task.positive_reason())
     series = ds.ids if config.series_embedding else None
     design = build_design(
         ds, task, features, windows=MODELS[name].sequence, series_ids=series
@@ -253,8 +253,8 @@ def predict(
         )
     roles = {r: c for r, c in info["roles"].items() if c in ds.frame.columns}
     ds = Dataset(ds.frame, ds.name, ds.source, info["target"], roles, ds.sha256)
-    if task.needs_positive:
-        check_positive(ds, ds.target, f"the model's task {task.kind} uses log returns")
+    if task.uses_log(ds.target, ds.roles):
+        check_positive(ds, ds.target, *task.positive_reason("the model's task"))
     freq = _per_series_frequency(ds)
     if _frequency_family(freq) != _frequency_family(info.get("frequency")):
         raise DataError(

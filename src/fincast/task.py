@@ -50,6 +50,11 @@ TASKS: dict[str, str] = {
 }
 TREND3_CLASSES = ("down", "flat", "up")
 VOL_ESTIMATORS = ("close", "parkinson")
+#: How the target column's steps are measured: ``log`` changes (prices), plain ``diff``
+#: (rates, spreads, anything that can be zero or negative), or ``auto``.
+TRANSFORMS = ("auto", "log", "diff")
+#: Loader roles whose columns are prices (positive by nature): ``auto`` takes logs of them.
+PRICE_ROLES = ("open", "high", "low", "close", "adj_close")
 
 #: How an event compares the h-step log return r with its threshold x; ``*_std`` rules
 #: measure x in standard deviations of the training fold's h-step returns.
@@ -159,6 +164,10 @@ class TaskSpec:
     vol_estimator
         ``volatility``: ``close`` (close-to-close squared log returns) or ``parkinson``
         (``log(high/low)^2 / (4 log 2)``, needs high and low columns).
+    transform
+        How steps of the target column are measured in features and in ``level``'s
+        changes: ``log``, ``diff`` or ``auto`` (see :meth:`uses_log`). Never decided from
+        the data's values, which would let later rows change earlier features.
     """
 
     kind: str = "return"
@@ -166,6 +175,7 @@ class TaskSpec:
     flat_band: float = 0.25
     events: tuple[EventSpec, ...] = field(default=DEFAULT_EVENTS)
     vol_estimator: str = "close"
+    transform: str = "auto"
 
     def __post_init__(self) -> None:
         if self.kind not in TASKS:
@@ -188,6 +198,16 @@ class TaskSpec:
             raise ConfigError(
                 f"vol_estimator must be one of {', '.join(VOL_ESTIMATORS)}, "
                 f"got {self.vol_estimator!r}"
+            )
+        if self.transform not in TRANSFORMS:
+            raise ConfigError(
+                f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}; "
+                "pass e.g. --transform diff"
+            )
+        if self.transform == "diff" and self.kind != "level":
+            raise ConfigError(
+                f"--transform diff applies to --task level only; --task {self.kind} is "
+                "defined on log returns (leave --transform out)"
             )
         object.__setattr__(self, "events", parse_events(self.events))
 
@@ -222,10 +242,30 @@ class TaskSpec:
         """True when labels come from thresholds fitted on each fold's training rows."""
         return self.kind in ("trend3", "events")
 
-    @property
-    def needs_positive(self) -> bool:
-        """True when the task takes logarithms of the target column."""
-        return self.kind != "level"
+    def uses_log(self, target: str, roles: Mapping[str, str]) -> bool:
+        """True when the target column's steps are log changes (it must then be positive).
+
+        Every task but ``level`` is defined on log returns. For ``level``, ``transform``
+        decides; ``auto`` takes logs of a price column (a loader role: open, high, low,
+        close, adjusted close) and plain differences of any other column. The choice
+        depends on the column's meaning, never on its values: deciding it from
+        ``(value > 0).all()`` over the whole series let a value after date T change the
+        features of every row before T.
+        """
+        if self.kind != "level" or self.transform == "log":
+            return True
+        if self.transform == "diff":
+            return False
+        return any(roles.get(role) == target for role in PRICE_ROLES)
+
+    def positive_reason(self, who: str = "--task") -> tuple[str, str]:
+        """Why this task needs a positive target and how to get past it (error wording)."""
+        if self.kind == "level":
+            return (
+                f"{who} level takes log changes of a price column",
+                "pass --transform diff (plain differences) or clean the data",
+            )
+        return f"{who} {self.kind} uses log returns", "use --task level or clean the data"
 
     @property
     def max_horizon(self) -> int:
@@ -240,6 +280,7 @@ class TaskSpec:
             "flat_band": self.flat_band,
             "events": [e.to_dict() for e in self.events],
             "vol_estimator": self.vol_estimator,
+            "transform": self.transform,
         }
 
     @classmethod
@@ -251,6 +292,7 @@ class TaskSpec:
             float(value.get("flat_band", 0.25)),
             parse_events(value.get("events")),
             value.get("vol_estimator", "close"),
+            value.get("transform", "auto"),
         )
 
 
@@ -386,8 +428,8 @@ def build_targets(
     """
     value = frame[column].astype("float64")
     groups = frame["id"]
-    positive = bool((value > 0).all())
-    log_value = np.log(value.where(value > 0)) if positive else None
+    log = task.uses_log(column, roles or {})  # from the column's meaning, not its values
+    log_value = np.log(value.where(value > 0)) if log else None
     step_var = (
         _step_variance(frame, column, task, roles or {}) if task.kind == "volatility" else None
     )

@@ -102,6 +102,7 @@ def task_spec(config: RunConfig) -> TaskSpec:
         flat_band=config.flat_band,
         events=parse_events(config.events),
         vol_estimator=config.vol_estimator,
+        transform=config.transform,
     )
 
 
@@ -140,8 +141,8 @@ def prepare(config: RunConfig) -> Prepared:
         target=config.target,
         fillna=config.fillna,
     )
-    if task.needs_positive:
-        check_positive(ds, ds.target, f"--task {task.kind} uses log returns")
+    if task.uses_log(ds.target, ds.roles):
+        check_positive(ds, ds.target, *task.positive_reason())
     needed = config.lookback + task.max_horizon + 2 * config.folds + 1
     why = (
         f"lookback {config.lookback} + horizon {task.max_horizon} + 2 rows for each of "

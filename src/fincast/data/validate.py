@@ -57,7 +57,9 @@ def summarize(ds: Dataset) -> dict[str, Any]:
     }
 
 
-def check_positive(ds: Dataset, column: str, why: str) -> None:
+def check_positive(
+    ds: Dataset, column: str, why: str, fix: str = "use --task level or clean the data"
+) -> None:
     """Raise :class:`DataError` if ``column`` has values <= 0 (``why`` says what needs it)."""
     values = ds.frame[column].to_numpy(dtype="float64")
     bad = ~(values > 0)
@@ -66,7 +68,7 @@ def check_positive(ds: Dataset, column: str, why: str) -> None:
         raise DataError(
             f"{ds.source}: column `{column}` has {int(bad.sum())} non-positive values (first "
             f"{values[i]:g} at {ds.frame['date'].iloc[i].date()}, series {ds.frame['id'].iloc[i]}); "
-            f"{why}, which need positive prices: use --task level or clean the data"
+            f"{why}, which need positive prices: {fix}"
         )
 
 
