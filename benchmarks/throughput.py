@@ -44,7 +44,7 @@ def sp500_rows(rows: int | None = None) -> tuple[Any, np.ndarray, np.ndarray]:
 def fincast_fit(batch: Any, epochs: int, seed: int = 0) -> None:
     """Train fincast's ``seed-mlp`` (scaling, seeding, its training loop)."""
     from fincast.models import make_model
-    from fincast.task import TaskSpec
+    from fincast.tasks import TaskSpec
 
     make_model("seed-mlp", TaskSpec("return"), {"epochs": epochs}, seed=seed).fit(batch)
 

@@ -4,7 +4,7 @@ import pytest
 
 from fincast.config import build_config
 from fincast.errors import ConfigError
-from fincast.task import parse_events
+from fincast.tasks import parse_events
 
 
 def test_events_text_becomes_the_config_list():

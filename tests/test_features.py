@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fincast.errors import ConfigError
 from fincast.features import FeatureSpec, build_features
-from fincast.task import TaskSpec, build_targets
+from fincast.tasks import TaskSpec, build_targets
 
 from .conftest import make_ohlcv
 

@@ -54,7 +54,7 @@ def test_predict_on_new_data_matches_in_memory_model(tmp_path, ohlcv_csv):
     from fincast.config import build_config
     from fincast.models import make_model
     from fincast.persist import train
-    from fincast.task import TaskSpec
+    from fincast.tasks import TaskSpec
 
     path = train(build_config({"data": str(ohlcv_csv), "epochs": 2, "seed": 5}), tmp_path / "m")
     ds = fincast.load(str(ohlcv_csv))

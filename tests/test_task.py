@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from fincast.errors import ConfigError
-from fincast.task import TaskSpec, build_targets
+from fincast.tasks import TaskSpec, build_targets
 
 
 def frame(values, ids=None):

@@ -10,7 +10,7 @@ import fincast
 from fincast.design import build_design
 from fincast.errors import ConfigError
 from fincast.features import FeatureSpec
-from fincast.task import EventSpec, TaskSpec, build_targets, fit_labeler, parse_events
+from fincast.tasks import EventSpec, TaskSpec, build_targets, fit_labeler, parse_events
 
 from .conftest import make_ohlcv
 

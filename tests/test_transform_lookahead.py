@@ -17,7 +17,7 @@ from fincast.backtest import run_backtest
 from fincast.config import build_config
 from fincast.errors import ConfigError, DataError
 from fincast.features import FeatureSpec, build_features
-from fincast.task import TaskSpec, build_targets
+from fincast.tasks import TaskSpec, build_targets
 
 PRICES = {"close": "Close", "adj_close": "Adj Close"}
 

@@ -8,7 +8,7 @@ from .config import RunConfig, load_config
 from .data import Dataset, load
 from .errors import ConfigError, DataError, FincastError, ModelError, RunError
 from .features import FeatureSpec
-from .task import TaskSpec
+from .tasks import TaskSpec
 
 __version__ = "0.1.0"
 

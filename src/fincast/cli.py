@@ -372,7 +372,10 @@ def tune(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="return (default), level, direction, trend3, events or volatility."),
+    ] = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,

@@ -11,7 +11,7 @@ import pandas as pd
 from .data.dataset import Dataset
 from .features import FeatureSpec, build_features, sequence_columns
 from .models.base import Batch
-from .task import Labeler, TaskSpec, build_targets, fit_labeler
+from .tasks import Labeler, TaskSpec, build_targets, fit_labeler
 
 __all__ = ["Design", "build_design"]
 

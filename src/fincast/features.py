@@ -96,7 +96,7 @@ def build_features(
         Which features to build.
     log
         Measure the target's steps as log changes (a positive price) or, when ``False``,
-        as plain differences (see :meth:`fincast.task.TaskSpec.uses_log`). It is decided
+        as plain differences (see :meth:`fincast.tasks.TaskSpec.uses_log`). It is decided
         from the column's meaning and the task, never from the values: a whole-series
         ``(value > 0).all()`` let a value dated after T change every feature before T.
 

@@ -9,7 +9,6 @@ No pickle is ever read.
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,51 +16,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .backtest.engine import model_params, task_spec
 from .config import RunConfig
 from .data import Dataset, check_positive, load
+from .data.frequency import frequency_family, infer_frequency
 from .design import build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
+from .models.registry import model_params
 from .rundir import atomic_write_text, package_versions
-from .task import TaskSpec
+from .tasks import TaskSpec
 
 __all__ = ["infer_frequency", "load_model", "predict", "train"]
 
 FORMAT_VERSION = 1
-
-
-def infer_frequency(dates: pd.Series | np.ndarray) -> str | None:
-    """The pandas frequency alias of sorted dates (``B``, ``D``, ``W-FRI``, ``MS``, …)."""
-    idx = pd.DatetimeIndex(pd.Series(dates).drop_duplicates().sort_values().to_numpy())
-    if len(idx) < 3:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas 3 announces offsets instead of strings
-        freq = pd.infer_freq(idx[-min(len(idx), 60) :])
-    if freq is not None:
-        return freq if isinstance(freq, str) else str(getattr(freq, "freqstr", freq))
-    spacing = float(np.median(np.diff(idx.to_numpy())) / np.timedelta64(1, "D"))
-    if 0.9 <= spacing <= 1.5 and (idx.day_of_week < 5).mean() > 0.99:
-        return "B"  # business days with holidays
-    if 0.9 <= spacing <= 1.1:
-        return "D"
-    if 6 <= spacing <= 8:
-        return "W"
-    if 27 <= spacing <= 32:
-        return "MS" if (idx.day == 1).mean() > 0.9 else "ME"
-    if 85 <= spacing <= 95:
-        return "QS" if (idx.day == 1).mean() > 0.9 else "QE"
-    return None
-
-
-def _frequency_family(freq: str | None) -> str | None:
-    if freq is None:
-        return None
-    base = freq.split("-")[0].lstrip("0123456789")
-    return {"C": "B", "BME": "ME", "BMS": "MS", "BQE": "QE", "BQS": "QS"}.get(base, base)
 
 
 def _forecast_records(
@@ -70,23 +39,7 @@ def _forecast_records(
     """The forecast columns of horizon number ``j`` from one row of model output."""
     width = task.width
     chunk = np.asarray(out[j * width : (j + 1) * width], dtype="float64")
-    if task.kind == "events":  # one row per event: its probability
-        return [
-            {"label": name, "forecast": float(p), "last_value": last_value}
-            for name, p in zip(task.labels, chunk, strict=True)
-        ]
-    if task.kind == "trend3":  # the most likely class and the three probabilities
-        rec: dict[str, Any] = {"forecast": task.labels[int(chunk.argmax())]}
-        rec.update({f"prob_{c}": float(p) for c, p in zip(task.labels, chunk, strict=True)})
-        rec["last_value"] = last_value
-        return [rec]
-    value = float(chunk[0])
-    if task.kind == "volatility":
-        value = max(value, 0.0)
-    rec = {"forecast": value, "last_value": last_value}
-    if task.kind == "return":
-        rec["forecast_level"] = last_value * float(np.exp(value))
-    return [rec]
+    return task.task.forecast_records(task, chunk, last_value)
 
 
 def _per_series_frequency(ds: Dataset) -> str | None:
@@ -119,7 +72,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
-    task = task_spec(config)
+    task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(
         config.data,
@@ -256,7 +209,7 @@ def predict(
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason("the model's task"))
     freq = _per_series_frequency(ds)
-    if _frequency_family(freq) != _frequency_family(info.get("frequency")):
+    if frequency_family(freq) != frequency_family(info.get("frequency")):
         raise DataError(
             f"{ds.source}: the data's frequency is {freq or 'irregular'} but the model was "
             f"trained on {info.get('frequency') or 'irregular'} data; resample it to match"

@@ -8,8 +8,7 @@ import pytest
 
 import fincast
 from fincast.models import MODELS
-from fincast.models.registry import DEFAULT_BASELINES
-from fincast.task import TASKS
+from fincast.tasks import TASKS, get_task
 
 from ..conftest import make_ohlcv
 
@@ -58,9 +57,9 @@ def panel_csv(tmp_path_factory):
 
 def test_every_model_is_in_the_matrix():
     assert set(KERAS) == set(TINY)
-    assert set(KEYS) == set(TASKS) == set(DEFAULT_BASELINES)
-    for task, names in DEFAULT_BASELINES.items():
-        assert set(names) <= set(baselines_for(task))
+    assert set(KEYS) == set(TASKS)
+    for task in TASKS:
+        assert set(get_task(task).default_baselines) <= set(baselines_for(task))
 
 
 @pytest.mark.parametrize("task", list(TASKS))

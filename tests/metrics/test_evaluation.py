@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from fincast.metrics import evaluate
-from fincast.metrics import finance as finance_module
-from fincast.metrics import significance as significance_module
 from fincast.metrics.evaluation import verdict_rows
 from fincast.metrics.finance import trading_metrics
+from fincast.tasks import REGISTRY, Task
+from fincast.tasks.level import LevelTask
 
 
 def table(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -129,8 +129,12 @@ def test_tasks_without_trading_rule_or_loss_are_skipped_not_failed(monkeypatch) 
     level = table(n=60).assign(
         y_true=lambda f: 100 + f["y_true"], y_pred=lambda f: 100 + f["y_pred"]
     )
-    monkeypatch.delitem(finance_module.SIGNALS, "level")
-    monkeypatch.delitem(significance_module.LOSSES, "level")
+
+    class Untraded(LevelTask):  # no trading signal, no loss for the tests
+        significance = False
+        signal = Task.signal
+
+    monkeypatch.setitem(REGISTRY, "level", Untraded())
     out = evaluate(level, "level", bootstrap_reps=20)
     assert "trading rule" in out["finance"]["skipped"]
     assert "loss" in out["significance"]["skipped"]

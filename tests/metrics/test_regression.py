@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from fincast.errors import ConfigError, DataError
+from fincast.errors import DataError
 from fincast.metrics import regression_metrics
 
 
@@ -49,16 +49,18 @@ def test_level_direction_is_measured_against_the_naive_forecast():
         [11.0, 9.0, 10.0, 12.0],
         [10.5, 10.2, 11.0, 13.0],
         y_naive=[10.0, 10.0, 10.0, 10.0],
-        task="level",
+        relative=True,
     )
     assert m["direction_accuracy"] == pytest.approx(2 / 3)
     # levels all above zero would give 100% by the return rule: the naive reference matters
-    assert regression_metrics([11.0, 9.0], [10.5, 10.2], task="level")["direction_accuracy"] is None
+    assert (
+        regression_metrics([11.0, 9.0], [10.5, 10.2], relative=True)["direction_accuracy"] is None
+    )
 
 
 def test_level_rows_without_a_naive_forecast_are_left_out_of_direction_only():
     m = regression_metrics(
-        [11.0, 9.0, 12.0], [10.5, 10.2, 9.0], y_naive=[10.0, np.nan, 10.0], task="level"
+        [11.0, 9.0, 12.0], [10.5, 10.2, 9.0], y_naive=[10.0, np.nan, 10.0], relative=True
     )
     assert m["direction_accuracy"] == pytest.approx(0.5)
     assert m["n_predictions"] == 3
@@ -78,8 +80,6 @@ def test_non_finite_rows_are_dropped():
 
 
 def test_bad_arguments_raise_fincast_errors():
-    with pytest.raises(ConfigError, match="direction"):
-        regression_metrics([1.0], [1.0], task="direction")
     with pytest.raises(DataError, match="3 rows"):
         regression_metrics([1.0, 2.0, 3.0], [1.0])
     with pytest.raises(DataError, match="y_pred"):

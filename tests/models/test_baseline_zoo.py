@@ -6,7 +6,7 @@ import pytest
 from fincast.errors import ConfigError
 from fincast.models import Batch, make_model
 from fincast.models.registry import model_parameters
-from fincast.task import TaskSpec
+from fincast.tasks import TaskSpec
 
 LAGS = 6
 

@@ -5,7 +5,7 @@ import pytest
 
 from fincast import _backend
 from fincast.models import Batch, fastfit, make_model
-from fincast.task import TaskSpec
+from fincast.tasks import TaskSpec
 
 keras = _backend.keras()
 

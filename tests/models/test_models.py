@@ -5,7 +5,7 @@ import pytest
 
 from fincast.errors import ConfigError
 from fincast.models import MODELS, Batch, make_model
-from fincast.task import TaskSpec
+from fincast.tasks import TaskSpec
 
 FAST = {"epochs": 2, "batch_size": 16}
 

@@ -21,21 +21,29 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, check_two_classes, load
+from ..data import Dataset, check_min_rows, check_positive, load
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
-from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
-from ..models.registry import DEFAULT_BASELINES, model_parameters
+from ..models.registry import model_params
+from ..predictions import SEED_COLUMN, build_predictions, read_predictions, write_predictions
 from ..report.build import publish
-from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
-from ..task import TaskSpec, parse_events
+from ..rundir import RunDirectory, atomic_write_text, safe_name
+from ..tasks import TaskSpec
 from .executors import WorkUnit, check_executor, make_executor
-from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
 
-__all__ = ["BacktestResult", "Prepared", "prepare", "run_backtest", "task_spec", "training_rows"]
+__all__ = [
+    "BacktestResult",
+    "Prepared",
+    "model_params",
+    "prepare",
+    "read_predictions",
+    "run_backtest",
+    "task_spec",
+    "training_rows",
+]
 
 #: Called after each (model, fold) with (model, fold index, status) - status is
 #: "done", "resumed" or "failed".
@@ -72,38 +80,9 @@ def model_seed(seed: int, model: str, fold: int) -> int:
     return zlib.crc32(f"{seed}:{model}:{fold}".encode()) & 0x7FFFFFFF
 
 
-def model_params(config: RunConfig, name: str) -> dict[str, Any]:
-    """Hyperparameters of model ``name``: run-wide training options, then its own."""
-    if MODELS[name].baseline:
-        return dict(config.models.get(name, {}))
-    params: dict[str, Any] = {
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "optimizer": config.optimizer,
-        "loss": config.loss,
-        "dropout": config.dropout,
-        "l1": config.l1,
-        "l2": config.l2,
-        "patience": config.patience,
-        "val_fraction": config.val_fraction,
-    }
-    accepted = model_parameters(name)  # run-wide options only where the model has them
-    params = {k: v for k, v in params.items() if k in accepted}
-    params.update(config.models.get(name, {}))
-    return params
-
-
 def task_spec(config: RunConfig) -> TaskSpec:
     """The :class:`TaskSpec` a configuration describes."""
-    return TaskSpec(
-        config.task,
-        tuple(config.horizon),
-        flat_band=config.flat_band,
-        events=parse_events(config.events),
-        vol_estimator=config.vol_estimator,
-        transform=config.transform,
-    )
+    return TaskSpec.from_config(config)
 
 
 def prepare(config: RunConfig) -> Prepared:
@@ -123,7 +102,7 @@ def prepare(config: RunConfig) -> Prepared:
             "targets would overlap the test block; use --gap >= horizon or leave it out"
         )
     baselines = list(
-        config.baselines if config.baselines is not None else DEFAULT_BASELINES[task.kind]
+        config.baselines if config.baselines is not None else task.task.default_baselines
     )
     if "naive" not in baselines:
         baselines.insert(0, "naive")
@@ -166,8 +145,7 @@ def prepare(config: RunConfig) -> Prepared:
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
     )
-    if task.kind == "direction":
-        check_two_classes(design.y, design.ids, ds.source, ds.target)
+    task.task.check_design(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -222,7 +200,7 @@ def _fold_predictions(
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{name} produced non-finite forecasts in fold {fold.index}")
     history = getattr(model, "history_", {})
-    frame = predictions_frame(
+    frame = build_predictions(
         prep.task,
         d.ids[test_mask],
         d.dates[test_mask],
@@ -381,7 +359,7 @@ def run_backtest(
                 assert result.frame is not None
                 if result.history:  # before the part: an existing part marks a finished unit
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(result.history))
-                write_csv(part, result.frame)
+                write_predictions(part, result.frame)
             if progress:
                 progress(unit.model, unit.fold, "failed" if result.failure else "done")
 
@@ -405,7 +383,7 @@ def run_backtest(
             if hist.exists():
                 histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
         predictions = pd.concat(frames, ignore_index=True)
-        write_csv(out / "predictions.csv", predictions)
+        write_predictions(out / "predictions.csv", predictions)
         predictions = read_predictions(out / "predictions.csv")
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
@@ -461,13 +439,6 @@ def _fold_info(prep: Prepared) -> list[dict[str, Any]]:
             entry["thresholds"] = fitted.thresholds() if fitted is not None else None
         out.append(entry)
     return out
-
-
-def read_predictions(path: Path) -> pd.DataFrame:
-    """Read a predictions table written by fincast."""
-    frame = pd.read_csv(path, dtype={"id": str})
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
 
 
 def _iso(value: Any) -> str:

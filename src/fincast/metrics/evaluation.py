@@ -19,14 +19,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FincastError
+from ..predictions import SEED_COLUMN
 from . import finance, significance
 from .summary import compute_metrics
 
 __all__ = ["SEED_COLUMN", "evaluate", "verdict_rows"]
 
-#: Column of the predictions table naming the training seed of a row (only present when a
-#: run trains models with several seeds; empty for baselines and ensembles).
-SEED_COLUMN = "seed"
 _NAIVE = "naive"
 
 

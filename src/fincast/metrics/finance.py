@@ -28,8 +28,7 @@ that have a row on the date: its return is the mean of the series' simple return
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import empyrical as ep
@@ -37,11 +36,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from ..tasks import get_task, task_names
 
 __all__ = [
     "BUY_AND_HOLD",
-    "SIGNALS",
-    "Signal",
     "equity_curves",
     "ic_series",
     "infer_periods_per_year",
@@ -72,9 +70,9 @@ def _json_float(value: Any) -> float | None:
 
 
 def _check(predictions: pd.DataFrame, task: str, extra: Iterable[str] = ()) -> None:
-    if task not in SIGNALS:
+    if not supports(task):
         raise ConfigError(
-            f"task {task!r} has no trading signal; expected one of {', '.join(SIGNALS)}"
+            f"task {task!r} has no trading signal; expected one of {', '.join(_tradable())}"
         )
     missing = [c for c in (*_REQUIRED, *extra) if c not in predictions.columns]
     if missing:
@@ -99,88 +97,24 @@ def _pick_horizon(predictions: pd.DataFrame, horizon: int | None) -> int:
     return int(horizon)
 
 
-def _naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
-    """The ``naive`` model's y_pred on the same (id, date, horizon) as each row."""
-    naive = predictions[predictions["model"] == "naive"]
-    if naive.empty:
-        raise DataError(
-            "the level task needs the `naive` model's rows to turn forecasts into changes; "
-            "the predictions table has none — keep the naive baseline in the backtest"
-        )
-    keys = ["id", "date", "horizon"]
-    lookup = naive.drop_duplicates(keys).set_index(keys)["y_pred"]
-    index = pd.MultiIndex.from_frame(predictions[keys])
-    return lookup.reindex(index).to_numpy(dtype="float64")
-
-
-def _return_score(predictions: pd.DataFrame) -> np.ndarray:
-    return predictions["y_pred"].to_numpy(dtype="float64")
-
-
-def _level_score(predictions: pd.DataFrame) -> np.ndarray:
-    return predictions["y_pred"].to_numpy(dtype="float64") - _naive_aligned(predictions)
-
-
-def _probability_score(predictions: pd.DataFrame) -> np.ndarray:
-    y_pred = predictions["y_pred"].to_numpy(dtype="float64")
-    if "prob" in predictions.columns:
-        prob = predictions["prob"].to_numpy(dtype="float64")
-        return np.where(np.isnan(prob), y_pred, prob)
-    return y_pred
-
-
-def _trend3_score(predictions: pd.DataFrame) -> np.ndarray:
-    """P(up) - P(down), or the class minus 1 (-1 down, 0 flat, 1 up) without probabilities."""
-    if {"prob_up", "prob_down"} <= set(predictions.columns):
-        up = predictions["prob_up"].to_numpy(dtype="float64")
-        down = predictions["prob_down"].to_numpy(dtype="float64")
-        score = up - down
-        fallback = predictions["y_pred"].to_numpy(dtype="float64") - 1.0
-        return np.where(np.isnan(score), fallback, score)
-    return predictions["y_pred"].to_numpy(dtype="float64") - 1.0
-
-
-@dataclass(frozen=True)
-class Signal:
-    """How a task's forecast becomes a trading signal.
-
-    Attributes
-    ----------
-    score
-        Maps predictions rows to what the model expects, larger meaning more bullish.
-    probability
-        True when the score is a probability of "up": the position compares it with the
-        ``threshold`` (default 0.5) instead of 0.
-    """
-
-    score: Callable[[pd.DataFrame], np.ndarray]
-    probability: bool = False
-
-
-#: Trading signal by task. A task missing here gets no finance metrics (the evaluation says
-#: so instead of failing); a new task plugs in with one entry.
-SIGNALS: dict[str, Signal] = {
-    "return": Signal(_return_score),
-    "level": Signal(_level_score),
-    "direction": Signal(_probability_score, probability=True),
-    "trend3": Signal(_trend3_score),
-}
+def _tradable() -> list[str]:
+    return [name for name in task_names() if get_task(name).tradable]
 
 
 def supports(task: str) -> bool:
-    """Whether forecasts of ``task`` can be traded (has an entry in :data:`SIGNALS`).
+    """Whether forecasts of ``task`` can be traded (its task object has a signal).
 
     Examples
     --------
     >>> supports("return"), supports("no-such-task")
     (True, False)
     """
-    return task in SIGNALS
+    return task in task_names() and get_task(task).tradable
 
 
 def _forecast_score(predictions: pd.DataFrame, task: str) -> np.ndarray:
     """What a model expects, on a scale where larger means more bullish."""
-    return SIGNALS[task].score(predictions)
+    return get_task(task).signal(predictions)
 
 
 def positions(
@@ -229,7 +163,7 @@ def positions(
     if mode not in _MODES:
         raise ConfigError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
     score = _forecast_score(predictions, task)
-    if SIGNALS[task].probability:
+    if get_task(task).signal_is_probability:
         score = score - threshold
     signal = np.nan_to_num(np.sign(score), nan=0.0)
     if mode == "long_flat":

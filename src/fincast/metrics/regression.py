@@ -19,7 +19,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 
 __all__ = ["REGRESSION_METRICS", "regression_metrics"]
 
@@ -57,7 +57,7 @@ def regression_metrics(
     y_pred: ArrayLike,
     *,
     y_naive: ArrayLike | None = None,
-    task: str = "return",
+    relative: bool = False,
 ) -> dict[str, Any]:
     """Error and direction metrics of point forecasts.
 
@@ -66,15 +66,16 @@ def regression_metrics(
     Parameters
     ----------
     y_true
-        Realised values: h-step log returns (``return``) or the value at t + h (``level``).
+        Realised values: h-step log returns, or the value at t + h (``relative``).
     y_pred
         Forecasts of the same rows.
     y_naive
-        For ``level`` only: the naive forecast of each row (the value at t), the reference
+        With ``relative``: the naive forecast of each row (the value at t), the reference
         against which a predicted move up or down is measured. Rows where it is missing are
         left out of ``direction_accuracy``.
-    task
-        ``"return"`` or ``"level"``.
+    relative
+        True for forecasts of a value (``level``): directions are moves relative to
+        ``y_naive``; False for forecasts of a change (``return``): their signs.
 
     Returns
     -------
@@ -83,14 +84,12 @@ def regression_metrics(
         undefined) and ``n_predictions`` (int). ``r2`` needs at least 2 rows.
         ``direction_accuracy`` is the share of rows whose predicted direction matches the
         actual one, counting only rows that actually moved: the sign of ``y_pred`` against
-        the sign of ``y_true`` for ``return``; the sign of ``y_pred - y_naive`` against the
-        sign of ``y_true - y_naive`` for ``level`` (``None`` without ``y_naive``, and
+        the sign of ``y_true`` by default; the sign of ``y_pred - y_naive`` against the
+        sign of ``y_true - y_naive`` with ``relative`` (``None`` without ``y_naive``, and
         ``None`` for a forecast that never moves, such as naive itself).
 
     Raises
     ------
-    ConfigError
-        If ``task`` is not ``return`` or ``level``.
     DataError
         If the arrays differ in length or hold non-numbers.
 
@@ -100,11 +99,6 @@ def regression_metrics(
     >>> m["mse"], m["direction_accuracy"], m["n_predictions"]
     (0.8333333333333334, 0.6666666666666666, 3)
     """
-    if task not in ("return", "level"):
-        raise ConfigError(
-            f"regression_metrics: task must be 'return' or 'level', got {task!r}; "
-            "use classification_metrics for 'direction'"
-        )
     actual = _as_float_array(y_true, "y_true")
     predicted = _as_float_array(y_pred, "y_pred")
     naive = None if y_naive is None else _as_float_array(y_naive, "y_naive")
@@ -124,7 +118,7 @@ def regression_metrics(
     out["rmse"] = _finite_or_none(root_mean_squared_error(actual, predicted))
     out["mae"] = _finite_or_none(mean_absolute_error(actual, predicted))
     out["r2"] = _finite_or_none(r2_score(actual, predicted)) if n >= 2 else None
-    if task == "return":
+    if not relative:
         out["direction_accuracy"] = _sign_accuracy(actual, predicted)
     elif naive is not None:
         naive = naive[keep]

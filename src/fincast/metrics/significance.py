@@ -24,8 +24,6 @@ most ``sqrt(n)``. Everything is deterministic under ``seed``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -34,12 +32,11 @@ from arch.bootstrap import MCS, SPA, StationaryBootstrap, optimal_block_length
 from scipy import stats
 
 from ..errors import ConfigError, DataError
+from ..tasks import get_task, task_names
 from .finance import _json_float, _model_order
 
 __all__ = [
     "DEFAULT_BOOTSTRAP_REPS",
-    "LOSSES",
-    "Loss",
     "diebold_mariano",
     "significance",
     "supports",
@@ -151,58 +148,13 @@ def diebold_mariano(
     return result
 
 
-def _squared_error(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
-    y = predictions["y_true"].to_numpy(dtype="float64")
-    pred = predictions["y_pred"].to_numpy(dtype="float64")
-    return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
-
-
-def _zero_one(predictions: pd.DataFrame) -> tuple[pd.Series, str]:
-    y = predictions["y_true"].to_numpy(dtype="float64")
-    pred = predictions["y_pred"].to_numpy(dtype="float64")
-    loss = np.where(np.isnan(y) | np.isnan(pred), np.nan, (pred != y).astype("float64"))
-    return pd.Series(loss, index=predictions.index), "zero_one"
-
-
-@dataclass(frozen=True)
-class Loss:
-    """How a task's forecasts are scored row by row for the significance tests.
-
-    Attributes
-    ----------
-    rows
-        Maps the predictions table to one loss per row (smaller is better) and the loss name.
-    skill
-        How the bootstrap interval's ``skill_vs_naive`` comes from the mean losses L (model)
-        and L0 (naive): ``ratio`` is ``1 - L / L0`` (``1 - MSE / MSE_naive``); ``difference``
-        is ``L0 - L`` (for the 0/1 loss: accuracy minus naive's accuracy). Both match
-        :func:`~fincast.metrics.compute_metrics`' ``skill_vs_naive``.
-    """
-
-    rows: Callable[[pd.DataFrame], tuple[pd.Series, str]]
-    skill: Literal["ratio", "difference"] = "ratio"
-
-
-#: Row loss by task; a task missing here gets no significance section (the evaluation says
-#: so instead of failing). A new task plugs in with one entry.
-LOSSES: dict[str, Loss] = {
-    "return": Loss(_squared_error),
-    "level": Loss(_squared_error),
-    "direction": Loss(_zero_one, skill="difference"),
-    "trend3": Loss(_zero_one, skill="difference"),
-    # events: the 0/1 loss of each label, averaged per date = the Hamming loss
-    "events": Loss(_zero_one, skill="difference"),
-    "volatility": Loss(_squared_error),
-}
-
-
 def supports(task: str) -> bool:
-    """Whether the significance tests know how to score ``task`` (see :data:`LOSSES`)."""
-    return task in LOSSES
+    """Whether the significance tests know how to score ``task`` (its row loss)."""
+    return task in task_names() and get_task(task).significance
 
 
 def _row_losses(predictions: pd.DataFrame, task: str) -> tuple[pd.Series, str]:
-    return LOSSES[task].rows(predictions)
+    return get_task(task).row_loss(predictions)
 
 
 def _per_date(
@@ -326,10 +278,10 @@ def significance(
     ConfigError
         For an unknown task or invalid ``alpha``/``bootstrap_reps``.
     """
-    if task not in LOSSES:
+    if not supports(task):
         raise ConfigError(
             f"task {task!r} has no loss for the significance tests; expected one of "
-            f"{', '.join(LOSSES)}"
+            f"{', '.join(t for t in task_names() if supports(t))}"
         )
     needed = ("id", "date", "model", "horizon", "y_true", "y_pred")
     missing = [c for c in needed if c not in predictions.columns]
@@ -375,7 +327,7 @@ def significance(
     block = _block_size(diffs, h0)
     result["block_size"] = block
 
-    ratio = LOSSES[task].skill == "ratio"
+    ratio = get_task(task).loss_skill == "ratio"
     index = _bootstrap_index(n, block, bootstrap_reps, seed)
     lo_q, hi_q = 100 * alpha / 2, 100 * (1 - alpha / 2)
 

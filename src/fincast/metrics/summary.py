@@ -11,24 +11,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, hamming_loss, mean_squared_error
 
-from ..errors import ConfigError, DataError
-from .classification import classification_metrics
-from .multiclass import multiclass_metrics
-from .multilabel import multilabel_metrics
-from .regression import regression_metrics
-from .volatility import volatility_metrics
+from ..errors import DataError
+from ..predictions import check_predictions
+from ..tasks import Task, get_task, task_names
+from ..tasks.spec import DEFAULT_TASK
 
 __all__ = [
     "BASELINE_NAMES",
-    "DIRECTION_COLUMNS",
-    "EVENTS_COLUMNS",
-    "REGRESSION_COLUMNS",
-    "TASK_COLUMNS",
-    "TREND3_COLUMNS",
-    "VOLATILITY_COLUMNS",
     "compute_metrics",
+    "headline_columns",
     "metrics_table",
     "order_models",
 ]
@@ -45,64 +37,13 @@ BASELINE_NAMES = (
     "garch",
     "ewma",
 )
-#: Headline columns of :func:`metrics_table` for the ``return`` and ``level`` tasks.
-REGRESSION_COLUMNS = (
-    "mse",
-    "rmse",
-    "mae",
-    "r2",
-    "direction_accuracy",
-    "skill_vs_naive",
-    "n_predictions",
-)
-#: Headline columns of :func:`metrics_table` for the ``direction`` task.
-DIRECTION_COLUMNS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "skill_vs_naive",
-    "n_predictions",
-)
-
-#: Headline columns for ``trend3``.
-TREND3_COLUMNS = (
-    "accuracy",
-    "f1_macro",
-    "f1_weighted",
-    "precision_macro",
-    "recall_macro",
-    "log_loss",
-    "skill_vs_naive",
-    "n_predictions",
-)
-#: Headline columns for ``events``.
-EVENTS_COLUMNS = (
-    "hamming_loss",
-    "subset_accuracy",
-    "f1_macro",
-    "f1_micro",
-    "skill_vs_naive",
-    "n_predictions",
-)
-#: Headline columns for ``volatility``.
-VOLATILITY_COLUMNS = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
-#: Headline columns of :func:`metrics_table` by task.
-TASK_COLUMNS = {
-    "return": REGRESSION_COLUMNS,
-    "level": REGRESSION_COLUMNS,
-    "direction": DIRECTION_COLUMNS,
-    "trend3": TREND3_COLUMNS,
-    "events": EVENTS_COLUMNS,
-    "volatility": VOLATILITY_COLUMNS,
-}
-
-_TASKS = ("return", "level", "direction", "trend3", "events", "volatility")
-_REQUIRED = ("id", "date", "fold", "model", "horizon", "y_true", "y_pred")
 _KEYS = ["id", "date", "horizon"]
 _NAIVE = "naive"
+
+
+def headline_columns(task: str) -> tuple[str, ...]:
+    """The headline metrics of ``task`` (those of the default task when it is unknown)."""
+    return get_task(task if task in task_names() else DEFAULT_TASK).headline_columns
 
 
 def order_models(names: Iterable[str]) -> list[str]:
@@ -126,19 +67,6 @@ def order_models(names: Iterable[str]) -> list[str]:
     return [b for b in BASELINE_NAMES if b in unique] + sorted(unique - set(BASELINE_NAMES))
 
 
-def _check(predictions: pd.DataFrame, task: str) -> None:
-    if task not in _TASKS:
-        raise ConfigError(f"task must be one of {', '.join(_TASKS)}; got {task!r}")
-    missing = [c for c in _REQUIRED if c not in predictions.columns]
-    if missing:
-        raise DataError(
-            f"the predictions table lacks the column(s) {', '.join(missing)}; expected "
-            f"{', '.join(_REQUIRED)} (and prob for direction); was it written by fincast?"
-        )
-    if predictions.empty:
-        raise DataError("the predictions table is empty: there is nothing to score")
-
-
 def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
     """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon)."""
     frame = predictions.reset_index(drop=True)
@@ -150,7 +78,7 @@ def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _skill(rows: pd.DataFrame, task: str) -> float | None:
+def _skill(rows: pd.DataFrame, task: Task) -> float | None:
     """Skill against naive on the rows shared with it (NaN-free)."""
     y = rows["y_true"].to_numpy("float64")
     pred = rows["y_pred"].to_numpy("float64")
@@ -158,40 +86,11 @@ def _skill(rows: pd.DataFrame, task: str) -> float | None:
     shared = np.isfinite(y) & np.isfinite(pred) & np.isfinite(naive)
     if not shared.any():
         return None
-    y, pred, naive = y[shared], pred[shared], naive[shared]
-    if task in ("direction", "trend3"):
-        return float(accuracy_score(y, pred) - accuracy_score(y, naive))
-    if task == "events":  # fewer wrong labels than naive: Hamming loss naive - model
-        return float(hamming_loss(y, naive) - hamming_loss(y, pred))
-    mse_naive = float(mean_squared_error(y, naive))
-    if not mse_naive > 0:
-        return None
-    return float(1.0 - mean_squared_error(y, pred) / mse_naive)
+    return task.skill(y[shared], pred[shared], naive[shared])
 
 
-def _score(rows: pd.DataFrame, task: str) -> dict[str, Any]:
-    if task == "trend3":
-        cols = ["prob_down", "prob_flat", "prob_up"]
-        prob = rows[cols] if set(cols) <= set(rows.columns) else None
-        if prob is not None and prob.isna().all().all():
-            prob = None
-        out = multiclass_metrics(rows["y_true"], rows["y_pred"], prob)
-    elif task == "events":
-        out = multilabel_metrics(rows)
-    elif task == "volatility":
-        out = volatility_metrics(rows["y_true"], rows["y_pred"])
-    elif task == "direction":
-        prob = rows["prob"] if "prob" in rows.columns else None
-        if prob is not None and prob.isna().all():
-            prob = None
-        out = classification_metrics(rows["y_true"], rows["y_pred"], prob)
-    else:
-        out = regression_metrics(
-            rows["y_true"],
-            rows["y_pred"],
-            y_naive=rows["y_naive"] if task == "level" else None,
-            task=task,
-        )
+def _score(rows: pd.DataFrame, task: Task) -> dict[str, Any]:
+    out = task.metrics(rows)
     out["skill_vs_naive"] = _skill(rows, task)
     return out
 
@@ -251,24 +150,25 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     >>> compute_metrics(p, "return")["models"]["m"]["skill_vs_naive"]
     0.75
     """
-    _check(predictions, task)
+    kind = get_task(task)
+    check_predictions(predictions)
     frame = _with_naive(predictions)
     horizons = sorted({int(h) for h in frame["horizon"].unique()})
     model_col = frame["model"].astype(str)
     models: dict[str, Any] = {}
     for name in order_models(model_col.unique()):
         rows = frame[model_col == name]
-        entry = _score(rows, task)
+        entry = _score(rows, kind)
         entry["folds"] = {
-            str(int(fold)): _score(group, task) for fold, group in rows.groupby("fold", sort=True)
+            str(int(fold)): _score(group, kind) for fold, group in rows.groupby("fold", sort=True)
         }
         if len(horizons) > 1:
             entry["horizons"] = {
-                str(int(h)): _score(group, task) for h, group in rows.groupby("horizon", sort=True)
+                str(int(h)): _score(group, kind) for h, group in rows.groupby("horizon", sort=True)
             }
         if rows["id"].nunique() > 1:  # a panel: every series on its own, next to the pool
             entry["series"] = {
-                str(sid): _score(group, task) for sid, group in rows.groupby("id", sort=True)
+                str(sid): _score(group, kind) for sid, group in rows.groupby("id", sort=True)
             }
         models[name] = entry
     return {
@@ -301,7 +201,7 @@ def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """
     if "task" not in metrics or "models" not in metrics:
         raise DataError("metrics_table needs the output of compute_metrics (task and models)")
-    columns = TASK_COLUMNS.get(metrics["task"], REGRESSION_COLUMNS)
+    columns = headline_columns(metrics["task"])
     rows = []
     for name, m in metrics["models"].items():
         skill = m.get("skill_vs_naive")

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from statsmodels.tsa.ar_model import AutoReg
 
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .base import Batch, return_window
 
 __all__ = ["ARBaseline"]
@@ -91,11 +91,11 @@ class ARBaseline:
             path[:, k] = nxt
             state = np.concatenate([nxt[:, None], state[:, :-1]], axis=1)
         cum = np.cumsum(path, axis=1)[:, [h - 1 for h in self.task.horizons]]
-        if self.task.kind == "return":
-            return cum
-        if self.task.kind == "level":
+        if self.task.forecasts_level:
             naive = np.asarray(data.naive, dtype="float64")
             return naive * np.exp(cum) if self.positive_ else naive + cum
+        if not self.task.is_classification:  # a return
+            return cum
         # direction: P(sum of the next h returns > 0), psi-weights of the AR for the variance
         psi = np.zeros((len(data), H))
         psi[:, 0] = 1.0

@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self
 
 import numpy as np
 
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 
 __all__ = [
     "Batch",

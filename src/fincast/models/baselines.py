@@ -40,7 +40,7 @@ class MeanBaseline(TaskOnlyBaseline):
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None
         y = np.asarray(train.y, dtype="float64")
-        if self.task.kind == "level":
+        if self.task.forecasts_level:
             self.mean_ = (y - train.naive).mean(axis=0)
         elif self.task.output == "multiclass":
             counts = np.stack(
@@ -55,6 +55,6 @@ class MeanBaseline(TaskOnlyBaseline):
 
     def predict(self, data: Batch) -> np.ndarray:
         base = np.zeros((len(data), self.mean_.shape[0]))
-        if self.task.kind == "level":
+        if self.task.forecasts_level:
             base = np.asarray(data.naive, dtype="float64")
         return base + self.mean_

@@ -23,7 +23,7 @@ class DriftBaseline(TaskOnlyBaseline):
     def _change(self, batch: Batch) -> np.ndarray:
         assert batch.y is not None
         y = np.asarray(batch.y, dtype="float64")
-        return y - batch.naive if self.task.kind == "level" else y
+        return y - batch.naive if self.task.forecasts_level else y
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         change = self._change(train)
@@ -36,6 +36,6 @@ class DriftBaseline(TaskOnlyBaseline):
         ids = data.ids if data.ids is not None else np.zeros(len(data))
         drift = self.drift_.reindex(np.asarray(ids, dtype=str)).to_numpy(dtype="float64")
         drift = np.where(np.isnan(drift), self.pooled_, drift)
-        if self.task.kind == "level":
+        if self.task.forecasts_level:
             return np.asarray(data.naive, dtype="float64") + drift
         return drift

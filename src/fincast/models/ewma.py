@@ -7,7 +7,7 @@ from typing import Any, Self
 import numpy as np
 
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .base import Batch, return_window
 
 __all__ = ["EWMABaseline"]

@@ -10,7 +10,7 @@ from arch import arch_model
 from scipy.signal import lfilter, lfiltic
 
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .base import Batch, return_window
 
 __all__ = ["GarchBaseline"]

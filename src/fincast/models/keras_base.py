@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _backend
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from . import fastfit
 from .base import Batch
 

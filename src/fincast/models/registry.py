@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .ar import ARBaseline
 from .base import ForecastModel
 from .baselines import MeanBaseline, NaiveBaseline
@@ -22,7 +22,7 @@ from .persistence import PersistenceBaseline
 from .ridge import RidgeBaseline
 from .sequence import CNN, GRU, LSTM, Transformer
 
-__all__ = ["DEFAULT_BASELINES", "MODELS", "ModelInfo", "make_model", "model_parameters"]
+__all__ = ["MODELS", "ModelInfo", "make_model", "model_parameters", "model_params"]
 
 _CLASS = ("direction", "trend3", "events")
 
@@ -72,17 +72,6 @@ MODELS: dict[str, ModelInfo] = {
     "transformer": ModelInfo(
         Transformer, "Transformer encoder: d_model 32, heads 2, ff 64, layers 1"
     ),
-}
-
-
-#: The baselines each task runs unless ``--baselines`` says otherwise (naive always runs).
-DEFAULT_BASELINES: dict[str, tuple[str, ...]] = {
-    "return": ("naive", "mean"),
-    "level": ("naive", "mean"),
-    "direction": ("naive", "mean"),
-    "trend3": ("naive", "majority", "persistence", "ridge"),
-    "events": ("naive", "majority", "persistence", "ridge"),
-    "volatility": ("naive", "ewma", "garch", "ridge"),
 }
 
 
@@ -162,3 +151,28 @@ def make_model(
         return info.factory(task, seed=seed, **params)
     except TypeError as exc:
         raise ConfigError(f"model {name!r}: invalid parameter ({exc})") from None
+
+
+def model_params(config: Any, name: str) -> dict[str, Any]:
+    """Hyperparameters of model ``name``: run-wide training options, then its own.
+
+    ``config`` is a :class:`~fincast.config.RunConfig`.
+    """
+    if MODELS[name].baseline:
+        return dict(config.models.get(name, {}))
+    params: dict[str, Any] = {
+        "epochs": config.epochs,
+        "batch_size": config.batch_size,
+        "lr": config.lr,
+        "optimizer": config.optimizer,
+        "loss": config.loss,
+        "dropout": config.dropout,
+        "l1": config.l1,
+        "l2": config.l2,
+        "patience": config.patience,
+        "val_fraction": config.val_fraction,
+    }
+    accepted = model_parameters(name)  # run-wide options only where the model has them
+    params = {k: v for k, v in params.items() if k in accepted}
+    params.update(config.models.get(name, {}))
+    return params

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .base import Batch
 
 __all__ = ["RidgeBaseline"]
@@ -50,7 +50,7 @@ class RidgeBaseline:
         X = np.asarray(train.X, dtype="float64")
         y = np.asarray(train.y, dtype="float64")
         if not self.task.is_classification:
-            target = y - train.naive if self.task.kind == "level" else y
+            target = y - train.naive if self.task.forecasts_level else y
             self.model_: Pipeline | list[Any] = make_pipeline(
                 StandardScaler(), Ridge(alpha=float(self.alpha))
             ).fit(X, target)
@@ -75,7 +75,7 @@ class RidgeBaseline:
         X = np.asarray(data.X, dtype="float64")
         if isinstance(self.model_, Pipeline):
             out = np.asarray(self.model_.predict(X), dtype="float64").reshape(len(X), -1)
-            if self.task.kind == "level":
+            if self.task.forecasts_level:
                 out = out + data.naive
             return out
         Xs = self.scaler_.transform(X)

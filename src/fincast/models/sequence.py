@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import _backend
 from ..errors import ConfigError
-from ..task import TaskSpec
+from ..tasks import TaskSpec
 from .keras_base import KerasForecaster
 
 __all__ = ["CNN", "GRU", "LSTM", "PositionalEmbedding", "Transformer"]

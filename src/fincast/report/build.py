@@ -18,6 +18,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..errors import RunError
 from ..metrics.evaluation import evaluate
+from ..predictions import read_predictions
 from ..rundir import atomic_write_text, read_manifest
 from .html import write_report
 from .plots import write_plots
@@ -109,7 +110,6 @@ def rebuild_report(run_dir: str | Path, *, bootstrap_reps: int | None = None) ->
         When the directory, its ``predictions.csv`` or its ``config.yaml`` is missing or
         unreadable.
     """
-    from ..backtest.engine import read_predictions
     from ..config import load_config
 
     run = Path(run_dir)

@@ -17,8 +17,8 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
 from ..metrics.finance import ic_series
-from ..task import CLASSIFICATION_TASKS
-from .plots import _date_axis, _models_to_show, _new_figure, _save, _styles
+from ..tasks import get_task, task_names
+from ._figures import _date_axis, _models_to_show, _new_figure, _save, _styles
 
 __all__ = [
     "is_class_task",
@@ -34,7 +34,7 @@ _NAIVE = "naive"
 
 def is_class_task(task: str) -> bool:
     """Whether ``task`` forecasts classes (confusion matrix and reliability apply)."""
-    return task in CLASSIFICATION_TASKS
+    return task in task_names() and get_task(task).is_classification
 
 
 def _smallest_horizon(predictions: pd.DataFrame) -> tuple[pd.DataFrame, int]:

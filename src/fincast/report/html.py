@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..metrics.summary import REGRESSION_COLUMNS, TASK_COLUMNS
+from ..metrics.summary import headline_columns
 from ..rundir import atomic_write_text
+from ..tasks import get_task, task_names
 
 __all__ = ["PLOT_CAPTIONS", "render_report", "write_report"]
 
@@ -218,7 +219,7 @@ def _verdict(metrics: dict[str, Any]) -> str:
 
 
 def _metrics_tables(metrics: dict[str, Any]) -> str:
-    columns = TASK_COLUMNS.get(str(metrics.get("task")), REGRESSION_COLUMNS)
+    columns = headline_columns(str(metrics.get("task")))
     models = metrics.get("models", {})
     pct = {"accuracy", "precision", "recall", "f1", "direction_accuracy", "subset_accuracy"}
     rows = []
@@ -266,12 +267,8 @@ def _metrics_tables(metrics: dict[str, Any]) -> str:
 
 
 def _fold_table(metrics: dict[str, Any]) -> str:
-    task = metrics.get("task")
-    headline = {
-        "direction": ("accuracy", "pct"),
-        "trend3": ("accuracy", "pct"),
-        "events": ("hamming_loss", "num"),
-    }.get(str(task), ("mse", "num"))
+    task = str(metrics.get("task"))
+    headline = get_task(task).fold_headline if task in task_names() else ("mse", "num")
     models = metrics.get("models", {})
     keys = sorted({k for m in models.values() for k in m.get("folds", {})}, key=int)
     info = {str(f.get("fold")): f for f in metrics.get("folds", [])}

@@ -12,25 +12,26 @@ place, so a plot is either complete or absent.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from ..errors import ConfigError, DataError
-from ..metrics.evaluation import SEED_COLUMN
 from ..metrics.finance import BUY_AND_HOLD, equity_curves, strategy_returns
 from ..metrics.finance import supports as tradable
-from ..metrics.summary import BASELINE_NAMES, order_models
-from ..rundir import atomic_write_bytes
-from ..task import TASKS
+from ..predictions import SEED_COLUMN
+from ..tasks import get_task
+from . import diagnostics
+from ._figures import (
+    _date_axis,
+    _models_to_show,
+    _new_figure,
+    _save,
+    _styles,
+)
 
 __all__ = [
     "BUY_AND_HOLD",
@@ -41,15 +42,9 @@ __all__ = [
     "write_plots",
 ]
 
-FIGSIZE = (11.0, 5.0)
-DPI = 110
-MAX_MODELS = 6  # naive and at most five others in the actual-vs-predicted plot
-_NAIVE = "naive"
-
 
 def _require(predictions: pd.DataFrame, task: str, columns: tuple[str, ...]) -> None:
-    if task not in TASKS:
-        raise ConfigError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    get_task(task)  # an unknown task: ConfigError
     missing = [c for c in columns if c not in predictions.columns]
     if missing:
         raise DataError(
@@ -86,55 +81,6 @@ def _series_and_horizon(
     if series is not None:
         rows = rows[rows["id"].astype(str) == series]
     return rows, series, h
-
-
-def _models_to_show(names: list[str]) -> list[str]:
-    """``naive``, then the non-baseline models, then other baselines; at most MAX_MODELS."""
-    ordered = order_models(names)
-    first = [n for n in ordered if n == _NAIVE]
-    own = [n for n in ordered if n not in BASELINE_NAMES]
-    others = [n for n in ordered if n in BASELINE_NAMES and n != _NAIVE]
-    return (first + own + others)[:MAX_MODELS]
-
-
-def _styles(names: list[str]) -> dict[str, dict[str, object]]:
-    """Line styles by model, the same in every plot of one table (colour by display order)."""
-    styles: dict[str, dict[str, object]] = {
-        _NAIVE: {"color": "0.45", "linestyle": "--", "linewidth": 1.0},
-        BUY_AND_HOLD: {"color": "black", "linewidth": 2.2, "alpha": 0.8, "zorder": 1.5},
-    }
-    others = [n for n in order_models(names) if n not in styles]
-    for i, name in enumerate(others):
-        styles[name] = {"color": f"C{i % 10}", "linewidth": 1.1}
-    return styles
-
-
-def _date_axis(ax: Axes) -> None:
-    locator = AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=DPI)
-    except (OverflowError, ValueError) as exc:
-        # extreme values (a price of 1e308, a return curve overflowing to inf) must not cost
-        # the run its results: draw a placeholder that says why
-        buffer = io.BytesIO()
-        fig.clear()
-        fig.text(0.5, 0.5, f"cannot draw this plot: values out of range ({exc})", ha="center")
-        fig.savefig(buffer, format="png", dpi=DPI)
-    finally:
-        fig.clear()
-    return atomic_write_bytes(Path(path), buffer.getvalue())
-
-
-def _new_figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
 
 
 def plot_actual_vs_predicted(
@@ -192,23 +138,9 @@ def plot_actual_vs_predicted(
     actual = shown.drop_duplicates("date")
 
     fig, ax = _new_figure()
-    if task == "trend3":
-        ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
-        ax.set_ylabel("class: 0 down · 1 flat · 2 up")
-        ax.set_ylim(-0.1, 2.1)
-    elif task == "direction":
-        ax.scatter(actual["date"], actual["y_true"], s=6, color="black", alpha=0.35, label="actual")
-        ax.axhline(0.5, color="0.6", linewidth=0.8)
-        ax.set_ylabel("P(up)  ·  actual up = 1 / down = 0")
-        ax.set_ylim(-0.05, 1.05)
-    else:
-        ax.plot(actual["date"], actual["y_true"], color="black", linewidth=1.4, label="actual")
-        ax.set_ylabel(
-            {"return": "h-step log return", "volatility": "realised volatility over h steps"}.get(
-                task, "value at t + h"
-            )
-        )
-    value = "prob" if task == "direction" and "prob" in shown.columns else "y_pred"
+    kind = get_task(task)
+    kind.plot_actual(ax, actual)
+    value = kind.plot_value(shown)
     styles = _styles(list(predictions["model"].astype(str).unique()))
     for name in _models_to_show(list(shown["model"].unique())):
         m = shown[shown["model"] == name]
@@ -380,16 +312,12 @@ def write_plots(
     DataError
         If the table is empty or lacks a column.
     """
-    from . import diagnostics
-
     _require(predictions, task, ("id", "date", "fold", "model", "horizon", "y_true", "y_pred"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     view = first_seed(predictions)
-    shown_task = task
-    if task == "events" and "label" in view.columns:  # pictures of the first event
-        view = view[view["label"].astype(str) == str(view["label"].iloc[0])]
-        shown_task = "direction"
+    view, shown = get_task(task).plot_view(view)  # e.g. events: the first event
+    shown_task = shown.name
     paths = [plot_actual_vs_predicted(view, shown_task, out / "actual_vs_predicted.png")]
     trading = tradable(task) and "fwd_return" in view.columns
     if trading:

@@ -6,9 +6,12 @@ them into inner walk-forward folds with the same gap, trains each trial on the i
 training blocks and scores it on the inner validation blocks. No trial ever sees a date of
 any test block; the outer test folds are used once, to backtest the best configuration.
 
-The score (lower is better) is, per validation fold, the MSE relative to the naive
-forecast's MSE (``1 - skill``; below 1 beats naive) for ``return``/``level`` tasks, or the
-log loss for ``direction``; a trial's value is the mean over the inner folds. A Keras
+The score (lower is better) is, per validation fold, the task's
+:meth:`~fincast.tasks.base.Task.tune_score`: the MSE relative to the naive forecast's MSE
+(``1 - skill``; below 1 beats naive) for ``return``, ``level`` and ``volatility``, the
+binary log loss for ``direction`` and ``events`` (mean over labels), the multi-class log
+loss for ``trend3``; a trial's value is the mean over the inner folds. Tasks with fitted
+labels (``trend3``, ``events``) fit their thresholds on each inner fold's training rows. A Keras
 callback reports the score after every epoch (step ``fold * 10000 + epoch``) so the median
 pruner stops poor trials early.
 """
@@ -27,6 +30,7 @@ from ..backtest.splits import Fold, walk_forward_folds
 from ..errors import DataError
 from ..models import make_model
 from ..models.base import Batch
+from ..tasks import TaskSpec
 from .space import sample
 
 __all__ = ["STEP_STRIDE", "Objective", "inner_folds", "score"]
@@ -65,19 +69,17 @@ def inner_folds(prep: Prepared, n: int) -> list[Fold]:
         ) from None
 
 
-def score(task_kind: str, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
-    """The validation score of forecasts ``pred`` (lower is better)."""
-    if task_kind == "direction":
-        p = np.clip(pred, 1e-7, 1 - 1e-7)
-        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    base = float(np.mean((y - naive) ** 2))
-    return float(np.mean((y - pred) ** 2) / (base if base > 0 else 1.0))
+def score(task: TaskSpec, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
+    """The validation score of forecasts ``pred`` (lower is better): the task's own."""
+    return task.task.tune_score(y, pred, naive)
 
 
 class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
     """Scores the validation block after each epoch and asks Optuna whether to prune."""
 
-    def __init__(self, trial: Any, forecaster: Any, val: Batch, kind: str, offset: int) -> None:
+    def __init__(
+        self, trial: Any, forecaster: Any, val: Batch, kind: TaskSpec, offset: int
+    ) -> None:
         super().__init__()
         self.trial, self.forecaster, self.val = trial, forecaster, val
         self.kind, self.offset = kind, offset
@@ -90,7 +92,7 @@ class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
 
         f = self.forecaster
         raw = np.asarray(self.model.predict(self._x, batch_size=4096, verbose=0), "float64")
-        pred = raw * f.y_scale_ + f.y_mean_
+        pred = raw.reshape(len(self.val), -1) * f.y_scale_ + f.y_mean_
         assert self.val.y is not None
         value = score(self.kind, self.val.y, pred, self.val.naive)
         if not np.isfinite(value):
@@ -135,7 +137,8 @@ class Objective:
         trial.set_user_attr("pid", os.getpid())  # which worker process ran it
         values = []
         for k, fold in enumerate(self.folds):
-            train, val = training_rows(d, fold), fold.test_mask(d.date_pos)
+            train, val = training_rows(prep.design, fold), fold.test_mask(d.date_pos)
+            d = prep.design.for_fold(train)  # trend3 / events: this fold's training rows
             trial.set_user_attr(
                 f"fold{k}",
                 {
@@ -146,16 +149,14 @@ class Objective:
             seed = model_seed(prep.config.seed, f"tune:{self.model}", fold.index)
             forecaster: Any = make_model(self.model, prep.task, params, seed=seed)
             val_batch = d.batch(val)
-            callback = _ReportEachEpoch(
-                trial, forecaster, val_batch, prep.task.kind, k * STEP_STRIDE
-            )
+            callback = _ReportEachEpoch(trial, forecaster, val_batch, prep.task, k * STEP_STRIDE)
             try:
                 forecaster.fit(d.batch(train), callbacks=[callback])
             except FloatingPointError as exc:
                 raise optuna.TrialPruned(str(exc)) from None
             pred = forecaster.predict(val_batch)
             assert val_batch.y is not None
-            values.append(score(prep.task.kind, val_batch.y, pred, val_batch.naive))
+            values.append(score(prep.task, val_batch.y, pred, val_batch.naive))
         return float(np.mean(values))
 
 

@@ -1,0 +1,131 @@
+"""The predictions table: the hand-over between forecasting and everything after it.
+
+One row per (model, id, date, horizon) — and per event label for tasks with
+``row_per_label`` (``events``) — with the columns of :data:`COLUMNS` in that order (those
+that apply) plus the task's forecast columns:
+
+- regression tasks (``return``, ``level``, ``volatility``): ``y_true``, ``y_pred``
+  (volatility forecasts are floored at ``VOL_FLOOR``, a volatility being >= 0);
+- ``direction``: ``y_pred`` (1 when ``prob`` > 0.5) and ``prob`` (probability of up);
+- ``trend3``: ``y_true`` / ``y_pred`` as class indices 0 = down, 1 = flat, 2 = up, and
+  ``prob_down``, ``prob_flat``, ``prob_up``;
+- ``events``: a ``label`` column (the event name), ``y_true`` / ``y_pred`` 0 or 1 and
+  ``prob``.
+
+Metrics, plots and the report work from this table alone, so they can be rebuilt from
+``predictions.csv`` without retraining. This module owns its columns, building, reading,
+writing and checking; it depends on the task objects only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .rundir import write_csv
+from .tasks import TaskSpec
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED",
+    "SEED_COLUMN",
+    "build_predictions",
+    "check_predictions",
+    "read_predictions",
+    "write_predictions",
+]
+
+#: Key and score columns, in table order (``fold``/``model``/``seed`` come from the
+#: backtest; ``label`` only for per-label tasks; forecast columns follow ``y_true``).
+COLUMNS = ("id", "date", "fold", "model", "seed", "horizon", "label", "y_true", "y_pred")
+#: The columns every scored table has.
+REQUIRED = ("id", "date", "fold", "model", "horizon", "y_true", "y_pred")
+#: The column that numbers the seeds of a multi-seed model (``--seeds`` > 1).
+SEED_COLUMN = "seed"
+
+
+def build_predictions(
+    task: TaskSpec,
+    ids: np.ndarray,
+    dates: np.ndarray,
+    y: np.ndarray,
+    out: np.ndarray,
+    fwd_return: np.ndarray,
+    **constants: Any,
+) -> pd.DataFrame:
+    """The predictions-table rows of one model on some rows.
+
+    Parameters
+    ----------
+    task
+        The task.
+    ids, dates
+        Series id and date of each row, (n,).
+    y
+        Targets, (n, horizons), or (n, horizons * labels) for per-label tasks.
+    out
+        The model's output, (n, horizons * task.width), horizon-major.
+    fwd_return
+        Realised h-step log returns, (n, horizons).
+    **constants
+        Columns with one value (e.g. ``fold=0, model="naive"``), placed after ``date``.
+    """
+    kind = task.task
+    n, horizons = len(ids), np.asarray(task.horizons)
+    n_h, width = len(horizons), task.width
+    per = width if kind.row_per_label else 1
+    cols: dict[str, Any] = {
+        "id": np.repeat(ids, n_h * per),
+        "date": np.repeat(dates, n_h * per),
+        **constants,
+    }
+    cols["horizon"] = np.tile(np.repeat(horizons, per), n)
+    if kind.row_per_label:
+        cols["label"] = np.tile(np.asarray(task.labels, dtype=object), n * n_h)
+    cols["y_true"] = np.asarray(y, dtype="float64").reshape(-1)
+    flat = np.asarray(out, dtype="float64").reshape(n * n_h * per, -1)
+    cols.update(kind.prediction_columns(task, flat))
+    cols["fwd_return"] = np.repeat(np.asarray(fwd_return, dtype="float64").reshape(-1), per)
+    return pd.DataFrame(cols)
+
+
+def check_predictions(
+    predictions: pd.DataFrame, needed: Iterable[str] = REQUIRED, *, what: str = "score"
+) -> None:
+    """Raise DataError when ``predictions`` lacks a needed column or is empty.
+
+    Parameters
+    ----------
+    predictions
+        The table.
+    needed
+        The columns the caller reads.
+    what
+        What the caller does with it (``score``, ``plot``…), for the message.
+    """
+    needed = tuple(needed)
+    missing = [c for c in needed if c not in predictions.columns]
+    if missing:
+        raise DataError(
+            f"the predictions table lacks the column(s) {', '.join(missing)}; expected "
+            f"{', '.join(needed)} (and prob for direction); was it written by fincast?"
+        )
+    if predictions.empty:
+        raise DataError(f"the predictions table is empty: there is nothing to {what}")
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """Read a predictions table written by fincast."""
+    frame = pd.read_csv(path, dtype={"id": str})
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def write_predictions(path: Path, predictions: pd.DataFrame) -> Path:
+    """Write a predictions table atomically (CSV with a stable float format)."""
+    return write_csv(path, predictions)

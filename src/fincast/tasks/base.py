@@ -1,0 +1,246 @@
+"""The :class:`Task` interface: everything that depends on the kind of forecast.
+
+One subclass per task kind (``return``, ``level``, ``direction``, ``trend3``, ``events``,
+``volatility``) answers every question the rest of fincast asks about a task: its
+targets and naive forecast, fitted labels, output head, prediction columns, forecast
+records, metrics, skill, row loss for the significance tests, trading signal, plot labels,
+tuning score and default baselines. Consumers ask the task object (``spec.task`` or
+:func:`~fincast.tasks.get_task`); none compares a task name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .spec import TaskSpec
+
+__all__ = ["HorizonInputs", "Task", "naive_aligned", "shift"]
+
+
+def shift(values: pd.Series, groups: pd.Series, periods: int) -> pd.Series:
+    """``values`` shifted by ``periods`` rows within each series."""
+    return values.groupby(groups, sort=False).shift(periods)
+
+
+@dataclass
+class HorizonInputs:
+    """What a task builds its targets of horizon ``h`` from (all aligned with ``frame``).
+
+    Attributes
+    ----------
+    frame, column, spec, roles
+        The long frame, the target column, the task spec and the OHLCV roles.
+    h
+        The horizon.
+    value, future
+        The target column at t and at t + h.
+    fwd, past
+        The h-step change from t to t + h and from t - h to t (log or plain, see
+        :meth:`TaskSpec.uses_log`).
+    cache
+        Shared between the horizons of one call (e.g. the per-step variance).
+    """
+
+    frame: pd.DataFrame
+    column: str
+    spec: TaskSpec
+    roles: Mapping[str, str]
+    h: int
+    value: pd.Series
+    future: pd.Series
+    fwd: pd.Series
+    past: pd.Series
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def groups(self) -> pd.Series:
+        """The series id of each row."""
+        return self.frame["id"]
+
+
+def naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
+    """The ``naive`` model's y_pred on the same (id, date, horizon) as each row."""
+    from ..errors import DataError
+
+    naive = predictions[predictions["model"] == "naive"]
+    if naive.empty:
+        raise DataError(
+            "the level task needs the `naive` model's rows to turn forecasts into changes; "
+            "the predictions table has none — keep the naive baseline in the backtest"
+        )
+    keys = ["id", "date", "horizon"]
+    lookup = naive.drop_duplicates(keys).set_index(keys)["y_pred"]
+    index = pd.MultiIndex.from_frame(predictions[keys])
+    return lookup.reindex(index).to_numpy(dtype="float64")
+
+
+class Task:
+    """One kind of forecast. Subclasses set the class attributes and override methods.
+
+    Attributes
+    ----------
+    name, description
+        Registry name (``--task``) and one line for ``--help``.
+    output
+        ``regression``, ``binary`` or ``multiclass``: the model's output head.
+    fitted_labels
+        Labels come from thresholds fitted on each fold's training rows (:meth:`label`).
+    forecasts_level
+        The target is a value and naive the last value: models forecast ``y - naive``.
+    row_per_label
+        The predictions table has one row per label (a ``label`` column).
+    default_baselines
+        The baselines a backtest runs unless told otherwise.
+    headline_columns
+        The metrics the summary table shows.
+    fold_headline
+        The metric and its format (``pct`` or ``num``) of the report's per-fold table.
+    loss_skill
+        How the significance tests' skill comes from mean row losses: ``ratio``
+        (``1 - L / L0``) or ``difference`` (``L0 - L``).
+    signal_is_probability
+        The trading signal is a probability of up (positions compare it with 0.5).
+    significance
+        Whether the significance tests compare models by :meth:`row_loss`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    output: ClassVar[str] = "regression"
+    fitted_labels: ClassVar[bool] = False
+    forecasts_level: ClassVar[bool] = False
+    row_per_label: ClassVar[bool] = False
+    default_baselines: ClassVar[tuple[str, ...]] = ("naive", "mean")
+    headline_columns: ClassVar[tuple[str, ...]] = (
+        "mse",
+        "rmse",
+        "mae",
+        "r2",
+        "direction_accuracy",
+        "skill_vs_naive",
+        "n_predictions",
+    )
+    fold_headline: ClassVar[tuple[str, str]] = ("mse", "num")
+    loss_skill: ClassVar[str] = "ratio"
+    signal_is_probability: ClassVar[bool] = False
+    significance: ClassVar[bool] = True
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+    # ---- specification ---------------------------------------------------------------
+    @property
+    def is_classification(self) -> bool:
+        """True for tasks whose targets are classes."""
+        return self.output != "regression"
+
+    def labels(self, spec: TaskSpec) -> tuple[str, ...]:
+        """Outputs per horizon: class or event names, else one value."""
+        return ("value",)
+
+    def check_spec(self, spec: TaskSpec) -> None:
+        """Reject settings that do not apply to this task (raises ConfigError)."""
+        if spec.transform == "diff":
+            raise ConfigError(
+                f"--transform diff applies to --task level only; --task {self.name} is "
+                "defined on log returns (leave --transform out)"
+            )
+
+    def uses_log(self, spec: TaskSpec, target: str, roles: Mapping[str, str]) -> bool:
+        """True when the target column's steps are log changes (see TaskSpec.uses_log)."""
+        return True
+
+    def positive_reason(self, spec: TaskSpec, who: str) -> tuple[str, str]:
+        """Why this task needs a positive target and how to get past it (error wording)."""
+        return f"{who} {self.name} uses log returns", "use --task level or clean the data"
+
+    # ---- targets and labels ----------------------------------------------------------
+    def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
+        """The target and the naive forecast of horizon ``inp.h`` for every row."""
+        raise NotImplementedError
+
+    def label(self, spec: TaskSpec, raw: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Labels of raw targets given the training scale (``fitted_labels`` tasks)."""
+        raise NotImplementedError(f"task {self.name} has no fitted labels")
+
+    def thresholds(self, spec: TaskSpec, scale: np.ndarray) -> dict[str, Any]:
+        """The fitted thresholds per horizon, JSON-ready (``fitted_labels`` tasks)."""
+        raise NotImplementedError(f"task {self.name} has no fitted labels")
+
+    def check_design(self, y: np.ndarray, ids: np.ndarray, source: str, target: str) -> None:
+        """Reject a design this task cannot learn from (raises DataError)."""
+
+    # ---- predictions -------------------------------------------------------------------
+    def prediction_columns(self, spec: TaskSpec, out: np.ndarray) -> dict[str, np.ndarray]:
+        """``y_pred`` (and probabilities) of model outputs, one row of ``out`` a table row."""
+        return {"y_pred": out.reshape(-1)}
+
+    def forecast_records(
+        self, spec: TaskSpec, chunk: np.ndarray, last_value: float
+    ) -> list[dict[str, Any]]:
+        """The ``predict`` output of one horizon from that horizon's model outputs."""
+        return [{"forecast": float(chunk[0]), "last_value": last_value}]
+
+    # ---- scoring -----------------------------------------------------------------------
+    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
+        """The metrics of predictions-table rows (with ``y_naive``), without skill."""
+        from ..metrics.regression import regression_metrics
+
+        return regression_metrics(rows["y_true"], rows["y_pred"])
+
+    def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
+        """Skill against naive on NaN-free rows: ``1 - MSE / MSE_naive`` by default."""
+        from sklearn.metrics import mean_squared_error
+
+        mse_naive = float(mean_squared_error(y, naive))
+        if not mse_naive > 0:
+            return None
+        return float(1.0 - mean_squared_error(y, pred) / mse_naive)
+
+    def row_loss(self, predictions: pd.DataFrame) -> tuple[pd.Series, str]:
+        """One loss per predictions row (smaller is better) and its name: squared error."""
+        y = predictions["y_true"].to_numpy(dtype="float64")
+        pred = predictions["y_pred"].to_numpy(dtype="float64")
+        return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
+
+    @property
+    def tradable(self) -> bool:
+        """Whether forecasts of this task can be traded (see :meth:`signal`)."""
+        return type(self).signal is not Task.signal
+
+    def signal(self, predictions: pd.DataFrame) -> np.ndarray:
+        """What each row expects, larger meaning more bullish (tradable tasks)."""
+        raise NotImplementedError(f"task {self.name} has no trading signal")
+
+    def tune_score(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
+        """The tuning objective on a validation block (lower is better).
+
+        Default: the MSE relative to the naive forecast's MSE (``1 - skill``; below 1
+        beats naive).
+        """
+        base = float(np.mean((y - naive) ** 2))
+        return float(np.mean((y - pred) ** 2) / (base if base > 0 else 1.0))
+
+    # ---- plots -------------------------------------------------------------------------
+    plot_ylabel: ClassVar[str] = "value at t + h"
+
+    def plot_actual(self, ax: Any, actual: pd.DataFrame) -> None:
+        """Draw the actual values on ``ax`` and label its y axis."""
+        ax.plot(actual["date"], actual["y_true"], color="black", linewidth=1.4, label="actual")
+        ax.set_ylabel(self.plot_ylabel)
+
+    def plot_value(self, shown: pd.DataFrame) -> str:
+        """The column plotted as each model's forecast."""
+        return "y_pred"
+
+    def plot_view(self, view: pd.DataFrame) -> tuple[pd.DataFrame, Task]:
+        """The rows the actual-vs-predicted plot shows and the task it draws them as."""
+        return view, self

@@ -1,0 +1,69 @@
+"""``volatility``: realised volatility over the next h steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .base import HorizonInputs, Task, shift
+
+__all__ = ["VOL_ESTIMATORS", "VOL_FLOOR", "VolatilityTask"]
+
+VOL_ESTIMATORS = ("close", "parkinson")
+#: Smallest volatility forecast written (a linear model can go below zero).
+VOL_FLOOR = 1e-8
+
+
+def step_variance(inp: HorizonInputs) -> pd.Series:
+    """Per-step variance proxy: squared log return, or the Parkinson range estimator."""
+    frame, roles, column = inp.frame, inp.roles, inp.column
+    if inp.spec.vol_estimator == "parkinson":
+        if "high" not in roles or "low" not in roles:
+            raise ConfigError(
+                "vol_estimator parkinson needs high and low columns, which the data lacks; "
+                "use --vol-estimator close"
+            )
+        hi = frame[roles["high"]].astype("float64")
+        lo = frame[roles["low"]].astype("float64")
+        return np.log(hi.where(hi > 0) / lo.where(lo > 0)) ** 2 / (4.0 * np.log(2.0))
+    logged = np.log(frame[column].astype("float64").where(frame[column] > 0))
+    return (logged - shift(logged, inp.groups, 1)) ** 2
+
+
+class VolatilityTask(Task):
+    """``sqrt(mean per-step variance over t+1 … t+h)``; naive: the same over t-h+1 … t."""
+
+    name = "volatility"
+    description = "realised volatility over the next h steps (close-to-close or Parkinson)"
+    default_baselines = ("naive", "ewma", "garch", "ridge")
+    headline_columns = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
+    plot_ylabel = "realised volatility over h steps"
+
+    def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
+        if "step_var" not in inp.cache:
+            inp.cache["step_var"] = step_variance(inp)
+        step_var, groups, index = inp.cache["step_var"], inp.groups, inp.frame.index
+        past_var = (
+            step_var.groupby(groups, sort=False)
+            .rolling(inp.h, min_periods=inp.h)
+            .mean()
+            .reset_index(level=0, drop=True)
+            .reindex(index)
+        )
+        return np.sqrt(shift(past_var, groups, -inp.h)), np.sqrt(past_var)
+
+    def prediction_columns(self, spec: Any, out: np.ndarray) -> dict[str, np.ndarray]:
+        return {"y_pred": np.maximum(out.reshape(-1), VOL_FLOOR)}
+
+    def forecast_records(
+        self, spec: Any, chunk: np.ndarray, last_value: float
+    ) -> list[dict[str, Any]]:
+        return [{"forecast": max(float(chunk[0]), 0.0), "last_value": last_value}]
+
+    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
+        from ..metrics.volatility import volatility_metrics
+
+        return volatility_metrics(rows["y_true"], rows["y_pred"])
