@@ -15,7 +15,13 @@ import pandas as pd
 from ..errors import DataError
 from ..predictions import check_predictions
 from ..tasks import Task, get_task, task_names
+from ..tasks.base import MetricKit
 from ..tasks.spec import DEFAULT_TASK
+from .classification import classification_metrics
+from .multiclass import multiclass_metrics
+from .multilabel import multilabel_metrics
+from .regression import regression_metrics
+from .volatility import volatility_metrics
 
 __all__ = [
     "BASELINE_NAMES",
@@ -36,6 +42,14 @@ BASELINE_NAMES = (
     "persistence",
     "garch",
     "ewma",
+)
+#: The metric functions the tasks choose from.
+KIT = MetricKit(
+    regression=regression_metrics,
+    classification=classification_metrics,
+    multiclass=multiclass_metrics,
+    multilabel=multilabel_metrics,
+    volatility=volatility_metrics,
 )
 _KEYS = ["id", "date", "horizon"]
 _NAIVE = "naive"
@@ -90,7 +104,7 @@ def _skill(rows: pd.DataFrame, task: Task) -> float | None:
 
 
 def _score(rows: pd.DataFrame, task: Task) -> dict[str, Any]:
-    out = task.metrics(rows)
+    out = task.metrics(rows, KIT)
     out["skill_vs_naive"] = _skill(rows, task)
     return out
 

@@ -10,7 +10,7 @@ tuning score and default baselines. Consumers ask the task object (``spec.task``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +22,7 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     from .spec import TaskSpec
 
-__all__ = ["HorizonInputs", "Task", "naive_aligned", "shift"]
+__all__ = ["HorizonInputs", "MetricKit", "Task", "naive_aligned", "shift"]
 
 
 def shift(values: pd.Series, groups: pd.Series, periods: int) -> pd.Series:
@@ -64,6 +64,21 @@ class HorizonInputs:
     def groups(self) -> pd.Series:
         """The series id of each row."""
         return self.frame["id"]
+
+
+@dataclass(frozen=True)
+class MetricKit:
+    """The metric functions a task picks from (handed in by :mod:`fincast.metrics`).
+
+    Tasks sit above the metrics in the flow of data, so they never import them: the
+    metrics layer passes its functions in and each task chooses and calls its own.
+    """
+
+    regression: Callable[..., dict[str, Any]]
+    classification: Callable[..., dict[str, Any]]
+    multiclass: Callable[..., dict[str, Any]]
+    multilabel: Callable[..., dict[str, Any]]
+    volatility: Callable[..., dict[str, Any]]
 
 
 def naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
@@ -190,11 +205,9 @@ class Task:
         return [{"forecast": float(chunk[0]), "last_value": last_value}]
 
     # ---- scoring -----------------------------------------------------------------------
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
         """The metrics of predictions-table rows (with ``y_naive``), without skill."""
-        from ..metrics.regression import regression_metrics
-
-        return regression_metrics(rows["y_true"], rows["y_pred"])
+        return kit.regression(rows["y_true"], rows["y_pred"])
 
     def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
         """Skill against naive on NaN-free rows: ``1 - MSE / MSE_naive`` by default."""

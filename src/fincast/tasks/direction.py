@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .base import HorizonInputs
+from .base import HorizonInputs, MetricKit
 from .classes import ClassTask
 
 __all__ = ["DirectionTask"]
@@ -42,13 +42,11 @@ class DirectionTask(ClassTask):
 
         check_two_classes(y, ids, source, target)
 
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
-        from ..metrics.classification import classification_metrics
-
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
         prob = rows["prob"] if "prob" in rows.columns else None
         if prob is not None and prob.isna().all():
             prob = None
-        return classification_metrics(rows["y_true"], rows["y_pred"], prob)
+        return kit.classification(rows["y_true"], rows["y_pred"], prob)
 
     def signal(self, predictions: pd.DataFrame) -> np.ndarray:
         """The probability of up (the 0/1 forecast where it is missing)."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .base import HorizonInputs, Task
+from .base import HorizonInputs, MetricKit, Task
 from .classes import ClassTask
 from .direction import DirectionTask
 
@@ -78,10 +78,8 @@ class EventsTask(ClassTask):
             for name, p in zip(self.labels(spec), chunk, strict=True)
         ]
 
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
-        from ..metrics.multilabel import multilabel_metrics
-
-        return multilabel_metrics(rows)
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
+        return kit.multilabel(rows)
 
     def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
         """Fewer wrong labels than naive: Hamming loss of naive minus the model's."""

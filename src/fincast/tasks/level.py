@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .base import HorizonInputs, Task, naive_aligned
+from .base import HorizonInputs, MetricKit, Task, naive_aligned
 
 if TYPE_CHECKING:
     from .spec import TaskSpec
@@ -51,11 +51,9 @@ class LevelTask(Task):
     def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
         return inp.future, inp.value
 
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
         """Regression metrics; direction accuracy of moves relative to naive."""
-        from ..metrics.regression import regression_metrics
-
-        return regression_metrics(
+        return kit.regression(
             rows["y_true"], rows["y_pred"], y_naive=rows["y_naive"], relative=True
         )
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .base import HorizonInputs
+from .base import HorizonInputs, MetricKit
 from .classes import ClassTask
 
 if TYPE_CHECKING:
@@ -74,13 +74,11 @@ class Trend3Task(ClassTask):
         rec["last_value"] = last_value
         return [rec]
 
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
-        from ..metrics.multiclass import multiclass_metrics
-
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
         prob = rows[_PROB] if set(_PROB) <= set(rows.columns) else None
         if prob is not None and prob.isna().all().all():
             prob = None
-        return multiclass_metrics(rows["y_true"], rows["y_pred"], prob)
+        return kit.multiclass(rows["y_true"], rows["y_pred"], prob)
 
     def signal(self, predictions: pd.DataFrame) -> np.ndarray:
         """P(up) - P(down), or the class minus 1 (-1 down, 0 flat, 1 up) without them."""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .base import HorizonInputs, Task, shift
+from .base import HorizonInputs, MetricKit, Task, shift
 
 __all__ = ["VOL_ESTIMATORS", "VOL_FLOOR", "VolatilityTask"]
 
@@ -63,7 +63,5 @@ class VolatilityTask(Task):
     ) -> list[dict[str, Any]]:
         return [{"forecast": max(float(chunk[0]), 0.0), "last_value": last_value}]
 
-    def metrics(self, rows: pd.DataFrame) -> dict[str, Any]:
-        from ..metrics.volatility import volatility_metrics
-
-        return volatility_metrics(rows["y_true"], rows["y_pred"])
+    def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
+        return kit.volatility(rows["y_true"], rows["y_pred"])
