@@ -489,7 +489,7 @@ def tune(
         err_console.print(f"[yellow]note:[/] {w}", highlight=False)
     out_console.print(
         f"best of {result.n_trials} trials ({result.n_pruned} pruned): validation score "
-        f"{result.best_value:.4g} with {json.dumps(result.best_params)}",
+        f"{result.best_value:.4g} ({result.score}) with {json.dumps(result.best_params)}",
         highlight=False,
     )
     if result.comparison is not None:

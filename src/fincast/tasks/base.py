@@ -233,6 +233,9 @@ class Task:
         """What each row expects, larger meaning more bullish (tradable tasks)."""
         raise NotImplementedError(f"task {self.name} has no trading signal")
 
+    #: What :meth:`tune_score` measures, for the tuning summary.
+    tune_metric: ClassVar[str] = "mse_vs_naive"
+
     def tune_score(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
         """The tuning objective on a validation block (lower is better).
 

@@ -41,6 +41,8 @@ class ClassTask(Task):
     def prediction_columns(self, spec: Any, out: np.ndarray) -> dict[str, np.ndarray]:
         return binary_columns(out)
 
+    tune_metric: ClassVar[str] = "log_loss"
+
     def tune_score(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
         """Mean binary log loss of the probabilities ``pred`` of the 0/1 labels ``y``."""
         from sklearn.metrics import log_loss

@@ -94,7 +94,9 @@ class Trend3Task(ClassTask):
         """Multi-class log loss of the class probabilities (3 per horizon)."""
         from sklearn.metrics import log_loss
 
-        prob = np.asarray(pred, dtype="float64").reshape(-1, len(TREND3_CLASSES))
+        prob = np.clip(np.asarray(pred, dtype="float64"), 0.0, 1.0)
+        prob = prob.reshape(-1, len(TREND3_CLASSES))
+        prob = prob / prob.sum(axis=1, keepdims=True)  # float32 softmax: sums off by 1e-7
         return float(log_loss(np.asarray(y).reshape(-1), prob, labels=[0.0, 1.0, 2.0]))
 
     def plot_actual(self, ax: Any, actual: pd.DataFrame) -> None:

@@ -34,6 +34,7 @@ from ..config import RunConfig, load_config
 from ..errors import ConfigError, RunError
 from ..models import make_model
 from ..rundir import RunDirectory, atomic_write_text, read_manifest, write_csv
+from ..tasks import TaskSpec
 from .objective import Objective, for_tuning, inner_folds
 from .plots import plot_history, plot_importance
 from .space import is_tunable, resolve_space
@@ -60,6 +61,8 @@ class TuneResult:
     best_config: Path
     comparison: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    #: What ``best_value`` measures (the task's tuning score, lower is better).
+    score: str = ""
 
 
 def _import_optuna() -> Any:
@@ -321,6 +324,7 @@ def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
         len(pruned),
         path,
         warnings=notes,
+        score=TaskSpec.from_config(job.config).task.tune_metric,
     )
     atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
     return result
@@ -349,6 +353,7 @@ def _summary(result: TuneResult) -> dict[str, Any]:
     data: dict[str, Any] = {
         "model": result.model,
         "best_value": result.best_value,
+        "score": result.score,
         "best_params": result.best_params,
         "trials": result.n_trials,
         "pruned": result.n_pruned,
