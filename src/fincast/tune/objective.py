@@ -78,11 +78,11 @@ class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
     """Scores the validation block after each epoch and asks Optuna whether to prune."""
 
     def __init__(
-        self, trial: Any, forecaster: Any, val: Batch, kind: TaskSpec, offset: int
+        self, trial: Any, forecaster: Any, val: Batch, task: TaskSpec, offset: int
     ) -> None:
         super().__init__()
         self.trial, self.forecaster, self.val = trial, forecaster, val
-        self.kind, self.offset = kind, offset
+        self.task, self.offset = task, offset
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._x = self.forecaster._scale(self.val)  # scalers are fitted before training
@@ -94,7 +94,7 @@ class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
         raw = np.asarray(self.model.predict(self._x, batch_size=4096, verbose=0), "float64")
         pred = raw.reshape(len(self.val), -1) * f.y_scale_ + f.y_mean_
         assert self.val.y is not None
-        value = score(self.kind, self.val.y, pred, self.val.naive)
+        value = score(self.task, self.val.y, pred, self.val.naive)
         if not np.isfinite(value):
             raise optuna.TrialPruned(f"validation score became {value} at epoch {epoch + 1}")
         self.trial.report(value, self.offset + epoch)
