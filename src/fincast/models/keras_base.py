@@ -24,16 +24,10 @@ from ..tasks import TaskSpec
 from . import fastfit
 from .base import Batch
 
-__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "TASK_LOSSES", "KerasForecaster"]
+__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "KerasForecaster"]
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy")
-#: The losses that fit each kind of task output; the first is the default.
-TASK_LOSSES = {
-    "regression": ("mse", "mae", "huber"),
-    "binary": ("binary_crossentropy",),
-    "multiclass": ("categorical_crossentropy",),
-}
 #: Minibatch updates per compiled call of ``model.fit`` (backends other than JAX): the same
 #: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.
 STEPS_PER_EXECUTION = 32
@@ -118,7 +112,7 @@ class KerasForecaster:
             raise ConfigError(
                 f"loss {self.loss!r} is not known; expected one of {', '.join(LOSSES)}"
             )
-        fitting = TASK_LOSSES[self.task.output]
+        fitting = self.task.task.losses
         if self.loss is not None and self.loss not in fitting:
             raise ConfigError(
                 f"loss {self.loss!r} does not fit task {self.task.kind!r}; use "
@@ -154,7 +148,7 @@ class KerasForecaster:
         """The loss actually used."""
         if self.loss is not None:
             return self.loss
-        return TASK_LOSSES[self.task.output][0]
+        return self.task.task.losses[0]
 
     def _make_optimizer(self) -> Any:
         keras = _backend.keras()

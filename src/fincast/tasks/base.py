@@ -112,6 +112,8 @@ class Task:
         The target is a value and naive the last value: models forecast ``y - naive``.
     row_per_label
         The predictions table has one row per label (a ``label`` column).
+    losses
+        The Keras losses that fit the output head; the first is the default.
     default_baselines
         The baselines a backtest runs unless told otherwise.
     headline_columns
@@ -133,6 +135,7 @@ class Task:
     fitted_labels: ClassVar[bool] = False
     forecasts_level: ClassVar[bool] = False
     row_per_label: ClassVar[bool] = False
+    losses: ClassVar[tuple[str, ...]] = ("mse", "mae", "huber")
     default_baselines: ClassVar[tuple[str, ...]] = ("naive", "mean")
     headline_columns: ClassVar[tuple[str, ...]] = (
         "mse",

@@ -22,6 +22,7 @@ class ClassTask(Task):
     """A task whose targets are classes (binary labels or class indices)."""
 
     output: ClassVar[str] = "binary"
+    losses: ClassVar[tuple[str, ...]] = ("binary_crossentropy",)
     loss_skill: ClassVar[str] = "difference"
     fold_headline: ClassVar[tuple[str, str]] = ("accuracy", "pct")
 

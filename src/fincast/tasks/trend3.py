@@ -25,6 +25,7 @@ class Trend3Task(ClassTask):
     name = "trend3"
     description = "3 classes: down / flat / up over the next h steps (flat band fitted per fold)"
     output = "multiclass"
+    losses = ("categorical_crossentropy",)
     fitted_labels = True
     default_baselines = ("naive", "majority", "persistence", "ridge")
     headline_columns = (
