@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..features import FeatureSpec
 from ..metrics.evaluation import SEED_COLUMN
 from ..models import MODELS, make_model
-from ..models.registry import DEFAULT_BASELINES, model_parameters
+from ..models.registry import DEFAULT_BASELINES, is_baseline, model_parameters
 from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
 from ..task import TaskSpec, parse_events
@@ -74,7 +74,7 @@ def model_seed(seed: int, model: str, fold: int) -> int:
 
 def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     """Hyperparameters of model ``name``: run-wide training options, then its own."""
-    if MODELS[name].baseline:
+    if is_baseline(name):
         return dict(config.models.get(name, {}))
     params: dict[str, Any] = {
         "epochs": config.epochs,
@@ -128,11 +128,8 @@ def prepare(config: RunConfig) -> Prepared:
     if "naive" not in baselines:
         baselines.insert(0, "naive")
     names = list(dict.fromkeys([*baselines, *config.models]))
-    for name in names:  # unknown names and parameters fail here, before any work
-        model = make_model(name, task, model_params(config, name) if name in MODELS else None)
-        check = getattr(model, "_check_params", None)
-        if check is not None:
-            check()
+    for name in names:  # unknown names, parameters and bad values fail here, before any work
+        make_model(name, task, model_params(config, name) if name in MODELS else None)
 
     ds = load(
         config.data,
@@ -265,7 +262,7 @@ def _fold_unit(
     history is that of seed 0.
     """
     run_seed = prep.config.seed
-    n_seeds = 1 if MODELS[name].baseline else prep.config.seeds
+    n_seeds = 1 if is_baseline(name) else prep.config.seeds
     if n_seeds == 1:
         return _fold_predictions(prep, name, fold, model_seed(run_seed, name, fold.index))
     frames: list[pd.DataFrame] = []

@@ -21,7 +21,6 @@ from .regression import regression_metrics
 from .volatility import volatility_metrics
 
 __all__ = [
-    "BASELINE_NAMES",
     "DIRECTION_COLUMNS",
     "EVENTS_COLUMNS",
     "REGRESSION_COLUMNS",
@@ -33,18 +32,6 @@ __all__ = [
     "order_models",
 ]
 
-#: Names of baseline models, in the order they are listed (after ``naive``, before the rest).
-BASELINE_NAMES = (
-    "naive",
-    "mean",
-    "drift",
-    "ridge",
-    "ar",
-    "majority",
-    "persistence",
-    "garch",
-    "ewma",
-)
 #: Headline columns of :func:`metrics_table` for the ``return`` and ``level`` tasks.
 REGRESSION_COLUMNS = (
     "mse",
@@ -122,8 +109,11 @@ def order_models(names: Iterable[str]) -> list[str]:
     >>> order_models(["seed-mlp", "mean", "lstm", "naive"])
     ['naive', 'mean', 'lstm', 'seed-mlp']
     """
+    from ..models.registry import baseline_names  # the registry's metadata is light
+
     unique = {str(n) for n in names}
-    return [b for b in BASELINE_NAMES if b in unique] + sorted(unique - set(BASELINE_NAMES))
+    baselines = baseline_names()
+    return [b for b in baselines if b in unique] + sorted(unique - set(baselines))
 
 
 def _check(predictions: pd.DataFrame, task: str) -> None:
@@ -233,7 +223,7 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
         is 0; also ``volatility``), ``accuracy - accuracy_naive`` for direction and trend3,
         ``hamming_loss_naive - hamming_loss`` for events; ``None`` without naive rows. For
         ``level``, the direction accuracy measures moves relative to the naive forecast.
-        Models are listed ``naive`` first, then the other :data:`BASELINE_NAMES`, then the
+        Models are listed ``naive`` first, then the other registered baselines, then the
         rest sorted by name.
 
     Raises

@@ -28,7 +28,7 @@ from ..errors import ConfigError, DataError
 from ..metrics.evaluation import SEED_COLUMN
 from ..metrics.finance import BUY_AND_HOLD, equity_curves, strategy_returns
 from ..metrics.finance import supports as tradable
-from ..metrics.summary import BASELINE_NAMES, order_models
+from ..metrics.summary import order_models
 from ..rundir import atomic_write_bytes
 from ..task import TASKS
 
@@ -90,10 +90,12 @@ def _series_and_horizon(
 
 def _models_to_show(names: list[str]) -> list[str]:
     """``naive``, then the non-baseline models, then other baselines; at most MAX_MODELS."""
+    from ..models.registry import is_baseline
+
     ordered = order_models(names)
     first = [n for n in ordered if n == _NAIVE]
-    own = [n for n in ordered if n not in BASELINE_NAMES]
-    others = [n for n in ordered if n in BASELINE_NAMES and n != _NAIVE]
+    own = [n for n in ordered if not is_baseline(n)]
+    others = [n for n in ordered if is_baseline(n) and n != _NAIVE]
     return (first + own + others)[:MAX_MODELS]
 
 
