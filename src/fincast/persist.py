@@ -24,8 +24,8 @@ from .design import build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
-from .models.registry import is_baseline
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
+from .models.registry import is_baseline
 from .rundir import atomic_write_text, package_versions
 from .task import TaskSpec
 

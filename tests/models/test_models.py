@@ -102,7 +102,7 @@ def test_unknown_model_and_parameter():
         make_model("seed_mlp", TaskSpec())
     with pytest.raises(ConfigError, match="has no parameter `wings`"):
         make_model("seed-mlp", TaskSpec(), {"wings": 2})
-    with pytest.raises(ConfigError, match="`optimizer` must be one of adam, .*got 'adamw'"):
+    with pytest.raises(ConfigError, match=r"`optimizer` must be one of adam, .*got 'adamw'"):
         make_model("seed-mlp", TaskSpec(), {"optimizer": "adamw"})
 
 
@@ -142,7 +142,7 @@ def test_mlp_options_shape_the_network():
     assert [layer.units for layer in dense] == [8, 8, 8, 1]
     assert dense[0].activation.__name__ == "tanh" and dense[0].kernel_regularizer is not None
     assert sum(layer.__class__.__name__ == "Dropout" for layer in model.model_.layers) == 3
-    with pytest.raises(ConfigError, match="`activation` must be one of relu, .*got 'swish'"):
+    with pytest.raises(ConfigError, match=r"`activation` must be one of relu, .*got 'swish'"):
         make_model("mlp", task, {"activation": "swish"})
 
 
