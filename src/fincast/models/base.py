@@ -207,7 +207,8 @@ class Model:
     #: Parameters that are also command-line flags (named in error messages).
     flag_params: ClassVar[frozenset[str]] = frozenset()
 
-    task: TaskSpec
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
 
     # -- parameters -----------------------------------------------------------------
     @classmethod
@@ -338,6 +339,3 @@ def return_window(data: Batch, owner: str) -> np.ndarray:
 
 class TaskOnlyBaseline(Model):
     """Base of the baselines whose only parameter is the task (nothing to tune)."""
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task

@@ -353,7 +353,7 @@ class _KerasRun:
 def _hook_callback(keras: Any, hooks: Sequence[EpochHook]) -> Any:
     """A Keras callback that runs epoch hooks inside ``model.fit`` (as the compiled loop)."""
 
-    class HookCallback(keras.callbacks.Callback):  # type: ignore[name-defined,misc]
+    class HookCallback(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             logs = logs or {}
             val = logs.get("val_loss")
