@@ -15,8 +15,7 @@ import pytest
 
 import fincast
 from fincast.cli import main
-from fincast.models import MODELS
-from fincast.models.registry import ModelInfo
+from fincast.models import MODELS, Model
 from tests.conftest import make_ohlcv
 
 SRC = str(Path(fincast.__file__).resolve().parents[1])
@@ -80,13 +79,17 @@ def test_nan_loss_fails_that_model_fold_and_the_run_goes_on(tmp_path, prices_csv
     assert "Failed:" in report and "seed-mlp fold 1: FloatingPointError" in report
 
 
-class _Boom:
+class _Boom(Model):
     """A model that raises in its second fold."""
 
+    name = "boom"
+    kind = "network"
+    description = "raises in its second fold"
     calls = 0
 
-    def __init__(self, task, seed=0, **params):
+    def __init__(self, task, seed=0):
         self.task = task
+        self.seed = seed
 
     def fit(self, train, validation=None):
         _Boom.calls += 1
@@ -101,7 +104,7 @@ class _Boom:
 def test_an_exception_in_one_model_never_loses_the_others(
     tmp_path, prices_csv, monkeypatch, capsys
 ):
-    monkeypatch.setitem(MODELS, "boom", ModelInfo(_Boom, "raises in its second fold"))
+    monkeypatch.setitem(MODELS, "boom", _Boom)
     monkeypatch.setattr(_Boom, "calls", 0)
     out = tmp_path / "run"
     code = main(

@@ -761,7 +761,9 @@ def list_models() -> None:
     table.add_column("description")
     for name, info in MODELS.items():
         tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
-        table.add_row(name, "baseline" if info.baseline else "keras", tasks, info.description)
+        table.add_row(
+            name, "baseline" if info.kind == "baseline" else "keras", tasks, info.description
+        )
     out_console.print(table)
 
 

@@ -24,7 +24,7 @@ from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
-from .models.registry import model_params
+from .models.registry import is_baseline, model_params
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
@@ -62,7 +62,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
     Path
         The model directory.
     """
-    keras_models = [m for m in config.models if m in MODELS and not MODELS[m].baseline]
+    keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
             f"train needs exactly one Keras model in --models, got {list(config.models)}; "

@@ -21,7 +21,7 @@ TINY = {
     "cnn": {"filters": 4, "layers": 1},
     "transformer": {"d_model": 4, "heads": 1, "ff_units": 4},
 }
-KERAS = [n for n in MODELS if not MODELS[n].baseline]
+KERAS = [n for n in MODELS if MODELS[n].kind == "network"]
 #: Metric keys each task must report for every model.
 KEYS = {
     "return": {"mse", "mae", "r2", "direction_accuracy", "skill_vs_naive"},
@@ -45,7 +45,11 @@ KEYS = {
 
 
 def baselines_for(task: str) -> list[str]:
-    return [n for n, i in MODELS.items() if i.baseline and (i.tasks is None or task in i.tasks)]
+    return [
+        n
+        for n, i in MODELS.items()
+        if i.kind == "baseline" and (i.tasks is None or task in i.tasks)
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -48,8 +48,10 @@ def test_ridge_regression_and_classes():
     assert probs.shape == (300, 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0)
     assert (probs.argmax(axis=1) == cls[:, 0]).mean() > 0.9
-    with pytest.raises(ConfigError, match="alpha must be > 0"):
-        make_model("ridge", TaskSpec(), {"alpha": 0}).fit(b)
+    with pytest.raises(
+        ConfigError, match=r"'ridge': parameter `alpha` must be a number > 0, got 0"
+    ):
+        make_model("ridge", TaskSpec(), {"alpha": 0})  # before any fit
 
 
 def test_ar_recovers_an_ar1_and_forecasts_h_steps():

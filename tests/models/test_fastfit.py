@@ -157,3 +157,38 @@ def test_batch_dependent_layers_train_with_fit():
     inputs = keras.Input((4,))
     hidden = keras.layers.BatchNormalization()(keras.layers.Dense(3)(inputs))
     assert not fastfit.supports(keras.Model(inputs, keras.layers.Dense(1)(hidden)))
+
+
+def test_epoch_hooks_see_every_epoch_can_stop_and_choose_the_final_weights():
+    from fincast.models.hooks import EpochHook
+
+    x, y = _data(48)
+    xv, yv = _data(16, seed=6)
+    net, _ = _net({})
+    net.optimizer.build(net.trainable_variables)
+    initial = [w.copy() for w in net.get_weights()]
+
+    class StopAfterTwo(EpochHook):
+        def __init__(self):
+            self.seen, self.first = [], None
+
+        def on_epoch_end(self, epoch, train_loss, val_loss, run):
+            self.seen.append((epoch, train_loss, val_loss, run.predict(xv).shape))
+            if self.first is None:
+                self.first = run.weights()
+            return epoch == 1
+
+        def on_train_end(self):
+            return self.first
+
+    hook = StopAfterTwo()
+    got = fastfit.Trainer(net).fit(
+        net, x, y, epochs=10, batch_size=16, seed=0, validation=(xv, yv), hooks=[hook]
+    )
+    assert [s[0] for s in hook.seen] == [0, 1] and len(got["loss"]) == 2
+    assert [s[1] for s in hook.seen] == got["loss"] and [s[2] for s in hook.seen] == got["val_loss"]
+    assert hook.seen[0][3] == (16, 1)
+    after_one = [np.asarray(w) for w in hook.first[0]]
+    for a, b in zip(net.get_weights()[: len(after_one)], after_one, strict=True):
+        np.testing.assert_array_equal(a, b)  # ended with the weights the hook handed back
+    assert not np.array_equal(net.get_weights()[0], initial[0])

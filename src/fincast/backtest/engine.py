@@ -26,7 +26,7 @@ from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
 from ..models import MODELS, make_model
-from ..models.registry import model_params
+from ..models.registry import is_baseline, model_params
 from ..predictions import SEED_COLUMN, build_predictions, read_predictions, write_predictions
 from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name
@@ -107,11 +107,8 @@ def prepare(config: RunConfig) -> Prepared:
     if "naive" not in baselines:
         baselines.insert(0, "naive")
     names = list(dict.fromkeys([*baselines, *config.models]))
-    for name in names:  # unknown names and parameters fail here, before any work
-        model = make_model(name, task, model_params(config, name) if name in MODELS else None)
-        check = getattr(model, "_check_params", None)
-        if check is not None:
-            check()
+    for name in names:  # unknown names, parameters and bad values fail here, before any work
+        make_model(name, task, model_params(config, name) if name in MODELS else None)
 
     ds = load(
         config.data,
@@ -243,7 +240,7 @@ def _fold_unit(
     history is that of seed 0.
     """
     run_seed = prep.config.seed
-    n_seeds = 1 if MODELS[name].baseline else prep.config.seeds
+    n_seeds = 1 if is_baseline(name) else prep.config.seeds
     if n_seeds == 1:
         return _fold_predictions(prep, name, fold, model_seed(run_seed, name, fold.index))
     frames: list[pd.DataFrame] = []

@@ -15,11 +15,10 @@ from .evaluation import evaluate
 from .multiclass import multiclass_metrics
 from .multilabel import multilabel_metrics
 from .regression import regression_metrics
-from .summary import BASELINE_NAMES, compute_metrics, metrics_table, order_models
+from .summary import compute_metrics, metrics_table, order_models
 from .volatility import qlike, volatility_metrics
 
 __all__ = [
-    "BASELINE_NAMES",
     "classification_metrics",
     "compute_metrics",
     "evaluate",

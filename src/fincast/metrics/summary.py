@@ -24,25 +24,12 @@ from .regression import regression_metrics
 from .volatility import volatility_metrics
 
 __all__ = [
-    "BASELINE_NAMES",
     "compute_metrics",
     "headline_columns",
     "metrics_table",
     "order_models",
 ]
 
-#: Names of baseline models, in the order they are listed (after ``naive``, before the rest).
-BASELINE_NAMES = (
-    "naive",
-    "mean",
-    "drift",
-    "ridge",
-    "ar",
-    "majority",
-    "persistence",
-    "garch",
-    "ewma",
-)
 #: The metric functions the tasks choose from.
 KIT = MetricKit(
     regression=regression_metrics,
@@ -77,8 +64,11 @@ def order_models(names: Iterable[str]) -> list[str]:
     >>> order_models(["seed-mlp", "mean", "lstm", "naive"])
     ['naive', 'mean', 'lstm', 'seed-mlp']
     """
+    from ..models.registry import baseline_names  # the registry's metadata is light
+
     unique = {str(n) for n in names}
-    return [b for b in BASELINE_NAMES if b in unique] + sorted(unique - set(BASELINE_NAMES))
+    baselines = baseline_names()
+    return [b for b in baselines if b in unique] + sorted(unique - set(baselines))
 
 
 def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -146,7 +136,7 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
         is 0; also ``volatility``), ``accuracy - accuracy_naive`` for direction and trend3,
         ``hamming_loss_naive - hamming_loss`` for events; ``None`` without naive rows. For
         ``level``, the direction accuracy measures moves relative to the naive forecast.
-        Models are listed ``naive`` first, then the other :data:`BASELINE_NAMES`, then the
+        Models are listed ``naive`` first, then the other registered baselines, then the
         rest sorted by name.
 
     Raises

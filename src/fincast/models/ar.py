@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Self
+from typing import ClassVar, Self
 
 import numpy as np
-from scipy.stats import norm
-from statsmodels.tsa.ar_model import AutoReg
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import Batch, return_window
+from .base import Batch, Constraint, Interval, Model, return_window
 
 __all__ = ["ARBaseline"]
 
 
-class ARBaseline:
+class ARBaseline(Model):
     """AR(p) with a constant on the one-step returns, iterated h steps ahead.
 
     Fitted per series with :class:`statsmodels.tsa.ar_model.AutoReg` on the training
@@ -37,15 +35,21 @@ class ARBaseline:
         Unused; accepted like every model's.
     """
 
+    name = "ar"
+    description = "AR(5) per series on one-step returns (statsmodels)"
+    tasks = ("return", "level", "direction")
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "lags": Interval(1, None, integer=True)
+    }
+
     def __init__(self, task: TaskSpec, *, lags: int = 5, seed: int = 0) -> None:
         self.task = task
         self.lags = lags
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        return {"lags": self.lags}
-
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        from statsmodels.tsa.ar_model import AutoReg
+
         window = return_window(train, "ar")
         p = int(self.lags)
         if p < 1 or p > window.shape[1]:
@@ -97,6 +101,8 @@ class ARBaseline:
         if not self.task.is_classification:  # a return
             return cum
         # direction: P(sum of the next h returns > 0), psi-weights of the AR for the variance
+        from scipy.stats import norm
+
         psi = np.zeros((len(data), H))
         psi[:, 0] = 1.0
         for j in range(1, H):

@@ -1,23 +1,43 @@
-"""What every fincast model is: a small scikit-learn-like estimator over a :class:`Batch`.
+"""What every fincast model is: a scikit-learn-style estimator over a :class:`Batch`.
 
-``__init__`` only stores parameters, ``fit`` learns (state in attributes ending in ``_``)
-and returns ``self``, ``predict`` returns ``task.width`` columns per horizon (horizon-major): values in target
-units for regression tasks, the probability of class 1 for ``direction``, of each event for
-``events``, and of down / flat / up for ``trend3``.
+Every model and baseline subclasses :class:`Model`:
+
+- ``__init__(task, *, param=default, …, seed=0)`` only stores its arguments; the
+  parameters are read from the signature (:meth:`Model.get_params`,
+  :meth:`Model.set_params`);
+- class attributes declare what it is: ``name`` (its registry key), ``kind``
+  (``"network"`` or ``"baseline"``), ``tasks`` it supports (``None``: all), whether it
+  reads look-back windows (``sequence``), its tuning ``search_space`` and the allowed
+  values of each parameter (``parameter_constraints``);
+- :meth:`Model._validate_params` checks every parameter against its constraint;
+  :func:`~fincast.models.registry.make_model` calls it before any work, so a bad value is
+  one ``error:`` line naming the model, parameter, value and allowed range;
+- ``fit`` learns (state in attributes ending in ``_``) and returns ``self``; ``predict``
+  returns ``task.width`` columns per horizon (horizon-major): values in target units for
+  regression tasks, the probability of class 1 for ``direction``, of each event for
+  ``events``, and of down / flat / up for ``trend3``.
+
+Nothing here imports Keras or another heavy library, so the registry's metadata is cheap.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 from dataclasses import dataclass
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..tasks import TaskSpec
 
 __all__ = [
     "Batch",
     "ForecastModel",
+    "Interval",
+    "Model",
+    "Options",
     "TaskOnlyBaseline",
     "feature_column",
     "one_hot",
@@ -68,16 +88,223 @@ class Batch:
         )
 
 
-class ForecastModel(Protocol):
-    """The protocol every model follows."""
+# -- parameter constraints ------------------------------------------------------------------
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
 
-    task: TaskSpec
 
-    def fit(self, train: Batch, validation: Batch | None = None) -> Self: ...
+@dataclass(frozen=True)
+class Interval:
+    """A numeric range; ``None`` bounds are open ends.
 
-    def predict(self, data: Batch) -> np.ndarray: ...
+    Parameters
+    ----------
+    low, high
+        The bounds (``None``: unbounded).
+    closed
+        Which bounds belong to the range: ``"both"``, ``"left"``, ``"right"`` or
+        ``"neither"``.
+    integer
+        Only whole numbers.
+    optional
+        ``None`` is allowed too (e.g. ``patience`` unset).
+    """
 
-    def get_params(self) -> dict[str, Any]: ...
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    integer: bool = False
+    optional: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        """True when ``value`` is in the range."""
+        if value is None:
+            return self.optional
+        if not _is_number(value) or not math.isfinite(float(value)):
+            return False
+        if self.integer and int(value) != value:
+            return False
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        if self.low is not None and (value < self.low if left else value <= self.low):
+            return False
+        return not (self.high is not None and (value > self.high if right else value >= self.high))
+
+    def describe(self) -> str:
+        """The range in words, e.g. ``a whole number >= 1`` or ``a number in [0, 1)``."""
+        what = "a whole number" if self.integer else "a number"
+        left = self.closed in ("both", "left")
+        right = self.closed in ("both", "right")
+        if self.low is not None and self.high is not None:
+            text = f"{what} in {'[' if left else '('}{self.low}, {self.high}{']' if right else ')'}"
+        elif self.low is not None:
+            text = f"{what} {'>=' if left else '>'} {self.low}"
+        elif self.high is not None:
+            text = f"{what} {'<=' if right else '<'} {self.high}"
+        else:
+            text = what
+        return text + (" or unset" if self.optional else "")
+
+    def invalid(self) -> Any:
+        """A value outside the range (for the generic model checks)."""
+        if self.low is not None:
+            return self.low - 1 if self.closed in ("both", "left") else self.low
+        if self.high is not None:
+            return self.high + 1 if self.closed in ("both", "right") else self.high
+        return "not a number"
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of a fixed set of values (``None`` too when ``optional``)."""
+
+    values: tuple[Any, ...]
+    optional: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        """True when ``value`` is one of the options."""
+        if value is None:
+            return self.optional
+        return any(value == v and type(value) is type(v) for v in self.values)
+
+    def describe(self) -> str:
+        """The options in words."""
+        return "one of " + ", ".join(map(str, self.values)) + (" or unset" if self.optional else "")
+
+    def invalid(self) -> Any:
+        """A value that is not an option."""
+        return "not-an-option"
+
+
+Constraint = Interval | Options
+
+
+class Model:
+    """Base class of every model and baseline (scikit-learn's estimator contract).
+
+    Subclasses store their constructor arguments unchanged in attributes of the same name
+    and declare the class attributes below; see the module docstring.
+    """
+
+    #: Registry key (``--models NAME``).
+    name: ClassVar[str] = ""
+    #: ``"network"`` (trained, tunable, repeated over ``--seeds``) or ``"baseline"``.
+    kind: ClassVar[str] = "baseline"
+    #: The task kinds it supports (``None``: all).
+    tasks: ClassVar[tuple[str, ...] | None] = None
+    #: True when it reads (lookback, features) windows instead of one feature row.
+    sequence: ClassVar[bool] = False
+    #: One line for ``fincast models``.
+    description: ClassVar[str] = ""
+    #: What ``fincast tune`` may change (see :mod:`fincast.tune.space`); empty: nothing.
+    search_space: ClassVar[dict[str, Any]] = {}
+    #: The allowed values of each parameter (merged along the class hierarchy).
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {}
+    #: Constructor parameters of a parent that this model does not let you change.
+    fixed_params: ClassVar[tuple[str, ...]] = ()
+    #: Parameters that are also command-line flags (named in error messages).
+    flag_params: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, task: TaskSpec) -> None:
+        self.task = task
+
+    # -- parameters -----------------------------------------------------------------
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """The constructor parameters (all but ``task``) and their defaults.
+
+        Read from the signatures of ``__init__`` along the class hierarchy (a network's
+        own parameters, then the training options it passes on with ``**kwargs``), less
+        :attr:`fixed_params`.
+        """
+        out: dict[str, Any] = {}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if klass is object:
+                break
+            if init is None:
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in ("self", "task"):
+                    continue
+                if p.name not in cls.fixed_params:
+                    out.setdefault(p.name, p.default)
+            if not any(
+                p.kind == p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()
+            ):
+                break  # it passes nothing on to its parent
+        return out
+
+    @classmethod
+    def constraints(cls) -> dict[str, Constraint]:
+        """:attr:`parameter_constraints` merged along the class hierarchy."""
+        out: dict[str, Constraint] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(klass.__dict__.get("parameter_constraints", {}))
+        return {k: v for k, v in out.items() if k not in cls.fixed_params}
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (all but ``task``) and their current values."""
+        return {k: getattr(self, k) for k in self.param_defaults()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Set constructor parameters; they are validated on the next fit.
+
+        Raises
+        ------
+        ConfigError
+            For a parameter the model does not have.
+        """
+        accepted = self.param_defaults()
+        for key, value in params.items():
+            if key not in accepted:
+                raise ConfigError(
+                    f"model {self.name!r} has no parameter `{key}` (its parameters: "
+                    f"{', '.join(accepted) or 'none'})"
+                )
+            setattr(self, key, value)
+        return self
+
+    def _fix_hint(self, param: str) -> str:
+        where = f"`models: {{{self.name}: {{{param}: …}}}}` in the config"
+        if param in self.flag_params:
+            return f"pass --{param.replace('_', '-')} or set {where}"
+        return f"set {where}"
+
+    def _validate_params(self) -> None:
+        """Check every parameter against its constraint (and :meth:`_validate_more`).
+
+        Raises
+        ------
+        ConfigError
+            Naming the model, the parameter, the value and the allowed values.
+        """
+        for param, constraint in self.constraints().items():
+            value = getattr(self, param)
+            if not constraint.accepts(value):
+                raise ConfigError(
+                    f"model {self.name!r}: parameter `{param}` must be "
+                    f"{constraint.describe()}, got {value!r}; {self._fix_hint(param)}"
+                )
+        self._validate_more()
+
+    def _validate_more(self) -> None:
+        """Checks that involve more than one parameter or the task (none by default)."""
+
+    # -- learning -------------------------------------------------------------------
+    def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        """Learn from ``train`` (``validation``: later rows, for early stopping only)."""
+        raise NotImplementedError
+
+    def predict(self, data: Batch) -> np.ndarray:
+        """Forecasts for ``data``, ``task.width`` columns per horizon."""
+        raise NotImplementedError
+
+
+#: What the engine relies on (kept as an alias: every model is a :class:`Model`).
+ForecastModel = Model
 
 
 def one_hot(classes: np.ndarray, width: int) -> np.ndarray:
@@ -88,8 +315,6 @@ def one_hot(classes: np.ndarray, width: int) -> np.ndarray:
 
 def feature_column(data: Batch, name: str, owner: str) -> np.ndarray:
     """The column ``name`` of ``data.X``; a ConfigError when the feature set lacks it."""
-    from ..errors import ConfigError
-
     names = list(data.feature_names or ())
     if name not in names:
         raise ConfigError(
@@ -112,12 +337,5 @@ def return_window(data: Batch, owner: str) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-class TaskOnlyBaseline:
+class TaskOnlyBaseline(Model):
     """Base of the baselines whose only parameter is the task (nothing to tune)."""
-
-    def __init__(self, task: TaskSpec) -> None:
-        self.task = task
-
-    def get_params(self) -> dict[str, Any]:
-        """No hyperparameters."""
-        return {}

@@ -19,6 +19,9 @@ class NaiveBaseline(TaskOnlyBaseline):
     fold's thresholds); ``volatility``: the realised volatility of the last h steps.
     """
 
+    name = "naive"
+    description = "zero return / last value / last direction"
+
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         self.fitted_ = True
         return self
@@ -36,6 +39,9 @@ class MeanBaseline(TaskOnlyBaseline):
     For ``level`` it predicts the last value plus the training mean change, which is the
     random walk with drift.
     """
+
+    name = "mean"
+    description = "training mean return / drift / majority class"
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None

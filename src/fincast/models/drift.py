@@ -20,6 +20,10 @@ class DriftBaseline(TaskOnlyBaseline):
     drift is fitted per series; a series without training rows gets the pooled drift.
     """
 
+    name = "drift"
+    description = "per-series random walk with drift"
+    tasks = ("return", "level")
+
     def _change(self, batch: Batch) -> np.ndarray:
         assert batch.y is not None
         y = np.asarray(batch.y, dtype="float64")

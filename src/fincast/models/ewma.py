@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import ClassVar, Self
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import Batch, return_window
+from .base import Batch, Constraint, Interval, Model, return_window
 
 __all__ = ["EWMABaseline"]
 
 
-class EWMABaseline:
+class EWMABaseline(Model):
     """Exponentially weighted variance of past returns, RiskMetrics style.
 
     ``s2(t+1) = (1 - lam) * sum_k lam^k r(t-k)^2`` over the row's look-back window of
@@ -31,17 +30,19 @@ class EWMABaseline:
         Unused; accepted like every model's.
     """
 
+    name = "ewma"
+    description = "RiskMetrics EWMA variance, lam 0.94"
+    tasks = ("volatility",)
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "lam": Interval(0, 1, closed="neither")
+    }
+
     def __init__(self, task: TaskSpec, *, lam: float = 0.94, seed: int = 0) -> None:
         self.task = task
         self.lam = lam
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        return {"lam": self.lam}
-
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
-        if not 0 < self.lam < 1:
-            raise ConfigError(f"ewma: lam must be in (0, 1), got {self.lam}")
         return_window(train, "ewma")  # the features it needs are there
         self.fitted_ = True
         return self

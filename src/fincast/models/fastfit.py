@@ -17,8 +17,11 @@ structure (every fold, every seed):
   real rows weighted ``B / r``, so its loss is the mean over its ``r`` real rows, as in
   ``fit``;
 - the epoch loss in the history is the row-weighted mean of the batch losses (Keras' loss
-  tracker); ``val_loss``, early stopping (``restore_best_weights``) and stopping on a
-  non-finite loss follow ``keras.callbacks.EarlyStopping`` and ``TerminateOnNaN``;
+  tracker); ``val_loss`` is ``model.evaluate``'s; training stops on a non-finite batch
+  loss as with ``keras.callbacks.TerminateOnNaN``;
+- after every epoch the loop calls its epoch hooks (:mod:`fincast.models.hooks`): early
+  stopping with ``restore_best_weights`` (``keras.callbacks.EarlyStopping``'s rules) and
+  ``fincast tune``'s pruning are hooks;
 - the trained weights and optimizer state are written back into the Keras model, which
   stays an ordinary Keras model (``model.save``/``load_model`` as usual).
 
@@ -31,12 +34,13 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import _backend
+from .hooks import EarlyStopping, EpochHook
 
 __all__ = ["BLOCK", "CHUNK", "Trainer", "available", "supports", "trainer_for"]
 
@@ -156,6 +160,23 @@ def _padded(x: np.ndarray, rows: int) -> np.ndarray:
     out = np.zeros((rows, *x.shape[1:]), dtype=x.dtype)
     out[: len(x)] = x
     return out
+
+
+class _Run:
+    """The network inside :meth:`Trainer.fit`, as an epoch hook sees it."""
+
+    def __init__(self, trainer: Trainer, state: Any, output_shape: tuple[int, ...]) -> None:
+        self._trainer, self._state, self._shape = trainer, state, output_shape
+
+    def weights(self) -> Any:
+        import jax
+
+        trainable, non_trainable, _ = self._state
+        return jax.tree_util.tree_map(lambda v: v.copy(), (trainable, non_trainable))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        trainable, non_trainable, _ = self._state
+        return self._trainer._predict_all(trainable, non_trainable, x, self._shape)
 
 
 class Trainer:
@@ -282,6 +303,7 @@ class Trainer:
         validation: tuple[np.ndarray, np.ndarray] | None = None,
         patience: int | None = None,
         shuffle: bool = True,
+        hooks: Sequence[EpochHook] = (),
     ) -> dict[str, list[float]]:
         """Train ``model`` (same structure as the reference) in place; return its history.
 
@@ -295,13 +317,19 @@ class Trainer:
             As in ``model.fit``.
         seed
             Seeds the order in which each epoch visits the rows.
-        validation, patience
-            Early stopping on the validation loss with ``restore_best_weights``, as
-            ``keras.callbacks.EarlyStopping(patience=patience)``; ``patience=None`` trains
-            every epoch (the validation loss is still reported when given).
+        validation
+            Rows whose loss is reported after every epoch (``val_loss``) and handed to the
+            hooks.
+        patience
+            Shorthand for an :class:`~fincast.models.hooks.EarlyStopping` hook (with
+            ``validation``); ``None`` trains every epoch unless a hook stops it.
         shuffle
             Visit the rows in a new random order every epoch (as ``fit(shuffle=True)``);
             ``False`` keeps their order (``fit(shuffle=False)``).
+        hooks
+            Called after every epoch, in order (:class:`~fincast.models.hooks.EpochHook`);
+            training stops when one returns True, and ends with the weights one hands back
+            from ``on_train_end``.
 
         Returns
         -------
@@ -320,11 +348,12 @@ class Trainer:
         history: dict[str, list[float]] = {"loss": []}
         if validation is not None:
             history["val_loss"] = []
-        best: float | None = None
-        best_weights: Any = None
-        wait = 0
-        # with validation every epoch ends in a decision: run one epoch per stream
-        per_stream = 1 if validation is not None else epochs
+        hooks = list(hooks)
+        if patience is not None and validation is not None:
+            hooks.append(EarlyStopping(patience))
+        output_shape = tuple(model.output_shape[1:])
+        # with validation or hooks every epoch ends in a decision: one epoch per stream
+        per_stream = 1 if validation is not None or hooks else epochs
         chunk = max(1, min(CHUNK, CHUNK_ROWS // batch))
         finite = True
         while finite and len(history["loss"]) < epochs:
@@ -355,21 +384,23 @@ class Trainer:
             if not finite:
                 history["loss"].append(float("nan"))
                 break
+            if per_stream > 1:
+                continue
+            current = None
             if validation is not None:
                 trainable, non_trainable, _ = state
                 current = self.evaluate(trainable, non_trainable, *validation)
                 history["val_loss"].append(current)
-                wait += 1
-                if best is None or current < best:  # EarlyStopping, min_delta 0
-                    best, wait = current, 0
-                    best_weights = jax.tree_util.tree_map(
-                        lambda v: v.copy(), (trainable, non_trainable)
-                    )
-                elif patience is not None and wait >= patience and len(history["loss"]) > 1:
-                    break
+            run = _Run(self, state, output_shape)
+            epoch = len(history["loss"]) - 1
+            stops = [h.on_epoch_end(epoch, history["loss"][-1], current, run) for h in hooks]
+            if any(stops):
+                break
         trainable, non_trainable, opt = state
-        if patience is not None and best_weights is not None:
-            trainable, non_trainable = best_weights
+        for hook in hooks:
+            restored = hook.on_train_end()
+            if restored is not None:
+                trainable, non_trainable = restored
         for variable, value in zip(model.trainable_variables, trainable, strict=True):
             variable.assign(value)
         for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
@@ -397,11 +428,16 @@ class Trainer:
         """``model``'s outputs for ``x`` (inference mode), in blocks of :data:`BLOCK` rows."""
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
+        return self._predict_all(trainable, non_trainable, x, tuple(model.output_shape[1:]))
+
+    def _predict_all(
+        self, trainable: Any, non_trainable: Any, x: np.ndarray, shape: tuple[int, ...]
+    ) -> np.ndarray:
         parts = []
         for start in range(0, len(x), BLOCK):
             xb = x[start : start + BLOCK]
             out = self._predict(trainable, non_trainable, _padded(xb, BLOCK))
             parts.append(np.asarray(out)[: len(xb)])
         if not parts:
-            return np.zeros((0, *model.output_shape[1:]), dtype="float32")
+            return np.zeros((0, *shape), dtype="float32")
         return np.concatenate(parts)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Self
+from typing import ClassVar, Self
 
 import numpy as np
-from arch import arch_model
-from scipy.signal import lfilter, lfiltic
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import Batch, return_window
+from .base import Batch, Constraint, Interval, Model, return_window
 
 __all__ = ["GarchBaseline"]
 
 _SCALE = 100.0  # arch fits best on returns in percent
 
 
-class GarchBaseline:
+class GarchBaseline(Model):
     """GARCH(1, 1) (zero mean) fitted per series with :func:`arch.arch_model`.
 
     After the fit, ``omega`` is reset so that the unconditional variance equals the
@@ -44,18 +42,23 @@ class GarchBaseline:
         Unused; accepted like every model's.
     """
 
+    name = "garch"
+    description = "GARCH(1,1) per series (arch)"
+    tasks = ("volatility",)
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "p": Interval(1, None, integer=True),
+        "q": Interval(0, None, integer=True),
+    }
+
     def __init__(self, task: TaskSpec, *, p: int = 1, q: int = 1, seed: int = 0) -> None:
         self.task = task
         self.p = p
         self.q = q
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        return {"p": self.p, "q": self.q}
-
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
-        if self.p < 1 or self.q < 0:
-            raise ConfigError(f"garch: p must be >= 1 and q >= 0, got p={self.p}, q={self.q}")
+        from arch import arch_model
+
         window = return_window(train, "garch")
         ids = np.asarray(train.ids if train.ids is not None else np.zeros(len(train)), dtype=str)
         self.params_: dict[str, np.ndarray] = {}
@@ -87,6 +90,8 @@ class GarchBaseline:
         segment, filtered in one pass from the first row's look-back window on; a break
         (another series, a missing date) starts a new segment from that row's window.
         """
+        from scipy.signal import lfilter, lfiltic
+
         n, L = window.shape
         p, q = int(self.p), int(self.q)
         consecutive = np.zeros(n, dtype=bool)

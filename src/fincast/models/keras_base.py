@@ -22,9 +22,16 @@ from .. import _backend
 from ..errors import ConfigError
 from ..tasks import TaskSpec
 from . import fastfit
-from .base import Batch
+from .base import Batch, Constraint, Interval, Model, Options
+from .hooks import EarlyStopping, EpochHook
 
-__all__ = ["LOSSES", "OPTIMIZERS", "STEPS_PER_EXECUTION", "KerasForecaster"]
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "STEPS_PER_EXECUTION",
+    "TRAINING_SPACE",
+    "KerasForecaster",
+]
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
 LOSSES = ("mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy")
@@ -34,8 +41,18 @@ STEPS_PER_EXECUTION = 32
 #: Parameters that do not change the compiled training step (shapes are handled by JAX).
 _TRAINING_ONLY = frozenset({"seed", "epochs", "batch_size", "patience", "val_fraction"})
 
+#: What ``fincast tune`` searches for every network: the shared training options.
+TRAINING_SPACE: dict[str, Any] = {
+    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
+    "batch_size": [32, 64, 128, 256],
+    "epochs": {"low": 10, "high": 100, "step": 10},
+    "dropout": {"low": 0.0, "high": 0.5},
+    "l2": {"low": 1e-6, "high": 1e-2, "log": True},
+    "optimizer": ["adam", "rmsprop", "momentum"],
+}
 
-class KerasForecaster:
+
+class KerasForecaster(Model):
     """Base class of fincast's Keras networks.
 
     Parameters
@@ -67,7 +84,24 @@ class KerasForecaster:
         Seed for weight initialisation, dropout and shuffling.
     """
 
-    sequence: ClassVar[bool] = False
+    kind = "network"
+    search_space: ClassVar[dict[str, Any]] = TRAINING_SPACE
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "epochs": Interval(1, None, integer=True),
+        "batch_size": Interval(1, None, integer=True),
+        "lr": Interval(0, None, closed="neither"),
+        "optimizer": Options(OPTIMIZERS),
+        "loss": Options(LOSSES, optional=True),
+        "dropout": Interval(0, 1, closed="left"),
+        "l1": Interval(0, None),
+        "l2": Interval(0, None),
+        "patience": Interval(1, None, integer=True, optional=True),
+        "val_fraction": Interval(0, 0.5, closed="neither"),
+    }
+    flag_params = frozenset(
+        {"epochs", "batch_size", "lr", "optimizer", "loss", "dropout", "l1", "l2", "patience"}
+        | {"val_fraction"}
+    )
 
     def __init__(
         self,
@@ -99,39 +133,13 @@ class KerasForecaster:
         self.seed = seed
 
     # -- parameters -------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters except the task."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and k != "task"}
-
-    def _check_params(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(
-                f"optimizer {self.optimizer!r} is not known; expected one of {', '.join(OPTIMIZERS)}"
-            )
-        if self.loss is not None and self.loss not in LOSSES:
-            raise ConfigError(
-                f"loss {self.loss!r} is not known; expected one of {', '.join(LOSSES)}"
-            )
+    def _validate_more(self) -> None:
         fitting = self.task.task.losses
         if self.loss is not None and self.loss not in fitting:
             raise ConfigError(
-                f"loss {self.loss!r} does not fit task {self.task.kind!r}; use "
-                f"{' or '.join(fitting)} (or leave --loss out)"
+                f"model {self.name!r}: parameter `loss` {self.loss!r} does not fit task "
+                f"{self.task.kind!r}; use {' or '.join(fitting)} (or leave --loss out)"
             )
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise ConfigError(f"{name} must be a whole number >= 1, got {value}")
-        if not self.lr > 0:
-            raise ConfigError(f"lr (learning rate) must be > 0, got {self.lr}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.l1 < 0 or self.l2 < 0:
-            raise ConfigError(f"l1 and l2 must be >= 0, got l1={self.l1}, l2={self.l2}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience must be >= 1 (or unset), got {self.patience}")
-        if not 0 < self.val_fraction < 0.5:
-            raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
 
     # -- network ----------------------------------------------------------------------
     def body(self, inputs: Any) -> Any:
@@ -199,15 +207,23 @@ class KerasForecaster:
         return ((y - self.y_mean_) / self.y_scale_).astype("float32")
 
     def fit(
-        self, train: Batch, validation: Batch | None = None, *, callbacks: Sequence[Any] = ()
+        self,
+        train: Batch,
+        validation: Batch | None = None,
+        *,
+        hooks: Sequence[EpochHook] = (),
+        callbacks: Sequence[Any] = (),
     ) -> Self:
         """Fit scalers on the training rows only, then train the network.
 
-        ``validation`` (rows dated after the training rows) drives early stopping when
-        ``patience`` is set; it never fits a scaler. ``callbacks`` are extra Keras callbacks
-        (``fincast tune`` reports each epoch's validation score with one).
+        ``validation`` (rows dated after the training rows) is scored after every epoch
+        (``history_["val_loss"]``) and drives early stopping when ``patience`` is set; it
+        never fits a scaler. ``hooks`` are extra epoch hooks
+        (:class:`~fincast.models.hooks.EpochHook`; ``fincast tune`` prunes with one), run
+        by the compiled loop like early stopping. ``callbacks`` are user-supplied Keras
+        callbacks: with them the network trains with Keras' own ``model.fit``.
         """
-        self._check_params()
+        self._validate_params()
         keras = _backend.keras()
         assert train.y is not None
         x = self._inputs(train)
@@ -225,21 +241,17 @@ class KerasForecaster:
             self.y_scale_ = np.where(ystd > 0, ystd, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        all_callbacks: list[Any] = [_quiet_terminate_on_nan(keras), *callbacks]
+        all_hooks = list(hooks)
         val_data = None
-        if validation is not None and self.patience is not None and len(validation):
+        if validation is not None and len(validation):
             assert validation.y is not None
             val_data = (self._scale(validation), self._scale_y(validation.y))
-            all_callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=int(self.patience), restore_best_weights=True
-                )
-            )
+            if self.patience is not None:
+                all_hooks.append(EarlyStopping(int(self.patience)))
         batch_size = len(train) if self.optimizer == "gd" else int(self.batch_size)
         x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
         if fastfit.available() and fastfit.supports(self.model_) and not callbacks:
-            # the same updates as fit, compiled once for every fold (extra Keras callbacks,
-            # e.g. the per-epoch pruning of `fincast tune`, need Keras' own fit)
+            # the same updates as fit, compiled once for every fold
             self.model_.optimizer.build(self.model_.trainable_variables)
             trainer = fastfit.trainer_for(self._structure_key(x.shape[1:]), self.model_)
             self.history_ = trainer.fit(
@@ -250,9 +262,9 @@ class KerasForecaster:
                 batch_size=batch_size,
                 seed=int(self.seed),
                 validation=val_data,
-                patience=None if val_data is None else self.patience,
+                hooks=all_hooks,
             )
-        else:
+        else:  # other backends, batch-dependent layers, or the user's Keras callbacks
             history = self.model_.fit(
                 x_scaled,
                 self._scale_y(y),
@@ -261,7 +273,11 @@ class KerasForecaster:
                 shuffle=True,
                 verbose=0,
                 validation_data=val_data,
-                callbacks=all_callbacks,
+                callbacks=[
+                    _quiet_terminate_on_nan(keras),
+                    *callbacks,
+                    _hook_callback(keras, all_hooks),
+                ],
             )
             self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         losses = self.history_.get("loss", [])
@@ -271,6 +287,11 @@ class KerasForecaster:
                 "check the data for extreme values"
             )
         return self
+
+    def outputs(self, raw: np.ndarray) -> np.ndarray:
+        """The network's raw outputs as forecasts: (rows, columns) in target units."""
+        out = np.asarray(raw, dtype="float64").reshape(len(raw), -1)
+        return out * self.y_scale_ + self.y_mean_
 
     def _structure_key(self, input_shape: tuple[int, ...]) -> tuple[Any, ...]:
         """What decides the network's structure: compiled training code is shared by it."""
@@ -294,8 +315,7 @@ class KerasForecaster:
             out = fastfit.trainer_for(key, self.model_, train=False).predict(self.model_, x)
         else:
             out = self.model_.predict(x, batch_size=4096, verbose=0)
-        out = np.asarray(out, dtype="float64").reshape(len(data), -1)
-        return out * self.y_scale_ + self.y_mean_
+        return self.outputs(out)
 
 
 def _quiet_terminate_on_nan(keras: Any) -> Any:
@@ -308,6 +328,41 @@ def _quiet_terminate_on_nan(keras: Any) -> Any:
                 self.model.stop_training = True
 
     return QuietTerminateOnNaN()
+
+
+class _KerasRun:
+    """A Keras model inside ``model.fit``, as an epoch hook sees it."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def weights(self) -> Any:
+        return [np.array(w, copy=True) for w in self.model.get_weights()]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(x, batch_size=4096, verbose=0))
+
+
+def _hook_callback(keras: Any, hooks: Sequence[EpochHook]) -> Any:
+    """A Keras callback that runs epoch hooks inside ``model.fit`` (as the compiled loop)."""
+
+    class HookCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            logs = logs or {}
+            val = logs.get("val_loss")
+            run = _KerasRun(self.model)
+            loss = float(logs.get("loss", float("nan")))
+            val_loss = None if val is None else float(val)
+            if any([h.on_epoch_end(epoch, loss, val_loss, run) for h in hooks]):
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+            for hook in hooks:
+                restored = hook.on_train_end()
+                if restored is not None:
+                    self.model.set_weights(restored)
+
+    return HookCallback()
 
 
 def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
@@ -332,6 +387,8 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
 def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, Any]) -> None:
     """Restore a forecaster saved by :func:`save_keras_state` (Keras ``safe_mode=True``)."""
     from pathlib import Path
+
+    from . import layers  # noqa: F401  (registers fincast's custom layers)
 
     keras = _backend.keras()
     model.model_ = keras.saving.load_model(Path(directory) / "model.keras", safe_mode=True)

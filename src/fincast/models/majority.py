@@ -19,6 +19,10 @@ class MajorityBaseline(TaskOnlyBaseline):
     for every horizon.
     """
 
+    name = "majority"
+    description = "training class frequencies"
+    tasks = ("direction", "trend3", "events")
+
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None
         y = np.asarray(train.y, dtype="float64")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import _backend
-from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .keras_base import KerasForecaster
+from .base import Constraint, Interval, Options
+from .keras_base import TRAINING_SPACE, KerasForecaster
 
 __all__ = ["MLP", "SeedMLP"]
 
@@ -29,6 +29,19 @@ class MLP(KerasForecaster):
         Training options of :class:`KerasForecaster` (dropout, l1, l2, patience, …).
     """
 
+    name = "mlp"
+    description = "configurable MLP: units 64, layers 2, activation relu"
+    search_space: ClassVar[dict[str, Any]] = {
+        **TRAINING_SPACE,
+        "units": [16, 32, 64, 128],
+        "layers": {"low": 1, "high": 3},
+    }
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "units": Interval(1, None, integer=True),
+        "layers": Interval(1, None, integer=True),
+        "activation": Options(ACTIVATIONS),
+    }
+
     def __init__(
         self,
         task: TaskSpec,
@@ -42,15 +55,6 @@ class MLP(KerasForecaster):
         self.units = units
         self.layers = layers
         self.activation = activation
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"activation {self.activation!r} is not known; expected one of {', '.join(ACTIVATIONS)}"
-            )
-        if self.units < 1 or self.layers < 1:
-            raise ConfigError(f"units and layers must be >= 1, got {self.units}, {self.layers}")
 
     def body(self, inputs: Any) -> Any:
         keras_layers = _backend.keras().layers
@@ -75,14 +79,11 @@ class SeedMLP(MLP):
     dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot.
     """
 
+    name = "seed-mlp"
+    description = "Dense 64 relu -> Dense 64 relu -> Dense 1, Adam, MSE"
+    search_space: ClassVar[dict[str, Any]] = TRAINING_SPACE  # the shape is fixed
     #: Shape parameters the classic network does not let you change.
     fixed_params = ("units", "layers", "activation")
 
     def __init__(self, task: TaskSpec, **kwargs: Any) -> None:
         super().__init__(task, units=64, layers=2, activation="relu", **kwargs)
-
-    def get_params(self) -> dict[str, Any]:
-        params = super().get_params()
-        for fixed in ("units", "layers", "activation"):
-            params.pop(fixed)
-        return params

@@ -21,6 +21,10 @@ class PersistenceBaseline(TaskOnlyBaseline):
     so probability metrics (log loss) are meaningful where naive's 0/1 certainty is not.
     """
 
+    name = "persistence"
+    description = "Markov persistence: next class given the last"
+    tasks = ("direction", "trend3", "events")
+
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None
         y = np.asarray(train.y, dtype="float64")

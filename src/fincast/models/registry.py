@@ -1,17 +1,15 @@
-"""Models by name. A new model is one new file plus one line here."""
+"""Models by name. A new model is one new file (a :class:`~fincast.models.base.Model`
+subclass declaring its ``name``) plus one line in :data:`_BUILTIN`."""
 
 from __future__ import annotations
 
 import difflib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec
 from .ar import ARBaseline
-from .base import ForecastModel
+from .base import Model
 from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
@@ -22,86 +20,86 @@ from .persistence import PersistenceBaseline
 from .ridge import RidgeBaseline
 from .sequence import CNN, GRU, LSTM, Transformer
 
-__all__ = ["MODELS", "ModelInfo", "make_model", "model_parameters", "model_params"]
+__all__ = [
+    "MODELS",
+    "baseline_names",
+    "is_baseline",
+    "make_model",
+    "model_parameters",
+    "model_params",
+    "register",
+]
 
-_CLASS = ("direction", "trend3", "events")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """A registered model: how to make it and what it is."""
-
-    factory: Callable[..., ForecastModel]
-    description: str
-    baseline: bool = False
-    #: Tasks it supports (None: all).
-    tasks: tuple[str, ...] | None = None
-
-    @property
-    def sequence(self) -> bool:
-        """True when the model reads look-back windows."""
-        return bool(getattr(self.factory, "sequence", False))
+#: Every model: ``fincast models`` lists them in this order (baselines first).
+MODELS: dict[str, type[Model]] = {}
 
 
-MODELS: dict[str, ModelInfo] = {
-    "naive": ModelInfo(NaiveBaseline, "zero return / last value / last direction", True),
-    "mean": ModelInfo(MeanBaseline, "training mean return / drift / majority class", True),
-    "drift": ModelInfo(
-        DriftBaseline, "per-series random walk with drift", True, ("return", "level")
-    ),
-    "ridge": ModelInfo(
-        RidgeBaseline, "ridge (L2 logistic for classes) on the features: alpha 1.0", True
-    ),
-    "ar": ModelInfo(
-        ARBaseline,
-        "AR(5) per series on one-step returns (statsmodels)",
-        True,
-        ("return", "level", "direction"),
-    ),
-    "majority": ModelInfo(MajorityBaseline, "training class frequencies", True, _CLASS),
-    "persistence": ModelInfo(
-        PersistenceBaseline, "Markov persistence: next class given the last", True, _CLASS
-    ),
-    "garch": ModelInfo(GarchBaseline, "GARCH(1,1) per series (arch)", True, ("volatility",)),
-    "ewma": ModelInfo(EWMABaseline, "RiskMetrics EWMA variance, lam 0.94", True, ("volatility",)),
-    "seed-mlp": ModelInfo(SeedMLP, "Dense 64 relu -> Dense 64 relu -> Dense 1, Adam, MSE"),
-    "mlp": ModelInfo(MLP, "configurable MLP: units 64, layers 2, activation relu"),
-    "lstm": ModelInfo(LSTM, "LSTM over the look-back window: units 64, layers 1"),
-    "gru": ModelInfo(GRU, "GRU over the look-back window: units 64, layers 1"),
-    "cnn": ModelInfo(CNN, "causal 1-D CNN: filters 32, kernel 3, layers 2, pooling"),
-    "transformer": ModelInfo(
-        Transformer, "Transformer encoder: d_model 32, heads 2, ff 64, layers 1"
-    ),
-}
+def register(cls: type[Model]) -> type[Model]:
+    """Add ``cls`` to :data:`MODELS` under its ``name`` (usable as a class decorator)."""
+    if not cls.name or cls.kind not in ("network", "baseline"):
+        raise ValueError(f"{cls.__qualname__} needs a `name` and a kind network/baseline")
+    MODELS[cls.name] = cls
+    return cls
+
+
+_BUILTIN: tuple[type[Model], ...] = (
+    NaiveBaseline,
+    MeanBaseline,
+    DriftBaseline,
+    RidgeBaseline,
+    ARBaseline,
+    MajorityBaseline,
+    PersistenceBaseline,
+    GarchBaseline,
+    EWMABaseline,
+    SeedMLP,
+    MLP,
+    LSTM,
+    GRU,
+    CNN,
+    Transformer,
+)
+for _cls in _BUILTIN:
+    register(_cls)
+
+
+def is_baseline(name: str) -> bool:
+    """True for a registered baseline (false for networks and unknown names)."""
+    return name in MODELS and MODELS[name].kind == "baseline"
+
+
+def baseline_names() -> tuple[str, ...]:
+    """The registered baselines, ``naive`` first, in registry order."""
+    return tuple(n for n, cls in MODELS.items() if cls.kind == "baseline")
 
 
 def model_parameters(name: str) -> dict[str, Any]:
     """The hyperparameters model ``name`` accepts, with their defaults.
 
-    Collected from the constructors along the model's class hierarchy (a network's own
+    Read from the constructors along the model's class hierarchy (a network's own
     parameters, then the training options of
-    :class:`~fincast.models.keras_base.KerasForecaster`); ``task`` and ``seed`` are left
-    out.
+    :class:`~fincast.models.keras_base.KerasForecaster`); ``seed`` is left out (the run
+    sets it).
     """
-    factory = MODELS[name].factory
-    fixed = set(getattr(factory, "fixed_params", ()))
-    out: dict[str, Any] = {}
-    for cls in getattr(factory, "__mro__", (factory,)):
-        init = getattr(cls, "__init__", None)
-        if init is None or init is object.__init__:
-            continue
-        for p in inspect.signature(init).parameters.values():
-            if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.name in ("self", "task", "seed"):
-                continue
-            if p.name not in fixed:
-                out.setdefault(p.name, p.default)
-    return out
+    return {k: v for k, v in MODELS[name].param_defaults().items() if k != "seed"}
+
+
+def _lookup(name: str) -> type[Model]:
+    cls = MODELS.get(name)
+    if cls is None:
+        close = difflib.get_close_matches(name, MODELS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"model {name!r} is not known{hint} (available: {', '.join(MODELS)}); "
+            "`fincast models` lists them"
+        )
+    return cls
 
 
 def make_model(
     name: str, task: TaskSpec, params: dict[str, Any] | None = None, seed: int = 0
-) -> ForecastModel:
-    """Build the model registered as ``name`` for ``task``.
+) -> Model:
+    """Build the model registered as ``name`` for ``task`` and validate its parameters.
 
     Parameters
     ----------
@@ -110,31 +108,26 @@ def make_model(
     task
         The task.
     params
-        Constructor parameters (hyperparameters); baselines take none.
+        Constructor parameters (hyperparameters); run-wide training options a baseline
+        does not have are ignored.
     seed
         Seed for models that use randomness.
 
     Raises
     ------
     ConfigError
-        For an unknown name or parameter.
+        For an unknown name, an unsupported task, an unknown parameter or a value outside
+        its allowed range (before any work).
     """
-    info = MODELS.get(name)
-    if info is None:
-        close = difflib.get_close_matches(name, MODELS, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"model {name!r} is not known{hint} (available: {', '.join(MODELS)}); "
-            "`fincast models` lists them"
-        )
-    if info.tasks is not None and task.kind not in info.tasks:
+    cls = _lookup(name)
+    if cls.tasks is not None and task.kind not in cls.tasks:
         raise ConfigError(
             f"model {name!r} does not support task {task.kind!r}; it supports "
-            f"{', '.join(info.tasks)}"
+            f"{', '.join(cls.tasks)}"
         )
     accepted = model_parameters(name)
     params = dict(params or {})
-    if info.baseline:  # run-wide training options do not concern baselines
+    if cls.kind == "baseline":  # run-wide training options do not concern baselines
         params = {k: v for k, v in params.items() if k in accepted}
     unknown = [k for k in params if k not in accepted]
     if unknown:
@@ -145,12 +138,11 @@ def make_model(
             f"model {name!r} has no parameter `{unknown[0]}`{hint} (its parameters: {known}); "
             f"fix `models: {{{name}: …}}` in the config"
         )
-    if not accepted:
-        return info.factory(task)
-    try:
-        return info.factory(task, seed=seed, **params)
-    except TypeError as exc:
-        raise ConfigError(f"model {name!r}: invalid parameter ({exc})") from None
+    if "seed" in cls.param_defaults():
+        params["seed"] = seed
+    model = cls(task, **params)
+    model._validate_params()
+    return model
 
 
 def model_params(config: Any, name: str) -> dict[str, Any]:
@@ -158,7 +150,7 @@ def model_params(config: Any, name: str) -> dict[str, Any]:
 
     ``config`` is a :class:`~fincast.config.RunConfig`.
     """
-    if MODELS[name].baseline:
+    if is_baseline(name):
         return dict(config.models.get(name, {}))
     params: dict[str, Any] = {
         "epochs": config.epochs,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .base import Batch
+from .base import Batch, Constraint, Interval, Model
 
 __all__ = ["RidgeBaseline"]
 
 
-class RidgeBaseline:
+class RidgeBaseline(Model):
     """Linear model with an L2 penalty on the standardised features of each fold.
 
     Regression tasks use :class:`sklearn.linear_model.Ridge` (one multi-output fit over the
@@ -35,25 +31,30 @@ class RidgeBaseline:
         Unused (the fit is deterministic); accepted like every model's.
     """
 
+    name = "ridge"
+    description = "ridge (L2 logistic for classes) on the features: alpha 1.0"
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "alpha": Interval(0, None, closed="neither")
+    }
+
     def __init__(self, task: TaskSpec, *, alpha: float = 1.0, seed: int = 0) -> None:
         self.task = task
         self.alpha = alpha
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
-
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
-        if not self.alpha > 0:
-            raise ConfigError(f"ridge: alpha must be > 0, got {self.alpha}")
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         assert train.y is not None
         X = np.asarray(train.X, dtype="float64")
         y = np.asarray(train.y, dtype="float64")
         if not self.task.is_classification:
             target = y - train.naive if self.task.forecasts_level else y
-            self.model_: Pipeline | list[Any] = make_pipeline(
-                StandardScaler(), Ridge(alpha=float(self.alpha))
-            ).fit(X, target)
+            self.model_: Any = make_pipeline(StandardScaler(), Ridge(alpha=float(self.alpha))).fit(
+                X, target
+            )
             return self
         self.model_ = []
         self.scaler_ = StandardScaler().fit(X)
@@ -73,7 +74,7 @@ class RidgeBaseline:
 
     def predict(self, data: Batch) -> np.ndarray:
         X = np.asarray(data.X, dtype="float64")
-        if isinstance(self.model_, Pipeline):
+        if not isinstance(self.model_, list):  # a regression pipeline
             out = np.asarray(self.model_.predict(X), dtype="float64").reshape(len(X), -1)
             if self.task.forecasts_level:
                 out = out + data.naive

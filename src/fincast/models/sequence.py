@@ -1,17 +1,19 @@
-"""Sequence networks over (lookback, features) windows: LSTM, GRU, 1-D CNN, Transformer."""
+"""Sequence networks over (lookback, features) windows: LSTM, GRU, 1-D CNN, Transformer.
+
+Keras is imported when a network is built, not with this module (the registry's metadata
+stays cheap); custom layers live in :mod:`fincast.models.layers`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import _backend
-from ..errors import ConfigError
 from ..tasks import TaskSpec
-from .keras_base import KerasForecaster
+from .base import Constraint, Interval
+from .keras_base import TRAINING_SPACE, KerasForecaster
 
-__all__ = ["CNN", "GRU", "LSTM", "PositionalEmbedding", "Transformer"]
-
-keras = _backend.keras()
+__all__ = ["CNN", "GRU", "LSTM", "Transformer"]
 
 
 class _Recurrent(KerasForecaster):
@@ -19,18 +21,23 @@ class _Recurrent(KerasForecaster):
 
     sequence = True
     cell: str = "LSTM"
+    search_space: ClassVar[dict[str, Any]] = {
+        **TRAINING_SPACE,
+        "units": [16, 32, 64],
+        "layers": {"low": 1, "high": 2},
+    }
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "units": Interval(1, None, integer=True),
+        "layers": Interval(1, None, integer=True),
+    }
 
     def __init__(self, task: TaskSpec, *, units: int = 64, layers: int = 1, **kwargs: Any) -> None:
         super().__init__(task, **kwargs)
         self.units = units
         self.layers = layers
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if self.units < 1 or self.layers < 1:
-            raise ConfigError(f"units and layers must be >= 1, got {self.units}, {self.layers}")
-
     def body(self, inputs: Any) -> Any:
+        keras = _backend.keras()
         layer = getattr(keras.layers, self.cell)
         x = inputs
         for i in range(int(self.layers)):
@@ -47,12 +54,16 @@ class _Recurrent(KerasForecaster):
 class LSTM(_Recurrent):
     """LSTM over the look-back window (units 64, 1 layer by default)."""
 
+    name = "lstm"
+    description = "LSTM over the look-back window: units 64, layers 1"
     cell = "LSTM"
 
 
 class GRU(_Recurrent):
     """GRU over the look-back window (units 64, 1 layer by default)."""
 
+    name = "gru"
+    description = "GRU over the look-back window: units 64, layers 1"
     cell = "GRU"
 
 
@@ -69,7 +80,20 @@ class CNN(KerasForecaster):
         Number of convolution layers (default 2).
     """
 
+    name = "cnn"
+    description = "causal 1-D CNN: filters 32, kernel 3, layers 2, pooling"
     sequence = True
+    search_space: ClassVar[dict[str, Any]] = {
+        **TRAINING_SPACE,
+        "filters": [16, 32, 64],
+        "kernel_size": [2, 3, 5],
+        "layers": {"low": 1, "high": 3},
+    }
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "filters": Interval(1, None, integer=True),
+        "kernel_size": Interval(1, None, integer=True),
+        "layers": Interval(1, None, integer=True),
+    }
 
     def __init__(
         self,
@@ -85,12 +109,8 @@ class CNN(KerasForecaster):
         self.kernel_size = kernel_size
         self.layers = layers
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if min(self.filters, self.kernel_size, self.layers) < 1:
-            raise ConfigError("filters, kernel_size and layers must be >= 1")
-
     def body(self, inputs: Any) -> Any:
+        keras = _backend.keras()
         x = inputs
         for i in range(int(self.layers)):
             x = keras.layers.Conv1D(
@@ -104,27 +124,6 @@ class CNN(KerasForecaster):
             if self.dropout:
                 x = keras.layers.Dropout(float(self.dropout))(x)
         return keras.layers.GlobalAveragePooling1D(name="pool")(x)
-
-
-@keras.saving.register_keras_serializable(package="fincast")
-class PositionalEmbedding(keras.layers.Layer):  # type: ignore[name-defined]
-    """Adds a learned embedding of each step's position to the projected inputs."""
-
-    def __init__(self, length: int, dim: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.length = length
-        self.dim = dim
-
-    def build(self, input_shape: Any) -> None:
-        self.positions = self.add_weight(
-            shape=(self.length, self.dim), initializer="glorot_uniform", name="positions"
-        )
-
-    def call(self, inputs: Any) -> Any:
-        return inputs + self.positions
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "length": self.length, "dim": self.dim}
 
 
 class Transformer(KerasForecaster):
@@ -142,7 +141,22 @@ class Transformer(KerasForecaster):
         Encoder blocks (default 1).
     """
 
+    name = "transformer"
+    description = "Transformer encoder: d_model 32, heads 2, ff 64, layers 1"
     sequence = True
+    search_space: ClassVar[dict[str, Any]] = {
+        **TRAINING_SPACE,
+        "d_model": [16, 32, 64],
+        "heads": [1, 2, 4],
+        "ff_units": [32, 64, 128],
+        "layers": {"low": 1, "high": 2},
+    }
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "d_model": Interval(1, None, integer=True),
+        "heads": Interval(1, None, integer=True),
+        "ff_units": Interval(1, None, integer=True),
+        "layers": Interval(1, None, integer=True),
+    }
 
     def __init__(
         self,
@@ -160,12 +174,10 @@ class Transformer(KerasForecaster):
         self.ff_units = ff_units
         self.layers = layers
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        if min(self.d_model, self.heads, self.ff_units, self.layers) < 1:
-            raise ConfigError("d_model, heads, ff_units and layers must be >= 1")
-
     def body(self, inputs: Any) -> Any:
+        from .layers import PositionalEmbedding
+
+        keras = _backend.keras()
         length = int(inputs.shape[1])
         d = int(self.d_model)
         x = keras.layers.Dense(d, name="project")(inputs)

@@ -11,7 +11,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from ..metrics.finance import BUY_AND_HOLD
-from ..metrics.summary import BASELINE_NAMES, order_models
+from ..metrics.summary import order_models
 from ..rundir import atomic_write_bytes
 
 FIGSIZE = (11.0, 5.0)
@@ -22,10 +22,12 @@ _NAIVE = "naive"
 
 def _models_to_show(names: list[str]) -> list[str]:
     """``naive``, then the non-baseline models, then other baselines; at most MAX_MODELS."""
+    from ..models.registry import is_baseline
+
     ordered = order_models(names)
     first = [n for n in ordered if n == _NAIVE]
-    own = [n for n in ordered if n not in BASELINE_NAMES]
-    others = [n for n in ordered if n in BASELINE_NAMES and n != _NAIVE]
+    own = [n for n in ordered if not is_baseline(n)]
+    others = [n for n in ordered if is_baseline(n) and n != _NAIVE]
     return (first + own + others)[:MAX_MODELS]
 
 

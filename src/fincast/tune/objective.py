@@ -11,9 +11,14 @@ The score (lower is better) is, per validation fold, the task's
 (``1 - skill``; below 1 beats naive) for ``return``, ``level`` and ``volatility``, the
 binary log loss for ``direction`` and ``events`` (mean over labels), the multi-class log
 loss for ``trend3``; a trial's value is the mean over the inner folds. Tasks with fitted
-labels (``trend3``, ``events``) fit their thresholds on each inner fold's training rows. A Keras
-callback reports the score after every epoch (step ``fold * 10000 + epoch``) so the median
-pruner stops poor trials early.
+labels (``trend3``, ``events``) fit their thresholds on each inner fold's training rows.
+
+Trials train with the same compiled loop as backtests
+(:meth:`fincast.models.fastfit.Trainer.fit`): the inner validation block is the loop's
+validation data (its loss per epoch is kept in the trial's ``fold{k}`` attribute), and an
+epoch hook (:class:`PruneEachEpoch`) reports the score after every epoch (step
+``fold * 10000 + epoch``) so the median pruner stops poor trials early. A training loss
+that is not finite stops the loop and prunes the trial.
 """
 
 from __future__ import annotations
@@ -24,21 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from .. import _backend
 from ..backtest.engine import Prepared, model_params, model_seed, training_rows
 from ..backtest.splits import Fold, walk_forward_folds
 from ..errors import DataError
 from ..models import make_model
 from ..models.base import Batch
+from ..models.hooks import EpochHook, TrainingRun
 from ..tasks import TaskSpec
 from .space import sample
 
-__all__ = ["STEP_STRIDE", "Objective", "inner_folds", "score"]
+__all__ = ["STEP_STRIDE", "Objective", "PruneEachEpoch", "inner_folds", "score"]
 
 #: Pruning steps of inner fold k are k * STEP_STRIDE + epoch.
 STEP_STRIDE = 10_000
-
-keras = _backend.keras()
 
 
 def inner_folds(prep: Prepared, n: int) -> list[Fold]:
@@ -74,25 +77,39 @@ def score(task: TaskSpec, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) ->
     return task.task.tune_score(y, pred, naive)
 
 
-class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
-    """Scores the validation block after each epoch and asks Optuna whether to prune."""
+class PruneEachEpoch(EpochHook):
+    """Scores the validation block after each epoch and asks Optuna whether to prune.
+
+    Parameters
+    ----------
+    trial
+        The Optuna trial.
+    forecaster
+        The network being trained (its scalers are fitted before the first epoch).
+    val
+        The inner validation rows.
+    task
+        The task (its tuning score).
+    offset
+        Added to the epoch to make the pruning step.
+    """
 
     def __init__(
         self, trial: Any, forecaster: Any, val: Batch, task: TaskSpec, offset: int
     ) -> None:
-        super().__init__()
         self.trial, self.forecaster, self.val = trial, forecaster, val
         self.task, self.offset = task, offset
+        self._x: np.ndarray | None = None
 
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._x = self.forecaster._scale(self.val)  # scalers are fitted before training
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+    def on_epoch_end(
+        self, epoch: int, train_loss: float, val_loss: float | None, run: TrainingRun
+    ) -> bool:
         import optuna
 
         f = self.forecaster
-        raw = np.asarray(self.model.predict(self._x, batch_size=4096, verbose=0), "float64")
-        pred = raw.reshape(len(self.val), -1) * f.y_scale_ + f.y_mean_
+        if self._x is None:
+            self._x = f._scale(self.val)
+        pred = f.outputs(run.predict(self._x))
         assert self.val.y is not None
         value = score(self.task, self.val.y, pred, self.val.naive)
         if not np.isfinite(value):
@@ -100,6 +117,7 @@ class _ReportEachEpoch(keras.callbacks.Callback):  # type: ignore[name-defined]
         self.trial.report(value, self.offset + epoch)
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of inner fold {self.offset}")
+        return False
 
 
 def _iso(value: Any) -> str:
@@ -149,11 +167,14 @@ class Objective:
             seed = model_seed(prep.config.seed, f"tune:{self.model}", fold.index)
             forecaster: Any = make_model(self.model, prep.task, params, seed=seed)
             val_batch = d.batch(val)
-            callback = _ReportEachEpoch(trial, forecaster, val_batch, prep.task, k * STEP_STRIDE)
+            prune = PruneEachEpoch(trial, forecaster, val_batch, prep.task, k * STEP_STRIDE)
             try:
-                forecaster.fit(d.batch(train), callbacks=[callback])
+                forecaster.fit(d.batch(train), val_batch, hooks=[prune])
             except FloatingPointError as exc:
                 raise optuna.TrialPruned(str(exc)) from None
+            attrs = trial.user_attrs.get(f"fold{k}", {})
+            val_loss = forecaster.history_.get("val_loss", [])
+            trial.set_user_attr(f"fold{k}", {**attrs, "val_loss": val_loss})
             pred = forecaster.predict(val_batch)
             assert val_batch.y is not None
             values.append(score(prep.task, val_batch.y, pred, val_batch.naive))

@@ -7,8 +7,9 @@ A space maps a model parameter to one of
 - ``[32, 64, 128]``: a list of choices;
 - a single value: fixed, not searched.
 
-Every model has a default space (:func:`default_space`); the config's ``search_space``
-overrides it parameter by parameter.
+Every network declares its default space as its class attribute ``search_space``
+(:func:`default_space` reads it); the config's ``search_space`` overrides it parameter by
+parameter.
 """
 
 from __future__ import annotations
@@ -18,43 +19,17 @@ from typing import Any
 from ..errors import ConfigError
 from ..models import MODELS
 
-__all__ = ["TRAINING_SPACE", "default_space", "resolve_space", "sample"]
-
-#: Training options every Keras model shares.
-TRAINING_SPACE: dict[str, Any] = {
-    "lr": {"low": 1e-4, "high": 1e-2, "log": True},
-    "batch_size": [32, 64, 128, 256],
-    "epochs": {"low": 10, "high": 100, "step": 10},
-    "dropout": {"low": 0.0, "high": 0.5},
-    "l2": {"low": 1e-6, "high": 1e-2, "log": True},
-    "optimizer": ["adam", "rmsprop", "momentum"],
-}
-
-#: Network-size parameters per model (seed-mlp has a fixed shape).
-MODEL_SPACES: dict[str, dict[str, Any]] = {
-    "seed-mlp": {},
-    "mlp": {"units": [16, 32, 64, 128], "layers": {"low": 1, "high": 3}},
-    "lstm": {"units": [16, 32, 64], "layers": {"low": 1, "high": 2}},
-    "gru": {"units": [16, 32, 64], "layers": {"low": 1, "high": 2}},
-    "cnn": {"filters": [16, 32, 64], "kernel_size": [2, 3, 5], "layers": {"low": 1, "high": 3}},
-    "transformer": {
-        "d_model": [16, 32, 64],
-        "heads": [1, 2, 4],
-        "ff_units": [32, 64, 128],
-        "layers": {"low": 1, "high": 2},
-    },
-}
+__all__ = ["default_space", "is_tunable", "resolve_space", "sample"]
 
 _RANGE_KEYS = {"low", "high", "log", "step"}
 
 
 def default_space(model: str) -> dict[str, Any]:
-    """The default search space of ``model``: training options plus its network size."""
-    if model not in MODEL_SPACES:
-        raise ConfigError(
-            f"model {model!r} has nothing to tune; tune one of {', '.join(MODEL_SPACES)}"
-        )
-    return {**TRAINING_SPACE, **MODEL_SPACES[model]}
+    """The default search space of ``model``: its class attribute ``search_space``."""
+    if not is_tunable(model):
+        tunable = [name for name in MODELS if is_tunable(name)]
+        raise ConfigError(f"model {model!r} has nothing to tune; tune one of {', '.join(tunable)}")
+    return dict(MODELS[model].search_space)
 
 
 def _check(name: str, spec: Any) -> Any:
@@ -115,5 +90,5 @@ def sample(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_tunable(model: str) -> bool:
-    """True for a Keras model (baselines have nothing to tune)."""
-    return model in MODELS and not MODELS[model].baseline
+    """True for a network with a search space (baselines have nothing to tune)."""
+    return model in MODELS and MODELS[model].kind == "network" and bool(MODELS[model].search_space)
