@@ -9,13 +9,12 @@ import pandas as pd
 
 from ..errors import DataError
 from .dataset import Dataset
+from .frequency import infer_frequency
 
 __all__ = ["check_min_rows", "check_positive", "check_two_classes", "summarize"]
 
 
 def _frequency(dates: pd.Series) -> str:
-    from ..persist import infer_frequency
-
     return infer_frequency(dates.to_numpy()) or "irregular"
 
 

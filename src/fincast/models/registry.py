@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,21 +11,45 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..task import TaskSpec
-from .ar import ARBaseline
 from .base import ForecastModel
 from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
-from .garch import GarchBaseline
 from .majority import MajorityBaseline
-from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
-from .ridge import RidgeBaseline
-from .sequence import CNN, GRU, LSTM, Transformer
 
 __all__ = ["DEFAULT_BASELINES", "MODELS", "ModelInfo", "make_model", "model_parameters"]
 
 _CLASS = ("direction", "trend3", "events")
+
+
+class _Lazy:
+    """A model class imported on first use: Keras, statsmodels, arch and scikit-learn load
+    only when a model that needs them is made, so ``fincast models`` starts at once."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._where = (module, name)
+        self._cls: Any = None
+
+    def _resolve(self) -> Any:
+        if self._cls is None:
+            module, name = self._where
+            self._cls = getattr(importlib.import_module(f".{module}", __package__), name)
+        return self._cls
+
+    def __call__(self, *args: Any, **kwargs: Any) -> ForecastModel:
+        return self._resolve()(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def __getattr__(self, attr: str) -> Any:  # class attributes, ``__mro__``…
+        return getattr(self._resolve(), attr)
+
+
+ARBaseline = _Lazy("ar", "ARBaseline")
+GarchBaseline = _Lazy("garch", "GarchBaseline")
+RidgeBaseline = _Lazy("ridge", "RidgeBaseline")
+MLP, SeedMLP = _Lazy("mlp", "MLP"), _Lazy("mlp", "SeedMLP")
+LSTM, GRU = _Lazy("sequence", "LSTM"), _Lazy("sequence", "GRU")
+CNN, Transformer = _Lazy("sequence", "CNN"), _Lazy("sequence", "Transformer")
 
 
 @dataclass(frozen=True)
