@@ -76,18 +76,7 @@ def model_params(config: RunConfig, name: str) -> dict[str, Any]:
     """Hyperparameters of model ``name``: run-wide training options, then its own."""
     if MODELS[name].baseline:
         return dict(config.models.get(name, {}))
-    params: dict[str, Any] = {
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "optimizer": config.optimizer,
-        "loss": config.loss,
-        "dropout": config.dropout,
-        "l1": config.l1,
-        "l2": config.l2,
-        "patience": config.patience,
-        "val_fraction": config.val_fraction,
-    }
+    params = config.section("training")
     accepted = model_parameters(name)  # run-wide options only where the model has them
     params = {k: v for k, v in params.items() if k in accepted}
     params.update(config.models.get(name, {}))
@@ -339,7 +328,7 @@ def run_backtest(
         The result of :func:`prepare` when the caller already has it.
     resume
         Finish an interrupted run in ``config.out``: only missing (model, fold) pieces are
-        computed.
+        computed; settings other than those the run started with are refused.
     progress
         Called after each (model, fold).
 
@@ -351,7 +340,7 @@ def run_backtest(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     out = Path(config.out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}-{prep.dataset.name}")
     resolved = config.model_copy(update={"out": str(out)})
-    run = RunDirectory(out, resume=resume).open()
+    run = RunDirectory(out, resume=resume, config=resolved).open()
     complete = False
     try:
         atomic_write_text(out / "config.yaml", resolved.to_yaml())

@@ -38,7 +38,7 @@ class _Lazy:
         return self._cls
 
     def __call__(self, *args: Any, **kwargs: Any) -> ForecastModel:
-        return self._resolve()(*args, **kwargs)  # type: ignore[no-any-return]
+        return self._resolve()(*args, **kwargs)
 
     def __getattr__(self, attr: str) -> Any:  # class attributes, ``__mro__``…
         return getattr(self._resolve(), attr)
