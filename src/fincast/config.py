@@ -10,6 +10,7 @@ Flags override the file.
 from __future__ import annotations
 
 import difflib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,16 +32,20 @@ def option(
     section: str,
     shown: str | None = None,
     metavar: str | None = None,
+    unit: str | None = None,
     **constraints: Any,
 ) -> Any:
     """Declare a configuration key: default, help text, section and constraints.
 
     ``shown`` is how help describes the default when the default value alone does not
-    (``None`` meaning "detected", "by task"…); ``metavar`` names the flag's value.
+    (``None`` meaning "detected", "by task"…); ``metavar`` names the flag's value; ``unit``
+    names what a number counts in errors ("steps").
     """
     if section not in SECTIONS:  # pragma: no cover - a typo in a declaration below
         raise ValueError(f"unknown section {section!r}")
     extra: dict[str, Any] = {"section": section, "shown": shown, "metavar": metavar}
+    if unit is not None:
+        extra["unit"] = unit
     if callable(default):
         return Field(
             default_factory=default, description=help, json_schema_extra=extra, **constraints
@@ -102,6 +107,7 @@ class RunConfig(BaseModel):
         "Steps ahead to forecast, e.g. 1 or 1,5,20 (one output per horizon).",
         section="task",
         shown="1",
+        unit="steps",
     )
     flat_band: float = option(
         0.25,
@@ -135,7 +141,9 @@ class RunConfig(BaseModel):
     )
 
     # -- features ----------------------------------------------------------------------
-    lookback: int = option(20, "Past steps the features look at.", section="features", ge=1)
+    lookback: int = option(
+        20, "Past steps the features look at.", section="features", unit="steps", ge=1
+    )
     features: str = option(
         "default", "Feature set: default (stationary) or raw.", section="features"
     )
@@ -381,6 +389,11 @@ def _range(name: str) -> str | None:
     return None
 
 
+def _whole(annotation: Any) -> bool:
+    """True when a key holds whole numbers (``int``, ``int | None``, ``list[int]``…)."""
+    return annotation is int or any(_whole(a) for a in typing.get_args(annotation))
+
+
 def _explain(exc: ValidationError, where: str) -> ConfigError:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
@@ -395,6 +408,10 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
         ctx = err.get("ctx") or {}
         bound, sign = _BOUNDS[err["type"]]
         wanted = (_range(root) if len(err["loc"]) == 1 else None) or f"{sign} {ctx.get(bound)}"
+        field = RunConfig.model_fields.get(root)
+        if field is not None and _whole(field.annotation):
+            unit = option_info(root).get("unit")
+            wanted = f"a whole number{f' of {unit}' if unit else ''} {wanted}"
         return ConfigError(f"{where}: {root} must be {wanted}, got {err.get('input')!r}")
     if err["type"] == "literal_error" and where == "command line":
         choices = [
