@@ -29,7 +29,7 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks import quality, throughput  # noqa: E402
+from benchmarks import quality, startup, throughput  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.simulate import simulated_panel  # noqa: E402
 from benchmarks.walkforward import run_case  # noqa: E402
@@ -86,6 +86,8 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
         "machine": machine_info(),
         "goals": GOALS,
     }
+    log("start-up: fincast --help, import fincast, models, validate ...")
+    results["startup"] = startup.measure(repeats=2 if quick else 5)
     log("throughput: seed-mlp through fincast, plain Keras and a hand-written JAX loop ...")
     results["throughput"] = (
         throughput.compare(epochs=2, repeats=1, rows=300)
@@ -229,6 +231,8 @@ def markdown(results: dict[str, Any]) -> str:
             )
     for model, row in q["random_walk"]["models"].items():
         lines.append(f"| random walk | {model} | | | {_fmt(row['skill_vs_naive'], 3)} |")
+    if "startup" in results:
+        lines += startup.markdown(results["startup"])
     return "\n".join(lines) + "\n"
 
 

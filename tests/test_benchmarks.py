@@ -132,3 +132,11 @@ def test_main_writes_the_results_and_prints_the_tables(tmp_path, monkeypatch, ca
 
 def throughput_methods():
     return ["fincast", "plain_keras", "plain_keras_spe32", "jax_scan"]
+
+
+def test_startup_measures_the_light_commands():
+    from benchmarks import startup
+
+    out = startup.measure(repeats=1)
+    assert out["help_s"] > 0 and set(out["cases"]) == set(startup.CASES)
+    assert any("--help" in line for line in startup.markdown(out))

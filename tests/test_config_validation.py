@@ -7,35 +7,51 @@ import typer
 import yaml
 
 from fincast.cli import app, main
+from fincast.cli_options import INVOCATION
 from fincast.config import RunConfig, load_config
 from fincast.errors import ConfigError
 from tests.conftest import make_ohlcv
 
 #: Options that are about the invocation, not the run: the config file itself, finishing
-#: an existing run directory, and the progress display.
-NOT_RUN_SETTINGS = {"config", "resume", "quiet"}
+#: an existing run directory, the progress display, tune's budget… (declared once too).
+NOT_RUN_SETTINGS = set(INVOCATION)
+
+RUN_COMMANDS = ("backtest", "train", "tune")
 
 
-def _backtest_params() -> dict[str, object]:
-    command = typer.main.get_command(app).commands["backtest"]  # type: ignore[attr-defined]
-    return {p.name: p for p in command.params}
+def _params(command: str = "backtest") -> dict[str, object]:
+    cmd = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    return {p.name: p for p in cmd.params}
 
 
-def test_every_backtest_flag_is_a_config_key():
-    flags = set(_backtest_params()) - NOT_RUN_SETTINGS
+@pytest.mark.parametrize("command", RUN_COMMANDS)
+def test_every_flag_is_a_config_key(command):
+    flags = set(_params(command)) - NOT_RUN_SETTINGS
     missing = sorted(flags - set(RunConfig.model_fields))
-    assert not missing, f"backtest options with no RunConfig key: {missing}"
+    assert not missing, f"{command} options with no RunConfig key: {missing}"
 
 
-#: Keys only `fincast tune` reads: a flag of tune, not of backtest.
-TUNE_SETTINGS = {"search_space"}
+@pytest.mark.parametrize("command", RUN_COMMANDS)
+def test_every_config_key_is_a_flag_with_one_help_text(command):
+    params = _params(command)
+    missing = sorted(set(RunConfig.model_fields) - set(params))
+    assert not missing, f"RunConfig keys with no {command} option: {missing}"
+    backtest = _params("backtest")
+    for key in RunConfig.model_fields:  # generated from one declaration: the same help
+        assert params[key].help == backtest[key].help, key  # type: ignore[attr-defined]
+        assert RunConfig.model_fields[key].description in params[key].help  # type: ignore[attr-defined,operator]
 
 
-def test_every_config_key_is_a_backtest_flag():
-    missing = sorted(set(RunConfig.model_fields) - set(_backtest_params()) - TUNE_SETTINGS)
-    assert not missing, f"RunConfig keys with no backtest option: {missing}"
-    tune = typer.main.get_command(app).commands["tune"]  # type: ignore[attr-defined]
-    assert {p.name for p in tune.params} >= TUNE_SETTINGS
+@pytest.mark.parametrize("command", RUN_COMMANDS)
+def test_run_commands_share_the_invocation_flags(command):
+    assert {"config", "quiet", "debug"} <= set(_params(command))
+
+
+def test_train_accepts_quiet(capsys, tmp_path):
+    """`fincast train --quiet` used to be refused as an unknown option."""
+    code = main(["train", str(tmp_path / "missing.csv"), "--quiet", "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 2 and "missing.csv" in err and "No such option" not in err
 
 
 def test_flags_override_the_config_file(tmp_path, capsys):

@@ -1,86 +1,303 @@
-"""The run configuration: every option of a run, validated, YAML in and out.
+"""The run configuration: every option of a run declared once, validated, YAML in and out.
 
-Every command-line flag is a key here and every key a flag; flags override the file.
+Each key of :class:`RunConfig` is declared here once, with its type, default, constraint,
+help text and section (:data:`SECTIONS`). The flags of ``fincast backtest``, ``train`` and
+``tune`` are generated from these declarations (``fincast.cli_options``), the YAML keys are
+the field names, and the README's options table is checked against them by a test.
+Flags override the file.
 """
 
 from __future__ import annotations
 
 import difflib
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
-__all__ = ["RunConfig", "load_config"]
+__all__ = ["SECTIONS", "RunConfig", "build_config", "load_config", "option_info"]
+
+#: The sections options are grouped in, in the order help and the README show them.
+SECTIONS = ("data", "task", "features", "models", "training", "folds", "execution")
+
+
+def option(
+    default: Any = None,
+    help: str = "",
+    *,
+    section: str,
+    shown: str | None = None,
+    metavar: str | None = None,
+    unit: str | None = None,
+    **constraints: Any,
+) -> Any:
+    """Declare a configuration key: default, help text, section and constraints.
+
+    ``shown`` is how help describes the default when the default value alone does not
+    (``None`` meaning "detected", "by task"…); ``metavar`` names the flag's value; ``unit``
+    names what a number counts in errors ("steps").
+    """
+    if section not in SECTIONS:  # pragma: no cover - a typo in a declaration below
+        raise ValueError(f"unknown section {section!r}")
+    extra: dict[str, Any] = {"section": section, "shown": shown, "metavar": metavar}
+    if unit is not None:
+        extra["unit"] = unit
+    if callable(default):
+        return Field(
+            default_factory=default, description=help, json_schema_extra=extra, **constraints
+        )
+    return Field(default, description=help, json_schema_extra=extra, **constraints)
+
+
+def option_info(name: str) -> dict[str, Any]:
+    """The declaration of key ``name``: help, section, shown default, metavar."""
+    field = RunConfig.model_fields[name]
+    extra = dict(field.json_schema_extra or {})  # type: ignore[arg-type]
+    return {"help": field.description or "", **extra}
 
 
 class RunConfig(BaseModel):
     """A fully resolved run configuration.
 
+    Keys are read flat (``config.lr``, ``config.task``); :meth:`section` gives a whole
+    section as a mapping (``config.section("training")`` is what every network receives).
     ``models`` maps each model name to its hyperparameters (an empty mapping for the
-    defaults); a list of names is accepted too. ``baselines`` defaults to the task's set.
-    ``flat_band`` (``trend3``), ``events`` (``events``: a list like
-    ``[{name: up1, above: 0.01}, {name: big, abs_above_std: 2}]``, default up 1 %, down 1 %,
-    |move| > 2 training standard deviations), ``vol_estimator`` (``volatility``) and
-    ``transform`` (``level``: log changes or plain differences of the target) shape the task; ``series_embedding`` adds the series identity to a panel model's inputs.
+    defaults); a list of names is accepted too. ``events`` is a list like
+    ``[{name: up1, above: 0.01}, {name: big, abs_above_std: 2}]``.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    data: str = "builtin:sp500"
-    date_col: str | None = None
-    id_col: str | None = None
-    target: str | None = None
-    fillna: Literal["error", "ffill", "drop"] = "error"
-
-    task: str = "return"
-    horizon: list[int] = Field(default_factory=lambda: [1])
-    lookback: int = 20
-    features: str = "default"
-    flat_band: float = 0.25
-    events: list[dict[str, Any]] | None = None
-    vol_estimator: Literal["close", "parkinson"] = "close"
-    transform: Literal["auto", "log", "diff"] = "auto"
-    series_embedding: bool = False
-
-    models: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {"seed-mlp": dict[str, Any]()}
+    # -- data --------------------------------------------------------------------------
+    data: str = option(
+        "builtin:sp500",
+        "CSV or Parquet file, or builtin:NAME (see `fincast datasets`).",
+        section="data",
     )
-    baselines: list[str] | None = None
-    epochs: int = 100
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "adam"
-    loss: str | None = None
-    dropout: float = 0.0
-    l1: float = 0.0
-    l2: float = 0.0
-    patience: int | None = None
-    val_fraction: float = 0.1
+    date_col: str | None = option(
+        None, "Name of the date column.", section="data", shown="detected"
+    )
+    id_col: str | None = option(
+        None, "Name of the series id column (panels).", section="data", shown="detected"
+    )
+    target: str | None = option(
+        None,
+        "Column to forecast.",
+        section="data",
+        shown="adjusted close, else close, else the only numeric column",
+    )
+    fillna: Literal["error", "ffill", "drop"] = option(
+        "error",
+        "Missing or infinite values in the needed columns: error, ffill or drop.",
+        section="data",
+    )
 
-    folds: int = 5
-    window: Literal["expanding", "rolling"] = "expanding"
-    train_size: int | None = None
-    test_size: int | None = None
-    gap: int | None = None
+    # -- task --------------------------------------------------------------------------
+    task: str = option(
+        "return",
+        "What to forecast: return, level, direction, trend3, events or volatility.",
+        section="task",
+    )
+    horizon: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] = option(
+        lambda: [1],
+        "Steps ahead to forecast, e.g. 1 or 1,5,20 (one output per horizon).",
+        section="task",
+        shown="1",
+        unit="steps",
+    )
+    flat_band: float = option(
+        0.25,
+        "trend3: the flat class is |r| <= this many training standard deviations.",
+        section="task",
+        ge=0,
+    )
+    events: list[dict[str, Any]] | None = option(
+        None,
+        "events: NAME:RULE=VALUE,… e.g. up1:above=0.01,big:abs_above_std=2 (rules: above, "
+        "below, abs_above, above_std, below_std, abs_above_std).",
+        section="task",
+        shown="up 1%, down 1%, |move| > 2 sd",
+    )
+    vol_estimator: Literal["close", "parkinson"] = option(
+        "close",
+        "volatility: close (squared log returns) or parkinson (high/low range).",
+        section="task",
+    )
+    transform: Literal["auto", "log", "diff"] = option(
+        "auto",
+        "level: steps of the target as log changes or plain differences: auto (logs of a "
+        "price column, differences of any other), log or diff.",
+        section="task",
+    )
+    cost_bps: float = option(
+        5.0,
+        "Transaction cost per side of the trading rule, in basis points.",
+        section="task",
+        ge=0,
+    )
 
-    seed: int = 0
-    seeds: int = Field(default=1, ge=1)
-    cost_bps: float = Field(default=5.0, ge=0)
-    out: str | None = None
+    # -- features ----------------------------------------------------------------------
+    lookback: int = option(
+        20, "Past steps the features look at.", section="features", unit="steps", ge=1
+    )
+    features: str = option(
+        "default", "Feature set: default (stationary) or raw.", section="features"
+    )
+    series_embedding: bool = option(
+        False,
+        "Panels: give the model the series identity (one 0/1 input per series) as an input.",
+        section="features",
+    )
 
-    #: Where work units run (results are identical): ``local`` processes or ``ray``.
-    executor: Literal["local", "ray"] = "local"
-    #: Local processes (1: in this process) or CPUs of a local Ray cluster; default auto.
-    workers: int | None = Field(default=None, ge=1)
-    #: Join the Ray cluster at this address instead of starting a local one.
-    ray_address: str | None = None
-    #: ``fincast tune`` search space: parameter -> {low, high[, log, step]}, a list of
-    #: choices, or a fixed value; unset parameters use the model's default space.
-    search_space: dict[str, Any] | None = None
+    # -- models ------------------------------------------------------------------------
+    models: dict[str, dict[str, Any]] = option(
+        lambda: {"seed-mlp": dict[str, Any]()},
+        "Comma-separated models (see `fincast models`); hyperparameters go in the config "
+        "file. train fits one model; tune tunes the first network.",
+        section="models",
+        shown="seed-mlp",
+    )
+    baselines: list[str] | None = option(
+        None,
+        "Comma-separated baselines (naive always runs).",
+        section="models",
+        shown="the task's set",
+    )
+    seeds: int = option(
+        1,
+        "Train each network with N seeds: metrics as mean ± sd, plus a NAME-ensemble of the "
+        "seed-averaged forecast.",
+        section="models",
+        ge=1,
+    )
+    search_space: dict[str, Any] | None = option(
+        None,
+        "tune: search space as a YAML/JSON mapping, parameter -> {low, high[, log, step]}, a "
+        "list of choices or a fixed value, e.g. '{lr: {low: 1e-4, high: 1e-2, log: true}, "
+        "units: [16, 32]}'.",
+        section="models",
+        shown="the model's default space",
+    )
+
+    # -- training (every network receives this section as a whole) ----------------------
+    epochs: int = option(
+        100, "Training epochs (with --patience: the maximum).", section="training", ge=1
+    )
+    batch_size: int = option(32, "Minibatch size.", section="training", ge=1)
+    lr: float = option(0.001, "Learning rate.", section="training", gt=0)
+    optimizer: str = option(
+        "adam",
+        "adam, sgd, momentum, rmsprop or gd (full-batch gradient descent).",
+        section="training",
+    )
+    loss: str | None = option(
+        None,
+        "mse, mae, huber, binary_crossentropy or categorical_crossentropy.",
+        section="training",
+        shown="by task",
+    )
+    dropout: float = option(
+        0.0, "Dropout rate after hidden layers.", section="training", ge=0, lt=1
+    )
+    l1: float = option(0.0, "L1 kernel penalty.", section="training", ge=0)
+    l2: float = option(0.0, "L2 kernel penalty.", section="training", ge=0)
+    patience: int | None = option(
+        None,
+        "Early stopping: epochs without a better validation loss; the best weights are restored.",
+        section="training",
+        shown="off",
+        ge=1,
+    )
+    val_fraction: float = option(
+        0.1,
+        "Share of each training fold's last dates held out (after a gap of the horizon, never "
+        "the test block) as the validation tail of early stopping.",
+        section="training",
+        gt=0,
+        lt=0.5,
+    )
+
+    # -- folds -------------------------------------------------------------------------
+    folds: int = option(5, "Walk-forward test blocks.", section="folds", ge=1)
+    window: Literal["expanding", "rolling"] = option(
+        "expanding", "Training window: expanding or rolling (needs --train-size).", section="folds"
+    )
+    train_size: int | None = option(
+        None, "Dates per rolling training window.", section="folds", shown="–", ge=1
+    )
+    test_size: int | None = option(
+        None, "Dates per test block.", section="folds", shown="dates / (folds + 1)", ge=1
+    )
+    gap: int | None = option(
+        None,
+        "Dates left out between training and test (at least the horizon).",
+        section="folds",
+        shown="the horizon",
+        ge=0,
+    )
+
+    # -- execution ---------------------------------------------------------------------
+    seed: int = option(
+        0,
+        "Random seed: the same command and seed give byte-identical predictions.",
+        section="execution",
+    )
+    out: str | None = option(
+        None,
+        "Output directory: the run directory (backtest, tune) or the model directory (train).",
+        section="execution",
+        shown="runs/<timestamp>-<dataset>; train: model",
+    )
+    executor: Literal["local", "ray"] = option(
+        "local",
+        "Where the (model, fold) work units run: local or ray; results are identical.",
+        section="execution",
+    )
+    workers: int | None = option(
+        None,
+        "Local processes (1: this process) or CPUs of a local Ray cluster.",
+        section="execution",
+        shown="1",
+        ge=1,
+    )
+    ray_address: str | None = option(
+        None,
+        "Join this Ray cluster (e.g. auto or ray://head:10001) instead of starting one.",
+        section="execution",
+        shown="–",
+    )
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The keys of section ``name`` (one of :data:`SECTIONS`) and their values."""
+        if name not in SECTIONS:
+            raise ConfigError(
+                f"unknown config section {name!r}; expected one of {', '.join(SECTIONS)}"
+            )
+        return {
+            k: getattr(self, k)
+            for k in type(self).model_fields
+            if option_info(k)["section"] == name
+        }
+
+    @field_validator("search_space", mode="before")
+    @classmethod
+    def _search_space_from_text(cls, value: Any) -> Any:
+        """``--search-space '{units: [16, 32]}'``: a YAML (or JSON) mapping as text."""
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"not valid YAML: {exc}".replace("\n", " ")) from None
+        if not isinstance(parsed, dict):
+            raise ValueError(
+                f"expected a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {value!r}"
+            )
+        return parsed
 
     @field_validator("models", mode="before")
     @classmethod
@@ -142,15 +359,69 @@ class RunConfig(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
+#: pydantic's bound errors and how to say them.
+_BOUNDS = {
+    "greater_than_equal": ("ge", ">="),
+    "greater_than": ("gt", ">"),
+    "less_than_equal": ("le", "<="),
+    "less_than": ("lt", "<"),
+}
+
+
+def _range(name: str) -> str | None:
+    """A key's numeric constraint in words, e.g. ``in [0, 1)`` or ``>= 1``."""
+    field = RunConfig.model_fields.get(name)
+    if field is None:
+        return None
+    bounds = {
+        k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)
+    }
+    low = ("[", bounds["ge"]) if "ge" in bounds else ("(", bounds["gt"]) if "gt" in bounds else None
+    high = (
+        ("]", bounds["le"]) if "le" in bounds else (")", bounds["lt"]) if "lt" in bounds else None
+    )
+    if low and high:
+        return f"in {low[0]}{low[1]}, {high[1]}{high[0]}"
+    if low:
+        return f"{'>=' if low[0] == '[' else '>'} {low[1]}"
+    if high:
+        return f"{'<=' if high[0] == ']' else '<'} {high[1]}"
+    return None
+
+
+def _whole(annotation: Any) -> bool:
+    """True when a key holds whole numbers (``int``, ``int | None``, ``list[int]``…)."""
+    return annotation is int or any(_whole(a) for a in typing.get_args(annotation))
+
+
 def _explain(exc: ValidationError, where: str) -> ConfigError:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     if not key.isprintable():  # a key with a newline or tab: show it escaped, on one line
         key = repr(key)[1:-1]
+    root = str(err["loc"][0]) if err["loc"] else key
     if err["type"] == "extra_forbidden":
         close = difflib.get_close_matches(str(err["loc"][-1]), RunConfig.model_fields, n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         return ConfigError(f"{where}: unknown key `{key}`{hint}")
+    if err["type"] in _BOUNDS:
+        ctx = err.get("ctx") or {}
+        bound, sign = _BOUNDS[err["type"]]
+        wanted = (_range(root) if len(err["loc"]) == 1 else None) or f"{sign} {ctx.get(bound)}"
+        field = RunConfig.model_fields.get(root)
+        if field is not None and _whole(field.annotation):
+            unit = option_info(root).get("unit")
+            wanted = f"a whole number{f' of {unit}' if unit else ''} {wanted}"
+        return ConfigError(f"{where}: {root} must be {wanted}, got {err.get('input')!r}")
+    if err["type"] == "literal_error" and where == "command line":
+        choices = [
+            c.strip().strip("'")
+            for c in str((err.get("ctx") or {}).get("expected", "")).replace(" or ", ",").split(",")
+        ]
+        listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
+        flag = "--" + root.replace("_", "-")
+        key_text = f" (`{root}` in a config file)" if flag != f"--{root}" else ""
+        return ConfigError(f"{where}: {flag} must be {listed}, got {err.get('input')!r}{key_text}")
     return ConfigError(f"{where}: `{key}`: {err['msg']} (got {err.get('input')!r})")
 
 

@@ -26,8 +26,10 @@ __all__ = [
     "RunDirectory",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_resume",
     "package_versions",
     "read_manifest",
+    "resumable",
     "safe_name",
 ]
 
@@ -128,6 +130,65 @@ def _refuse_if_locked(path: Path) -> None:
         os.close(fd)  # closing releases the probe's shared lock
 
 
+#: Keys that may change when a run is finished: where units run never changes the results.
+RESUME_FREE = frozenset({"out", "executor", "workers", "ray_address"})
+
+
+def resumable(path: str | Path) -> Path:
+    """The ``config.yaml`` of the interrupted run in ``path``.
+
+    Raises
+    ------
+    RunError
+        When ``path`` is not a directory or holds no ``config.yaml``.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise RunError(f"cannot resume {p}: no such run directory; check the path")
+    if not (p / "config.yaml").is_file():
+        raise RunError(
+            f"cannot resume {p}: it has no config.yaml, so it is not a fincast run "
+            "directory (or the run stopped before it started); start a new run instead"
+        )
+    return p / "config.yaml"
+
+
+def check_resume(path: str | Path, config: Any, *, require_config: bool = True) -> None:
+    """Refuse to finish the run in ``path`` with settings other than those it started with.
+
+    Parameters
+    ----------
+    path
+        The run directory to finish.
+    config
+        The :class:`~fincast.config.RunConfig` the run would be finished with.
+    require_config
+        Refuse a directory without ``config.yaml`` (not a fincast run, or one that stopped
+        before it started) instead of accepting it.
+
+    Raises
+    ------
+    RunError
+        For a missing directory, a run still going, or changed settings.
+    """
+    from .config import load_config
+
+    p = Path(path)
+    if not require_config and p.is_dir() and not (p / "config.yaml").is_file():
+        return  # stopped before it wrote its settings: nothing to compare
+    stored_file = resumable(p)
+    _refuse_if_locked(p)  # a run still going is the first thing to say
+    stored = load_config(stored_file).model_dump()
+    now = config.model_dump()
+    changed = [k for k in now if k not in RESUME_FREE and now[k] != stored.get(k)]
+    if changed:
+        shown = ", ".join(f"{k} {stored.get(k)!r} -> {now[k]!r}" for k in changed[:3])
+        raise RunError(
+            f"cannot resume {p} with different settings ({shown}); drop those flags to "
+            "finish the run as it was started, or start a new run with another --out"
+        )
+
+
 def safe_name(name: str) -> str:
     """``name`` as a single file-name component: no separators, no ``..``, no hidden file.
 
@@ -148,11 +209,15 @@ class RunDirectory:
         The directory.
     resume
         Continue an unfinished run in ``path`` instead of refusing a non-empty directory.
+    config
+        With ``resume``: the run's configuration, refused (:func:`check_resume`) when it
+        differs from the ``config.yaml`` the run was started with.
     """
 
-    def __init__(self, path: str | Path, *, resume: bool = False) -> None:
+    def __init__(self, path: str | Path, *, resume: bool = False, config: Any = None) -> None:
         self.path = Path(path)
         self.resume = resume
+        self.config = config
         self._lock_fd: int | None = None
 
     @property
@@ -166,6 +231,8 @@ class RunDirectory:
             raise RunError(f"--out {p} exists and is not a directory; choose another --out")
         if p.is_dir():
             _refuse_if_locked(p)
+            if self.resume and self.config is not None:
+                check_resume(p, self.config, require_config=False)
         manifest = read_manifest(p) if p.is_dir() else None
         if manifest and manifest.get("status") == "complete":
             raise RunError(f"{p} already holds a complete run; choose another --out or delete it")

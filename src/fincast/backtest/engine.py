@@ -314,7 +314,7 @@ def run_backtest(
         The result of :func:`prepare` when the caller already has it.
     resume
         Finish an interrupted run in ``config.out``: only missing (model, fold) pieces are
-        computed.
+        computed; settings other than those the run started with are refused.
     progress
         Called after each (model, fold).
 
@@ -326,7 +326,7 @@ def run_backtest(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     out = Path(config.out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}-{prep.dataset.name}")
     resolved = config.model_copy(update={"out": str(out)})
-    run = RunDirectory(out, resume=resume).open()
+    run = RunDirectory(out, resume=resume, config=resolved).open()
     complete = False
     try:
         atomic_write_text(out / "config.yaml", resolved.to_yaml())

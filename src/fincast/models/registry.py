@@ -13,12 +13,8 @@ from .base import Model
 from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
-from .garch import GarchBaseline
 from .majority import MajorityBaseline
-from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
-from .ridge import RidgeBaseline
-from .sequence import CNN, GRU, LSTM, Transformer
 
 __all__ = [
     "MODELS",
@@ -152,18 +148,7 @@ def model_params(config: Any, name: str) -> dict[str, Any]:
     """
     if is_baseline(name):
         return dict(config.models.get(name, {}))
-    params: dict[str, Any] = {
-        "epochs": config.epochs,
-        "batch_size": config.batch_size,
-        "lr": config.lr,
-        "optimizer": config.optimizer,
-        "loss": config.loss,
-        "dropout": config.dropout,
-        "l1": config.l1,
-        "l2": config.l2,
-        "patience": config.patience,
-        "val_fraction": config.val_fraction,
-    }
+    params: dict[str, Any] = config.section("training")
     accepted = model_parameters(name)  # run-wide options only where the model has them
     params = {k: v for k, v in params.items() if k in accepted}
     params.update(config.models.get(name, {}))

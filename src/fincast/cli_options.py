@@ -1,0 +1,216 @@
+"""The flags of the command line, generated from the option declarations.
+
+Every run setting is a :class:`~fincast.config.RunConfig` key declared once in
+``config.py``; :func:`run_command` turns those declarations into the typer options of a
+command (grouped by section in ``--help``). Flags that concern the invocation only (the
+config file, resuming, the progress display, tune's budget…) are declared once in
+:data:`INVOCATION`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .config import SECTIONS, RunConfig, option_info
+
+__all__ = ["INVOCATION", "config_flags", "flag", "options_table", "run_command", "shown_default"]
+
+
+def _opt(*names: str, help: str, panel: str = "Invocation") -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=panel)
+
+
+#: Options about the invocation, not the run: name -> (type, typer option, default).
+INVOCATION: dict[str, tuple[Any, Any, Any]] = {
+    "config": (
+        Path | None,
+        _opt(
+            "--config", help="YAML config file (a run's config.yaml reruns it); flags override it."
+        ),
+        None,
+    ),
+    "resume": (
+        Path | None,
+        _opt(
+            "--resume",
+            help="Finish an interrupted run in this directory (computes only what is missing).",
+        ),
+        None,
+    ),
+    "quiet": (bool, _opt("--quiet", "-q", help="No progress display."), False),
+    "debug": (bool, _opt("--debug", help="Show tracebacks on errors."), False),
+    "as_json": (bool, _opt("--json", help="Print the summary as JSON."), False),
+    "trials": (
+        int,
+        _opt(
+            "--trials",
+            help="Finished trials the study should reach (a rerun resumes).",
+            panel="Tuning",
+        ),
+        20,
+    ),
+    "timeout": (
+        float | None,
+        _opt("--timeout", help="Stop starting trials after this many seconds.", panel="Tuning"),
+        None,
+    ),
+    "storage": (
+        str | None,
+        _opt(
+            "--storage",
+            help="Optuna storage URL (default sqlite:///<run dir>/study.db).",
+            panel="Tuning",
+        ),
+        None,
+    ),
+    "inner_folds": (
+        int,
+        _opt(
+            "--inner-folds",
+            help="Validation folds carved from the training period.",
+            panel="Tuning",
+        ),
+        3,
+    ),
+    "no_backtest": (
+        bool,
+        _opt(
+            "--no-backtest",
+            help="Skip the final backtest of the default and tuned model.",
+            panel="Tuning",
+        ),
+        False,
+    ),
+}
+
+
+def shown_default(name: str) -> str:
+    """How help and the README show the default of key ``name``."""
+    info = option_info(name)
+    if info.get("shown") is not None:
+        return str(info["shown"])
+    value = RunConfig.model_fields[name].get_default(call_default_factory=True)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def flag(name: str) -> str:
+    """The command-line flag of key ``name``."""
+    return "--" + name.replace("_", "-")
+
+
+def _cli_type(name: str) -> Any:
+    """The type the flag of key ``name`` is parsed as (text for lists and mappings)."""
+    annotation = RunConfig.model_fields[name].annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    if annotation in (bool, int, float):
+        return annotation
+    return str
+
+
+def _config_param(name: str) -> inspect.Parameter:
+    info = option_info(name)
+    help = f"{info['help']} (default: {shown_default(name)})"
+    kind = _cli_type(name)
+    if name == "data":
+        marker: Any = typer.Argument(help=help, show_default=False)
+    else:
+        names = (f"{flag(name)}/--no-{name.replace('_', '-')}",) if kind is bool else (flag(name),)
+        marker = typer.Option(
+            *names,
+            help=help,
+            show_default=False,
+            metavar=info.get("metavar"),
+            rich_help_panel=str(info["section"]).capitalize(),
+        )
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[kind | None, marker],
+    )
+
+
+def _invocation_param(name: str) -> inspect.Parameter:
+    kind, marker, default = INVOCATION[name]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, marker]
+    )
+
+
+def config_flags(sections: tuple[str, ...] = SECTIONS) -> list[str]:
+    """The config keys of ``sections``, in declaration order."""
+    return [k for k in RunConfig.model_fields if option_info(k)["section"] in sections]
+
+
+def run_command(
+    app: typer.Typer,
+    *,
+    invocation: tuple[str, ...],
+    sections: tuple[str, ...] = SECTIONS,
+    name: str | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``.
+
+    ``flags`` holds the keys given on the command line (the others are left to the config
+    file and the defaults); the invocation options arrive as keyword arguments.
+    """
+
+    def decorate(func: Callable[..., None]) -> Callable[..., None]:
+        keys = config_flags(sections)
+        params = [_config_param(k) for k in keys if k == "data"]
+        params += [_invocation_param(k) for k in invocation]
+        params += [_config_param(k) for k in keys if k != "data"]
+
+        def command(**values: Any) -> None:
+            chosen = {k: values.pop(k) for k in invocation}
+            flags = {k: v for k, v in values.items() if v is not None}
+            func(flags, **chosen)
+
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {}
+        command.__name__ = func.__name__
+        command.__doc__ = func.__doc__
+        app.command(name)(command)
+        return func
+
+    return decorate
+
+
+def options_table() -> str:
+    """The README's options table (Markdown), generated from the declarations.
+
+    A test checks that README.md holds exactly this table; after changing a declaration,
+    paste ``python -c "from fincast.cli_options import options_table as t; print(t())"``.
+    """
+    rows = ["| flag | section | default | meaning |", "| --- | --- | --- | --- |"]
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    for name in config_flags():
+        info = option_info(name)
+        shown = "`DATA`" if name == "data" else f"`{flag(name)}`"
+        rows.append(
+            f"| {shown} | {info['section']} | `{cell(shown_default(name))}` | {cell(info['help'])} |"
+        )
+    for _, marker, default in INVOCATION.values():
+        decls = [marker.default, *marker.param_decls]  # in Annotated, the first name is `default`
+        names = ", ".join(f"`{n}`" for n in decls if isinstance(n, str) and n.startswith("-"))
+        value = "off" if default is False else "–" if default is None else str(default)
+        rows.append(
+            f"| {names} | {marker.rich_help_panel.lower()} | `{value}` | {cell(marker.help)} |"
+        )
+    return "\n".join(rows)

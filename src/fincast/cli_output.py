@@ -1,0 +1,88 @@
+"""What the command line prints: rich tables of metrics, the verdict and forecasts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["err_console", "fmt", "out_console", "print_summary", "print_verdict", "wide"]
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else "–"
+    return str(value)
+
+
+def print_summary(metrics: dict[str, Any], table_df: Any) -> None:
+    table = Table(
+        title=f"walk-forward results · task {metrics['task']} · horizon {metrics['horizon']}"
+    )
+    for col in table_df.columns:
+        header = "skill > 0" if col == "beats_naive" else str(col)
+        table.add_column(header, justify="left" if col == "model" else "right", no_wrap=True)
+    for _, row in table_df.iterrows():
+        std = (metrics["models"].get(row["model"], {}).get("seeds") or {}).get("std", {})
+        cells = []
+        for col, value in row.items():
+            text = fmt(value)
+            spread = std.get(col)
+            if isinstance(spread, float) and spread > 0 and text != "–" and col != "n_predictions":
+                text += f" ± {spread:.2g}"
+            cells.append(text)
+        table.add_row(*cells)
+    wide().print(table)
+
+
+def print_verdict(metrics: dict[str, Any]) -> None:
+    """The verdict of ``metrics.json`` as a rich table: which models beat naive, how surely."""
+    verdict = metrics.get("verdict") or {}
+    rows = verdict.get("models", [])
+    alpha = float(verdict.get("alpha", 0.05))
+    table = Table(title=f"verdict · {verdict.get('summary', '')}", title_justify="left")
+    for col in (
+        "model",
+        f"beats naive at {alpha:.0%}",
+        "reading",
+        "skill vs naive",
+        f"{1 - alpha:.0%} interval",
+        "DM p",
+        "Sharpe (net)",
+        "buy&hold Sharpe",
+        "IC",
+    ):
+        table.add_column(col, justify="left" if col in ("model", "reading") else "right")
+    for r in rows:
+        yes = r.get("beats_naive") == "yes"
+        interval = "–"
+        if r.get("ci_low") is not None and r.get("ci_high") is not None:
+            interval = f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]"
+        p = r.get("dm_p_value")
+        seeds = r.get("seeds", 1)
+        table.add_row(
+            str(r["model"]) + (f" ({seeds} seeds)" if seeds > 1 else ""),
+            "[green]yes[/]" if yes else "[yellow]no[/]",
+            str(r.get("status", "")),
+            fmt(r.get("skill_vs_naive")),
+            interval,
+            "<0.001" if p is not None and p < 0.001 else fmt(p),
+            fmt(r.get("sharpe")),
+            fmt(r.get("buy_and_hold_sharpe")),
+            fmt(r.get("ic")),
+        )
+    wide().print(table)
+
+
+def wide() -> Console:
+    """The output console; piped output is not squeezed to 80 columns."""
+    return out_console if out_console.is_terminal else Console(width=200)
