@@ -13,8 +13,12 @@ from .base import Model
 from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
+from .garch import GarchBaseline
 from .majority import MajorityBaseline
+from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
+from .ridge import RidgeBaseline
+from .sequence import CNN, GRU, LSTM, Transformer
 
 __all__ = [
     "MODELS",
