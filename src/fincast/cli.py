@@ -263,7 +263,8 @@ def list_models() -> None:
     table.add_column("description")
     for name, info in MODELS.items():
         tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
-        table.add_row(name, "baseline" if info.baseline else "keras", tasks, info.description)
+        kind = "baseline" if info.kind == "baseline" else "keras"
+        table.add_row(name, kind, tasks, info.description)
     out_console.print(table)
 
 

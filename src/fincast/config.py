@@ -412,7 +412,10 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
         if field is not None and _whole(field.annotation):
             unit = option_info(root).get("unit")
             wanted = f"a whole number{f' of {unit}' if unit else ''} {wanted}"
-        return ConfigError(f"{where}: {root} must be {wanted}, got {err.get('input')!r}")
+        fix = ""
+        if where == "command line" and field is not None and field.default is not None:
+            fix = f"; pass e.g. --{root.replace('_', '-')} {field.default}"
+        return ConfigError(f"{where}: {root} must be {wanted}, got {err.get('input')!r}{fix}")
     if err["type"] == "literal_error" and where == "command line":
         choices = [
             c.strip().strip("'")

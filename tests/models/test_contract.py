@@ -160,7 +160,7 @@ def test_a_bad_training_option_names_its_flag(tmp_path, ohlcv_csv, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0
-    assert "`batch_size`" in err and "got 0" in err and "--batch-size" in err
+    assert "batch_size must be a whole number >= 1, got 0" in err and "--batch-size" in err
 
 
 def test_a_toy_model_in_one_file_plus_one_registry_line_runs_through_a_backtest(
