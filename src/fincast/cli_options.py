@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from .config import SECTIONS, RunConfig, option_info
+from .errors import ConfigError
 
 __all__ = ["INVOCATION", "config_flags", "flag", "options_table", "run_command", "shown_default"]
 
@@ -150,6 +151,21 @@ def _invocation_param(name: str) -> inspect.Parameter:
     )
 
 
+def _yaml_mapping(flag: str, text: str) -> dict[str, Any]:
+    """A flag's YAML (or JSON) mapping, e.g. ``--search-space '{units: [16, 32]}'``."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{flag} is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{flag} must be a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {text!r}"
+        )
+    return value
+
+
 def config_flags(sections: tuple[str, ...] = SECTIONS) -> list[str]:
     """The config keys of ``sections``, in declaration order."""
     return [k for k in RunConfig.model_fields if option_info(k)["section"] in sections]
@@ -177,6 +193,8 @@ def run_command(
         def command(**values: Any) -> None:
             chosen = {k: values.pop(k) for k in invocation}
             flags = {k: v for k, v in values.items() if v is not None}
+            if "search_space" in flags:
+                flags["search_space"] = _yaml_mapping("--search-space", flags["search_space"])
             func(flags, **chosen)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
