@@ -243,6 +243,13 @@ def backtest(
             help="Transaction cost per side of the trading rule, in basis points (default 5).",
         ),
     ] = None,
+    portfolio: Annotated[
+        str | None,
+        typer.Option(
+            help="Panels of >= 5 series: cross-sectional portfolio, quantile:Q (default "
+            "quantile:5) or topk:K, optionally :forecast weights."
+        ),
+    ] = None,
     out: Annotated[
         str | None,
         typer.Option(help="Run directory (default runs/<timestamp>-<dataset>)."),
@@ -299,6 +306,7 @@ def backtest(
         seed=seed,
         seeds=seeds,
         cost_bps=cost_bps,
+        portfolio=portfolio,
         out=out,
         executor=executor,
         workers=workers,

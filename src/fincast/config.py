@@ -6,6 +6,7 @@ Every command-line flag is a key here and every key a flag; flags override the f
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,6 +71,14 @@ class RunConfig(BaseModel):
     seed: int = 0
     seeds: int = Field(default=1, ge=1)
     cost_bps: float = Field(default=5.0, ge=0)
+    portfolio: str = Field(
+        default="quantile:5",
+        description=(
+            "panels of >= 5 series: cross-sectional portfolio of the report, quantile:Q "
+            "(long the top 1/Q of the series, short the bottom) or topk:K, optionally "
+            "followed by :forecast for forecast weights"
+        ),
+    )
     out: str | None = None
 
     #: Where work units run (results are identical): ``local`` processes or ``ray``.
@@ -129,6 +138,17 @@ class RunConfig(BaseModel):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("portfolio")
+    @classmethod
+    def _portfolio_spec(cls, value: str) -> str:
+        match = re.fullmatch(r"(quantile|topk):(\d+)(:equal|:forecast)?", value.strip())
+        if not match or int(match[2]) < (2 if match[1] == "quantile" else 1):
+            raise ValueError(
+                "expected quantile:Q (Q >= 2) or topk:K (K >= 1), optionally followed by "
+                ":forecast, e.g. quantile:5"
+            )
+        return value.strip()
 
     @field_validator("baselines", mode="before")
     @classmethod

@@ -61,7 +61,11 @@ def publish(
     ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings), which
     describe the run and cannot be derived from the table.
     """
-    options: dict[str, Any] = {"cost_bps": config.cost_bps, "seed": config.seed}
+    options: dict[str, Any] = {
+        "cost_bps": config.cost_bps,
+        "seed": config.seed,
+        "portfolio": config.portfolio,
+    }
     if bootstrap_reps is not None:
         options["bootstrap_reps"] = bootstrap_reps
     metrics = evaluate(predictions, config.task, **options)
