@@ -243,6 +243,13 @@ def backtest(
             help="Transaction cost per side of the trading rule, in basis points (default 5).",
         ),
     ] = None,
+    covariates: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Extra series joined as of each date (repeatable): FILE or "
+            "FILE,lag=N|1M,by=id|global,transform=level|diff|log_diff|zscore."
+        ),
+    ] = None,
     portfolio: Annotated[
         str | None,
         typer.Option(
@@ -307,6 +314,7 @@ def backtest(
         seeds=seeds,
         cost_bps=cost_bps,
         portfolio=portfolio,
+        covariates=covariates,
         out=out,
         executor=executor,
         workers=workers,

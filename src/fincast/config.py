@@ -46,6 +46,14 @@ class RunConfig(BaseModel):
     vol_estimator: Literal["close", "parkinson"] = "close"
     transform: Literal["auto", "log", "diff"] = "auto"
     series_embedding: bool = False
+    covariates: list[dict[str, Any]] | None = Field(
+        default=None,
+        description=(
+            "extra series joined as of each row's date, each FILE or "
+            "FILE,lag=N|1M,by=id|global,transform=level|diff|log_diff|zscore (repeatable); "
+            "in YAML a list of {path, lag, by, transform, columns}"
+        ),
+    )
 
     models: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"seed-mlp": dict[str, Any]()}
@@ -138,6 +146,36 @@ class RunConfig(BaseModel):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("covariates", mode="before")
+    @classmethod
+    def _covariates_list(cls, value: Any) -> Any:
+        """``FILE`` or ``FILE,lag=1M,transform=diff`` (one or a list) as mappings."""
+        if value is None:
+            return None
+        items = value if isinstance(value, list | tuple) else [value]
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                path, *pairs = [p.strip() for p in item.split(",")]
+                entry: dict[str, Any] = {"path": path}
+                for pair in pairs:
+                    key, sep, val = pair.partition("=")
+                    if not sep or not key.strip():
+                        raise ValueError(
+                            f"expected FILE,lag=1,transform=diff (key=value pairs), got {item!r}"
+                        )
+                    entry[key.strip()] = val.strip()
+                item = entry
+            if isinstance(item, dict):
+                lag = str(item.get("lag", 0)).strip()
+                if lag.startswith("-"):
+                    raise ValueError(
+                        f"covariate {item.get('path')!r}: lag {lag} is negative, which would "
+                        "use values before they are published; use a lag >= 0"
+                    )
+            out.append(item)
+        return out
 
     @field_validator("portfolio")
     @classmethod

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, check_two_classes, load
+from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
@@ -165,6 +166,7 @@ def prepare(config: RunConfig) -> Prepared:
         features,
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
+        covariates=load_covariates(config.covariates, ds.ids, config.fillna),
     )
     if task.kind == "direction":
         check_two_classes(design.y, design.ids, ds.source, ds.target)

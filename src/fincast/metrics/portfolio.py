@@ -264,8 +264,8 @@ def _sharpe_ci(
     block = _block_size(r.reshape(-1, 1), h)
     bs = StationaryBootstrap(block, r, seed=seed)
 
-    def sharpe(x: np.ndarray) -> float:
-        return float(ep.sharpe_ratio(x, annualization=ppy))
+    def sharpe(x: np.ndarray) -> np.ndarray:
+        return np.atleast_1d(np.asarray(ep.sharpe_ratio(x, annualization=ppy), dtype="float64"))
 
     ci = bs.conf_int(sharpe, reps=reps, method="percentile", size=1 - alpha)
     return {
