@@ -167,3 +167,17 @@ def test_bad_specs_are_refused(bad):
         parse_portfolio(bad)
     with pytest.raises(ConfigError, match="portfolio"):
         build_config({"portfolio": bad})
+
+
+def test_the_report_shows_the_portfolio_table_and_plot(tmp_path):
+    from fincast.report.portfolio import plot_portfolio, portfolio_section
+
+    table = panel()
+    metrics = evaluate(table, "return", bootstrap_reps=10)
+    html = portfolio_section(metrics)
+    assert "Cross-sectional portfolio (quantile:5), 7 series" in html
+    assert "long-short" in html and "equal-weight" in html and "nothing to rank" in html
+    one = evaluate(table[table["id"] == "A"], "return", bootstrap_reps=10)
+    assert "skipped" in portfolio_section(one) and "at least 5 series" in portfolio_section(one)
+    png = plot_portfolio(table, "return", tmp_path / "p.png", spec="quantile:5", cost_bps=5)
+    assert png.read_bytes()[:4] == b"\x89PNG"

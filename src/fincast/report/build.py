@@ -75,6 +75,18 @@ def publish(
     plots = write_plots(
         predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
     )
+    if "skipped" not in metrics["portfolio"]:
+        from .portfolio import plot_portfolio
+
+        plots.append(
+            plot_portfolio(
+                predictions,
+                config.task,
+                run_dir / "plots" / "portfolio.png",
+                spec=config.portfolio,
+                cost_bps=config.cost_bps,
+            )
+        )
     report = write_report(
         run_dir / "report.html",
         metrics,
