@@ -204,3 +204,24 @@ def test_a_covariate_that_is_the_future_return_has_no_skill_when_dated_honestly(
     )
     skill = result.metrics["models"]["ridge"]["skill_vs_naive"]
     assert (skill > 0.5) if leaks else (skill < 0.05)
+
+
+def test_calendar_features_come_from_the_row_date_alone():
+    from fincast.features import calendar_features
+
+    ds = load(prices(40))
+    design = build_design(ds, TaskSpec("return", (1,)), FeatureSpec("+calendar", 3), windows=True)
+    names = list(design.feature_names)
+    assert names[-4:] == [
+        "cal_dow",
+        "cal_month",
+        "cal_days_to_month_end",
+        "cal_weekdays_to_month_end",
+    ]
+    cal = calendar_features(pd.Series(pd.to_datetime(design.dates)))
+    np.testing.assert_array_equal(design.X[:, -4:], cal.to_numpy(dtype="float32"))
+    assert design.windows.shape[2] == len(names) - 2 - 2  # no ret_lag1, ret_lag2, rolling stats
+    fri = calendar_features(pd.Series(pd.to_datetime(["2024-02-02"]))).iloc[0].tolist()
+    assert fri == [4.0, 2.0, 27.0, 19.0]
+    with pytest.raises(ConfigError, match=r"\+calendar"):
+        FeatureSpec("default+moon")
