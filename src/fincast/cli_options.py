@@ -112,6 +112,8 @@ def flag(name: str) -> str:
 
 def _cli_type(name: str) -> Any:
     """The type the flag of key ``name`` is parsed as (text for lists and mappings)."""
+    if option_info(name).get("repeatable"):
+        return list[str]
     annotation = RunConfig.model_fields[name].annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if isinstance(annotation, types.UnionType) and len(args) == 1:

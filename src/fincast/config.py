@@ -10,6 +10,7 @@ Flags override the file.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +34,7 @@ def option(
     shown: str | None = None,
     metavar: str | None = None,
     unit: str | None = None,
+    repeatable: bool = False,
     **constraints: Any,
 ) -> Any:
     """Declare a configuration key: default, help text, section and constraints.
@@ -46,6 +48,8 @@ def option(
     extra: dict[str, Any] = {"section": section, "shown": shown, "metavar": metavar}
     if unit is not None:
         extra["unit"] = unit
+    if repeatable:  # the flag may be given several times (a list of texts)
+        extra["repeatable"] = True
     if callable(default):
         return Field(
             default_factory=default, description=help, json_schema_extra=extra, **constraints
@@ -139,18 +143,38 @@ class RunConfig(BaseModel):
         section="task",
         ge=0,
     )
+    portfolio: str = option(
+        "quantile:5",
+        "Panels of >= 5 series: the report's cross-sectional portfolio, quantile:Q (long the "
+        "top 1/Q of the series, short the bottom) or topk:K, optionally followed by "
+        ":forecast for forecast weights.",
+        section="task",
+    )
 
     # -- features ----------------------------------------------------------------------
     lookback: int = option(
         20, "Past steps the features look at.", section="features", unit="steps", ge=1
     )
     features: str = option(
-        "default", "Feature set: default (stationary) or raw.", section="features"
+        "default",
+        "Feature set: default (stationary) or raw; +calendar (alone: default+calendar) adds "
+        "day of week, month and days to month end.",
+        section="features",
     )
     series_embedding: bool = option(
         False,
         "Panels: give the model the series identity (one 0/1 input per series) as an input.",
         section="features",
+    )
+    covariates: list[dict[str, Any]] | None = option(
+        None,
+        "Extra series joined as of each row's date (repeatable): FILE or "
+        "FILE,lag=N|1M,by=id|global,transform=level|diff|log_diff|zscore; in YAML a list of "
+        "{path, lag, by, transform, columns}.",
+        section="features",
+        shown="none",
+        metavar="FILE[,lag=…]",
+        repeatable=True,
     )
 
     # -- models ------------------------------------------------------------------------
@@ -346,6 +370,47 @@ class RunConfig(BaseModel):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("covariates", mode="before")
+    @classmethod
+    def _covariates_list(cls, value: Any) -> Any:
+        """``FILE`` or ``FILE,lag=1M,transform=diff`` (one or a list) as mappings."""
+        if value is None:
+            return None
+        items = value if isinstance(value, list | tuple) else [value]
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                path, *pairs = [p.strip() for p in item.split(",")]
+                entry: dict[str, Any] = {"path": path}
+                for pair in pairs:
+                    key, sep, val = pair.partition("=")
+                    if not sep or not key.strip():
+                        raise ValueError(
+                            f"expected FILE,lag=1,transform=diff (key=value pairs), got {item!r}"
+                        )
+                    entry[key.strip()] = val.strip()
+                item = entry
+            if isinstance(item, dict):
+                lag = str(item.get("lag", 0)).strip()
+                if lag.startswith("-"):
+                    raise ValueError(
+                        f"covariate {item.get('path')!r}: lag {lag} is negative, which would "
+                        "use values before they are published; use a lag >= 0"
+                    )
+            out.append(item)
+        return out
+
+    @field_validator("portfolio")
+    @classmethod
+    def _portfolio_spec(cls, value: str) -> str:
+        match = re.fullmatch(r"(quantile|topk):(\d+)(:equal|:forecast)?", value.strip())
+        if not match or int(match[2]) < (2 if match[1] == "quantile" else 1):
+            raise ValueError(
+                "expected quantile:Q (Q >= 2) or topk:K (K >= 1), optionally followed by "
+                ":forecast, e.g. quantile:5"
+            )
+        return value.strip()
 
     @field_validator("baselines", mode="before")
     @classmethod

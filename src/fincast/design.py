@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .data.covariates import Covariate, covariate_features
 from .data.dataset import Dataset
 from .features import FeatureSpec, build_features, sequence_columns
 from .models.base import Batch
@@ -99,6 +100,7 @@ def build_design(
     require_target: bool = True,
     windows: bool = False,
     series_ids: Sequence[str] | None = None,
+    covariates: Sequence[Covariate] = (),
 ) -> Design:
     """Build features and targets for every row of ``ds`` and keep the usable rows.
 
@@ -116,6 +118,9 @@ def build_design(
     series_ids
         When given (``--series-embedding``), the series identity becomes an input: one
         0/1 column ``series=ID`` per id of this list (an id not in it gets all zeros).
+    covariates
+        Extra series joined as of each row's date (:mod:`fincast.data.covariates`): one
+        feature column each, in the flat features and the sequence windows.
 
     Every row kept has at least ``lookback`` earlier rows in its series, whatever the
     feature set, so tabular and sequence models are always scored on the same rows.
@@ -126,6 +131,8 @@ def build_design(
     if series_ids is not None:
         onehot = {f"series={s}": (frame["id"] == s).astype("float64") for s in series_ids}
         feats = pd.concat([feats, pd.DataFrame(onehot, index=frame.index)], axis=1)
+    if covariates:
+        feats = pd.concat([feats, covariate_features(frame, covariates)], axis=1)
     targets = build_targets(frame, ds.target, task, ds.roles)
     X = feats.to_numpy(dtype="float64")
     y = targets["y"].to_numpy(dtype="float64")

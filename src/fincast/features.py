@@ -17,6 +17,10 @@ Feature sets
     The raw OHLCV columns as they are (open, high, low, close, volume), or the target column
     alone when there are no OHLCV columns: the classic "predict tomorrow's close from today's
     five columns" set-up.
+``+calendar`` (after a set, e.g. ``default+calendar``; alone it means ``default+calendar``)
+    Adds what the calendar says about the row's own date, known in advance: day of week
+    (0 = Monday), month, calendar days and weekdays (Monday to Friday, no holiday calendar)
+    to the end of the month.
 """
 
 from __future__ import annotations
@@ -28,11 +32,16 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["FEATURE_SETS", "FeatureSpec", "build_features", "sequence_columns"]
+__all__ = ["EXTRAS", "FEATURE_SETS", "FeatureSpec", "build_features", "sequence_columns"]
 
 FEATURE_SETS: dict[str, str] = {
     "default": "stationary OHLCV transforms plus lagged returns over the lookback",
     "raw": "the raw OHLCV columns (or the target column) as they are",
+}
+
+#: Extra feature groups that follow a set after ``+``.
+EXTRAS: dict[str, str] = {
+    "calendar": "day of week, month, calendar days and weekdays to the month end",
 }
 
 
@@ -51,10 +60,21 @@ class FeatureSpec:
     kind: str = "default"
     lookback: int = 20
 
+    @property
+    def base(self) -> str:
+        """The feature set without extras (``default`` for ``+calendar``)."""
+        return self.kind.split("+")[0].strip() or "default"
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """Extra feature groups after ``+`` (only ``calendar`` exists)."""
+        return tuple(e.strip() for e in self.kind.split("+")[1:])
+
     def __post_init__(self) -> None:
-        if self.kind not in FEATURE_SETS:
+        if self.base not in FEATURE_SETS or any(e not in EXTRAS for e in self.extras):
             raise ConfigError(
                 f"features {self.kind!r} is not known; expected one of {', '.join(FEATURE_SETS)}"
+                ", optionally followed by +calendar (e.g. default+calendar)"
             )
         if int(self.lookback) != self.lookback or self.lookback < 1:
             raise ConfigError(
@@ -106,10 +126,43 @@ def build_features(
         One float64 column per feature, index aligned with ``frame``. The first rows of each
         series, whose look-back window is not yet full, are NaN.
     """
+    feats = _base_features(frame, target, roles, spec, log=log)
+    if "calendar" in spec.extras:
+        feats = pd.concat([feats, calendar_features(frame["date"])], axis=1)
+    return feats
+
+
+def calendar_features(dates: pd.Series) -> pd.DataFrame:
+    """What the calendar says about each date alone (no other row is read).
+
+    Examples
+    --------
+    >>> calendar_features(pd.Series(pd.to_datetime(["2024-01-29"]))).iloc[0].tolist()
+    [0.0, 1.0, 2.0, 2.0]
+    """
+    d = pd.to_datetime(dates)
+    end = d + pd.offsets.MonthEnd(0)
+    day = d.to_numpy(dtype="datetime64[D]")
+    return pd.DataFrame(
+        {
+            "cal_dow": d.dt.day_of_week.astype("float64"),
+            "cal_month": d.dt.month.astype("float64"),
+            "cal_days_to_month_end": (end - d).dt.days.astype("float64"),
+            "cal_weekdays_to_month_end": np.busday_count(
+                day + 1, end.to_numpy(dtype="datetime64[D]") + 1
+            ).astype("float64"),
+        },
+        index=dates.index,
+    )
+
+
+def _base_features(
+    frame: pd.DataFrame, target: str, roles: dict[str, str], spec: FeatureSpec, *, log: bool
+) -> pd.DataFrame:
     groups = frame["id"]
     value = frame[target].astype("float64")
     ohlc = [roles.get(r) for r in ("open", "high", "low", "close")]
-    if spec.kind == "raw":
+    if spec.base == "raw":
         cols = [roles[r] for r in ("open", "high", "low", "close", "volume") if r in roles]
         if target not in cols:
             cols = [*cols, target] if cols else [target]

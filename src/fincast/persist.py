@@ -72,6 +72,11 @@ def train(config: RunConfig, out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
+    if config.covariates:
+        raise ConfigError(
+            "train does not take covariates yet (predict would need them too); leave out "
+            "--covariates, or evaluate them with fincast backtest"
+        )
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load
+from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError
 from ..features import FeatureSpec
@@ -141,6 +142,7 @@ def prepare(config: RunConfig) -> Prepared:
         features,
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
+        covariates=load_covariates(config.covariates, ds.ids, config.fillna),
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(

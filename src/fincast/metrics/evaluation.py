@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import FincastError
 from ..predictions import SEED_COLUMN
 from . import finance, significance
+from .portfolio import portfolio_metrics
 from .summary import compute_metrics
 
 __all__ = ["SEED_COLUMN", "evaluate", "verdict_rows"]
@@ -112,6 +113,7 @@ def evaluate(
     seed: int = 0,
     bootstrap_reps: int = significance.DEFAULT_BOOTSTRAP_REPS,
     alpha: float = 0.05,
+    portfolio: str = "quantile:5",
 ) -> dict[str, Any]:
     """Score, trade and test every model of a predictions table.
 
@@ -129,6 +131,9 @@ def evaluate(
         Bootstrap replications of SPA, MCS and the confidence intervals.
     alpha
         Level of the "beats naive" verdict and of the intervals (``1 - alpha``).
+    portfolio
+        Cross-sectional portfolio rule of panels (see
+        :func:`~fincast.metrics.portfolio.portfolio_metrics`).
 
     Returns
     -------
@@ -138,7 +143,8 @@ def evaluate(
         (and ``"seeds": {"n", "values", "std": {...}}`` when trained with several seeds), plus
         ``"finance"`` (the rule, costs, annualisation and the ``buy_and_hold`` row),
         ``"significance"`` (see :func:`~fincast.metrics.significance.significance`) and
-        ``"verdict"`` (:func:`verdict_rows`). A part that does not apply to the task is
+        ``"verdict"`` (:func:`verdict_rows`) and ``"portfolio"`` (panels of at least five
+        series: :func:`~fincast.metrics.portfolio.portfolio_metrics`). A part that does not apply to the task is
         ``{"skipped": reason}``.
     """
     multi, seeds = _seed_groups(predictions)
@@ -206,6 +212,10 @@ def evaluate(
         except FincastError as exc:
             metrics["significance"] = {"skipped": str(exc)}
     metrics["verdict"] = verdict_rows(metrics)
+    metrics["portfolio"] = portfolio_metrics(
+        predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
+        bootstrap_reps=bootstrap_reps, alpha=alpha,
+    )  # fmt: skip
     return metrics
 
 

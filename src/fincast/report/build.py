@@ -62,7 +62,11 @@ def publish(
     ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings), which
     describe the run and cannot be derived from the table.
     """
-    options: dict[str, Any] = {"cost_bps": config.cost_bps, "seed": config.seed}
+    options: dict[str, Any] = {
+        "cost_bps": config.cost_bps,
+        "seed": config.seed,
+        "portfolio": config.portfolio,
+    }
     if bootstrap_reps is not None:
         options["bootstrap_reps"] = bootstrap_reps
     metrics = evaluate(predictions, config.task, **options)
@@ -72,6 +76,18 @@ def publish(
     plots = write_plots(
         predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
     )
+    if "skipped" not in metrics["portfolio"]:
+        from .portfolio import plot_portfolio
+
+        plots.append(
+            plot_portfolio(
+                predictions,
+                config.task,
+                run_dir / "plots" / "portfolio.png",
+                spec=config.portfolio,
+                cost_bps=config.cost_bps,
+            )
+        )
     report = write_report(
         run_dir / "report.html",
         metrics,

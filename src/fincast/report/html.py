@@ -309,6 +309,12 @@ def _figures(plots: Sequence[Path]) -> str:
     return "".join(parts)
 
 
+def _portfolio_section(metrics: dict[str, Any]) -> str:
+    from .portfolio import portfolio_section
+
+    return portfolio_section(metrics)
+
+
 def render_report(
     metrics: dict[str, Any],
     plots: Sequence[Path],
@@ -347,6 +353,7 @@ def render_report(
         _verdict(metrics),
         "</section><section id='metrics'><h2>Metrics</h2>",
         _metrics_tables(metrics),
+        _portfolio_section(metrics),
         "</section><section id='folds'><h2>Per fold</h2>",
         _fold_table(metrics),
         "<p class='note'>skill = 1 − MSE / MSE of naive (regression) or accuracy − accuracy of naive (classes), on the fold's rows.</p>",

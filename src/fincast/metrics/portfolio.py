@@ -1,0 +1,390 @@
+"""Cross-sectional portfolios of a panel forecast, from the predictions table alone.
+
+What a portfolio manager does with a panel forecast: on each rebalancing date rank the
+series by what the model expects, buy the top and sell the bottom.
+
+The rule
+--------
+- **Dates**: the forecasts of the smallest horizon h; the portfolio is rebalanced on every
+  h-th date of the panel's forecast calendar (its first test date, then every h steps) and
+  held for h steps, so holding periods never overlap.
+- **Ranking**: the task's trading score (:data:`fincast.metrics.finance.SIGNALS`: the forecast
+  return for ``return``, the forecast change for ``level``, ``prob`` for ``direction``),
+  largest first; ties are broken by series id. Series without a forecast or a realised
+  return on the date are left out. Several rows of one (model, id, date) (training seeds)
+  are averaged.
+- **Legs**: ``quantile:q`` holds the top ``max(1, n // q)`` of the ``n`` series of a date long
+  and as many from the bottom short; ``topk:k`` holds ``min(k, n // 2)`` each side. A date
+  whose forecasts are all equal (a constant forecast ranks nothing) or with fewer than two
+  series is flat.
+- **Weights**: ``equal`` (each leg sums to 1: one unit long, one unit short) or ``forecast``
+  (within a leg proportional to ``|score - mean score of the date|``; equal if all are 0).
+- **Returns**: a leg earns the weighted simple returns ``exp(fwd_return) - 1`` of its series
+  (the short leg minus them); ``long_short`` is the sum of the two legs. Costs are
+  ``cost_bps / 1e4`` per unit of turnover ``Σ|w_t - w_{t-1}|`` (target weights, the first
+  rebalance trades from cash).
+- **Benchmark**: ``equal-weight``, the equal-weight long portfolio of every series with a
+  realised return on the date (costs charged the same way).
+
+Statistics (annual return, volatility, Sharpe, max drawdown, and the information ratio
+against the benchmark) come from ``empyrical``; the Diebold-Mariano test (loss = minus the
+period's return) from :func:`fincast.metrics.significance.diebold_mariano`; the Sharpe
+interval from ``arch``'s stationary bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from . import finance
+from .finance import _json_float
+
+__all__ = [
+    "EQUAL_WEIGHT",
+    "MIN_SERIES",
+    "PortfolioSpec",
+    "parse_portfolio",
+    "portfolio_metrics",
+    "portfolio_returns",
+]
+
+#: Name of the benchmark pseudo-model: equal weight in every series with a return.
+EQUAL_WEIGHT = "equal-weight"
+#: Fewest series for cross-sectional portfolio metrics.
+MIN_SERIES = 5
+_LEGS = ("long_short", "long", "short")
+_SPEC = re.compile(r"^(quantile|topk):(\d+)(?::(equal|forecast))?$")
+
+
+@dataclass(frozen=True)
+class PortfolioSpec:
+    """A cross-sectional portfolio rule: ``quantile:q`` or ``topk:k``, equal or forecast weight."""
+
+    scheme: Literal["quantile", "topk"] = "quantile"
+    n: int = 5
+    weighting: Literal["equal", "forecast"] = "equal"
+
+    def leg_size(self, n_series: int) -> int:
+        """Series held in each leg on a date with ``n_series`` series (0: flat)."""
+        if n_series < 2:
+            return 0
+        k = max(1, n_series // self.n) if self.scheme == "quantile" else self.n
+        return min(k, n_series // 2)
+
+    def __str__(self) -> str:
+        text = f"{self.scheme}:{self.n}"
+        return text if self.weighting == "equal" else f"{text}:{self.weighting}"
+
+
+def parse_portfolio(spec: str | PortfolioSpec) -> PortfolioSpec:
+    """Read ``quantile:Q`` or ``topk:K``, optionally followed by ``:equal`` or ``:forecast``.
+
+    Raises
+    ------
+    ConfigError
+        For anything else, or Q < 2 / K < 1.
+
+    Examples
+    --------
+    >>> parse_portfolio("topk:3:forecast")
+    PortfolioSpec(scheme='topk', n=3, weighting='forecast')
+    """
+    if isinstance(spec, PortfolioSpec):
+        return spec
+    match = _SPEC.match(str(spec).strip())
+    n = int(match.group(2)) if match else 0
+    if not match or n < (2 if match.group(1) == "quantile" else 1):
+        raise ConfigError(
+            f"portfolio must be quantile:Q (Q >= 2) or topk:K (K >= 1), optionally followed by "
+            f":equal or :forecast, got {spec!r}; e.g. --portfolio quantile:5"
+        )
+    return PortfolioSpec(match.group(1), n, match.group(3) or "equal")  # type: ignore[arg-type]
+
+
+def _scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFrame:
+    """(model, id, date, score, ret) on the rebalancing dates of horizon h."""
+    rows = predictions[(predictions["horizon"] == h) & predictions["fwd_return"].notna()]
+    frame = pd.DataFrame(
+        {
+            "model": rows["model"].astype(str).to_numpy(),
+            "id": rows["id"].astype(str).to_numpy(),
+            "date": pd.to_datetime(rows["date"]).to_numpy(),
+            "score": finance.SIGNALS[task].score(rows),
+            "ret": np.expm1(rows["fwd_return"].to_numpy(dtype="float64")),
+        }
+    )
+    calendar = np.sort(frame["date"].unique())[::h]
+    frame = frame[frame["date"].isin(calendar)]
+    return frame.groupby(["model", "id", "date"], as_index=False, sort=False).mean()
+
+
+def _weights(frame: pd.DataFrame, spec: PortfolioSpec) -> pd.DataFrame:
+    """Long (> 0) and short (< 0) target weights of every (model, date, id)."""
+    f = frame.dropna(subset=["score"]).sort_values(
+        ["model", "date", "score", "id"], ascending=[True, True, False, True], kind="stable"
+    )
+    g = f.groupby(["model", "date"], sort=False)
+    pos = g.cumcount().to_numpy()
+    n = g["score"].transform("size").to_numpy()
+    spread = (g["score"].transform("max") - g["score"].transform("min")).to_numpy()
+    k = np.array([spec.leg_size(int(v)) for v in n]) * (spread > 0)
+    side = np.where(pos < k, 1.0, np.where(pos >= n - k, -1.0, 0.0))
+    if spec.weighting == "forecast":
+        raw = (f["score"] - g["score"].transform("mean")).abs().to_numpy() * (side != 0)
+    else:
+        raw = (side != 0).astype("float64")
+    f = f.assign(side=side, raw=raw)
+    keys = [f["model"], f["date"], f["side"]]
+    total = f.groupby(keys)["raw"].transform("sum").to_numpy()
+    count = f.groupby(keys)["raw"].transform("size").to_numpy()
+    share = np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / count)
+    f["weight"] = side * share
+    return f[["model", "date", "id", "weight", "ret"]]
+
+
+def _leg_returns(w: pd.DataFrame, cost: float) -> pd.DataFrame:
+    """Per-date gross and net returns and turnover of one model's weights (one leg)."""
+    wide = w.pivot_table(index="date", columns="id", values="weight", aggfunc="sum").fillna(0.0)
+    ret = w.pivot_table(index="date", columns="id", values="ret", aggfunc="mean")
+    ret = ret.reindex_like(wide).fillna(0.0)
+    turnover = wide.diff().abs().sum(axis=1)
+    turnover.iloc[:1] = wide.iloc[:1].abs().sum(axis=1)
+    gross = (wide * ret).sum(axis=1)
+    return pd.DataFrame({"gross": gross, "turnover": turnover, "net": gross - cost * turnover})
+
+
+def portfolio_returns(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    spec: str | PortfolioSpec = "quantile:5",
+    cost_bps: float = 5.0,
+    horizon: int | None = None,
+) -> pd.DataFrame:
+    """Per-period returns of every model's cross-sectional portfolio and the benchmark.
+
+    Parameters
+    ----------
+    predictions
+        The predictions table (``id``, ``date``, ``model``, ``horizon``, ``y_pred``,
+        ``fwd_return``; ``prob`` for ``direction``).
+    task
+        A task with a trading signal (``return``, ``level``, ``direction``, ``trend3``).
+    spec
+        ``quantile:Q`` or ``topk:K`` (see :func:`parse_portfolio`).
+    cost_bps
+        Cost per unit of turnover, in basis points.
+    horizon
+        Horizon to trade (default the smallest); rebalanced every ``horizon`` dates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, date), models in table order then ``equal-weight``, with the
+        net returns ``long_short``, ``long``, ``short``, ``long_short_gross``, the
+        ``turnover`` of the whole book, ``n_long``, ``n_short`` and ``n_series``.
+
+    Raises
+    ------
+    ConfigError
+        For a task without a trading signal, a bad spec, horizon or cost.
+    DataError
+        When a needed column is missing.
+    """
+    finance._check(predictions, task, ("fwd_return",))
+    rule = parse_portfolio(spec)
+    if not cost_bps >= 0:
+        raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
+    h = finance._pick_horizon(predictions, horizon)
+    frame = _scored_rows(predictions, task, h)
+    cost = cost_bps / 1e4
+    weights = _weights(frame, rule)
+    bench = frame.drop_duplicates(["id", "date"]).assign(model=EQUAL_WEIGHT)
+    bench["weight"] = 1.0 / bench.groupby("date")["id"].transform("size")
+    parts = []
+    for model in [*finance._model_order(predictions), EQUAL_WEIGHT]:
+        w = bench if model == EQUAL_WEIGHT else weights[weights["model"] == model]
+        if w.empty:
+            continue
+        long = _leg_returns(w.assign(weight=w["weight"].clip(lower=0.0)), cost)
+        short = _leg_returns(w.assign(weight=w["weight"].clip(upper=0.0)), cost)
+        counts = w.groupby("date").agg(
+            n_long=("weight", lambda s: int((s > 0).sum())),
+            n_short=("weight", lambda s: int((s < 0).sum())),
+            n_series=("id", "size"),
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "date": long.index,
+                    "long_short": (long["net"] + short["net"]).to_numpy(),
+                    "long": long["net"].to_numpy(),
+                    "short": short["net"].to_numpy(),
+                    "long_short_gross": (long["gross"] + short["gross"]).to_numpy(),
+                    "turnover": (long["turnover"] + short["turnover"]).to_numpy(),
+                    **{c: counts[c].reindex(long.index).to_numpy() for c in counts.columns},
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _stats(r: np.ndarray, bench: np.ndarray | None, ppy: float) -> dict[str, Any]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = {
+            "annual_return": ep.annual_return(r, annualization=ppy),
+            "annual_volatility": ep.annual_volatility(r, annualization=ppy),
+            "sharpe": ep.sharpe_ratio(r, annualization=ppy),
+            "max_drawdown": ep.max_drawdown(r),
+            "total_return": ep.cum_returns_final(r) if len(r) else None,
+        }
+        if bench is not None:
+            values["information_ratio"] = ep.excess_sharpe(r, bench) * math.sqrt(ppy)
+    return {k: _json_float(v) for k, v in values.items()}
+
+
+def _sharpe_ci(
+    r: np.ndarray, ppy: float, h: int, reps: int, seed: int, alpha: float
+) -> dict[str, Any]:
+    from arch.bootstrap import StationaryBootstrap
+
+    from .significance import _block_size
+
+    if len(r) < 10 or not np.ptp(r) > 0:
+        return {"low": None, "high": None, "level": 1 - alpha, "reason": "too few periods"}
+    block = _block_size(r.reshape(-1, 1), h)
+    bs = StationaryBootstrap(block, r, seed=seed)
+
+    def sharpe(x: np.ndarray) -> np.ndarray:
+        return np.atleast_1d(np.asarray(ep.sharpe_ratio(x, annualization=ppy), dtype="float64"))
+
+    ci = bs.conf_int(sharpe, reps=reps, method="percentile", size=1 - alpha)
+    return {
+        "low": _json_float(ci[0, 0]),
+        "high": _json_float(ci[1, 0]),
+        "level": 1 - alpha,
+        "block": block,
+        "reps": reps,
+    }
+
+
+def _dm(model: np.ndarray, other: np.ndarray, h: int) -> dict[str, Any]:
+    from .significance import diebold_mariano
+
+    out = diebold_mariano(-model, -other, horizon=h)
+    out["beats_5pct"] = out.pop("beats_naive_5pct")
+    return out
+
+
+def portfolio_metrics(
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    spec: str | PortfolioSpec = "quantile:5",
+    cost_bps: float = 5.0,
+    seed: int = 0,
+    bootstrap_reps: int = 500,
+    alpha: float = 0.05,
+) -> dict[str, Any]:
+    """Cross-sectional portfolio metrics of every model of a panel (``metrics.json`` ``portfolio``).
+
+    Parameters
+    ----------
+    predictions
+        The predictions table.
+    task
+        The run's task.
+    spec
+        ``quantile:Q`` or ``topk:K`` (optionally ``:forecast`` weights).
+    cost_bps
+        Cost per unit of turnover, in basis points.
+    seed, bootstrap_reps, alpha
+        The Sharpe interval's bootstrap (``1 - alpha`` level).
+
+    Returns
+    -------
+    dict
+        ``{"skipped": reason}`` for a single series, fewer than :data:`MIN_SERIES` series, a
+        task without a trading signal or a table without ``fwd_return``. Otherwise
+        ``{"rule", "spec", "cost_bps", "horizon", "periods_per_year", "n_series",
+        "equal_weight": stats, "models": {name: {"long_short": stats, "long": stats,
+        "short": stats, "turnover", "ic": {...}}}}`` where ``stats`` holds
+        ``annual_return``, ``annual_volatility``, ``sharpe``, ``max_drawdown``,
+        ``total_return``, ``information_ratio`` (against ``equal-weight``) and, for
+        ``long_short`` and ``long``, ``dm_vs_equal_weight`` (one-sided p < alpha: higher
+        returns), ``dm_vs_naive`` (when ``naive`` ranks anything) and, for ``long_short``,
+        ``sharpe_ci``. A model whose forecast ranks nothing (constant) is
+        ``{"skipped": reason}``.
+    """
+    n_series = int(predictions["id"].nunique()) if "id" in predictions.columns else 0
+    if n_series < MIN_SERIES:
+        return {
+            "skipped": f"cross-sectional portfolios need a panel of at least {MIN_SERIES} "
+            f"series; this run has {n_series}"
+        }
+    if not finance.supports(task):
+        return {"skipped": f"task {task!r} has no trading signal to rank series by"}
+    if "fwd_return" not in predictions.columns:
+        return {"skipped": "the predictions table has no fwd_return column"}
+    rule = parse_portfolio(spec)
+    h = finance._pick_horizon(predictions, None)
+    ppy = finance.infer_periods_per_year(predictions.loc[predictions["horizon"] == h, "date"], h)
+    returns = portfolio_returns(predictions, task, spec=rule, cost_bps=cost_bps, horizon=h)
+    wide = {
+        leg: returns.pivot(index="date", columns="model", values=leg).fillna(0.0) for leg in _LEGS
+    }
+    bench = wide["long"][EQUAL_WEIGHT].to_numpy()
+    ic = finance.information_coefficient(predictions, task, horizon=h)
+    models: dict[str, Any] = {}
+    naive_ranks = (
+        "naive" in wide["long"] and (returns.query("model == 'naive'")["n_long"] > 0).any()
+    )
+    for model in finance._model_order(predictions):
+        rows = returns[returns["model"] == model]
+        if rows.empty or not (rows["n_long"] > 0).any():
+            models[model] = {"skipped": "its forecasts are equal across series: nothing to rank"}
+            continue
+        entry: dict[str, Any] = {}
+        for leg in _LEGS:
+            r = wide[leg][model].to_numpy()
+            entry[leg] = _stats(r, bench, ppy)
+            if leg == "short":
+                continue
+            entry[leg]["dm_vs_equal_weight"] = _dm(r, bench, h)
+            if naive_ranks and model != "naive":
+                entry[leg]["dm_vs_naive"] = _dm(r, wide[leg]["naive"].to_numpy(), h)
+        entry["long_short"]["sharpe_ci"] = _sharpe_ci(
+            wide["long_short"][model].to_numpy(), ppy, h, bootstrap_reps, seed, alpha
+        )
+        entry["turnover"] = _json_float(rows["turnover"].mean())
+        entry["n_periods"] = len(rows)
+        entry["ic"] = {
+            k: ic.get(model, {}).get(k)
+            for k in ("ic", "rank_ic", "icir", "rank_icir", "t_stat", "rank_t_stat", "n")
+        }
+        models[model] = entry
+    return {
+        "rule": (
+            f"each {h}-step period rank the series by the forecast; long the top, short the "
+            f"bottom ({rule}), {rule.weighting} weights, net of cost_bps on turnover"
+        ),
+        "spec": str(rule),
+        "cost_bps": float(cost_bps),
+        "horizon": h,
+        "periods_per_year": ppy,
+        "n_series": n_series,
+        "equal_weight": {
+            **_stats(bench, None, ppy),
+            "turnover": _json_float(returns.query("model == @EQUAL_WEIGHT")["turnover"].mean()),
+        },
+        "models": models,
+    }

@@ -1,0 +1,183 @@
+"""Cross-sectional portfolio metrics, checked against an independent plain-pandas loop."""
+
+from __future__ import annotations
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+import pytest
+
+from fincast.config import build_config
+from fincast.errors import ConfigError
+from fincast.metrics import evaluate
+from fincast.metrics.portfolio import (
+    EQUAL_WEIGHT,
+    parse_portfolio,
+    portfolio_metrics,
+    portfolio_returns,
+)
+
+IDS = ["A", "B", "C", "D", "E", "F", "G"]
+
+
+def panel(n_dates: int = 60, seed: int = 0, horizon: int = 1, skill: float = 0.0) -> pd.DataFrame:
+    """A predictions table: naive (constant), ``m`` (noisy forecast) and ``flat`` (constant)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2021-01-04", periods=n_dates)
+    frames = []
+    fwd = rng.normal(0.0, 0.02, (n_dates, len(IDS)))
+    pred = skill * fwd + rng.normal(0.0, 0.01, fwd.shape)
+    pred[5, :3] = pred[5, 3]  # ties across series on one date
+    for model, y_pred in {
+        "naive": np.zeros_like(fwd),
+        "m": pred,
+        "flat": np.ones_like(fwd),
+    }.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    "id": np.tile(IDS, n_dates),
+                    "date": np.repeat(dates, len(IDS)),
+                    "fold": 0,
+                    "model": model,
+                    "horizon": horizon,
+                    "y_true": fwd.reshape(-1),
+                    "y_pred": y_pred.reshape(-1),
+                    "fwd_return": fwd.reshape(-1),
+                }
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    return table.drop(index=table.index[(table["id"] == "G") & (table["date"] < dates[10])])
+
+
+def loop_portfolio(
+    table: pd.DataFrame, model: str, q: int | None, k: int | None, cost_bps: float, h: int,
+    forecast_weights: bool = False,
+) -> pd.DataFrame:  # fmt: skip
+    """The rule written out date by date with plain Python, independent of the module."""
+    rows = table[(table["model"] == model) & table["fwd_return"].notna()]
+    dates = sorted(table.loc[table["fwd_return"].notna(), "date"].unique())[::h]
+    prev: dict[str, float] = {}
+    out = []
+    for date in dates:
+        day = rows[rows["date"] == date]
+        items = sorted(
+            zip(day["y_pred"], day["id"], day["fwd_return"], strict=True),
+            key=lambda t: (-t[0], t[1]),
+        )
+        n = len(items)
+        size = max(1, n // q) if q else k
+        size = min(size, n // 2) if n >= 2 else 0
+        if day["y_pred"].max() == day["y_pred"].min():
+            size = 0
+        mean = float(np.mean([t[0] for t in items])) if items else 0.0
+        weights: dict[str, float] = {}
+        for leg, picks in ((1.0, items[:size]), (-1.0, items[n - size :] if size else [])):
+            raw = [abs(s - mean) if forecast_weights else 1.0 for s, _, _ in picks]
+            total = sum(raw)
+            for (_, sid, _), r in zip(picks, raw, strict=True):
+                weights[sid] = leg * (r / total if total > 0 else 1.0 / len(picks))
+        simple = {sid: float(np.expm1(f)) for _, sid, f in items}
+        long = sum(w * simple[s] for s, w in weights.items() if w > 0)
+        short = sum(w * simple[s] for s, w in weights.items() if w < 0)
+        names = set(weights) | set(prev)
+        t_long = sum(abs(max(weights.get(s, 0), 0) - max(prev.get(s, 0), 0)) for s in names)
+        t_short = sum(abs(min(weights.get(s, 0), 0) - min(prev.get(s, 0), 0)) for s in names)
+        c = cost_bps / 1e4
+        out.append(
+            {
+                "date": date,
+                "long": long - c * t_long,
+                "short": short - c * t_short,
+                "long_short": long + short - c * (t_long + t_short),
+                "turnover": t_long + t_short,
+            }
+        )
+        prev = weights
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize(
+    ("spec", "q", "k", "h", "fw"),
+    [
+        ("quantile:5", 5, None, 1, False),
+        ("quantile:3", 3, None, 2, False),
+        ("topk:2", None, 2, 1, False),
+        ("topk:3:forecast", None, 3, 3, True),
+    ],
+)
+def test_portfolio_returns_match_an_independent_loop(spec, q, k, h, fw):
+    table = panel(horizon=h)
+    got = portfolio_returns(table, "return", spec=spec, cost_bps=10.0)
+    want = loop_portfolio(table, "m", q, k, 10.0, h, forecast_weights=fw)
+    mine = got[got["model"] == "m"].reset_index(drop=True)
+    assert len(mine) == len(want) == len(range(0, 60, h))
+    for col in ("long", "short", "long_short", "turnover"):
+        np.testing.assert_allclose(mine[col].to_numpy(), want[col].to_numpy(), atol=1e-12)
+    bench = got[got["model"] == EQUAL_WEIGHT]
+    rows = table[table["model"] == "m"]
+    first = rows[rows["date"] == mine["date"].iloc[1]]
+    assert bench["long"].iloc[1] == pytest.approx(np.expm1(first["fwd_return"]).mean())
+
+
+def test_metrics_are_empyrical_statistics_of_the_loop_returns():
+    table = panel(n_dates=120, skill=0.5)
+    out = portfolio_metrics(table, "return", spec="quantile:3", cost_bps=5.0, bootstrap_reps=50)
+    want = loop_portfolio(table, "m", 3, None, 5.0, 1)["long_short"].to_numpy()
+    m = out["models"]["m"]["long_short"]
+    assert m["sharpe"] == pytest.approx(ep.sharpe_ratio(want, annualization=252))
+    assert m["annual_return"] == pytest.approx(ep.annual_return(want, annualization=252))
+    assert m["max_drawdown"] == pytest.approx(ep.max_drawdown(want))
+    assert m["sharpe_ci"]["low"] < m["sharpe"] < m["sharpe_ci"]["high"]
+    assert out["models"]["m"]["ic"]["rank_ic"] > 0.3
+    assert m["dm_vs_equal_weight"]["n"] == 120
+    assert out["models"]["naive"] == {"skipped": pytest.approx(out["models"]["flat"]["skipped"])}
+    assert "nothing to rank" in out["models"]["flat"]["skipped"]
+    assert out["n_series"] == 7 and out["spec"] == "quantile:3"
+
+
+def test_a_perfect_forecast_beats_the_equal_weight_portfolio_significantly():
+    table = panel(n_dates=80, skill=1.0)
+    table.loc[table["model"] == "m", "y_pred"] = table["fwd_return"]
+    out = portfolio_metrics(table, "return", bootstrap_reps=50)
+    ls = out["models"]["m"]["long_short"]
+    assert ls["dm_vs_equal_weight"]["beats_5pct"] is True
+    assert ls["sharpe_ci"]["low"] > 0
+
+
+def test_small_panels_and_single_series_are_skipped_with_a_reason():
+    table = panel()
+    few = table[table["id"].isin(["A", "B", "C", "D"])]
+    assert "at least 5 series; this run has 4" in portfolio_metrics(few, "return")["skipped"]
+    one = table[table["id"] == "A"]
+    assert "this run has 1" in evaluate(one, "return", bootstrap_reps=10)["portfolio"]["skipped"]
+    assert "no trading signal" in portfolio_metrics(table, "volatility")["skipped"]
+
+
+def test_evaluate_writes_the_portfolio_of_a_panel():
+    out = evaluate(panel(), "return", bootstrap_reps=10, portfolio="topk:2")
+    assert out["portfolio"]["spec"] == "topk:2"
+    assert set(out["portfolio"]["models"]["m"]) >= {"long_short", "long", "short", "ic"}
+
+
+@pytest.mark.parametrize("bad", ["quantile:1", "topk:0", "top:3", "quantile:5:x", "quantile"])
+def test_bad_specs_are_refused(bad):
+    with pytest.raises(ConfigError, match="quantile:Q"):
+        parse_portfolio(bad)
+    with pytest.raises(ConfigError, match="portfolio"):
+        build_config({"portfolio": bad})
+
+
+def test_the_report_shows_the_portfolio_table_and_plot(tmp_path):
+    from fincast.report.portfolio import plot_portfolio, portfolio_section
+
+    table = panel()
+    metrics = evaluate(table, "return", bootstrap_reps=10)
+    html = portfolio_section(metrics)
+    assert "Cross-sectional portfolio (quantile:5), 7 series" in html
+    assert "long-short" in html and "equal-weight" in html and "nothing to rank" in html
+    one = evaluate(table[table["id"] == "A"], "return", bootstrap_reps=10)
+    assert "skipped" in portfolio_section(one) and "at least 5 series" in portfolio_section(one)
+    png = plot_portfolio(table, "return", tmp_path / "p.png", spec="quantile:5", cost_bps=5)
+    assert png.read_bytes()[:4] == b"\x89PNG"
