@@ -8,7 +8,7 @@ The rule
 - **Dates**: the forecasts of the smallest horizon h; the portfolio is rebalanced on every
   h-th date of the panel's forecast calendar (its first test date, then every h steps) and
   held for h steps, so holding periods never overlap.
-- **Ranking**: the task's trading score (:data:`fincast.metrics.finance.SIGNALS`: the forecast
+- **Ranking**: the task's trading score (:meth:`fincast.tasks.base.Task.signal`: the forecast
   return for ``return``, the forecast change for ``level``, ``prob`` for ``direction``),
   largest first; ties are broken by series id. Series without a forecast or a realised
   return on the date are left out. Several rows of one (model, id, date) (training seeds)
@@ -117,7 +117,7 @@ def _scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFrame:
             "model": rows["model"].astype(str).to_numpy(),
             "id": rows["id"].astype(str).to_numpy(),
             "date": pd.to_datetime(rows["date"]).to_numpy(),
-            "score": finance.SIGNALS[task].score(rows),
+            "score": finance._forecast_score(rows, task),
             "ret": np.expm1(rows["fwd_return"].to_numpy(dtype="float64")),
         }
     )
