@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
-from .errors import ConfigError, FincastError, RunError
+from .data.health import DataHealthWarning
+from .errors import ConfigError, DataError, FincastError, RunError
 
 app = typer.Typer(
     add_completion=False,
@@ -59,6 +61,53 @@ FillNa = Annotated[
     str | None,
     typer.Option(
         "--fillna", help="Missing values in needed columns: error (default), ffill, drop."
+    ),
+]
+Sep = Annotated[
+    str | None,
+    typer.Option("--sep", help="CSV column separator (default: sniffed among , ; tab |)."),
+]
+Decimal = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="CSV decimal mark: . or , (default: whichever reads more numeric columns).",
+    ),
+]
+Thousands = Annotated[
+    str | None,
+    typer.Option(
+        "--thousands",
+        help="CSV thousands separator, e.g. , for 1,234.5 (default: none; . or space after a "
+        "decimal comma when detected).",
+    ),
+]
+Strict = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict/--no-strict",
+        help="Data health findings (splits, spikes, stale runs…) are errors (default: warnings).",
+    ),
+]
+AdjustSplits = Annotated[
+    bool | None,
+    typer.Option(
+        "--adjust-splits/--no-adjust-splits",
+        help="Apply the detected splits to the price history before the run (default off).",
+    ),
+]
+MaxMove = Annotated[
+    float | None,
+    typer.Option(
+        "--max-move",
+        help="Data health: report one-step price moves with |log return| above this (default 0.5).",
+    ),
+]
+StaleRun = Annotated[
+    int | None,
+    typer.Option(
+        "--stale-run",
+        help="Data health: report this many identical consecutive prices (default 10).",
     ),
 ]
 
@@ -160,6 +209,13 @@ def backtest(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
+    sep: Sep = None,
+    decimal: Decimal = None,
+    thousands: Thousands = None,
+    strict: Strict = None,
+    adjust_splits: AdjustSplits = None,
+    max_move: MaxMove = None,
+    stale_run: StaleRun = None,
     task: TaskOpt = None,
     flat_band: FlatBand = None,
     vol_estimator: VolEstimator = None,
@@ -270,6 +326,13 @@ def backtest(
         id_col=id_col,
         target=target,
         fillna=fillna,
+        sep=sep,
+        decimal=decimal,
+        thousands=thousands,
+        strict=strict,
+        adjust_splits=adjust_splits,
+        max_move=max_move,
+        stale_run=stale_run,
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
@@ -319,6 +382,7 @@ def backtest(
     if resume is not None:
         _check_resume_matches(resume, cfg)
     prep = prepare(cfg)
+    out_console.print(f"target: {prep.dataset.target}", highlight=False, markup=False)
     for w in prep.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     total = len(prep.model_names) * len(prep.folds)
@@ -372,6 +436,13 @@ def tune(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
+    sep: Sep = None,
+    decimal: Decimal = None,
+    thousands: Thousands = None,
+    strict: Strict = None,
+    adjust_splits: AdjustSplits = None,
+    max_move: MaxMove = None,
+    stale_run: StaleRun = None,
     task: Annotated[str | None, typer.Option(help="return (default), level or direction.")] = None,
     horizon: Annotated[str | None, typer.Option(help="Steps ahead, e.g. 1 or 1,5,20.")] = None,
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
@@ -438,6 +509,13 @@ def tune(
         id_col=id_col,
         target=target,
         fillna=fillna,
+        sep=sep,
+        decimal=decimal,
+        thousands=thousands,
+        strict=strict,
+        adjust_splits=adjust_splits,
+        max_move=max_move,
+        stale_run=stale_run,
         task=task,
         horizon=horizon,
         lookback=lookback,
@@ -610,6 +688,13 @@ def train(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
+    sep: Sep = None,
+    decimal: Decimal = None,
+    thousands: Thousands = None,
+    strict: Strict = None,
+    adjust_splits: AdjustSplits = None,
+    max_move: MaxMove = None,
+    stale_run: StaleRun = None,
     task: TaskOpt = None,
     flat_band: FlatBand = None,
     vol_estimator: VolEstimator = None,
@@ -646,6 +731,13 @@ def train(
         id_col=id_col,
         target=target,
         fillna=fillna,
+        sep=sep,
+        decimal=decimal,
+        thousands=thousands,
+        strict=strict,
+        adjust_splits=adjust_splits,
+        max_move=max_move,
+        stale_run=stale_run,
         task=task,
         flat_band=flat_band,
         vol_estimator=vol_estimator,
@@ -667,8 +759,15 @@ def train(
         seed=seed,
     )
     cfg = _config(config, flags)
-    with err_console.status("training on all the data…"):
+    with (
+        err_console.status("training on all the data…"),
+        warnings.catch_warnings(record=True) as seen,
+    ):
+        warnings.simplefilter("always", DataHealthWarning)
         path = train_model(cfg, out)
+    for w in seen:
+        if issubclass(w.category, DataHealthWarning):
+            err_console.print(f"warning: {w.message}", highlight=False, markup=False)
     out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
 
 
@@ -705,24 +804,56 @@ def validate(
     id_col: IdCol = None,
     target: Target = None,
     fillna: FillNa = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    sep: Sep = None,
+    decimal: Decimal = None,
+    thousands: Thousands = None,
+    strict: Strict = None,
+    max_move: MaxMove = None,
+    stale_run: StaleRun = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary and data findings as JSON.")
+    ] = False,
 ) -> None:
-    """Check a data file and print a summary (series, rows, dates, frequency, gaps, columns)."""
-    from .data import load, summarize
+    """Check a data file: a summary (series, rows, dates, frequency, gaps, columns) and the
+    data-health findings (splits, spikes, stale runs, OHLC, calendar gaps…)."""
+    from .config import build_config
+    from .data import check_health, load, summarize
+    from .data.health import lines
 
     if data is None:
         raise ConfigError("validate needs a DATA argument: a CSV/Parquet path or builtin:NAME")
     if fillna is not None and fillna not in ("error", "ffill", "drop"):
         raise ConfigError(f"--fillna must be error, ffill or drop, got {fillna!r}")
-    ds = load(data, date_col=date_col, id_col=id_col, target=target, fillna=fillna or "error")  # type: ignore[arg-type]
+    limits = build_config(
+        _overrides(decimal=decimal, max_move=max_move, stale_run=stale_run), "command line"
+    )
+    ds = load(
+        data,
+        date_col=date_col,
+        id_col=id_col,
+        target=target,
+        fillna=fillna or "error",  # type: ignore[arg-type]
+        sep=sep,
+        decimal=limits.decimal,
+        thousands=thousands,
+    )
     summary = summarize(ds)
+    findings = check_health(ds, max_move=limits.max_move, stale_run=limits.stale_run)
+    warned = [f for f in findings if f.severity == "warning"]
+    summary["findings"] = [f.to_dict() for f in findings]
+    if strict and warned:
+        more = f" ({len(warned)} data findings in all)" if len(warned) > 1 else ""
+        raise DataError(f"{ds.source}: {warned[0].text()}{more} [--strict]")
     if as_json:
         out_console.print_json(json.dumps(summary, default=str))
         return
-    table = Table(title=f"{summary.get('source', data)} · valid", show_header=False)
+    status = f"valid, {len(warned)} data warnings" if warned else "valid"
+    table = Table(title=f"{summary.get('source', data)} · {status}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in summary.items():
+        if key == "findings":
+            continue
         if key == "columns":
             value = ", ".join(
                 f"{c['name']} ({c['dtype']}, {c['n_missing']} missing)" for c in value
@@ -731,6 +862,11 @@ def validate(
             value = json.dumps(value, default=str)
         table.add_row(key, str(value))
     out_console.print(table)
+    out_console.print(f"target: {ds.target}", highlight=False, markup=False)
+    notes = [f for f in findings if f.severity == "info"]
+    for label, group in (("warning", warned), ("note", notes)):
+        for line in lines(group):
+            err_console.print(f"{label}: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -35,6 +35,21 @@ class RunConfig(BaseModel):
     id_col: str | None = None
     target: str | None = None
     fillna: Literal["error", "ffill", "drop"] = "error"
+    #: CSV column separator (default: sniffed among , ; tab |).
+    sep: str | None = None
+    #: CSV decimal mark, ``.`` or ``,`` (default: whichever reads more numeric columns).
+    decimal: Literal[".", ","] | None = None
+    #: CSV thousands separator, e.g. ``,`` in 1,234.5 (default: ``.`` or space after a
+    #: decimal comma when that reads more numeric columns, else none).
+    thousands: str | None = None
+    #: Data health: a data finding (split, spike, stale run…) is an error, not a warning.
+    strict: bool = False
+    #: Data health: apply the detected splits to the price history before the run.
+    adjust_splits: bool = False
+    #: Data health: report one-step price moves with |log return| above this.
+    max_move: float = Field(default=0.5, gt=0)
+    #: Data health: report this many identical consecutive prices (or zero volumes).
+    stale_run: int = Field(default=10, ge=2)
 
     task: str = "return"
     horizon: list[int] = Field(default_factory=lambda: [1])

@@ -19,7 +19,8 @@ import pandas as pd
 
 from .backtest.engine import model_params, task_spec
 from .config import RunConfig
-from .data import Dataset, check_positive, load
+from .data import Dataset, check_positive, load, screen
+from .data.health import DataHealthWarning
 from .design import build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
@@ -127,7 +128,13 @@ def train(config: RunConfig, out: str | Path) -> Path:
         id_col=config.id_col,
         target=config.target,
         fillna=config.fillna,
+        sep=config.sep,
+        decimal=config.decimal,
+        thousands=config.thousands,
     )
+    ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
+    for note in notes:
+        warnings.warn(note, DataHealthWarning, stacklevel=2)
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     series = ds.ids if config.series_embedding else None

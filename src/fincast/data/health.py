@@ -40,6 +40,7 @@ from .dataset import Dataset
 
 __all__ = [
     "SPLIT_RATIOS",
+    "DataHealthWarning",
     "Finding",
     "HealthOptions",
     "adjust_splits",
@@ -57,6 +58,10 @@ SPLIT_TOLERANCE = 0.06
 #: Findings shown in full by :func:`screen`; the rest are counted.
 SHOWN = 20
 _PRICE_ROLES = ("open", "high", "low", "close", "adj_close")
+
+
+class DataHealthWarning(UserWarning):
+    """A data-health line (``fincast train`` issues the findings as these warnings)."""
 
 
 @dataclass(frozen=True)
@@ -544,7 +549,7 @@ class HealthOptions(Protocol):
 
 def lines(findings: list[Finding], limit: int = SHOWN) -> list[str]:
     """The findings as lines to print, ``limit`` at most plus a count of the rest."""
-    shown = [f"{'note' if f.severity == 'info' else 'data'}: {f.text()}" for f in findings]
+    shown = [f.text() for f in findings]
     if len(shown) > limit:
         rest = len(shown) - limit
         more = f"… and {rest} more data findings (`fincast validate --json` lists them all)"
@@ -559,7 +564,8 @@ def screen(ds: Dataset, options: HealthOptions) -> tuple[Dataset, list[str]]:
     -------
     (Dataset, list of str)
         The dataset to run on (split-adjusted with ``adjust_splits``) and the lines to
-        print as warnings (splits applied first, then the findings).
+        print as warnings (splits applied first, then the warning-level findings; ``info``
+        findings are left to ``fincast validate``).
 
     Raises
     ------
@@ -576,4 +582,4 @@ def screen(ds: Dataset, options: HealthOptions) -> tuple[Dataset, list[str]]:
     if options.strict and warn:
         more = f" ({len(warn)} data findings in all: `fincast validate` lists them)"
         raise DataError(f"{ds.source}: {warn[0].text()}{more if len(warn) > 1 else ''} [--strict]")
-    return ds, notes + lines(findings)
+    return ds, notes + lines(warn)
