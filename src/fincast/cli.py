@@ -384,7 +384,7 @@ def backtest(
     prep = prepare(cfg)
     out_console.print(f"target: {prep.dataset.target}", highlight=False, markup=False)
     for w in prep.warnings:
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     total = len(prep.model_names) * len(prep.folds)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -767,7 +767,9 @@ def train(
         path = train_model(cfg, out)
     for w in seen:
         if issubclass(w.category, DataHealthWarning):
-            err_console.print(f"warning: {w.message}", highlight=False, markup=False)
+            err_console.print(
+                f"warning: {w.message}", highlight=False, markup=False, soft_wrap=True
+            )
     out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
 
 
