@@ -413,7 +413,7 @@ def _ohlc(ds: Dataset, rows: _Series) -> list[Finding]:
     names = [ds.roles.get(r) for r in ("open", "high", "low", "close")]
     if any(n is None for n in names):
         return []
-    o, h, lo, c = (ds.frame[n].to_numpy(dtype="float64") for n in names)  # type: ignore[index]
+    o, h, lo, c = (ds.frame[n].to_numpy(dtype="float64") for n in names)
     slack = 1e-6 * np.abs(np.fmax(h, lo))  # rounding in the source is not a finding
     with np.errstate(invalid="ignore"):
         bad = (h < np.fmax(o, c) - slack) | (lo > np.fmin(o, c) + slack) | (h < lo - slack)
