@@ -322,14 +322,19 @@ def _adjustment(ds: Dataset, rows: _Series) -> list[Finding]:
     return out
 
 
-def _runs(mask: np.ndarray, values: np.ndarray, rows: _Series) -> list[tuple[int, int]]:
-    """(first, last) rows of runs where ``mask`` holds and ``values`` stay equal, per series."""
+def _runs(
+    mask: np.ndarray, values: np.ndarray, rows: _Series, min_len: int
+) -> list[tuple[int, int]]:
+    """(first, last) rows of runs of ``min_len`` or more rows where ``mask`` holds and
+    ``values`` stay equal, within a series."""
+    if not mask.any():
+        return []
     starts = rows.new | ~mask | np.r_[True, values[1:] != values[:-1]]
     starts |= np.r_[True, ~mask[:-1]]
-    group = np.cumsum(starts) - 1
     first = np.flatnonzero(starts)
-    length = np.bincount(group, minlength=len(first))
-    return [(int(f), int(f + n - 1)) for f, n in zip(first, length, strict=True) if mask[f]]
+    length = np.diff(np.r_[first, rows.n])
+    keep = (length >= min_len) & mask[first]
+    return [(int(f), int(f + n - 1)) for f, n in zip(first[keep], length[keep], strict=True)]
 
 
 def _stale(ds: Dataset, rows: _Series, stale_run: int) -> list[Finding]:
@@ -340,10 +345,8 @@ def _stale(ds: Dataset, rows: _Series, stale_run: int) -> list[Finding]:
         return []
     values = ds.frame[col].to_numpy(dtype="float64")
     out = []
-    for f, last in _runs(np.isfinite(values), values, rows):
+    for f, last in _runs(np.isfinite(values), values, rows, stale_run):
         n = last - f + 1
-        if n < stale_run:
-            continue
         near = values[max(rows.first[f], f - 250) : min(rows.last[f] + 1, last + 251)]
         steps = np.abs(np.diff(near[np.isfinite(near)]))
         tick = float(steps[steps > 0].min()) if (steps > 0).any() else 0.0
@@ -392,9 +395,9 @@ def _volume(ds: Dataset, rows: _Series, stale_run: int) -> list[Finding]:
                 count=len(hit),
             )
         )
-    for f, last in _runs(v == 0, v, rows):
+    for f, last in _runs(v == 0, v, rows, stale_run):
         n = last - f + 1
-        if n >= stale_run:
+        if n:
             out.append(
                 Finding(
                     "volume",
@@ -445,8 +448,10 @@ def _gaps(ds: Dataset, rows: _Series) -> list[Finding]:
     spacing = (dates - prev).astype("int64")
     spacing[rows.new] = 0
     out = []
-    for sid in pd.unique(rows.ids):
-        pos = np.flatnonzero((rows.ids == sid) & ~rows.new)
+    starts = np.flatnonzero(rows.new)
+    for start, end in zip(starts, np.r_[starts[1:], rows.n], strict=True):
+        pos = np.arange(start + 1, end)
+        sid = rows.ids[start]
         if len(pos) < 2:
             continue
         median = float(np.median(spacing[pos]))
