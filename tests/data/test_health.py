@@ -196,3 +196,36 @@ def test_property_any_listed_split_at_any_date_is_found_there(ratio, at, seed):
 @given(seed=st.integers(0, 10_000), vol=st.floats(0.005, 0.04))
 def test_property_random_walk_with_realistic_volatility_has_no_findings(seed, vol):
     assert _checks(_frame(n=1000, seed=seed, vol=vol)) == []
+
+
+def test_split_adjusted_run_equals_the_run_on_adjusted_data(tmp_path, capsys):
+    from fincast.cli import main
+
+    adjusted = _frame(200)
+    raw = adjusted.copy()
+    raw.loc[:119, ["Open", "High", "Low", "Close"]] *= 2  # unadjusted: halves on row 120
+    raw.loc[:119, "Volume"] /= 2
+    for name, frame in (("good", adjusted), ("raw", raw)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    common = ["--models", "naive", "--baselines", "naive,ridge", "--folds", "2", "--quiet"]
+    assert (
+        main(["backtest", str(tmp_path / "good.csv"), "--out", str(tmp_path / "a"), *common]) == 0
+    )
+    argv = ["backtest", str(tmp_path / "raw.csv"), "--adjust-splits", "--out", str(tmp_path / "b")]
+    assert main([*argv, *common]) == 0
+    _, err = capsys.readouterr()
+    assert "--adjust-splits: series raw, a 2:1 split on" in err
+    a = (tmp_path / "a" / "predictions.csv").read_text()
+    assert a == (tmp_path / "b" / "predictions.csv").read_text().replace("raw", "good")
+
+
+def test_train_prints_data_warnings(tmp_path, capsys):
+    from fincast.cli import main
+
+    frame = _frame(200)
+    frame.loc[100, "Close"] = 1e300
+    frame.to_csv(tmp_path / "spiky.csv", index=False)
+    argv = ["train", str(tmp_path / "spiky.csv"), "--out", str(tmp_path / "m"), "--epochs", "1"]
+    assert main([*argv, "--lookback", "5"]) == 0
+    _, err = capsys.readouterr()
+    assert "warning: spike: series spiky, `Close`" in err
