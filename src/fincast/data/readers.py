@@ -224,7 +224,10 @@ def _read_csv(
     )
     options: dict[str, object] = {}
     if th is not None:  # dates such as 01.02.2020 must not lose their dots
-        header = pd.read_csv(io.StringIO(sample), sep=sep, nrows=0)
+        try:
+            header = pd.read_csv(io.StringIO(sample), sep=sep, nrows=0)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            header = pd.DataFrame()  # the full read below reports what is wrong
         skip = _skip_for_numbers([str(c).strip() for c in header.columns], *skip_names)
         options["dtype"] = {c: str for c in header.columns if str(c).strip() in skip}
     try:
