@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fincast.tasks import TaskSpec
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from fincast.data.covariates import covariate_features, load_covariates, parse_l
 from fincast.design import build_design
 from fincast.errors import ConfigError, DataError
 from fincast.features import FeatureSpec
+from fincast.tasks import TaskSpec
 
 D = pd.bdate_range("2021-01-04", periods=12)
 

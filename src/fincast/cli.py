@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -73,8 +74,9 @@ def backtest(
     if resume is not None:
         check_resume(resume, cfg)  # before the data are read; run_backtest checks it too
     prep = prepare(cfg)
+    out_console.print(f"target: {prep.dataset.target}", highlight=False, markup=False)
     for w in prep.warnings:
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     total = len(prep.model_names) * len(prep.folds)
     statuses: dict[str, int] = {}
     with _progress(quiet) as bar:
@@ -157,15 +159,23 @@ def tune(
 @run_command(app, invocation=_RUN)
 def train(flags: dict[str, Any], config: Path | None, quiet: bool, debug: bool) -> None:
     """Fit one model on all the data and save it (model.keras + fincast.json) to --out."""
+    from .data.health import DataHealthWarning
     from .persist import train as train_model
 
     out = flags.pop("out", None) or "model"  # a model directory, not the config's run directory
     cfg = _config(config, flags)
-    if quiet:
-        path = train_model(cfg, out)
-    else:
-        with err_console.status("training on all the data…"):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", DataHealthWarning)
+        if quiet:
             path = train_model(cfg, out)
+        else:
+            with err_console.status("training on all the data…"):
+                path = train_model(cfg, out)
+    for w in seen:
+        if issubclass(w.category, DataHealthWarning):
+            err_console.print(
+                f"warning: {w.message}", highlight=False, markup=False, soft_wrap=True
+            )
     out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
 
 
@@ -210,24 +220,43 @@ def predict(
 
 @run_command(app, invocation=("as_json", "debug"), sections=("data",))
 def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
-    """Check a data file and print a summary (series, rows, dates, frequency, gaps, columns)."""
+    """Check a data file: a summary (series, rows, dates, frequency, gaps, columns) and the
+    data-health findings (splits, spikes, stale runs, OHLC, calendar gaps…)."""
     from .config import build_config
-    from .data import load, summarize
+    from .data import check_health, load, summarize
+    from .data.health import lines
+    from .errors import DataError
 
     if "data" not in flags:
         raise ConfigError("validate needs a DATA argument: a CSV/Parquet path or builtin:NAME")
     cfg = build_config(flags, where="command line")
     ds = load(
-        cfg.data, date_col=cfg.date_col, id_col=cfg.id_col, target=cfg.target, fillna=cfg.fillna
+        cfg.data,
+        date_col=cfg.date_col,
+        id_col=cfg.id_col,
+        target=cfg.target,
+        fillna=cfg.fillna,
+        sep=cfg.sep,
+        decimal=cfg.decimal,
+        thousands=cfg.thousands,
     )
     summary = summarize(ds)
+    findings = check_health(ds, max_move=cfg.max_move, stale_run=cfg.stale_run)
+    warned = [f for f in findings if f.severity == "warning"]
+    summary["findings"] = [f.to_dict() for f in findings]
+    if cfg.strict and warned:
+        more = f" ({len(warned)} data findings in all)" if len(warned) > 1 else ""
+        raise DataError(f"{ds.source}: {warned[0].text()}{more} [--strict]")
     if as_json:
         out_console.print_json(json.dumps(summary, default=str))
         return
-    table = Table(title=f"{summary.get('source', cfg.data)} · valid", show_header=False)
+    status = f"valid, {len(warned)} data warnings" if warned else "valid"
+    table = Table(title=f"{summary.get('source', cfg.data)} · {status}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in summary.items():
+        if key == "findings":
+            continue
         if key == "columns":
             value = ", ".join(
                 f"{c['name']} ({c['dtype']}, {c['n_missing']} missing)" for c in value
@@ -236,6 +265,11 @@ def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
             value = json.dumps(value, default=str)
         table.add_row(key, str(value))
     out_console.print(table)
+    out_console.print(f"target: {ds.target}", highlight=False, markup=False)
+    notes = [f for f in findings if f.severity == "info"]
+    for label, group in (("warning", warned), ("note", notes)):
+        for line in lines(group):
+            err_console.print(f"{label}: {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

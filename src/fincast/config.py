@@ -99,6 +99,44 @@ class RunConfig(BaseModel):
         "Missing or infinite values in the needed columns: error, ffill or drop.",
         section="data",
     )
+    sep: str | None = option(
+        None, "CSV column separator.", section="data", shown="sniffed among , ; tab |"
+    )
+    decimal: Literal[".", ","] | None = option(
+        None,
+        "CSV decimal mark: . or , .",
+        section="data",
+        shown="whichever reads more numeric columns",
+    )
+    thousands: str | None = option(
+        None,
+        "CSV thousands separator, e.g. , in 1,234.5.",
+        section="data",
+        shown=". or space after a decimal comma when that reads more numeric columns, else none",
+    )
+    strict: bool = option(
+        False,
+        "Data health: a data finding (split, spike, stale run…) is an error, not a warning.",
+        section="data",
+    )
+    adjust_splits: bool = option(
+        False,
+        "Data health: apply the detected splits to the price history before the run (the "
+        "file is not modified).",
+        section="data",
+    )
+    max_move: float = option(
+        0.5,
+        "Data health: report one-step price moves with |log return| above this.",
+        section="data",
+        gt=0,
+    )
+    stale_run: int = option(
+        10,
+        "Data health: report this many identical consecutive prices (or zero volumes).",
+        section="data",
+        ge=2,
+    )
 
     # -- task --------------------------------------------------------------------------
     task: str = option(

@@ -9,6 +9,7 @@ No pickle is ever read.
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-from .data import Dataset, check_positive, load
+from .data import Dataset, check_positive, load, screen
 from .data.frequency import frequency_family, infer_frequency
+from .data.health import DataHealthWarning
 from .design import build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
@@ -85,7 +87,13 @@ def train(config: RunConfig, out: str | Path) -> Path:
         id_col=config.id_col,
         target=config.target,
         fillna=config.fillna,
+        sep=config.sep,
+        decimal=config.decimal,
+        thousands=config.thousands,
     )
+    ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
+    for note in notes:
+        warnings.warn(note, DataHealthWarning, stacklevel=2)
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     series = ds.ids if config.series_embedding else None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, load
+from ..data import Dataset, check_min_rows, check_positive, load, screen
 from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError
@@ -117,7 +117,11 @@ def prepare(config: RunConfig) -> Prepared:
         id_col=config.id_col,
         target=config.target,
         fillna=config.fillna,
+        sep=config.sep,
+        decimal=config.decimal,
+        thousands=config.thousands,
     )
+    ds, warnings = screen(ds, config)  # data health: warn, --strict, --adjust-splits
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     needed = config.lookback + task.max_horizon + 2 * config.folds + 1
@@ -126,7 +130,6 @@ def prepare(config: RunConfig) -> Prepared:
         f"{config.folds} folds"
     )
     skipped = check_min_rows(ds, needed, why)
-    warnings = []
     if skipped:
         warnings.append(
             f"skipped {len(skipped)} series with fewer than {needed} rows ({why}): "

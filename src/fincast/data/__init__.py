@@ -1,7 +1,8 @@
-"""Data: readers (CSV, Parquet, built-in datasets), the canonical Dataset, validation."""
+"""Data: readers (CSV, Parquet, built-in datasets), the canonical Dataset, validation, health."""
 
 from .builtin import BUILTINS, load_builtin
 from .dataset import OHLCV_ROLES, Dataset
+from .health import Finding, check_health, screen
 from .readers import load
 from .validate import check_min_rows, check_positive, check_two_classes, summarize
 
@@ -9,10 +10,13 @@ __all__ = [
     "BUILTINS",
     "OHLCV_ROLES",
     "Dataset",
+    "Finding",
+    "check_health",
     "check_min_rows",
     "check_positive",
     "check_two_classes",
     "load",
     "load_builtin",
+    "screen",
     "summarize",
 ]

@@ -24,6 +24,7 @@ import difflib
 import hashlib
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -91,7 +92,113 @@ def _encoding(raw: bytes) -> str:
     return "utf-8-sig"
 
 
-def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
+#: (decimal, thousands) pairs tried, in order of preference, when not given. A comma as
+#: thousands separator is never guessed (``12,5`` would read as 125): pass ``--thousands ,``.
+NUMBER_FORMATS: tuple[tuple[str, str | None], ...] = (
+    (".", None),
+    (",", None),
+    (",", "."),
+    (",", " "),
+)
+_SAMPLE_LINES = 500
+
+
+def _skip_for_numbers(columns: list[str], date_col: str | None, id_col: str | None) -> set[str]:
+    names = {n for n in (*DATE_NAMES, *ID_NAMES)}
+    return {c for c in columns if c.strip().lower() in names or c in (date_col, id_col)}
+
+
+def _numeric_score(frame: pd.DataFrame, skip: set[str], decimal: str, thousands: str | None) -> int:
+    """How many columns of ``frame`` hold numbers (percent strings included)."""
+    score = 0
+    for col in frame.columns:
+        if str(col).strip() in skip:
+            continue
+        values = frame[col]
+        if (
+            pd.api.types.is_numeric_dtype(values)
+            or _as_percent(values, decimal, thousands) is not None
+        ):
+            score += 1
+    return score
+
+
+def _number_format(
+    sample: str,
+    sep: str,
+    decimal: str | None,
+    thousands: str | None,
+    skip_names: tuple[str | None, str | None],
+) -> tuple[str, str | None]:
+    """The (decimal, thousands) under which pandas reads the most numeric columns.
+
+    Each candidate of :data:`NUMBER_FORMATS` (those agreeing with what the user gave, none
+    using the column separator) reads the first lines with ``pandas.read_csv``; the first
+    candidate with the highest count of numeric columns wins, so a file that reads fully
+    numeric with the defaults is read exactly as before.
+    """
+    given = [
+        (d, t)
+        for d, t in NUMBER_FORMATS
+        if (decimal is None or d == decimal) and (thousands is None or t == thousands)
+    ]
+    if not given:
+        return decimal or ("," if thousands == "." else "."), thousands
+    candidates = [(d, t) for d, t in given if sep not in (d, t)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else given[0]
+    try:
+        header = pd.read_csv(io.StringIO(sample), sep=sep, nrows=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        return candidates[0]
+    skip = _skip_for_numbers([str(c).strip() for c in header.columns], *skip_names)
+    best, best_score = candidates[0], -1
+    for dec, th in candidates:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(sample),
+                sep=sep,
+                decimal=dec,
+                thousands=th,
+                dtype={c: str for c in header.columns if str(c).strip() in skip},
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            continue
+        score = _numeric_score(frame, skip, dec, th)
+        if score > best_score:
+            best, best_score = (dec, th), score
+        if score == len(frame.columns) - len(skip & {str(c).strip() for c in frame.columns}):
+            break  # every column is numeric: nothing can do better
+    return best
+
+
+def _as_percent(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series | None:
+    """``values`` as fractions when every non-empty one is a number followed by ``%``."""
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    text = values.astype("string").str.strip()
+    text = text[text.notna() & text.ne("")]
+    if not len(text) or not text.str.endswith("%").all():
+        return None
+    body = values.astype("string").str.strip().str.removesuffix("%")
+    if thousands:
+        body = body.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        body = body.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(body, errors="coerce")
+    if numbers[text.index].isna().any():
+        return None
+    return numbers.astype("float64") / 100.0
+
+
+def _read_csv(
+    path: Path,
+    raw: bytes,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    skip_names: tuple[str | None, str | None] = (None, None),
+) -> tuple[pd.DataFrame, str, str | None]:
     where = path.name
     encoding = _encoding(raw)
     if encoding == "utf-16":
@@ -104,17 +211,35 @@ def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
         raise DataError(f"{where}: the file is empty; pass a CSV with a header and rows")
     _sniff_magic(raw, where)
     sample = raw[:20000].decode(encoding, errors="ignore")
-    try:
-        sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        sep = ","
+    if sep is None:
+        try:
+            sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            sep = ","
+    lines = sample.splitlines()
+    if len(raw) > 20000 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut short
+    dec, th = _number_format(
+        "\n".join(lines[:_SAMPLE_LINES]) + "\n", sep, decimal, thousands, skip_names
+    )
+    options: dict[str, object] = {}
+    if th is not None:  # dates such as 01.02.2020 must not lose their dots
+        try:
+            header = pd.read_csv(io.StringIO(sample), sep=sep, nrows=0)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+            header = pd.DataFrame()  # the full read below reports what is wrong
+        skip = _skip_for_numbers([str(c).strip() for c in header.columns], *skip_names)
+        options["dtype"] = {c: str for c in header.columns if str(c).strip() in skip}
     try:
         # bytes in, not a decoded str: a StringIO of a large file costs 4 bytes a character
-        frame = pd.read_csv(io.BytesIO(raw), sep=sep, encoding=encoding)
+        frame = pd.read_csv(
+            io.BytesIO(raw), sep=sep, encoding=encoding, decimal=dec, thousands=th, **options
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise DataError(
-            f"{where}: cannot be parsed as CSV ({first}); check the delimiter and quoting"
+            f"{where}: cannot be parsed as CSV ({first}); check the delimiter and quoting "
+            "(or pass --sep)"
         ) from None
     if frame.shape[1] == 1:
         header = str(frame.columns[0])
@@ -122,12 +247,19 @@ def _read_csv(path: Path, raw: bytes) -> pd.DataFrame:
             if delim in header.strip():
                 raise DataError(
                     f"{where}: only one column `{header}` was found; the values seem "
-                    f"separated by {name}: use commas (or ; tab |) between columns"
+                    f"separated by {name}: use commas (or ; tab |) between columns, or pass "
+                    "--sep"
                 )
-    return frame
+    return frame, dec, th
 
 
-def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
+def _read_file(
+    path: Path,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    skip_names: tuple[str | None, str | None] = (None, None),
+) -> tuple[pd.DataFrame, str, str, str | None]:
     where = path.name
     if not path.exists():
         raise DataError(f"{path}: no such file; check the path (or use builtin:sp500)")
@@ -149,7 +281,7 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
             ) from None
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
-        return frame, digest
+        return frame, digest, ".", None
     if suffix.endswith(".gz"):
         import gzip
 
@@ -159,7 +291,8 @@ def _read_file(path: Path) -> tuple[pd.DataFrame, str]:
             raise DataError(
                 f"{where}: is not a valid gzip file; decompress it by hand or re-export it"
             ) from None
-    return _read_csv(path, raw), digest
+    frame, dec, th = _read_csv(path, raw, sep, decimal, thousands, skip_names)
+    return frame, digest, dec, th
 
 
 def _find(
@@ -180,6 +313,32 @@ def _find(
     return None
 
 
+def _maybe_dayfirst(text: pd.Series, parsed: pd.Series) -> pd.Series:
+    """Day-first dates (31.01.2020, 31/01/2020) where month-first reads fewer or scrambles them.
+
+    pandas guesses month-first for ``02.01.2020``; a European export is day-first. Both are
+    tried when the first date has that shape; day-first wins when it parses more values,
+    or as many and in a more sorted order (a file is sorted by date, or by series then date),
+    or, for dates written with dots, on a tie.
+    """
+    first = text.dropna()
+    if not len(first) or not re.match(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", str(first.iloc[0])):
+        return parsed
+    try:
+        other = pd.to_datetime(text, errors="coerce", utc=True, dayfirst=True)
+    except (ValueError, TypeError, OverflowError):
+        return parsed
+
+    def rank(p: pd.Series) -> tuple[int, int]:
+        steps = p.diff().dropna()
+        return int(p.notna().sum()), int((steps > pd.Timedelta(0)).sum())
+
+    dotted = "." in str(first.iloc[0])  # 31.01.2020 is day-first in every locale using it
+    if rank(other) > rank(parsed) or (dotted and rank(other) == rank(parsed)):
+        return other
+    return parsed
+
+
 def _parse_dates(values: pd.Series, where: str, col: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = values
@@ -191,6 +350,7 @@ def _parse_dates(values: pd.Series, where: str, col: str) -> pd.Series:
                 parsed = pd.to_datetime(text, errors="coerce", utc=True)
             except (ValueError, TypeError, OverflowError):
                 parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+            parsed = _maybe_dayfirst(text, parsed)
         missing = (text.isna() | (text == "")).to_numpy()
         if missing.any():
             first = int(np.flatnonzero(missing)[0])
@@ -234,6 +394,9 @@ def load(
     target: str | None = None,
     fillna: Literal["error", "ffill", "drop"] = "error",
     name: str | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
 ) -> Dataset:
     """Load and validate a dataset into canonical long format.
 
@@ -253,6 +416,12 @@ def load(
         dropped) or ``drop`` (drop those rows).
     name
         Dataset name (default: file stem or built-in name).
+    sep, decimal, thousands
+        CSV column separator, decimal mark and thousands separator. When not given, the
+        separator is sniffed among ``, ; tab |`` and the decimal mark and thousands separator
+        are those of :data:`NUMBER_FORMATS` under which pandas reads the most numeric columns
+        from the first lines (so ``1.234,56`` in a ``;`` file is 1234.56). Columns whose
+        values all end in ``%`` are read as fractions (``1.5%`` is 0.015).
 
     Returns
     -------
@@ -264,6 +433,7 @@ def load(
         For anything that makes the data unusable, with what, where and how to fix it.
     """
     digest: str | None = None
+    dec, th = decimal or ".", thousands
     if isinstance(source, pd.DataFrame):
         where, dname, src = "<DataFrame>", name or "data", "<DataFrame>"
         raw = source.copy()
@@ -275,7 +445,7 @@ def load(
         where, dname, src = source, name or bname, source
     else:
         path = Path(source)
-        raw, digest = _read_file(path)
+        raw, digest, dec, th = _read_file(path, sep, decimal, thousands, (date_col, id_col))
         where, src = path.name, str(source)
         dname = name or path.name.split(".")[0]
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -320,11 +490,23 @@ def load(
             series = series.astype("float64")
         if pd.api.types.is_numeric_dtype(series):
             numeric[col] = series.astype("float64")
+        elif (percent := _as_percent(series, dec, th)) is not None:
+            numeric[col] = percent
         else:
             converted = pd.to_numeric(series, errors="coerce")
             if converted.notna().any():
                 numeric[col] = converted.astype("float64")
                 texts[col] = series
+    for role, col in _roles([c for c in columns if c not in (dcol, icol)]).items():
+        if col not in numeric:  # a price read as text: never fall back to another column
+            shown = raw[col].dropna().astype(str).str.strip()
+            shown = shown[shown.ne("")]
+            example = shown.iloc[0] if len(shown) else ""
+            what = "volume" if role == "volume" else "price"
+            raise DataError(
+                f"{where}: {what} column `{col}` holds text, not numbers (e.g. {example!r}); "
+                f"{_number_hint(example, dec)}"
+            )
     if not numeric:
         raise DataError(f"{where}: no numeric column to forecast among {', '.join(columns)}")
     frame = pd.DataFrame({"id": ids.to_numpy(), "date": dates.to_numpy(), **numeric})
@@ -358,7 +540,10 @@ def load(
             raise DataError(
                 f"{where}: column `{col}` has non-numeric value {text.iloc[order].iloc[i]!r} "
                 f"({int(bad_mask.sum())} such) at {frame['date'].iloc[i].date()}, series "
-                f"{frame['id'].iloc[i]}; clean it or choose another --target"
+                f"{frame['id'].iloc[i]}; "
+                + _number_hint(
+                    str(text.iloc[order].iloc[i]).strip(), dec, "choose another --target"
+                )
             )
     if len(frame) > 1 and frame["date"].nunique() == 1:
         raise DataError(
@@ -379,6 +564,21 @@ def load(
     if digest is None and not isinstance(source, pd.DataFrame):
         digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
     return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest)
+
+
+def _number_hint(example: str, decimal: str, otherwise: str = "pass --target COLUMN") -> str:
+    """The likely fix for a number pandas could not read, from one example value."""
+    body = example.removesuffix("%").strip()
+    if decimal == "." and re.fullmatch(r"[-+]?\d{1,3}([.\s]\d{3})*,\d+", body):
+        grouped = "." in body or " " in body
+        return "it looks like a decimal comma: pass --decimal ," + (
+            f" --thousands '{'.' if '.' in body else ' '}'" if grouped else ""
+        )
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", body):
+        return "it looks like thousands separators: pass --thousands ,"
+    if re.search(r"[$€£¥]", example):
+        return "remove the currency symbols from the column (fincast reads plain numbers)"
+    return f"clean it or {otherwise}"
 
 
 def _handle_missing(

@@ -163,6 +163,72 @@ def main() -> None:
     _write("config_python_tag.yaml", 'epochs: !!python/object/apply:os.system ["echo pwned"]\n')
     _write("config_model_path.yaml", 'models:\n  "../../escape": {}\n')
     _write("gzip_ok.csv.gz", gzip.compress(_csv(good, "Date,Close").encode(), mtime=0))
+    _health()
+
+
+def _ohlcv(n: int = 200) -> list[list[float]]:
+    """Open, High, Low, Close, Adj Close, Volume rows around :func:`_prices`."""
+    rows = []
+    for i, p in enumerate(_prices(n)):
+        o = round(p * (1 - 0.002 * math.cos(i)), 4)
+        rows.append([o, round(max(o, p) * 1.004, 4), round(min(o, p) * 0.996, 4), p, p])
+        rows[-1].append(1_000_000 + 1000 * (i % 7))
+    return rows
+
+
+def _health() -> None:
+    """Issue 17: files that parse but are wrong, and files in other number formats."""
+    dates = _dates(200)
+    head = "Date,Open,High,Low,Close,Adj Close,Volume"
+    base = _ohlcv()
+
+    def table(rows: list[list[float]]) -> str:
+        return _csv([(d, *r) for d, r in zip(dates, rows, strict=True)], head)
+
+    # a European spreadsheet export: BOM, `;`, decimal commas, thousands dots, 31.01.2020
+    def euro(x: float) -> str:
+        whole, _, frac = f"{x:,.4f}".partition(".")
+        return whole.replace(",", ".") + "," + frac
+
+    lines = [head.replace(",", ";")]
+    for d, r in zip(dates, base, strict=True):
+        day = f"{d[8:10]}.{d[5:7]}.{d[:4]}"
+        lines.append(";".join([day, *(euro(10 * v) for v in r[:5]), str(int(r[5]))]))
+    _write("european_export.csv", b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode())
+    # `1,234.5` in a `;` file: needs --thousands ,
+    lines = ["Date;Close"] + [
+        f"{d};{20 * p:,.2f}" for d, p in zip(dates, _prices(200), strict=True)
+    ]
+    _write("thousands_comma.csv", "\n".join(lines) + "\n")
+    # a returns table in percent
+    pct = [(d, f"{(p / 100 - 1) * 10:.3f}%") for d, p in zip(dates, _prices(200), strict=True)]
+    _write("percent_returns.csv", _csv(pct, "Date,Return"))
+    # prices with a currency sign: text, an error naming the column and the fix
+    _write("currency_close.csv", _csv([(d, f"${p}") for d, p in good_series()], "Date,Close"))
+    # an unadjusted 2:1 split from row 120 on
+    split = [[*(v / 2 for v in r[:5]), r[5] * 2] if i >= 120 else r for i, r in enumerate(base)]
+    _write("unadjusted_split.csv", table(split))
+    # one corrupt price in the middle
+    corrupt = [[*r[:3], 1e300, 1e300, r[5]] if i == 100 else r for i, r in enumerate(base)]
+    _write("corrupt_1e300.csv", table(corrupt))
+    # a feed that stopped: the last row repeated for 100 days
+    stale = [r if i < 90 else base[89] for i, r in enumerate(base)]
+    _write("stale_feed.csv", table(stale))
+    # High and Low swapped on a few rows
+    swapped = [[r[0], r[2], r[1], *r[3:]] if i in (30, 31, 77) else r for i, r in enumerate(base)]
+    _write("ohlc_swapped.csv", table(swapped))
+    # no volume for 15 days
+    quiet = [[*r[:5], 0] if 50 <= i < 65 else r for i, r in enumerate(base)]
+    _write("zero_volume.csv", table(quiet))
+    # three weeks of rows missing
+    gap = [
+        (d, p) for i, (d, p) in enumerate(zip(dates, _prices(200), strict=True)) if not 60 <= i < 75
+    ]
+    _write("calendar_gap.csv", _csv(gap, "Date,Close"))
+
+
+def good_series() -> list[tuple[str, float]]:
+    return _series()
 
 
 if __name__ == "__main__":
