@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from fincast.metrics.forecast_tests import (
+    deflated_sharpe_from_returns,
     deflated_sharpe_ratio,
     expected_max_sharpe,
     mincer_zarnowitz,
@@ -106,3 +107,24 @@ def test_psr_for_normal_returns_is_the_textbook_formula() -> None:
     sr, n = 0.1, 500
     expected = stats.norm.cdf(sr * math.sqrt(n - 1) / math.sqrt(1 + sr**2 / 2))
     assert probabilistic_sharpe_ratio(sr, 0.0, n) == pytest.approx(expected)
+
+
+def test_deflated_sharpe_from_returns_deflates_the_best_of_many_lucky_trials() -> None:
+    rng = np.random.default_rng(0)
+    trials = rng.normal(0, 0.01, (200, 750))  # 200 strategies without skill
+    sharpes = trials.mean(axis=1) / trials.std(axis=1, ddof=1)
+    best = trials[np.argmax(sharpes)]
+    r = deflated_sharpe_from_returns(best, sharpes)
+    assert r["n_trials"] == 200 and r["sharpe"] == pytest.approx(sharpes.max())
+    assert r["psr"] > 0.99  # taken alone, the winner looks significant
+    assert r["dsr"] < 0.95  # after counting the trials it is not
+    direct = deflated_sharpe_ratio(
+        r["sharpe"],
+        750,
+        200,
+        float(np.var(sharpes, ddof=1)),
+        float(stats.skew(best)),
+        float(stats.kurtosis(best, fisher=False)),
+    )
+    assert r["dsr"] == pytest.approx(direct["dsr"])
+    assert deflated_sharpe_from_returns(np.zeros(10), [0.1])["dsr"] is None

@@ -18,6 +18,7 @@ from scipy import stats
 from ..errors import DataError
 
 __all__ = [
+    "deflated_sharpe_from_returns",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",
     "mincer_zarnowitz",
@@ -211,3 +212,38 @@ def deflated_sharpe_ratio(
         "sr0": sr0,
         "psr": probabilistic_sharpe_ratio(sharpe, 0.0, n_obs, skew, kurtosis),
     }
+
+
+def deflated_sharpe_from_returns(returns: ArrayLike, trial_sharpes: ArrayLike) -> dict[str, Any]:
+    """Deflated Sharpe ratio of the chosen strategy's returns after ``len(trial_sharpes)`` trials.
+
+    ``returns`` are the per-period returns of the selected configuration (its Sharpe ratio,
+    skewness and non-excess kurtosis are estimated from them); ``trial_sharpes`` holds the
+    per-period Sharpe ratio of every configuration tried, the selected one included (their
+    number is N, their sample variance V). See :func:`deflated_sharpe_ratio`.
+
+    Returns
+    -------
+    dict
+        ``dsr``, ``sr0``, ``psr``, ``sharpe``, ``n_obs``, ``n_trials``; ``None`` for the
+        probabilities when the returns are constant or fewer than 3.
+    """
+    r = np.asarray(returns, dtype="float64").reshape(-1)
+    r = r[np.isfinite(r)]
+    trials = np.asarray(trial_sharpes, dtype="float64").reshape(-1)
+    trials = trials[np.isfinite(trials)]
+    if len(trials) < 1:
+        raise DataError("deflated_sharpe_from_returns needs the Sharpe ratio of >= 1 trial")
+    out: dict[str, Any] = {"dsr": None, "sr0": None, "psr": None, "sharpe": None}
+    out |= {"n_obs": len(r), "n_trials": len(trials)}
+    if len(r) < 3 or not np.std(r) > 0:
+        return out
+    sharpe = float(np.mean(r) / np.std(r, ddof=1))
+    variance = float(np.var(trials, ddof=1)) if len(trials) > 1 else 0.0
+    skew = float(stats.skew(r))
+    kurt = float(stats.kurtosis(r, fisher=False))
+    return (
+        out
+        | {"sharpe": sharpe}
+        | deflated_sharpe_ratio(sharpe, len(r), len(trials), variance, skew, kurt)
+    )
