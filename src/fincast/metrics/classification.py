@@ -1,7 +1,8 @@
 """Metrics for the ``direction`` task (binary: 1 = up over h steps, 0 = not up).
 
-Every number comes from :mod:`sklearn.metrics`; this module only decides which rows count
-and turns the results into plain Python values (``None`` where a metric is undefined).
+Every number comes from :mod:`sklearn.metrics`, except the Pesaran-Timmermann test
+(:func:`fincast.metrics.forecast_tests.pesaran_timmermann`); this module only decides which
+rows count and turns the results into plain Python values (``None`` where undefined).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sklearn.metrics import (
 )
 
 from ..errors import DataError
+from .forecast_tests import pesaran_timmermann
 
 __all__ = ["CLASSIFICATION_METRICS", "PROB_CLIP", "classification_metrics"]
 
@@ -36,6 +38,8 @@ CLASSIFICATION_METRICS = (
     "roc_auc",
     "n_predictions",
     "base_rate",
+    "pt_statistic",
+    "pt_pvalue",
 )
 
 #: Probabilities are clipped to ``[PROB_CLIP, 1 - PROB_CLIP]`` before the log loss.
@@ -85,8 +89,11 @@ def classification_metrics(
         ``confusion_matrix`` as ``[[tn, fp], [fn, tp]]`` (always 2 x 2), ``log_loss``
         (probabilities clipped to ``[1e-7, 1 - 1e-7]``; ``None`` without ``prob``),
         ``roc_auc`` (``None`` without ``prob`` or when ``y_true`` holds one class only),
-        ``n_predictions`` and ``base_rate`` (the share of 1s in ``y_true``). Plain Python
-        values; ``None`` for every rate when no row is left.
+        ``n_predictions``, ``base_rate`` (the share of 1s in ``y_true``), and
+        ``pt_statistic`` / ``pt_pvalue``: the Pesaran-Timmermann test that the predicted
+        classes anticipate the actual ones (one-sided; ``None`` when either never changes,
+        e.g. a constant forecast). Plain Python values; ``None`` for every rate when no row
+        is left.
 
     Raises
     ------
@@ -122,6 +129,8 @@ def classification_metrics(
     for key, fn in (("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
         out[key] = float(fn(actual, predicted, labels=[0, 1], pos_label=1, zero_division=0))
     out["base_rate"] = float(actual.mean())
+    pt = pesaran_timmermann(actual, predicted)
+    out["pt_statistic"], out["pt_pvalue"] = pt["statistic"], pt["pvalue"]
     if p is not None:
         p = p[keep]
         known = ~np.isnan(p)

@@ -20,11 +20,21 @@ from sklearn.metrics import (
 )
 
 from ..errors import DataError
+from .forecast_tests import pesaran_timmermann
 
 __all__ = ["REGRESSION_METRICS", "regression_metrics"]
 
 #: The keys of :func:`regression_metrics`' result, in order.
-REGRESSION_METRICS = ("mse", "rmse", "mae", "r2", "direction_accuracy", "n_predictions")
+REGRESSION_METRICS = (
+    "mse",
+    "rmse",
+    "mae",
+    "r2",
+    "direction_accuracy",
+    "n_predictions",
+    "pt_statistic",
+    "pt_pvalue",
+)
 
 
 def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
@@ -87,6 +97,9 @@ def regression_metrics(
         the sign of ``y_true`` by default; the sign of ``y_pred - y_naive`` against the
         sign of ``y_true - y_naive`` with ``relative`` (``None`` without ``y_naive``, and
         ``None`` for a forecast that never moves, such as naive itself).
+        ``pt_statistic`` / ``pt_pvalue`` (``return`` only): the Pesaran-Timmermann test that
+        the sign of ``y_pred`` anticipates the sign of ``y_true`` (one-sided; ``None`` for
+        a forecast whose sign never changes, such as naive's 0).
 
     Raises
     ------
@@ -120,6 +133,8 @@ def regression_metrics(
     out["r2"] = _finite_or_none(r2_score(actual, predicted)) if n >= 2 else None
     if not relative:
         out["direction_accuracy"] = _sign_accuracy(actual, predicted)
+        pt = pesaran_timmermann(actual, predicted)
+        out["pt_statistic"], out["pt_pvalue"] = pt["statistic"], pt["pvalue"]
     elif naive is not None:
         naive = naive[keep]
         known = np.isfinite(naive)

@@ -1,4 +1,4 @@
-"""Metrics for the ``volatility`` task: MSE, MAE (scikit-learn) and QLIKE."""
+"""Metrics for the ``volatility`` task: MSE, MAE (scikit-learn), QLIKE and Mincer-Zarnowitz."""
 
 from __future__ import annotations
 
@@ -9,10 +9,23 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
+from .forecast_tests import mincer_zarnowitz, newey_west_lags
+
 __all__ = ["VOLATILITY_METRICS", "qlike", "volatility_metrics"]
 
 #: The keys of :func:`volatility_metrics`' result, in order.
-VOLATILITY_METRICS = ("mse", "rmse", "mae", "qlike", "r2", "n_predictions")
+VOLATILITY_METRICS = (
+    "mse",
+    "rmse",
+    "mae",
+    "qlike",
+    "r2",
+    "n_predictions",
+    "mz_alpha",
+    "mz_beta",
+    "mz_r2",
+    "mz_pvalue",
+)
 
 
 def qlike(sigma_true: ArrayLike, sigma_pred: ArrayLike) -> float:
@@ -38,9 +51,15 @@ def qlike(sigma_true: ArrayLike, sigma_pred: ArrayLike) -> float:
 
 
 def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
-    """MSE, RMSE, MAE, QLIKE and R² of volatility forecasts.
+    """MSE, RMSE, MAE, QLIKE, R² and the Mincer-Zarnowitz regression of volatility forecasts.
 
     Rows where either value is not finite, or the forecast is not > 0, are left out.
+    ``mz_*`` is the Mincer-Zarnowitz regression on variances, realised = a + b forecast
+    (:func:`fincast.metrics.forecast_tests.mincer_zarnowitz`): ``mz_alpha``, ``mz_beta``,
+    ``mz_r2`` and ``mz_pvalue``, the p-value of the joint test a = 0, b = 1 (Wald, with
+    Newey-West standard errors at ``floor(4 (n / 100)^(2/9))`` lags, since the targets of
+    neighbouring rows overlap; rows are taken in the order given). A small p-value means
+    the forecasts are biased or mis-scaled.
 
     Examples
     --------
@@ -61,4 +80,7 @@ def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
     q = qlike(t, p)
     out["qlike"] = q if math.isfinite(q) else None
     out["r2"] = float(r2_score(t, p)) if len(t) > 1 and np.var(t) > 0 else None
+    mz = mincer_zarnowitz(np.square(t), np.square(p), hac_lags=newey_west_lags(len(t)))
+    out["mz_alpha"], out["mz_beta"] = mz["alpha"], mz["beta"]
+    out["mz_r2"], out["mz_pvalue"] = mz["r2"], mz["pvalue"]
     return out

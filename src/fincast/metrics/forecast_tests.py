@@ -1,0 +1,249 @@
+"""Tests of forecast quality: Pesaran-Timmermann, Mincer-Zarnowitz, deflated Sharpe ratio.
+
+Each function returns plain Python values (``None`` where a statistic is undefined) so the
+results go straight into ``metrics.json``. The formulas are checked in
+``tests/metrics/test_forecast_tests.py`` against an independent computation or the
+published worked example.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from ..errors import DataError
+
+__all__ = [
+    "deflated_sharpe_from_returns",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "mincer_zarnowitz",
+    "newey_west_lags",
+    "pesaran_timmermann",
+    "probabilistic_sharpe_ratio",
+]
+
+
+def _pair(actual: ArrayLike, forecast: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(actual, dtype="float64").reshape(-1)
+    f = np.asarray(forecast, dtype="float64").reshape(-1)
+    if len(a) != len(f):
+        raise DataError(f"{name}: the actual and forecast values differ in length")
+    keep = np.isfinite(a) & np.isfinite(f)
+    return a[keep], f[keep]
+
+
+def pesaran_timmermann(actual: ArrayLike, forecast: ArrayLike) -> dict[str, Any]:
+    """Pesaran-Timmermann test that forecast signs predict actual signs.
+
+    An "up" is a value > 0 (so the 0/1 labels of ``direction`` work as they are, and so do
+    returns and return forecasts). With ``P`` the share of matching signs, ``py`` / ``px``
+    the shares of actual / forecast ups and ``n`` rows (Pesaran & Timmermann 1992, "A
+    simple nonparametric test of predictive performance", JBES 10(4), eq. 2-4)::
+
+        P* = py px + (1 - py)(1 - px)
+        V(P)  = P* (1 - P*) / n
+        V(P*) = (2py - 1)^2 px (1 - px) / n + (2px - 1)^2 py (1 - py) / n
+                + 4 py px (1 - py)(1 - px) / n^2
+        PT = (P - P*) / sqrt(V(P) - V(P*))   ~ N(0, 1)
+
+    The p-value is one-sided (H1: the forecast has directional skill). PT is undefined
+    (``None``) when the forecast or the outcome never changes sign (e.g. a constant
+    forecast), since there is nothing to test.
+
+    Returns
+    -------
+    dict
+        ``statistic``, ``pvalue``, ``hit_rate`` (P), ``expected_hit_rate`` (P*), ``n``.
+
+    Examples
+    --------
+    >>> r = pesaran_timmermann([1, 0, 1, 0] * 25, [1, 0, 1, 0] * 25)
+    >>> round(r["statistic"], 2), r["hit_rate"]
+    (10.05, 1.0)
+    """
+    a, f = _pair(actual, forecast, "pesaran_timmermann")
+    n = len(a)
+    out: dict[str, Any] = {"statistic": None, "pvalue": None, "hit_rate": None}
+    out |= {"expected_hit_rate": None, "n": n}
+    if n == 0:
+        return out
+    up_a, up_f = a > 0, f > 0
+    hit = float(np.mean(up_a == up_f))
+    py, px = float(up_a.mean()), float(up_f.mean())
+    p_star = py * px + (1 - py) * (1 - px)
+    v_p = p_star * (1 - p_star) / n
+    v_star = (2 * py - 1) ** 2 * px * (1 - px) / n + (2 * px - 1) ** 2 * py * (1 - py) / n
+    v_star += 4 * py * px * (1 - py) * (1 - px) / n**2
+    out |= {"hit_rate": hit, "expected_hit_rate": p_star}
+    var = v_p - v_star
+    if not var > 0 or px in (0.0, 1.0) or py in (0.0, 1.0):
+        return out
+    stat = (hit - p_star) / math.sqrt(var)
+    return out | {"statistic": stat, "pvalue": float(stats.norm.sf(stat))}
+
+
+def newey_west_lags(n: int) -> int:
+    """Newey-West (1994) rule of thumb for the HAC bandwidth: ``floor(4 (n / 100)^(2/9))``."""
+    return math.floor(4 * (max(n, 1) / 100) ** (2 / 9))
+
+
+def mincer_zarnowitz(
+    actual: ArrayLike, forecast: ArrayLike, *, hac_lags: int | None = None
+) -> dict[str, Any]:
+    """Mincer-Zarnowitz regression ``actual = a + b forecast + e`` and its joint test.
+
+    An unbiased, efficient forecast has ``a = 0`` and ``b = 1`` (Mincer & Zarnowitz 1969).
+    The joint test of both is the OLS F test (``hac_lags=None``) or, with ``hac_lags``,
+    a Wald chi2(2) test with Newey-West (HAC) standard errors, which overlapping h-step
+    targets need (their errors are autocorrelated). Fitted by
+    :class:`statsmodels.regression.linear_model.OLS`.
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``beta``, ``r2``, ``statistic`` (F or chi2), ``pvalue``, ``test``
+        (``"F"`` or ``"wald_hac"``), ``n``; ``None`` everywhere but ``n`` with fewer than 3
+        rows or a constant forecast.
+
+    Examples
+    --------
+    >>> r = mincer_zarnowitz([1.0, 2.1, 2.9, 4.2], [1.0, 2.0, 3.0, 4.0])
+    >>> round(r["beta"], 2)
+    1.04
+    """
+    from statsmodels.regression.linear_model import OLS
+
+    a, f = _pair(actual, forecast, "mincer_zarnowitz")
+    n = len(a)
+    out: dict[str, Any] = dict.fromkeys(("alpha", "beta", "r2", "statistic", "pvalue", "test"))
+    out["n"] = n
+    if n < 3 or not np.ptp(f) > 0:
+        return out
+    x = np.column_stack([np.ones(n), f])
+    if hac_lags is None:
+        fit = OLS(a, x).fit()
+        test = fit.f_test((np.eye(2), np.array([0.0, 1.0])))
+        stat, pvalue, name = float(np.squeeze(test.fvalue)), float(test.pvalue), "F"
+    else:
+        fit = OLS(a, x).fit(cov_type="HAC", cov_kwds={"maxlags": int(hac_lags)})
+        test = fit.wald_test((np.eye(2), np.array([0.0, 1.0])), scalar=True, use_f=False)
+        stat, pvalue, name = float(np.squeeze(test.statistic)), float(test.pvalue), "wald_hac"
+    out |= {"alpha": float(fit.params[0]), "beta": float(fit.params[1])}
+    out |= {"r2": float(fit.rsquared), "test": name}
+    if math.isfinite(stat):
+        out |= {"statistic": stat, "pvalue": pvalue}
+    return out
+
+
+def probabilistic_sharpe_ratio(
+    sharpe: float, benchmark: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0
+) -> float:
+    """Probability that the true Sharpe ratio exceeds ``benchmark`` (Bailey & López de Prado).
+
+    ``PSR = Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2))`` with the
+    Sharpe ratios per observation (not annualised), ``g3`` the skewness and ``g4`` the
+    (non-excess) kurtosis of the returns (Bailey & López de Prado 2012, "The Sharpe ratio
+    efficient frontier", J. of Risk 15(2)).
+    """
+    if n_obs < 2:
+        raise DataError(f"the probabilistic Sharpe ratio needs n_obs >= 2, got {n_obs}")
+    denom = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe**2
+    if not denom > 0:
+        raise DataError("skewness and kurtosis give a non-positive Sharpe-ratio variance")
+    z = (sharpe - benchmark) * math.sqrt(n_obs - 1) / math.sqrt(denom)
+    return float(stats.norm.cdf(z))
+
+
+def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:
+    """Expected maximum Sharpe ratio of ``n_trials`` unskilled trials (the DSR's ``SR0``).
+
+    ``SR0 = sqrt(V) ((1 - gamma) Phi^-1(1 - 1/N) + gamma Phi^-1(1 - 1/(N e)))`` with
+    ``gamma`` the Euler-Mascheroni constant and ``V`` the variance of the trials' Sharpe
+    ratios (Bailey & López de Prado 2014, eq. 9 / appendix). 0 for a single trial.
+    """
+    if n_trials < 1 or sharpe_variance < 0:
+        raise DataError("expected_max_sharpe needs n_trials >= 1 and sharpe_variance >= 0")
+    if n_trials == 1:
+        return 0.0
+    g = np.euler_gamma
+    z1 = stats.norm.ppf(1.0 - 1.0 / n_trials)
+    z2 = stats.norm.ppf(1.0 - 1.0 / (n_trials * math.e))
+    return float(math.sqrt(sharpe_variance) * ((1 - g) * z1 + g * z2))
+
+
+def deflated_sharpe_ratio(
+    sharpe: float,
+    n_obs: int,
+    n_trials: int,
+    sharpe_variance: float,
+    skew: float = 0.0,
+    kurtosis: float = 3.0,
+) -> dict[str, Any]:
+    """Deflated Sharpe ratio: the PSR against the best Sharpe ratio expected by luck.
+
+    Bailey & López de Prado (2014), "The deflated Sharpe ratio: correcting for selection
+    bias, backtest overfitting and non-normality", J. of Portfolio Management 40(5),
+    eq. 8-9: ``DSR = PSR(SR0)`` with ``SR0 = expected_max_sharpe(N, V)``. All Sharpe
+    ratios (``sharpe``, and ``sharpe_variance`` of the N trials' Sharpe ratios) per
+    observation, not annualised. The paper's example (annual SR 2.5 over 5 years of daily
+    returns, T = 1250, N = 100, V = 0.5 annualised, skew -3, kurtosis 10) gives
+    DSR = 0.9004.
+
+    Returns
+    -------
+    dict
+        ``dsr`` (a probability; >= 0.95 reads as significant at 5 %), ``sr0`` and ``psr``
+        (against 0).
+
+    Examples
+    --------
+    >>> r = deflated_sharpe_ratio(2.5 / 250**0.5, 1250, 100, 0.5 / 250, -3.0, 10.0)
+    >>> round(r["dsr"], 4)
+    0.9004
+    """
+    sr0 = expected_max_sharpe(n_trials, sharpe_variance)
+    return {
+        "dsr": probabilistic_sharpe_ratio(sharpe, sr0, n_obs, skew, kurtosis),
+        "sr0": sr0,
+        "psr": probabilistic_sharpe_ratio(sharpe, 0.0, n_obs, skew, kurtosis),
+    }
+
+
+def deflated_sharpe_from_returns(returns: ArrayLike, trial_sharpes: ArrayLike) -> dict[str, Any]:
+    """Deflated Sharpe ratio of the chosen strategy's returns after ``len(trial_sharpes)`` trials.
+
+    ``returns`` are the per-period returns of the selected configuration (its Sharpe ratio,
+    skewness and non-excess kurtosis are estimated from them); ``trial_sharpes`` holds the
+    per-period Sharpe ratio of every configuration tried, the selected one included (their
+    number is N, their sample variance V). See :func:`deflated_sharpe_ratio`.
+
+    Returns
+    -------
+    dict
+        ``dsr``, ``sr0``, ``psr``, ``sharpe``, ``n_obs``, ``n_trials``; ``None`` for the
+        probabilities when the returns are constant or fewer than 3.
+    """
+    r = np.asarray(returns, dtype="float64").reshape(-1)
+    r = r[np.isfinite(r)]
+    trials = np.asarray(trial_sharpes, dtype="float64").reshape(-1)
+    trials = trials[np.isfinite(trials)]
+    if len(trials) < 1:
+        raise DataError("deflated_sharpe_from_returns needs the Sharpe ratio of >= 1 trial")
+    out: dict[str, Any] = {"dsr": None, "sr0": None, "psr": None, "sharpe": None}
+    out |= {"n_obs": len(r), "n_trials": len(trials)}
+    if len(r) < 3 or not np.std(r) > 0:
+        return out
+    sharpe = float(np.mean(r) / np.std(r, ddof=1))
+    variance = float(np.var(trials, ddof=1)) if len(trials) > 1 else 0.0
+    skew = float(stats.skew(r))
+    kurt = float(stats.kurtosis(r, fisher=False))
+    return (
+        out
+        | {"sharpe": sharpe}
+        | deflated_sharpe_ratio(sharpe, len(r), len(trials), variance, skew, kurt)
+    )

@@ -1,0 +1,157 @@
+"""Scores of interval and quantile forecasts: coverage, width, Winkler score, pinball loss.
+
+Plain functions of arrays; nothing here reads the predictions table, so the interval
+columns (``lo_<level>`` / ``hi_<level>``) can be scored the same way wherever they come
+from. Rows where any input is not finite are left out; every function returns ``nan``
+when no row is left.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ..errors import DataError
+
+__all__ = [
+    "coverage",
+    "interval_metrics",
+    "mean_width",
+    "pinball_loss",
+    "winkler_score",
+]
+
+
+def _arrays(*values: ArrayLike) -> list[np.ndarray]:
+    arrays = [np.asarray(v, dtype="float64").reshape(-1) for v in values]
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        lengths = ", ".join(str(len(a)) for a in arrays)
+        raise DataError(f"interval metrics need arrays of one length, got lengths {lengths}")
+    keep = np.logical_and.reduce([np.isfinite(a) for a in arrays])
+    return [a[keep] for a in arrays]
+
+
+def _check_level(level: float) -> float:
+    level = float(level)
+    if not 0.0 < level < 1.0:
+        raise DataError(f"interval level must lie in (0, 1), got {level}; e.g. 0.9 for 90 %")
+    return level
+
+
+def coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:
+    """Share of rows with ``lo <= y <= hi`` (the empirical coverage of the intervals).
+
+    Examples
+    --------
+    >>> coverage([1.0, 2.0, 5.0], [0.0, 0.0, 0.0], [3.0, 3.0, 3.0])
+    0.6666666666666666
+    """
+    yy, ll, hh = _arrays(y, lo, hi)
+    if not len(yy):
+        return float("nan")
+    return float(np.mean((yy >= ll) & (yy <= hh)))
+
+
+def mean_width(lo: ArrayLike, hi: ArrayLike) -> float:
+    """Mean of ``hi - lo``.
+
+    Examples
+    --------
+    >>> mean_width([0.0, 1.0], [2.0, 2.0])
+    1.5
+    """
+    ll, hh = _arrays(lo, hi)
+    return float(np.mean(hh - ll)) if len(ll) else float("nan")
+
+
+def winkler_score(y: ArrayLike, lo: ArrayLike, hi: ArrayLike, level: float) -> float:
+    """Mean Winkler (interval) score of central ``level`` intervals; smaller is better.
+
+    For ``alpha = 1 - level`` the score of one row is (Winkler 1972; Gneiting & Raftery
+    2007, eq. 43)::
+
+        (hi - lo) + (2 / alpha) * (lo - y) * [y < lo] + (2 / alpha) * (y - hi) * [y > hi]
+
+    It rewards narrow intervals and penalises misses by how far they miss; it is a proper
+    score for the ``alpha/2`` and ``1 - alpha/2`` quantiles and equals ``2 / alpha`` times
+    the sum of their pinball losses.
+
+    Examples
+    --------
+    >>> round(winkler_score([1.0, 4.0], [0.0, 0.0], [2.0, 2.0], level=0.8), 9)
+    12.0
+    """
+    alpha = 1.0 - _check_level(level)
+    yy, ll, hh = _arrays(y, lo, hi)
+    if not len(yy):
+        return float("nan")
+    below = np.clip(ll - yy, 0.0, None)
+    above = np.clip(yy - hh, 0.0, None)
+    return float(np.mean((hh - ll) + (2.0 / alpha) * (below + above)))
+
+
+def pinball_loss(y: ArrayLike, q_pred: ArrayLike, quantile: float) -> float:
+    """Mean pinball (quantile) loss of forecasts of the ``quantile``-quantile.
+
+    ``L = mean(max(tau * (y - q), (tau - 1) * (y - q)))`` with ``tau = quantile``
+    (Koenker & Bassett 1978); computed by :func:`sklearn.metrics.mean_pinball_loss`.
+
+    Examples
+    --------
+    >>> pinball_loss([1.0, 3.0], [2.0, 2.0], quantile=0.9)
+    0.5
+    """
+    from sklearn.metrics import mean_pinball_loss
+
+    tau = _check_level(quantile)
+    yy, qq = _arrays(y, q_pred)
+    if not len(yy):
+        return float("nan")
+    return float(mean_pinball_loss(yy, qq, alpha=tau))
+
+
+def interval_metrics(y: ArrayLike, lo: ArrayLike, hi: ArrayLike, level: float) -> dict[str, Any]:
+    """Coverage, mean width, Winkler score and the coverage tests of ``level`` intervals.
+
+    The misses (``y`` outside ``[lo, hi]``, in time order) go to Kupiec's and
+    Christoffersen's tests with the nominal miss rate ``1 - level``
+    (:func:`fincast.metrics.risk.christoffersen`).
+
+    Returns
+    -------
+    dict
+        ``level``, ``coverage``, ``mean_width``, ``winkler``, ``n``, ``misses``,
+        ``kupiec_pvalue``, ``independence_pvalue``, ``cc_pvalue``; ``None`` where
+        undefined. Plain Python values (JSON-ready).
+
+    Examples
+    --------
+    >>> m = interval_metrics([1.0, 2.0, 5.0, 1.0], [0.0] * 4, [3.0] * 4, level=0.9)
+    >>> m["coverage"], m["misses"]
+    (0.75, 1)
+    """
+    from .risk import christoffersen
+
+    level = _check_level(level)
+    yy, ll, hh = _arrays(y, lo, hi)
+    miss = (yy < ll) | (yy > hh)
+    tests = christoffersen(miss, 1.0 - level) if len(yy) else {}
+
+    def plain(v: Any) -> Any:
+        return float(v) if v is not None and math.isfinite(float(v)) else None
+
+    return {
+        "level": level,
+        "coverage": plain(coverage(yy, ll, hh)),
+        "mean_width": plain(mean_width(ll, hh)),
+        "winkler": plain(winkler_score(yy, ll, hh, level)),
+        "n": len(yy),
+        "misses": int(miss.sum()),
+        "kupiec_pvalue": plain(tests.get("uc_pvalue")),
+        "independence_pvalue": plain(tests.get("ind_pvalue")),
+        "cc_pvalue": plain(tests.get("cc_pvalue")),
+    }

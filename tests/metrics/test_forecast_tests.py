@@ -1,0 +1,130 @@
+"""Pesaran-Timmermann, Mincer-Zarnowitz and the deflated Sharpe ratio."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fincast.metrics.forecast_tests import (
+    deflated_sharpe_from_returns,
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    mincer_zarnowitz,
+    newey_west_lags,
+    pesaran_timmermann,
+    probabilistic_sharpe_ratio,
+)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pt_squared_matches_the_pearson_test_of_the_sign_table(seed: int) -> None:
+    # PT is asymptotically the Pearson chi2 test of independence of the 2x2 table of signs
+    # (Pesaran & Timmermann 1992, section 3): an independent computation by scipy.
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(3000)
+    f = rng.uniform(0, 0.2) * a + rng.standard_normal(3000)
+    table = [
+        [np.sum((a > 0) & (f > 0)), np.sum((a > 0) & (f <= 0))],
+        [np.sum((a <= 0) & (f > 0)), np.sum((a <= 0) & (f <= 0))],
+    ]
+    chi2 = stats.chi2_contingency(table, correction=False).statistic
+    r = pesaran_timmermann(a, f)
+    assert r["statistic"] ** 2 == pytest.approx(chi2, rel=0.01)
+    assert r["hit_rate"] == pytest.approx(np.mean((a > 0) == (f > 0)))
+
+
+def test_pt_hand_computed_and_degenerate_cases() -> None:
+    r = pesaran_timmermann([1, 0, 1, 0] * 25, [1, 0, 1, 0] * 25)
+    # P = 1, P* = 0.5, V(P) = 0.25/100, V(P*) = 4 * 0.0625 / 100**2
+    assert r["statistic"] == pytest.approx(0.5 / math.sqrt(0.0025 - 0.000025))
+    assert r["pvalue"] < 1e-20
+    const = pesaran_timmermann([1, 0, 1, 1], [1, 1, 1, 1])
+    assert const["statistic"] is None and const["hit_rate"] == 0.75
+    assert pesaran_timmermann([], [])["n"] == 0
+
+
+def test_pt_size_under_independence() -> None:
+    rng = np.random.default_rng(2)
+    p = [
+        pesaran_timmermann(rng.normal(size=500), rng.normal(size=500))["pvalue"] for _ in range(600)
+    ]
+    assert 0.025 < np.mean(np.array(p) < 0.05) < 0.08
+
+
+def test_mincer_zarnowitz_matches_a_direct_least_squares_f_test() -> None:
+    rng = np.random.default_rng(0)
+    f = rng.uniform(0.5, 2.0, 300)
+    a = 0.1 + 0.8 * f + rng.normal(0, 0.3, 300)
+    r = mincer_zarnowitz(a, f)
+    x = np.column_stack([np.ones(300), f])
+    b, *_ = np.linalg.lstsq(x, a, rcond=None)
+    resid = a - x @ b
+    s2 = resid @ resid / (300 - 2)
+    d = b - np.array([0.0, 1.0])
+    fstat = d @ np.linalg.solve(np.linalg.inv(x.T @ x), d) / 2 / s2
+    assert (r["alpha"], r["beta"]) == pytest.approx(tuple(b))
+    assert r["statistic"] == pytest.approx(fstat)
+    assert r["pvalue"] == pytest.approx(stats.f.sf(fstat, 2, 298))
+    assert r["test"] == "F" and r["r2"] == pytest.approx(
+        1 - resid @ resid / np.sum((a - a.mean()) ** 2)
+    )
+
+
+def test_mincer_zarnowitz_accepts_an_unbiased_forecast_and_rejects_a_biased_one() -> None:
+    rng = np.random.default_rng(1)
+    f = rng.uniform(0.5, 2.0, 2000)
+    unbiased = f + rng.normal(0, 0.3, 2000)
+    assert mincer_zarnowitz(unbiased, f, hac_lags=5)["pvalue"] > 0.01
+    hac = mincer_zarnowitz(0.5 * unbiased, f, hac_lags=newey_west_lags(2000))
+    assert hac["test"] == "wald_hac" and hac["pvalue"] < 1e-6
+    assert mincer_zarnowitz([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])["beta"] is None
+    assert newey_west_lags(100) == 4
+
+
+def test_deflated_sharpe_ratio_reproduces_the_paper_example() -> None:
+    # Bailey & Lopez de Prado (2014), section "A numerical example": annualised SR 2.5 over
+    # 5 years of daily returns (T = 1250), N = 100 trials with annualised variance 0.5 of
+    # their Sharpe ratios, skewness -3, kurtosis 10 -> DSR = 0.9004.
+    daily = 1 / math.sqrt(250)
+    r = deflated_sharpe_ratio(2.5 * daily, 1250, 100, 0.5 / 250, skew=-3.0, kurtosis=10.0)
+    assert round(r["dsr"], 4) == 0.9004
+    assert r["sr0"] / daily == pytest.approx(1.7894, abs=1e-4)
+    assert r["psr"] > r["dsr"]
+
+
+def test_expected_max_sharpe_is_close_to_a_simulated_maximum() -> None:
+    rng = np.random.default_rng(0)
+    for n in (10, 100, 1000):
+        simulated = rng.standard_normal((4000, n)).max(axis=1).mean()
+        assert expected_max_sharpe(n, 1.0) == pytest.approx(simulated, rel=0.03)
+    assert expected_max_sharpe(1, 1.0) == 0.0
+
+
+def test_psr_for_normal_returns_is_the_textbook_formula() -> None:
+    sr, n = 0.1, 500
+    expected = stats.norm.cdf(sr * math.sqrt(n - 1) / math.sqrt(1 + sr**2 / 2))
+    assert probabilistic_sharpe_ratio(sr, 0.0, n) == pytest.approx(expected)
+
+
+def test_deflated_sharpe_from_returns_deflates_the_best_of_many_lucky_trials() -> None:
+    rng = np.random.default_rng(0)
+    trials = rng.normal(0, 0.01, (200, 750))  # 200 strategies without skill
+    sharpes = trials.mean(axis=1) / trials.std(axis=1, ddof=1)
+    best = trials[np.argmax(sharpes)]
+    r = deflated_sharpe_from_returns(best, sharpes)
+    assert r["n_trials"] == 200 and r["sharpe"] == pytest.approx(sharpes.max())
+    assert r["psr"] > 0.99  # taken alone, the winner looks significant
+    assert r["dsr"] < 0.95  # after counting the trials it is not
+    direct = deflated_sharpe_ratio(
+        r["sharpe"],
+        750,
+        200,
+        float(np.var(sharpes, ddof=1)),
+        float(stats.skew(best)),
+        float(stats.kurtosis(best, fisher=False)),
+    )
+    assert r["dsr"] == pytest.approx(direct["dsr"])
+    assert deflated_sharpe_from_returns(np.zeros(10), [0.1])["dsr"] is None
