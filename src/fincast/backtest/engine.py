@@ -31,7 +31,7 @@ from ..models.registry import DEFAULT_BASELINES, model_parameters
 from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name, write_csv
 from ..task import TaskSpec, parse_events
-from .executors import WorkUnit, check_executor, make_executor
+from .executors import WorkUnit, check_executor, crash_hook, make_executor
 from .frames import predictions_frame
 from .splits import Fold, walk_forward_folds
 
@@ -370,6 +370,8 @@ def run_backtest(
                 continue
             pending.append(unit)
 
+        finished: list[WorkUnit] = []
+
         def finish(result: UnitResult) -> None:
             unit, part = result.unit, _part_path(run, result.unit)
             if result.failure is not None:
@@ -384,6 +386,8 @@ def run_backtest(
                 write_csv(part, result.frame)
             if progress:
                 progress(unit.model, unit.fold, "failed" if result.failure else "done")
+            finished.append(unit)
+            crash_hook(len(finished))  # test-only (FINCAST_CRASH_AFTER_UNITS); no-op otherwise
 
         with make_executor(
             config.executor,
