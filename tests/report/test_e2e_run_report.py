@@ -85,7 +85,7 @@ def run_dir(tmp_path_factory):
             "--quiet",
             "--out",
             str(out),
-        ]  # fmt: skip
+        ]
     )
     assert code == 0
     return out
