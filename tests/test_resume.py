@@ -59,8 +59,8 @@ def test_crash_after_n_units_then_resume_reuses_finished_parts_and_redoes_trunca
     done = sorted(p for p in parts.glob("*__fold*.csv"))
     assert len(done) == 4, [p.name for p in done]  # exactly N units, deterministically
     assert not (victim / "metrics.json").exists()
-    manifest = json.loads((victim / "manifest.json").read_text())
-    assert manifest.get("status") != "complete"
+    if (victim / "manifest.json").exists():
+        assert json.loads((victim / "manifest.json").read_text()).get("status") != "complete"
 
     reused, truncated = done[0], done[1]
     frame = pd.read_csv(reused)

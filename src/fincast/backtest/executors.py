@@ -146,6 +146,8 @@ def crash_hook(finished: int) -> None:
     """Test-only: end the process when ``finished`` reaches ``FINCAST_CRASH_AFTER_UNITS``."""
     limit = os.environ.get(CRASH_AFTER_UNITS_ENV)
     if limit and finished >= int(limit):
+        for child in multiprocessing.active_children():  # no orphaned pool workers
+            child.kill()
         os._exit(CRASH_EXIT_CODE)
 
 
