@@ -53,7 +53,7 @@ def test_allowed_inputs_give_sane_metrics_in_a_real_process(entry, tmp_path):
             "naive,mean,ridge",
             "--out",
             str(out),
-        ],  # fmt: skip
+        ],
         env=env,
         capture_output=True,
         text=True,
