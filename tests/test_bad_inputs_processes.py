@@ -34,7 +34,6 @@ def test_the_corpus_has_allowed_backtests():
     assert len(ALLOWED) >= 4 and len(REFUSED) >= 20
 
 
-@pytest.mark.slow
 KNOWN_BAD = {  # known bugs found by this test (issue 18): allowed input, non-finite metrics
     "fuzz_extreme_ragged_panel.csv": "naive's mse is not finite (null in metrics.json)",
 }
@@ -50,6 +49,7 @@ KNOWN_BAD = {  # known bugs found by this test (issue 18): allowed input, non-fi
     ],
     ids=[e["file"] for e in ALLOWED],
 )
+@pytest.mark.slow
 def test_allowed_inputs_give_sane_metrics_in_a_real_process(entry, tmp_path):
     out = tmp_path / "run"
     argv = [str(CORPUS / entry["file"]), *map(str, entry.get("args", []))]
