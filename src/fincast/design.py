@@ -79,16 +79,43 @@ class Design:
         returns of the rows in ``train_mask`` (all rows when ``None``) and applied to every
         row, so a test row's label never depends on test-period statistics. Other tasks
         are returned unchanged.
+
+        With ``--series-embedding``, the ``series=ID`` columns of series without a training
+        row are dropped (their rows read all zeros, like an id the model never saw): a
+        series that only starts after the fold would otherwise widen the inputs and move
+        the fold's forecasts (issue 18).
         """
-        if self.task is None or not self.task.fitted_labels or self.labeler is not None:
+        d = self._without_unseen_series(train_mask)
+        if d.task is None or not d.task.fitted_labels or d.labeler is not None:
+            return d
+        train = d.y if train_mask is None else d.y[train_mask]
+        labeler = fit_labeler(d.task, train)
+        return replace(
+            d,
+            y=labeler.transform(d.y),
+            naive=labeler.transform(d.naive),
+            labeler=labeler,
+        )
+
+    def _without_unseen_series(self, train_mask: np.ndarray | None) -> Design:
+        """The design less the ``series=ID`` columns of ids absent from ``train_mask``."""
+        if train_mask is None:
             return self
-        train = self.y if train_mask is None else self.y[train_mask]
-        labeler = fit_labeler(self.task, train)
+        seen = {f"series={s}" for s in np.unique(self.ids[train_mask])}
+        names = self.feature_names
+        drop = {c for c in names if c.startswith("series=") and c not in seen}
+        if not drop:
+            return self
+        keep = [i for i, c in enumerate(names) if c not in drop]
+        windows = self.windows
+        if windows is not None:
+            steps = sequence_columns(names)
+            windows = windows[:, :, [i for i, c in enumerate(steps) if c not in drop]]
         return replace(
             self,
-            y=labeler.transform(self.y),
-            naive=labeler.transform(self.naive),
-            labeler=labeler,
+            X=self.X[:, keep],
+            feature_names=tuple(names[i] for i in keep),
+            windows=windows,
         )
 
 

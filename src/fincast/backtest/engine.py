@@ -32,7 +32,7 @@ from ..predictions import SEED_COLUMN, build_predictions, read_predictions, writ
 from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name
 from ..tasks import TaskSpec
-from .executors import WorkUnit, check_executor, make_executor
+from .executors import WorkUnit, check_executor, crash_hook, make_executor
 from .splits import Fold, walk_forward_folds
 
 __all__ = [
@@ -350,6 +350,8 @@ def run_backtest(
                 continue
             pending.append(unit)
 
+        finished: list[WorkUnit] = []
+
         def finish(result: UnitResult) -> None:
             unit, part = result.unit, _part_path(run, result.unit)
             if result.failure is not None:
@@ -364,6 +366,8 @@ def run_backtest(
                 write_predictions(part, result.frame)
             if progress:
                 progress(unit.model, unit.fold, "failed" if result.failure else "done")
+            finished.append(unit)
+            crash_hook(len(finished))  # test-only (FINCAST_CRASH_AFTER_UNITS); no-op otherwise
 
         with make_executor(
             config.executor,

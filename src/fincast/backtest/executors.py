@@ -134,6 +134,23 @@ class SequentialExecutor(_Base):
             on_result(fn(context, unit))
 
 
+#: TEST-ONLY crash hook: with ``FINCAST_CRASH_AFTER_UNITS=N`` in the environment the run's
+#: process ends abruptly (``os._exit``, no clean-up, as ``kill -9`` would) right after the
+#: N-th unit's result is written, so resume tests crash at a deterministic point instead of
+#: racing a timed kill. Not a user option; never set it outside tests.
+CRASH_AFTER_UNITS_ENV = "FINCAST_CRASH_AFTER_UNITS"
+CRASH_EXIT_CODE = 70
+
+
+def crash_hook(finished: int) -> None:
+    """Test-only: end the process when ``finished`` reaches ``FINCAST_CRASH_AFTER_UNITS``."""
+    limit = os.environ.get(CRASH_AFTER_UNITS_ENV)
+    if limit and finished >= int(limit):
+        for child in multiprocessing.active_children():  # no orphaned pool workers
+            child.kill()
+        os._exit(CRASH_EXIT_CODE)
+
+
 # -- local processes ----------------------------------------------------------------------
 _WORKER_CONTEXT: dict[str, Any] = {}
 
