@@ -177,7 +177,7 @@ def backtest(
     ] = None,
     models: Annotated[
         str | None,
-        typer.Option(help="Comma-separated models (default seed-mlp); see `fincast models`."),
+        typer.Option(help="Comma-separated models (default mlp); see `fincast models`."),
     ] = None,
     baselines: Annotated[
         str | None,
@@ -194,7 +194,7 @@ def backtest(
     loss: Annotated[
         str | None,
         typer.Option(
-            help="mse, mae, huber, binary_crossentropy or categorical_crossentropy "
+            help="mse, mae, huber, qlike (volatility), binary_crossentropy or categorical_crossentropy "
             "(default by task)."
         ),
     ] = None,
@@ -205,13 +205,24 @@ def backtest(
     l2: Annotated[float | None, typer.Option(help="L2 kernel penalty (default 0).")] = None,
     patience: Annotated[
         int | None,
-        typer.Option(help="Early stopping: epochs without a better validation loss (default off)."),
+        typer.Option(
+            help="Early stopping: epochs without a better validation loss (default 10 for "
+            "networks, off for seed-mlp; 0 turns it off)."
+        ),
     ] = None,
     val_fraction: Annotated[
         float | None,
         typer.Option(
             "--val-fraction",
             help="Share of each training fold held out for early stopping (default 0.1).",
+        ),
+    ] = None,
+    shrink: Annotated[
+        bool | None,
+        typer.Option(
+            "--shrink/--no-shrink",
+            help="Shrink networks' forecasts toward naive, weight fitted on the validation "
+            "slice (default on).",
         ),
     ] = None,
     folds: Annotated[int | None, typer.Option(help="Walk-forward test blocks (default 5).")] = None,
@@ -291,6 +302,7 @@ def backtest(
         l2=l2,
         patience=patience,
         val_fraction=val_fraction,
+        shrink=shrink,
         folds=folds,
         window=window,
         train_size=train_size,
@@ -630,7 +642,9 @@ def train(
     ] = None,
     loss: Annotated[
         str | None,
-        typer.Option(help="mse, mae, huber, binary_crossentropy or categorical_crossentropy."),
+        typer.Option(
+            help="mse, mae, huber, qlike, binary_crossentropy or categorical_crossentropy."
+        ),
     ] = None,
     dropout: Annotated[float | None, typer.Option(help="Dropout rate.")] = None,
     l1: Annotated[float | None, typer.Option(help="L1 kernel penalty.")] = None,

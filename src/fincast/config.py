@@ -46,9 +46,7 @@ class RunConfig(BaseModel):
     transform: Literal["auto", "log", "diff"] = "auto"
     series_embedding: bool = False
 
-    models: dict[str, dict[str, Any]] = Field(
-        default_factory=lambda: {"seed-mlp": dict[str, Any]()}
-    )
+    models: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"mlp": dict[str, Any]()})
     baselines: list[str] | None = None
     epochs: int = 100
     batch_size: int = 32
@@ -60,6 +58,8 @@ class RunConfig(BaseModel):
     l2: float = 0.0
     patience: int | None = None
     val_fraction: float = 0.1
+    #: Shrink networks' forecasts toward the naive forecast (weight fitted on validation).
+    shrink: bool = True
 
     folds: int = 5
     window: Literal["expanding", "rolling"] = "expanding"
