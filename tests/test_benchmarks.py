@@ -132,3 +132,19 @@ def test_main_writes_the_results_and_prints_the_tables(tmp_path, monkeypatch, ca
 
 def throughput_methods():
     return ["fincast", "plain_keras", "plain_keras_spe32", "jax_scan"]
+
+
+def test_the_default_settings_table_has_a_row_per_model_and_a_column_per_score():
+    from benchmarks import defaults
+
+    cases = [
+        {"case": "sp500-return", "folds": 3, "models": {"mlp": {"skill": 0.0}}},
+        {
+            "case": "sp500-volatility",
+            "folds": 3,
+            "models": {"mlp": {"skill_h": {"1": 0.5, "5": 0.25}, "beats_naive": "yes"}},
+        },
+    ]
+    table = defaults.markdown(cases)
+    assert "| mlp | 0.0000 | 0.5000 | 0.2500 | yes |" in table
+    assert set(defaults.CASES) >= {"ar2-garch", "random-walk", "panel", "nasdaq-direction"}
