@@ -390,7 +390,7 @@ def tune(
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
     models: Annotated[
         str | None,
-        typer.Option(help="The Keras model to tune (default: the config's first, seed-mlp)."),
+        typer.Option(help="The Keras model to tune (default: the config's first, mlp)."),
     ] = None,
     folds: Annotated[
         int | None, typer.Option(help="Outer walk-forward test blocks (default 5).")
@@ -632,7 +632,7 @@ def train(
     lookback: Annotated[int | None, typer.Option(help="Past steps the features look at.")] = None,
     features: Annotated[str | None, typer.Option(help="Feature set: default or raw.")] = None,
     models: Annotated[
-        str | None, typer.Option(help="The one Keras model to train (default seed-mlp).")
+        str | None, typer.Option(help="The one Keras model to train (default mlp).")
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs (default 100).")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Minibatch size.")] = None,
