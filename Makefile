@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/fincast backtest builtin:sp500 --models seed-mlp --out runs/demo-$$(date +%Y%m%d-%H%M%S)
+	$(BIN)/fincast backtest builtin:sp500 --models seed-mlp,mlp --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -6,7 +6,9 @@ Writes ``benchmarks/results/<date>.json`` and prints Markdown tables:
    hand-written JAX loop (ratios of times measured in the same process);
 2. wall time and peak RSS of whole walk-forward backtests (the default run, more folds,
    a 20-ticker panel, and ``model.fit`` instead of fincast's compiled loop);
-3. forecast quality against known limits on simulated data.
+3. forecast quality against known limits on simulated data;
+4. the default-settings table (:mod:`benchmarks.defaults`): every network and classical
+   baseline, no flags, on simulated and real data (3 folds a case; not in ``--quick``).
 
 Run ``python benchmarks/run.py --quick`` for a seconds-long smoke run with tiny sizes.
 Timings are measured, never asserted; on a shared machine they vary from run to run.
@@ -29,7 +31,7 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks import quality, startup, throughput  # noqa: E402
+from benchmarks import defaults, quality, startup, throughput  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.simulate import simulated_panel  # noqa: E402
 from benchmarks.walkforward import run_case  # noqa: E402
@@ -116,6 +118,13 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
         ),
         "random_walk": quality.random_walk_skill(n, settings=small),
     }
+    if quick:
+        results["defaults"] = {"skipped": "quick run"}
+    else:
+        results["defaults"] = []
+        for case in defaults.CASES:
+            log(f"defaults: {case} (every network and baseline, default settings) ...")
+            results["defaults"].append(defaults.run_case(case, folds=3))
     results["machine"]["load_average_end"] = list(os.getloadavg())
     results["total_s"] = time.perf_counter() - started
     return results
@@ -233,6 +242,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| random walk | {model} | | | {_fmt(row['skill_vs_naive'], 3)} |")
     if "startup" in results:
         lines += startup.markdown(results["startup"])
+    if isinstance(results.get("defaults"), list):
+        lines += ["", "**Default settings** (every network and baseline, no flags):", ""]
+        lines.append(defaults.markdown(results["defaults"]))
     return "\n".join(lines) + "\n"
 
 

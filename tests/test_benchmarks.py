@@ -140,3 +140,19 @@ def test_startup_measures_the_light_commands():
     out = startup.measure(repeats=1)
     assert out["help_s"] > 0 and set(out["cases"]) == set(startup.CASES)
     assert any("--help" in line for line in startup.markdown(out))
+
+
+def test_the_default_settings_table_has_a_row_per_model_and_a_column_per_score():
+    from benchmarks import defaults
+
+    cases = [
+        {"case": "sp500-return", "folds": 3, "models": {"mlp": {"skill": 0.0}}},
+        {
+            "case": "sp500-volatility",
+            "folds": 3,
+            "models": {"mlp": {"skill_h": {"1": 0.5, "5": 0.25}, "beats_naive": "yes"}},
+        },
+    ]
+    table = defaults.markdown(cases)
+    assert "| mlp | 0.0000 | 0.5000 | 0.2500 | yes |" in table
+    assert set(defaults.CASES) >= {"ar2-garch", "random-walk", "panel", "nasdaq-direction"}

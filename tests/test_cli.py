@@ -75,7 +75,7 @@ def test_backtest_prints_table_and_run_dir(capsys, tmp_path, ohlcv_csv):
         capsys=capsys,
     )
     assert code == 0, err
-    assert "seed-mlp" in out and "naive" in out and "skill_vs_naive" in out
+    assert "│ mlp " in out and "naive" in out and "skill_vs_naive" in out
     assert str(out_dir) in out.replace("\n", "")
     assert (out_dir / "manifest.json").exists()
 

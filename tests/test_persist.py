@@ -56,7 +56,8 @@ def test_predict_on_new_data_matches_in_memory_model(tmp_path, ohlcv_csv):
     from fincast.persist import train
     from fincast.tasks import TaskSpec
 
-    path = train(build_config({"data": str(ohlcv_csv), "epochs": 2, "seed": 5}), tmp_path / "m")
+    config = {"data": str(ohlcv_csv), "models": ["seed-mlp"], "epochs": 2, "seed": 5}
+    path = train(build_config(config), tmp_path / "m")
     ds = fincast.load(str(ohlcv_csv))
     design = build_design(ds, TaskSpec(), FeatureSpec())
     ref = make_model("seed-mlp", TaskSpec(), {"epochs": 2}, seed=5).fit(design.batch())

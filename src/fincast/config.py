@@ -217,11 +217,11 @@ class RunConfig(BaseModel):
 
     # -- models ------------------------------------------------------------------------
     models: dict[str, dict[str, Any]] = option(
-        lambda: {"seed-mlp": dict[str, Any]()},
+        lambda: {"mlp": dict[str, Any]()},
         "Comma-separated models (see `fincast models`); hyperparameters go in the config "
         "file. train fits one model; tune tunes the first network.",
         section="models",
-        shown="seed-mlp",
+        shown="mlp",
     )
     baselines: list[str] | None = option(
         None,
@@ -258,7 +258,7 @@ class RunConfig(BaseModel):
     )
     loss: str | None = option(
         None,
-        "mse, mae, huber, binary_crossentropy or categorical_crossentropy.",
+        "mse, mae, huber, qlike (volatility), binary_crossentropy or categorical_crossentropy.",
         section="training",
         shown="by task",
     )
@@ -269,18 +269,25 @@ class RunConfig(BaseModel):
     l2: float = option(0.0, "L2 kernel penalty.", section="training", ge=0)
     patience: int | None = option(
         None,
-        "Early stopping: epochs without a better validation loss; the best weights are restored.",
+        "Early stopping: epochs without a better validation loss; the best weights (or the "
+        "starting linear model) are restored; 0 turns it off.",
         section="training",
-        shown="off",
-        ge=1,
+        shown="10 for the networks, off for seed-mlp",
+        ge=0,
     )
     val_fraction: float = option(
         0.1,
         "Share of each training fold's last dates held out (after a gap of the horizon, never "
-        "the test block) as the validation tail of early stopping.",
+        "the test block) as the validation tail of early stopping and shrinkage.",
         section="training",
         gt=0,
         lt=0.5,
+    )
+    shrink: bool = option(
+        True,
+        "Shrink each network's forecast toward the task's naive forecast (class tasks: the "
+        "training class frequencies) with a weight in [0, 1] fitted on the validation tail.",
+        section="training",
     )
 
     # -- folds -------------------------------------------------------------------------

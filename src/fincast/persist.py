@@ -108,7 +108,15 @@ def train(config: RunConfig, out: str | Path) -> Path:
     params = model_params(config, name)
     model = make_model(name, task, params, seed=config.seed)
     assert isinstance(model, KerasForecaster)
-    model.fit(design.batch())
+    if model.uses_validation:  # early stopping / shrinkage: the last dates, after a gap
+        dates = len(design.calendar)
+        val_start = dates - max(1, round(dates * float(model.val_fraction)))
+        train_rows = design.date_pos < val_start - task.max_horizon
+        if design.target_end_pos is not None:
+            train_rows &= design.target_end_pos < val_start
+        model.fit(design.batch(train_rows), design.batch(design.date_pos >= val_start))
+    else:
+        model.fit(design.batch())
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
         for p in tmp.iterdir():

@@ -139,7 +139,8 @@ def test_mlp_options_shape_the_network():
         {"units": 8, "layers": 3, "activation": "tanh", "dropout": 0.2, "l2": 0.01, "epochs": 1},
     ).fit(batch(task))
     dense = [layer for layer in model.model_.layers if layer.__class__.__name__ == "Dense"]
-    assert [layer.units for layer in dense] == [8, 8, 8, 1]
+    assert [layer.units for layer in dense if layer.name != "linear"] == [8, 8, 8, 1]
+    assert model.model_.get_layer("linear").units == 1  # the skip path
     assert dense[0].activation.__name__ == "tanh" and dense[0].kernel_regularizer is not None
     assert sum(layer.__class__.__name__ == "Dropout" for layer in model.model_.layers) == 3
     with pytest.raises(ConfigError, match=r"`activation` must be one of relu, .*got 'swish'"):

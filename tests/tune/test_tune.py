@@ -235,7 +235,8 @@ def test_tune_without_optuna_is_a_one_line_error(tmp_path, ohlcv_csv, capsys, mo
 )
 def test_search_space_flag_errors_are_one_line(tmp_path, ohlcv_csv, capsys, flag, words):
     out = tmp_path / "tune"
-    code = main(["tune", str(ohlcv_csv), "--search-space", flag, "--out", str(out), "-q"])
+    args = ["tune", str(ohlcv_csv), "--models", "seed-mlp", "--search-space", flag]
+    code = main([*args, "--out", str(out), "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith(words) and "\n" not in err
     assert not out.exists()

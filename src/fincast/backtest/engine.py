@@ -182,8 +182,10 @@ def _fold_predictions(
     params = model_params(prep.config, name)
     model = make_model(name, prep.task, params, seed=seed)
     validation = None
-    if params.get("patience") is not None:
-        # early stopping watches the chronological end of the training fold, after a gap
+    # models say whether they want a validation slice (early stopping, shrinkage)
+    if getattr(model, "uses_validation", bool(params.get("patience"))):
+        # early stopping and shrinkage use the chronological end of the training fold,
+        # after a gap
         n_train = fold.train_end - fold.train_start
         n_val = max(1, round(n_train * float(params.get("val_fraction", 0.1))))
         val_start = fold.train_end - n_val
@@ -195,7 +197,8 @@ def _fold_predictions(
         if not train_mask.any():
             raise ConfigError(
                 f"fold {fold.index} has too few training dates ({n_train}) to hold out a "
-                "validation slice for early stopping; lower --val-fraction or drop --patience"
+                "validation slice for early stopping and shrinkage; lower --val-fraction or "
+                "pass --patience 0 --no-shrink"
             )
     model.fit(d.batch(train_mask), validation)
     out = np.asarray(model.predict(d.batch(test_mask)), dtype="float64")
@@ -395,6 +398,7 @@ def run_backtest(
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
             "warnings": prep.warnings,
             "folds": _fold_info(prep),
+            "shrinkage": _shrinkage(histories),
         }
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")
@@ -444,6 +448,17 @@ def _fold_info(prep: Prepared) -> list[dict[str, Any]]:
             fitted = prep.design.for_fold(training_rows(prep.design, f)).labeler
             entry["thresholds"] = fitted.thresholds() if fitted is not None else None
         out.append(entry)
+    return out
+
+
+def _shrinkage(histories: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The shrinkage weight of each network and fold, one per output column (0: the
+    naive forecast or class frequencies, 1: the network's own forecast)."""
+    out: dict[str, Any] = {}
+    for model, folds in histories.items():
+        weights = {fold: h["shrinkage"] for fold, h in folds.items() if "shrinkage" in h}
+        if weights:
+            out[model] = weights
     return out
 
 

@@ -76,14 +76,28 @@ class SeedMLP(MLP):
 
     Adam, MSE (binary cross-entropy with a sigmoid output for ``direction``), 100 epochs,
     batch 32 by default. Training options (epochs, batch_size, lr, optimizer, loss, and
-    dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot.
+    dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot, and
+    fincast's improvements of the other networks (linear skip path, weight decay,
+    shrinkage, early stopping by default) stay off: this is the
+    seed's recipe, kept to show what it does.
     """
 
     name = "seed-mlp"
     description = "Dense 64 relu -> Dense 64 relu -> Dense 1, Adam, MSE"
     search_space: ClassVar[dict[str, Any]] = TRAINING_SPACE  # the shape is fixed
-    #: Shape parameters the classic network does not let you change.
-    fixed_params = ("units", "layers", "activation")
+    #: Parameters the classic network does not let you change (the seed's exact recipe:
+    #: no skip path, no weight decay, no shrinkage, no early stopping unless asked for).
+    fixed_params = ("units", "layers", "activation", "skip", "weight_decay", "shrink")
 
-    def __init__(self, task: TaskSpec, **kwargs: Any) -> None:
-        super().__init__(task, units=64, layers=2, activation="relu", **kwargs)
+    def __init__(self, task: TaskSpec, *, patience: int | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            task,
+            units=64,
+            layers=2,
+            activation="relu",
+            patience=patience,
+            skip=False,
+            weight_decay=0.0,
+            shrink=False,
+            **kwargs,
+        )

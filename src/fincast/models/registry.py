@@ -153,6 +153,8 @@ def model_params(config: Any, name: str) -> dict[str, Any]:
     if is_baseline(name):
         return dict(config.models.get(name, {}))
     params: dict[str, Any] = config.section("training")
+    if params.get("patience") is None:  # unset: the model's own default
+        params.pop("patience", None)
     accepted = model_parameters(name)  # run-wide options only where the model has them
     params = {k: v for k, v in params.items() if k in accepted}
     params.update(config.models.get(name, {}))

@@ -26,7 +26,7 @@ from .plots import write_plots
 __all__ = ["RUN_FIELDS", "ReportResult", "publish", "rebuild_report", "report_title"]
 
 #: Keys of ``metrics.json`` that describe the run rather than score it (kept on rebuild).
-RUN_FIELDS = ("failures", "warnings", "folds")
+RUN_FIELDS = ("failures", "warnings", "folds", "shrinkage")
 
 
 @dataclass

@@ -39,6 +39,8 @@ class VolatilityTask(Task):
     name = "volatility"
     description = "realised volatility over the next h steps (close-to-close or Parkinson)"
     default_baselines = ("naive", "ewma", "garch", "ridge")
+    #: ``qlike``: the variance loss (the network then outputs log variance).
+    losses = ("mse", "mae", "huber", "qlike")
     headline_columns = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
     plot_ylabel = "realised volatility over h steps"
 
