@@ -19,7 +19,7 @@ from fincast.tasks import TaskSpec
 from .test_models import batch
 
 EXPECTED = {  # optimizer -> (Keras class, momentum)
-    "adam": ("Adam", None),
+    "adam": ("AdamW", None),  # mlp's default weight decay 1e-4 (seed-mlp: plain Adam)
     "rmsprop": ("RMSprop", None),
     "momentum": ("SGD", 0.9),
     "sgd": ("SGD", 0.0),
@@ -38,6 +38,8 @@ def test_the_optimizer_is_the_class_and_parameters_asked_for(optimizer):
     assert float(opt.learning_rate) == pytest.approx(0.0125)
     if momentum is not None:
         assert float(opt.momentum) == momentum
+    if optimizer == "adam":
+        assert float(opt.weight_decay) == pytest.approx(1e-4)
     steps = int(opt.iterations.numpy())
     n = len(batch(task).X)
     assert steps == (1 if optimizer == "gd" else -(-n // 32))  # full batch vs batches of 32
