@@ -222,9 +222,9 @@ def predict(
 def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
     """Check a data file: a summary (series, rows, dates, frequency, gaps, columns) and the
     data-health findings (splits, spikes, stale runs, OHLC, calendar gaps…)."""
+    from .cli_output import print_validation
     from .config import build_config
     from .data import check_health, load, summarize
-    from .data.health import lines
     from .errors import DataError
 
     if "data" not in flags:
@@ -250,26 +250,7 @@ def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
     if as_json:
         out_console.print_json(json.dumps(summary, default=str))
         return
-    status = f"valid, {len(warned)} data warnings" if warned else "valid"
-    table = Table(title=f"{summary.get('source', cfg.data)} · {status}", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    for key, value in summary.items():
-        if key == "findings":
-            continue
-        if key == "columns":
-            value = ", ".join(
-                f"{c['name']} ({c['dtype']}, {c['n_missing']} missing)" for c in value
-            )
-        elif isinstance(value, dict | list):
-            value = json.dumps(value, default=str)
-        table.add_row(key, str(value))
-    out_console.print(table)
-    out_console.print(f"target: {ds.target}", highlight=False, markup=False)
-    notes = [f for f in findings if f.severity == "info"]
-    for label, group in (("warning", warned), ("note", notes)):
-        for line in lines(group):
-            err_console.print(f"{label}: {line}", highlight=False, markup=False, soft_wrap=True)
+    print_validation(summary, cfg.data, ds.target, findings)
 
 
 @app.command()

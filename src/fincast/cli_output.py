@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -86,3 +87,32 @@ def print_verdict(metrics: dict[str, Any]) -> None:
 def wide() -> Console:
     """The output console; piped output is not squeezed to 80 columns."""
     return out_console if out_console.is_terminal else Console(width=200)
+
+
+def print_validation(
+    summary: dict[str, Any], source: str, target: str, findings: list[Any]
+) -> None:
+    """``fincast validate``'s summary table, the target and the data-health findings."""
+    from .data.health import lines
+
+    warned = [f for f in findings if f.severity == "warning"]
+    status = f"valid, {len(warned)} data warnings" if warned else "valid"
+    table = Table(title=f"{summary.get('source', source)} · {status}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if key == "findings":
+            continue
+        if key == "columns":
+            value = ", ".join(
+                f"{c['name']} ({c['dtype']}, {c['n_missing']} missing)" for c in value
+            )
+        elif isinstance(value, dict | list):
+            value = json.dumps(value, default=str)
+        table.add_row(key, str(value))
+    out_console.print(table)
+    out_console.print(f"target: {target}", highlight=False, markup=False)
+    notes = [f for f in findings if f.severity == "info"]
+    for label, group in (("warning", warned), ("note", notes)):
+        for line in lines(group):
+            err_console.print(f"{label}: {line}", highlight=False, markup=False, soft_wrap=True)
