@@ -36,7 +36,11 @@ FOLDS, TEST_SIZE = 3, 12
 
 
 def baselines(task: str) -> list[str]:
-    return [n for n, i in MODELS.items() if i.baseline and (i.tasks is None or task in i.tasks)]
+    return [
+        n
+        for n, i in MODELS.items()
+        if i.kind == "baseline" and (i.tasks is None or task in i.tasks)
+    ]
 
 
 def _prices(panel: bool, seed: int) -> pd.DataFrame:
@@ -185,7 +189,7 @@ NETS = ["lstm", "seed-mlp", "transformer", "gru", "cnn", "lstm", "gru"]
 
 
 def test_every_network_is_in_the_slow_grid():
-    assert set(NETS) | {"mlp"} == {n for n, i in MODELS.items() if not i.baseline}
+    assert set(NETS) | {"mlp"} == {n for n, i in MODELS.items() if i.kind == "network"}
     assert len(NETS) == len(GRID)
 
 

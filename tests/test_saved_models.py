@@ -27,7 +27,7 @@ from fincast.tasks import TASKS
 
 from .conftest import make_ohlcv
 
-NETS = [n for n, i in MODELS.items() if not i.baseline]
+NETS = [n for n, i in MODELS.items() if i.kind == "network"]
 TINY = {
     "seed-mlp": {},
     "mlp": {"units": 4, "layers": 1},
