@@ -25,10 +25,10 @@ def test_return_metrics_carry_the_sign_test_and_level_metrics_do_not() -> None:
     rng = np.random.default_rng(1)
     y = rng.normal(size=300)
     pred = 0.3 * y + rng.normal(size=300)
-    m = regression_metrics(y, pred, task="return")
+    m = regression_metrics(y, pred)
     assert m["pt_pvalue"] == pesaran_timmermann(y, pred)["pvalue"] < 0.01
-    assert regression_metrics(y, np.zeros(300), task="return")["pt_statistic"] is None
-    assert regression_metrics(y, pred, task="level")["pt_statistic"] is None
+    assert regression_metrics(y, np.zeros(300))["pt_statistic"] is None
+    assert regression_metrics(y, pred, y_naive=np.zeros(300), relative=True)["pt_statistic"] is None
 
 
 def test_volatility_metrics_carry_mincer_zarnowitz_on_variances() -> None:
