@@ -22,7 +22,7 @@ from fincast.config import build_config
 from fincast.design import build_design
 from fincast.features import FeatureSpec
 from fincast.models import MODELS, make_model
-from fincast.persist import load_model
+from fincast.persist import fit_on_all, load_model
 from fincast.tasks import TASKS
 
 from .conftest import make_ohlcv
@@ -55,7 +55,7 @@ def _in_memory(csv, name: str, task: str):
     features = FeatureSpec(config.features, config.lookback)
     fit_design = build_design(ds, spec, features, windows=MODELS[name].sequence).for_fold()
     model = make_model(name, spec, model_params(config, name), seed=config.seed)
-    model.fit(fit_design.batch())
+    fit_on_all(model, fit_design, spec)  # the validation tail, as train holds it out
     new = build_design(ds, spec, features, require_target=False, windows=MODELS[name].sequence)
     return model, new
 

@@ -21,7 +21,7 @@ from .config import RunConfig
 from .data import Dataset, check_positive, load, screen
 from .data.frequency import frequency_family, infer_frequency
 from .data.health import DataHealthWarning
-from .design import build_design
+from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
@@ -30,7 +30,7 @@ from .models.registry import is_baseline, model_params
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
-__all__ = ["infer_frequency", "load_model", "predict", "train"]
+__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "train"]
 
 FORMAT_VERSION = 1
 
@@ -108,15 +108,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
     params = model_params(config, name)
     model = make_model(name, task, params, seed=config.seed)
     assert isinstance(model, KerasForecaster)
-    if model.uses_validation:  # early stopping / shrinkage: the last dates, after a gap
-        dates = len(design.calendar)
-        val_start = dates - max(1, round(dates * float(model.val_fraction)))
-        train_rows = design.date_pos < val_start - task.max_horizon
-        if design.target_end_pos is not None:
-            train_rows &= design.target_end_pos < val_start
-        model.fit(design.batch(train_rows), design.batch(design.date_pos >= val_start))
-    else:
-        model.fit(design.batch())
+    fit_on_all(model, design, task)
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
         for p in tmp.iterdir():
@@ -157,6 +149,22 @@ def train(config: RunConfig, out: str | Path) -> Path:
         out.rmdir()
     tmp.rename(out)
     return out
+
+
+def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasForecaster:
+    """Fit ``model`` on every row of ``design``, as ``fincast train`` does.
+
+    A network that wants a validation slice (early stopping, shrinkage) gets the last
+    ``val_fraction`` of the dates, after a purge gap of the horizon; the rest trains it.
+    """
+    if not model.uses_validation:
+        return model.fit(design.batch())
+    dates = len(design.calendar)
+    val_start = dates - max(1, round(dates * float(model.val_fraction)))
+    train_rows = design.date_pos < val_start - task.max_horizon
+    if design.target_end_pos is not None:
+        train_rows &= design.target_end_pos < val_start
+    return model.fit(design.batch(train_rows), design.batch(design.date_pos >= val_start))
 
 
 def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from ..metrics.portfolio import EQUAL_WEIGHT, portfolio_returns
-from .html import _e, _fmt, _table
+from ._html import _e, _fmt, _table
 from .plots import _date_axis, _new_figure, _save, first_seed
 
 __all__ = ["plot_portfolio", "portfolio_section"]
