@@ -37,6 +37,7 @@ def test_training_section_is_what_networks_receive():
         "l2": 0.0,
         "patience": 2,
         "val_fraction": 0.1,
+        "shrink": True,
     }
     assert cfg.lr == 0.01 and cfg.task == "return"  # flat access keeps working
     merged = {k for s in SECTIONS for k in cfg.section(s)}

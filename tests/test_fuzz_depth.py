@@ -22,7 +22,9 @@ from fincast.errors import FincastError
 from .test_fuzz_readers import _write, price_frames
 
 EXAMPLES = 60
-MIN_SHARE = 0.3
+#: Measured: 28 % of the 60 derandomised examples reach the backtest once the data-health
+#: checks refuse text price columns and unscorable targets (it was 33 % before them).
+MIN_SHARE = 0.25
 
 
 def test_a_minimum_share_of_fuzz_examples_reaches_the_backtest_and_errors_are_one_line():
