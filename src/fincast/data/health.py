@@ -47,6 +47,7 @@ __all__ = [
     "check_health",
     "lines",
     "screen",
+    "screen_records",
 ]
 
 #: Share counts after / before a split (2 is 2:1); a price moves by the reciprocal.
@@ -577,14 +578,40 @@ def screen(ds: Dataset, options: HealthOptions) -> tuple[Dataset, list[str]]:
     DataError
         With ``strict``, for the first warning-level finding.
     """
+    ds, notes, _ = screen_records(ds, options)
+    return ds, notes
+
+
+def screen_records(
+    ds: Dataset, options: HealthOptions
+) -> tuple[Dataset, list[str], list[dict[str, Any]]]:
+    """:func:`screen`, plus the findings as records for ``metrics.json["data_health"]``.
+
+    Returns
+    -------
+    (Dataset, list of str, list of dict)
+        As :func:`screen`, then one :meth:`Finding.to_dict` record per split applied by
+        ``adjust_splits`` (its ``action`` says what was done) and per warning-level finding
+        left after it, in that order — every one, not only the first :data:`SHOWN`.
+
+    Raises
+    ------
+    DataError
+        With ``strict``, for the first warning-level finding.
+    """
     findings = check_health(ds, max_move=options.max_move, stale_run=options.stale_run)
     notes: list[str] = []
+    records: list[dict[str, Any]] = []
     if options.adjust_splits:
+        applied = [f for f in findings if f.check == "split" and f.ratio is not None]
         ds, notes = adjust_splits(ds, findings)
+        for f, note in zip(applied, notes, strict=True):
+            records.append({**f.to_dict(), "action": f"applied: {note}"})
         if notes:
             findings = check_health(ds, max_move=options.max_move, stale_run=options.stale_run)
     warn = [f for f in findings if f.severity == "warning"]
     if options.strict and warn:
         more = f" ({len(warn)} data findings in all: `fincast validate` lists them)"
         raise DataError(f"{ds.source}: {warn[0].text()}{more if len(warn) > 1 else ''} [--strict]")
-    return ds, notes + lines(warn)
+    records += [f.to_dict() for f in warn]
+    return ds, notes + lines(warn), records
