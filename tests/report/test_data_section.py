@@ -46,6 +46,8 @@ def test_unadjusted_split_is_listed_before_the_verdict_and_rebuilt_identically(t
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;x" in data
     assert NASTY not in text  # escaped everywhere, never raw
     assert "No data findings" not in data
+    verdict = text[text.index("<section id='verdict-section'>") :]
+    assert "Warning: split" not in verdict  # listed once, in the Data section
 
     before = text
     assert main(["report", str(run)]) == 0
@@ -73,8 +75,10 @@ def test_clean_run_says_no_findings(tmp_path, capsys):
 
 def test_run_without_data_health_is_not_called_clean() -> None:
     metrics = {"task": "return", "horizon": 1, "warnings": ["split: …"]}
-    data = _data_section(render_report(metrics, [], config_yaml="", manifest=None, title="t"))
+    text = render_report(metrics, [], config_yaml="", manifest=None, title="t")
+    data = _data_section(text)
     assert "did not record data-health findings" in data and "No data findings" not in data
+    assert "Warning: split: …" in text  # its warnings stay under the verdict
 
 
 def test_long_finding_lists_are_cut_and_counted() -> None:

@@ -45,7 +45,9 @@ __all__ = [
     "HealthOptions",
     "adjust_splits",
     "check_health",
+    "is_screen_line",
     "lines",
+    "record_text",
     "screen",
     "screen_records",
 ]
@@ -58,6 +60,7 @@ SPLIT_RATIOS: tuple[float, ...] = tuple(sorted({1 / s for s in _SHARES} | set(_S
 SPLIT_TOLERANCE = 0.06
 #: Findings shown in full by :func:`screen`; the rest are counted.
 SHOWN = 20
+_MORE = "more data findings (`fincast validate --json` lists them all)"
 _PRICE_ROLES = ("open", "high", "low", "close", "adj_close")
 
 
@@ -103,8 +106,7 @@ class Finding:
 
     def text(self) -> str:
         """One line: check, series, column, dates, what was seen and what to do."""
-        when = " … ".join(self.dates)
-        return f"{self.check}: series {self.series}, `{self.column}`, {when}: {self.value}; {self.action}"
+        return record_text(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable mapping (``fincast validate --json``)."""
@@ -112,6 +114,22 @@ class Finding:
         out["dates"] = list(self.dates)
         out.pop("extra")
         return out
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """:meth:`Finding.text` of a :meth:`Finding.to_dict` record (as in ``metrics.json``)."""
+    when = " … ".join(str(d) for d in record.get("dates") or [])
+    return (
+        f"{record.get('check')}: series {record.get('series')}, `{record.get('column')}`, "
+        f"{when}: {record.get('value')}; {record.get('action')}"
+    )
+
+
+def is_screen_line(line: str, records: list[dict[str, Any]]) -> bool:
+    """Whether ``line`` is one :func:`screen` printed for the findings ``records``."""
+    if line.startswith("--adjust-splits: ") or line.endswith(_MORE):
+        return True
+    return any(line == record_text(r) for r in records)
 
 
 def _day(value: Any) -> str:
@@ -558,7 +576,7 @@ def lines(findings: list[Finding], limit: int = SHOWN) -> list[str]:
     shown = [f.text() for f in findings]
     if len(shown) > limit:
         rest = len(shown) - limit
-        more = f"… and {rest} more data findings (`fincast validate --json` lists them all)"
+        more = f"… and {rest} {_MORE}"
         shown = [*shown[:limit], more]
     return shown
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..data.health import is_screen_line
 from ..metrics.summary import headline_columns
 from ..rundir import atomic_write_text
 from ..tasks import get_task, task_names
@@ -204,7 +205,10 @@ def _verdict(metrics: dict[str, Any]) -> str:
         notes.append(
             f"<span class='no'>Failed:</span> {_e(f.get('model'))} fold {_e(f.get('fold'))}: {_e(f.get('error'))}"
         )
+    health = metrics.get("data_health")
     for w in metrics.get("warnings", []):
+        if isinstance(health, list) and is_screen_line(str(w), health):
+            continue  # a data-health finding: listed in the Data section
         notes.append(f"Warning: {_e(w)}")
     metric = next((r.get("ci_metric") for r in rows if r.get("ci_metric")), None)
     if metric:
