@@ -7,7 +7,9 @@ Writes ``benchmarks/results/<date>.json`` and prints Markdown tables:
 2. wall time and peak RSS of whole walk-forward backtests (the default run, more folds,
    a 20-ticker panel, and ``model.fit`` instead of fincast's compiled loop);
 3. forecast quality against known limits on simulated data;
-4. the default-settings table (:mod:`benchmarks.defaults`): every network and classical
+4. the cost of the data-health checks in ``fincast validate`` on 1M rows
+   (:mod:`benchmarks.health`);
+5. the default-settings table (:mod:`benchmarks.defaults`): every network and classical
    baseline, no flags, on simulated and real data (3 folds a case; not in ``--quick``).
 
 Run ``python benchmarks/run.py --quick`` for a seconds-long smoke run with tiny sizes.
@@ -31,7 +33,7 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks import defaults, quality, startup, throughput  # noqa: E402
+from benchmarks import defaults, health, quality, startup, throughput  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.simulate import simulated_panel  # noqa: E402
 from benchmarks.walkforward import run_case  # noqa: E402
@@ -90,6 +92,8 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
     }
     log("start-up: fincast --help, import fincast, models, validate ...")
     results["startup"] = startup.measure(repeats=2 if quick else 5)
+    log("data health: fincast validate with and without the health checks ...")
+    results["health"] = health.measure(20, 500, repeats=1) if quick else health.measure()
     log("throughput: seed-mlp through fincast, plain Keras and a hand-written JAX loop ...")
     results["throughput"] = (
         throughput.compare(epochs=2, repeats=1, rows=300)
@@ -242,6 +246,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| random walk | {model} | | | {_fmt(row['skill_vs_naive'], 3)} |")
     if "startup" in results:
         lines += startup.markdown(results["startup"])
+    if "health" in results:
+        lines += health.markdown(results["health"])
     if isinstance(results.get("defaults"), list):
         lines += ["", "**Default settings** (every network and baseline, no flags):", ""]
         lines.append(defaults.markdown(results["defaults"]))

@@ -156,3 +156,14 @@ def test_the_default_settings_table_has_a_row_per_model_and_a_column_per_score()
     table = defaults.markdown(cases)
     assert "| mlp | 0.0000 | 0.5000 | 0.2500 | yes |" in table
     assert set(defaults.CASES) >= {"ar2-garch", "random-walk", "panel", "nasdaq-direction"}
+
+
+def test_health_benchmark_times_validate_with_and_without_the_checks():
+    from benchmarks import health
+
+    out = health.measure(tickers=3, days=200, repeats=1)
+    assert out["rows"] == 600 and out["findings"] == 0  # a random walk: nothing to report
+    assert set(out["cases"]) == {"load_only", "with_health", "health_only", "cli"}
+    assert out["ratio"] > 0 and math.isfinite(out["ratio_cpu"])
+    text = "\n".join(health.markdown(out))
+    assert "with / without the health checks" in text and "load average" in text

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import RunConfig
-from ..data import Dataset, check_min_rows, check_positive, load, screen
+from ..data import Dataset, check_min_rows, check_positive, load, screen_records
 from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError
@@ -63,6 +63,7 @@ class Prepared:
     folds: list[Fold]
     model_names: list[str]
     warnings: list[str] = field(default_factory=list)
+    data_health: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -121,7 +122,8 @@ def prepare(config: RunConfig) -> Prepared:
         decimal=config.decimal,
         thousands=config.thousands,
     )
-    ds, warnings = screen(ds, config)  # data health: warn, --strict, --adjust-splits
+    # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too
+    ds, warnings, data_health = screen_records(ds, config)
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     needed = config.lookback + task.max_horizon + 2 * config.folds + 1
@@ -157,7 +159,7 @@ def prepare(config: RunConfig) -> Prepared:
         test_size=config.test_size,
         min_train=max(2, config.lookback),
     )
-    return Prepared(config, ds, task, features, design, folds, names, warnings)
+    return Prepared(config, ds, task, features, design, folds, names, warnings, data_health)
 
 
 def training_rows(design: Design, fold: Fold) -> np.ndarray:
@@ -397,6 +399,7 @@ def run_backtest(
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
             "warnings": prep.warnings,
+            "data_health": prep.data_health,
             "folds": _fold_info(prep),
             "shrinkage": _shrinkage(histories),
         }

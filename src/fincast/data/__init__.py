@@ -2,7 +2,7 @@
 
 from .builtin import BUILTINS, load_builtin
 from .dataset import OHLCV_ROLES, Dataset
-from .health import Finding, check_health, screen
+from .health import Finding, check_health, screen, screen_records
 from .readers import load
 from .validate import check_min_rows, check_positive, check_two_classes, summarize
 
@@ -18,5 +18,6 @@ __all__ = [
     "load",
     "load_builtin",
     "screen",
+    "screen_records",
     "summarize",
 ]

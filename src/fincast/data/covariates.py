@@ -120,7 +120,7 @@ def _read(source: Any) -> tuple[pd.DataFrame, str, str]:
             frame = frame.reset_index()
         return frame, "covariate DataFrame", "covariate"
     path = Path(os.fspath(source)).expanduser()
-    frame, _ = _read_file(path)
+    frame = _read_file(path)[0]
     return frame, str(path), path.name.split(".")[0]
 
 

@@ -45,8 +45,11 @@ __all__ = [
     "HealthOptions",
     "adjust_splits",
     "check_health",
+    "is_screen_line",
     "lines",
+    "record_text",
     "screen",
+    "screen_records",
 ]
 
 #: Share counts after / before a split (2 is 2:1); a price moves by the reciprocal.
@@ -57,6 +60,7 @@ SPLIT_RATIOS: tuple[float, ...] = tuple(sorted({1 / s for s in _SHARES} | set(_S
 SPLIT_TOLERANCE = 0.06
 #: Findings shown in full by :func:`screen`; the rest are counted.
 SHOWN = 20
+_MORE = "more data findings (`fincast validate --json` lists them all)"
 _PRICE_ROLES = ("open", "high", "low", "close", "adj_close")
 
 
@@ -102,8 +106,7 @@ class Finding:
 
     def text(self) -> str:
         """One line: check, series, column, dates, what was seen and what to do."""
-        when = " … ".join(self.dates)
-        return f"{self.check}: series {self.series}, `{self.column}`, {when}: {self.value}; {self.action}"
+        return record_text(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable mapping (``fincast validate --json``)."""
@@ -111,6 +114,22 @@ class Finding:
         out["dates"] = list(self.dates)
         out.pop("extra")
         return out
+
+
+def record_text(record: dict[str, Any]) -> str:
+    """:meth:`Finding.text` of a :meth:`Finding.to_dict` record (as in ``metrics.json``)."""
+    when = " … ".join(str(d) for d in record.get("dates") or [])
+    return (
+        f"{record.get('check')}: series {record.get('series')}, `{record.get('column')}`, "
+        f"{when}: {record.get('value')}; {record.get('action')}"
+    )
+
+
+def is_screen_line(line: str, records: list[dict[str, Any]]) -> bool:
+    """Whether ``line`` is one :func:`screen` printed for the findings ``records``."""
+    if line.startswith("--adjust-splits: ") or line.endswith(_MORE):
+        return True
+    return any(line == record_text(r) for r in records)
 
 
 def _day(value: Any) -> str:
@@ -557,7 +576,7 @@ def lines(findings: list[Finding], limit: int = SHOWN) -> list[str]:
     shown = [f.text() for f in findings]
     if len(shown) > limit:
         rest = len(shown) - limit
-        more = f"… and {rest} more data findings (`fincast validate --json` lists them all)"
+        more = f"… and {rest} {_MORE}"
         shown = [*shown[:limit], more]
     return shown
 
@@ -577,14 +596,40 @@ def screen(ds: Dataset, options: HealthOptions) -> tuple[Dataset, list[str]]:
     DataError
         With ``strict``, for the first warning-level finding.
     """
+    ds, notes, _ = screen_records(ds, options)
+    return ds, notes
+
+
+def screen_records(
+    ds: Dataset, options: HealthOptions
+) -> tuple[Dataset, list[str], list[dict[str, Any]]]:
+    """:func:`screen`, plus the findings as records for ``metrics.json["data_health"]``.
+
+    Returns
+    -------
+    (Dataset, list of str, list of dict)
+        As :func:`screen`, then one :meth:`Finding.to_dict` record per split applied by
+        ``adjust_splits`` (its ``action`` says what was done) and per warning-level finding
+        left after it, in that order — every one, not only the first :data:`SHOWN`.
+
+    Raises
+    ------
+    DataError
+        With ``strict``, for the first warning-level finding.
+    """
     findings = check_health(ds, max_move=options.max_move, stale_run=options.stale_run)
     notes: list[str] = []
+    records: list[dict[str, Any]] = []
     if options.adjust_splits:
+        applied = [f for f in findings if f.check == "split" and f.ratio is not None]
         ds, notes = adjust_splits(ds, findings)
+        for f, note in zip(applied, notes, strict=True):
+            records.append({**f.to_dict(), "action": f"applied: {note}"})
         if notes:
             findings = check_health(ds, max_move=options.max_move, stale_run=options.stale_run)
     warn = [f for f in findings if f.severity == "warning"]
     if options.strict and warn:
         more = f" ({len(warn)} data findings in all: `fincast validate` lists them)"
         raise DataError(f"{ds.source}: {warn[0].text()}{more if len(warn) > 1 else ''} [--strict]")
-    return ds, notes + lines(warn)
+    records += [f.to_dict() for f in warn]
+    return ds, notes + lines(warn), records

@@ -27,6 +27,9 @@ __all__ = ["RUN_FIELDS", "ReportResult", "publish", "rebuild_report", "report_ti
 
 #: Keys of ``metrics.json`` that describe the run rather than score it (kept on rebuild).
 RUN_FIELDS = ("failures", "warnings", "folds", "shrinkage")
+#: Run fields kept only when the run recorded them (a run made before ``data_health``
+#: existed has none, which the report tells apart from "no findings").
+OPTIONAL_RUN_FIELDS = ("data_health",)
 
 
 @dataclass
@@ -59,8 +62,9 @@ def publish(
 
     The one path from a predictions table to a run's outputs: the backtest and
     :func:`rebuild_report` both call it, so a rebuilt run matches the original.
-    ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings), which
-    describe the run and cannot be derived from the table.
+    ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings) and
+    :data:`OPTIONAL_RUN_FIELDS` (the data-health findings), which describe the run and
+    cannot be derived from the table.
     """
     options: dict[str, Any] = {
         "cost_bps": config.cost_bps,
@@ -72,6 +76,9 @@ def publish(
     metrics = evaluate(predictions, config.task, **options)
     for key in RUN_FIELDS:
         metrics[key] = run_fields.get(key, [])
+    for key in OPTIONAL_RUN_FIELDS:
+        if key in run_fields:
+            metrics[key] = run_fields[key]
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     plots = write_plots(
         predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history

@@ -1,4 +1,4 @@
-"""The self-contained ``report.html`` of a run: verdict, tables, plots, config, manifest.
+"""The self-contained ``report.html`` of a run: data, verdict, tables, plots, config, manifest.
 
 One HTML file with every image embedded as a base64 ``data:`` URI and the styles inline: it
 opens offline, can be mailed or archived alone, and needs nothing but a browser. It is
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..data.health import is_screen_line
 from ..metrics.summary import headline_columns
 from ..rundir import atomic_write_text
 from ..tasks import get_task, task_names
@@ -166,7 +167,10 @@ def _verdict(metrics: dict[str, Any]) -> str:
         notes.append(
             f"<span class='no'>Failed:</span> {_e(f.get('model'))} fold {_e(f.get('fold'))}: {_e(f.get('error'))}"
         )
+    health = metrics.get("data_health")
     for w in metrics.get("warnings", []):
+        if isinstance(health, list) and is_screen_line(str(w), health):
+            continue  # a data-health finding: listed in the Data section
         notes.append(f"Warning: {_e(w)}")
     metric = next((r.get("ci_metric") for r in rows if r.get("ci_metric")), None)
     if metric:
@@ -177,6 +181,45 @@ def _verdict(metrics: dict[str, Any]) -> str:
             "correlation of forecast and realised return.",
         )
     parts += [f"<p class='note'>{n}</p>" for n in notes]
+    return "".join(parts)
+
+
+#: Data findings shown in the report; the rest are counted (all are in metrics.json).
+DATA_SHOWN = 100
+
+
+def _data_section(metrics: dict[str, Any]) -> str:
+    """The data-health findings the run recorded (``metrics["data_health"]``), as a table."""
+    if "data_health" not in metrics:
+        return (
+            "<p class='note' id='data-none'>This run did not record data-health findings "
+            "(it predates them); any warnings are listed under the verdict.</p>"
+        )
+    findings = [f for f in metrics["data_health"] if isinstance(f, dict)]
+    if not findings:
+        return "<p class='note' id='data-none'>No data findings: the data-health checks found nothing to report.</p>"
+    rows = [
+        [
+            _e(f.get("check", "")),
+            _e(f.get("series", "")),
+            _e(f.get("column", "")),
+            " … ".join(_e(d) for d in f.get("dates") or []),
+            _e(f.get("value", "")),
+            f"<span style='white-space:normal'>{_e(f.get('action', ''))}</span>",
+        ]
+        for f in findings[:DATA_SHOWN]
+    ]
+    parts = [
+        f"<p class='note'>{len(findings)} data finding{'s' if len(findings) != 1 else ''} "
+        "(run <code>fincast validate</code> on the data for details; <code>--strict</code> "
+        "makes them errors, <code>--adjust-splits</code> applies detected splits).</p>",
+        _table(["check", "series", "column", "date(s)", "value", "suggested action"], rows),
+    ]
+    if len(findings) > DATA_SHOWN:
+        parts.append(
+            f"<p class='note'>… and {len(findings) - DATA_SHOWN} more data findings "
+            "(all are in metrics.json under data_health).</p>"
+        )
     return "".join(parts)
 
 
@@ -291,7 +334,7 @@ def render_report(
     ----------
     metrics
         ``metrics.json`` (the result of :func:`~fincast.metrics.evaluate` plus the run's
-        ``folds``, ``failures`` and ``warnings``).
+        ``folds``, ``failures``, ``warnings`` and ``data_health``).
     plots
         PNG files to embed, in order.
     config_yaml
@@ -311,7 +354,9 @@ def render_report(
         sub += f" · data {ds.get('source', '?')} ({ds.get('series', '?')} series, {ds.get('rows', '?')} rows) · seed {manifest.get('seed', '?')}"
     body = [
         f"<h1>{_e(title)}</h1><p class='sub'>{_e(sub)}</p>",
-        "<section id='verdict-section'><h2>Verdict</h2>",
+        "<section id='data'><h2>Data</h2>",
+        _data_section(metrics),
+        "</section><section id='verdict-section'><h2>Verdict</h2>",
         _verdict(metrics),
         "</section><section id='metrics'><h2>Metrics</h2>",
         _metrics_tables(metrics),
