@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -180,3 +181,23 @@ def test_resume_trusts_only_parts_that_read_back_whole(tmp_path):
     assert _part_problem(prep, unit, part, fail) == "missing or non-finite forecasts"
     part.write_text("")
     assert _part_problem(prep, unit, part, fail) is not None
+
+
+def test_parts_are_written_through_a_temporary_file_renamed_into_place(tmp_path, monkeypatch):
+    """A crash mid-write leaves no part (or the old one), never a partial file (issue 18)."""
+    import fincast.rundir as rundir
+    from fincast.predictions import write_predictions
+
+    part = tmp_path / "parts" / "ridge__fold0.csv"
+    frame = pd.DataFrame({"id": ["a"], "date": ["2020-01-01"], "y_pred": [1.0]})
+    seen = []
+
+    def crash(src, dst):  # the data are complete in the temporary file, the target untouched
+        seen.append((Path(src).read_text(), Path(dst).exists()))
+        raise OSError("crash before the rename")
+
+    monkeypatch.setattr(rundir.os, "replace", crash)
+    with pytest.raises(OSError):
+        write_predictions(part, frame)
+    assert seen == [("id,date,y_pred\na,2020-01-01,1\n", False)]
+    assert list(part.parent.iterdir()) == []  # no part, no temporary file left
