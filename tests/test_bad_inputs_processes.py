@@ -34,21 +34,7 @@ def test_the_corpus_has_allowed_backtests():
     assert len(ALLOWED) >= 4 and len(REFUSED) >= 20
 
 
-KNOWN_BAD = {  # known bugs found by this test (issue 18): allowed input, non-finite metrics
-    "fuzz_extreme_ragged_panel.csv": "naive's mse is not finite (null in metrics.json)",
-}
-
-
-@pytest.mark.parametrize(
-    "entry",
-    [
-        pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BAD[e["file"]]))
-        if e["file"] in KNOWN_BAD
-        else e
-        for e in ALLOWED
-    ],
-    ids=[e["file"] for e in ALLOWED],
-)
+@pytest.mark.parametrize("entry", ALLOWED, ids=[e["file"] for e in ALLOWED])
 @pytest.mark.slow
 def test_allowed_inputs_give_sane_metrics_in_a_real_process(entry, tmp_path):
     out = tmp_path / "run"

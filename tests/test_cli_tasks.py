@@ -10,7 +10,10 @@ from fincast.cli import main
     [
         (["--task", "trend3", "--flat-band", "-1"], "flat_band must be >= 0"),
         (["--task", "volatility", "--vol-estimator", "garman"], "vol_estimator"),
-        (["--task", "trend3", "--loss", "mse"], "parameter `loss` 'mse' does not fit task 'trend3'"),
+        (
+            ["--task", "trend3", "--loss", "mse"],
+            "parameter `loss` 'mse' does not fit task 'trend3'",
+        ),
         (["--task", "return", "--loss", "categorical_crossentropy"], "does not fit task"),
         (["--task", "return", "--baselines", "garch"], "does not support task 'return'"),
         (["--task", "volatility", "--models", "lstm", "--baselines", "majority"], "majority"),

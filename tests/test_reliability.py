@@ -119,32 +119,67 @@ def test_an_exception_in_one_model_never_loses_the_others(
     assert set(metrics["models"]["boom"]["folds"]) == {"0", "2"}
 
 
+#: A process that takes a run directory's lock (the real RunDirectory code), says so and
+#: holds it until told to let go: no timing, no race with a run that might finish first.
+HOLD_LOCK = """
+import sys
+from fincast.config import RunConfig
+from fincast.rundir import RunDirectory
+run = RunDirectory(sys.argv[1]).open()
+config = RunConfig(data=sys.argv[2], models=["naive"], out=sys.argv[1])
+(run.path / "config.yaml").write_text(config.to_yaml())  # as a run starting does
+print("held", flush=True)
+sys.stdin.readline()
+run.close(complete=False)
+"""
+
+
 def test_a_second_run_into_a_busy_directory_is_refused_others_do_not_interfere(
     tmp_path, prices_csv, capsys
 ):
     busy = tmp_path / "busy"
-    first = _spawn("backtest", str(prices_csv), "--models", "seed-mlp", "--epochs", "300",
-                   "--folds", "5", "--out", str(busy), "--quiet")  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(busy), str(prices_csv)],
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        lock = busy / ".lock"
-        _wait_for(lambda: lock.is_file() and lock.read_text().strip().isdigit(), first)
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline() == "held\n", holder.communicate()[1]
+        before = sorted(p.name for p in busy.iterdir())
         for extra in ([], ["--resume", str(busy)]):
             code = main(["backtest", str(prices_csv), "--models", "naive", "--out", str(busy),
                          "--quiet", *extra])  # fmt: skip
             _, err = capsys.readouterr()
             assert code == 2, err
             assert err.strip().splitlines() == [
-                f"error: {busy} is in use by another fincast run (pid {first.pid}): its .lock "
+                f"error: {busy} is in use by another fincast run (pid {holder.pid}): its .lock "
                 "is held; wait for that run to finish or use another --out"
             ]
+        assert sorted(p.name for p in busy.iterdir()) == before  # nothing written into it
         other = tmp_path / "other"
         code = main(["backtest", str(prices_csv), "--models", "naive", "--out", str(other), "-q"])
         assert code == 0, capsys.readouterr().err
         assert json.loads((other / "manifest.json").read_text())["status"] == "complete"
-        assert first.poll() is None, "the first run was disturbed"
+        assert holder.poll() is None, "the lock holder was disturbed"
+        holder.stdin.write("release\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0, holder.stderr.read() if holder.stderr else ""
     finally:
-        first.kill()
-        first.communicate()
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait()
+        for pipe in (holder.stdin, holder.stdout, holder.stderr):
+            if pipe is not None:
+                pipe.close()
+    # positive control: once the lock is released, the same directory can be finished
+    code = main(["backtest", str(prices_csv), "--models", "naive", "--out", str(busy), "-q",
+                 "--resume", str(busy)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((busy / "manifest.json").read_text())["status"] == "complete"
 
 
 @pytest.mark.slow

@@ -95,6 +95,8 @@ def backtest(
             highlight=False,
             soft_wrap=True,
         )
+    for w in result.warnings[len(prep.warnings) :]:  # what the run found (resume notes)
+        err_console.print(f"note: {w}", highlight=False, markup=False, soft_wrap=True)
     if resume is not None:
         err_console.print(
             f"resumed {resume}: {statuses.get('resumed', 0)} of {total} (model, fold) pieces "

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -152,3 +153,51 @@ def test_leakage_canary_random_walk_direction_accuracy_is_a_coin_flip(tmp_path):
     m = result.metrics["models"]["seed-mlp"]
     assert m["n_predictions"] >= 2000
     assert 0.47 <= m["accuracy"] <= 0.53
+
+
+def test_resume_trusts_only_parts_that_read_back_whole(tmp_path):
+    """A part cut at a row boundary (still valid CSV), one of another model or with a
+    missing forecast is not a finished piece; an intact one is (issue 18)."""
+    from fincast.backtest.engine import WorkUnit, _part_problem, run_unit
+    from fincast.predictions import write_predictions
+
+    csv = tmp_path / "p.csv"
+    make_ohlcv(200, seed=3).drop(columns="ticker").to_csv(csv, index=False)
+    prep = prepare(cfg(csv, tmp_path / "run", models=["naive"], baselines=["naive", "ridge"]))
+    unit = WorkUnit(1, "ridge", 1)
+    frame = run_unit(prep, unit).frame
+    assert frame is not None and len(frame) > 2
+    part, fail = tmp_path / "ridge__fold1.csv", tmp_path / "ridge__fold1.failed.json"
+    write_predictions(part, frame)
+    assert _part_problem(prep, unit, part, fail) is None
+    lines = part.read_text().splitlines(keepends=True)
+    part.write_text("".join(lines[:-1]))  # one whole row short: parses, but is not finished
+    assert "rows instead of" in _part_problem(prep, unit, part, fail)
+    part.write_text("".join(lines)[: len("".join(lines)) // 2])  # torn mid-row
+    assert _part_problem(prep, unit, part, fail) is not None
+    write_predictions(part, frame.assign(model="mean"))
+    assert _part_problem(prep, unit, part, fail) == "rows of another model or fold"
+    write_predictions(part, frame.assign(y_pred=frame["y_pred"].where(frame.index > 0)))
+    assert _part_problem(prep, unit, part, fail) == "missing or non-finite forecasts"
+    part.write_text("")
+    assert _part_problem(prep, unit, part, fail) is not None
+
+
+def test_parts_are_written_through_a_temporary_file_renamed_into_place(tmp_path, monkeypatch):
+    """A crash mid-write leaves no part (or the old one), never a partial file (issue 18)."""
+    import fincast.rundir as rundir
+    from fincast.predictions import write_predictions
+
+    part = tmp_path / "parts" / "ridge__fold0.csv"
+    frame = pd.DataFrame({"id": ["a"], "date": ["2020-01-01"], "y_pred": [1.0]})
+    seen = []
+
+    def crash(src, dst):  # the data are complete in the temporary file, the target untouched
+        seen.append((Path(src).read_text(), Path(dst).exists()))
+        raise OSError("crash before the rename")
+
+    monkeypatch.setattr(rundir.os, "replace", crash)
+    with pytest.raises(OSError):
+        write_predictions(part, frame)
+    assert seen == [("id,date,y_pred\na,2020-01-01,1\n", False)]
+    assert list(part.parent.iterdir()) == []  # no part, no temporary file left

@@ -24,11 +24,17 @@ from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load, screen_records
 from ..data.covariates import load_covariates
 from ..design import Design, build_design
-from ..errors import ConfigError
+from ..errors import ConfigError, FincastError
 from ..features import FeatureSpec
 from ..models import MODELS, make_model
 from ..models.registry import is_baseline, model_params
-from ..predictions import SEED_COLUMN, build_predictions, read_predictions, write_predictions
+from ..predictions import (
+    SEED_COLUMN,
+    build_predictions,
+    check_predictions,
+    read_predictions,
+    write_predictions,
+)
 from ..report.build import publish
 from ..rundir import RunDirectory, atomic_write_text, safe_name
 from ..tasks import TaskSpec
@@ -344,15 +350,24 @@ def run_backtest(
         histories: dict[str, dict[str, dict[str, list[float]]]] = {}
         t0 = time.perf_counter()
         pending = []
+        notes: list[str] = []  # what a resume found wrong in the parts it was left
         for unit in _units(prep):
             part = _part_path(run, unit)
             fail = part.with_suffix(".failed.json")
             if resume and (part.exists() or fail.exists()):
-                if fail.exists():
-                    failed[unit] = json.loads(fail.read_text())
-                if progress:
-                    progress(unit.model, unit.fold, "resumed")
-                continue
+                problem = _part_problem(prep, unit, part, fail)
+                if problem is None:
+                    if fail.exists():
+                        failed[unit] = json.loads(fail.read_text())
+                    if progress:
+                        progress(unit.model, unit.fold, "resumed")
+                    continue
+                notes.append(
+                    f"resume: part {part.name} of {unit.model} fold {unit.fold} was not a "
+                    f"finished piece ({problem}); computed it again"
+                )
+                for stale in (part, fail, part.with_suffix(".history.json")):
+                    stale.unlink(missing_ok=True)
             pending.append(unit)
 
         finished: list[WorkUnit] = []
@@ -398,7 +413,7 @@ def run_backtest(
         predictions = read_predictions(out / "predictions.csv")
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
-            "warnings": prep.warnings,
+            "warnings": [*prep.warnings, *notes],
             "data_health": prep.data_health,
             "folds": _fold_info(prep),
             "shrinkage": _shrinkage(histories),
@@ -433,7 +448,46 @@ def run_backtest(
         complete = True
     finally:
         run.close(complete=complete)
-    return BacktestResult(out, predictions, metrics, metrics["failures"], prep.warnings)
+    return BacktestResult(out, predictions, metrics, metrics["failures"], [*prep.warnings, *notes])
+
+
+def _expected_rows(prep: Prepared, unit: WorkUnit) -> int:
+    """How many predictions-table rows the (model, fold) ``unit`` writes."""
+    fold = next(f for f in prep.folds if f.index == unit.fold)
+    test = int(fold.test_mask(prep.design.date_pos).sum())
+    per = prep.task.width if prep.task.task.row_per_label else 1
+    seeds = 1 if is_baseline(unit.model) else prep.config.seeds
+    copies = seeds + 1 if seeds > 1 else 1  # every seed, then the NAME-ensemble rows
+    return test * len(prep.task.horizons) * per * copies
+
+
+def _part_problem(prep: Prepared, unit: WorkUnit, part: Path, fail: Path) -> str | None:
+    """Why the part a resumed run found for ``unit`` cannot be trusted, or None.
+
+    Parts are written atomically, but a part cut short (a torn write on a crashed file
+    system, a copy interrupted) must be computed again, never taken as finished.
+    """
+    if fail.exists():
+        try:
+            json.loads(fail.read_text())
+        except (OSError, ValueError) as exc:
+            return f"unreadable failure record: {exc}"
+        return None
+    try:
+        frame = read_predictions(part)
+        check_predictions(frame, what="resume")
+    except (OSError, ValueError, FincastError) as exc:  # pandas parse errors are ValueErrors
+        return f"unreadable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    expected = _expected_rows(prep, unit)
+    if len(frame) != expected:
+        return f"{len(frame)} rows instead of {expected}"
+    if set(frame["model"].astype(str)) - {unit.model, f"{unit.model}-ensemble"} or set(
+        frame["fold"]
+    ) != {unit.fold}:
+        return "rows of another model or fold"
+    if not np.isfinite(frame["y_pred"].to_numpy(dtype="float64")).all():
+        return "missing or non-finite forecasts"
+    return None
 
 
 def _fold_info(prep: Prepared) -> list[dict[str, Any]]:

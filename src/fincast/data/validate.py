@@ -11,7 +11,7 @@ from ..errors import DataError
 from .dataset import Dataset
 from .frequency import infer_frequency
 
-__all__ = ["check_min_rows", "check_positive", "check_two_classes", "summarize"]
+__all__ = ["check_min_rows", "check_positive", "check_scorable", "check_two_classes", "summarize"]
 
 
 def _frequency(dates: pd.Series) -> str:
@@ -84,6 +84,27 @@ def check_min_rows(ds: Dataset, needed: int, why: str) -> list[str]:
             f"{needed} ({why}); lower --lookback/--folds/--horizon or use more data"
         )
     return [str(i) for i in short.index]
+
+
+def check_scorable(y: np.ndarray, ids: np.ndarray, source: str, column: str, task: str) -> None:
+    """Raise :class:`DataError` when targets ``y`` (rows, horizons) are too large to score.
+
+    A squared error (MSE, Diebold-Mariano, skill) of a target above about
+    ``sqrt(float64 max / rows) / 2`` overflows to infinity whatever the forecast, so the
+    run could only report ``null`` metrics; the message names the series and the fix.
+    """
+    values = np.asarray(y, dtype="float64").reshape(len(ids), -1)
+    size = np.where(np.isfinite(values), np.abs(values), 0.0).max(axis=1, initial=0.0)
+    limit = np.sqrt(np.finfo("float64").max / max(values.size, 1)) / 2
+    bad = np.flatnonzero(size > limit)
+    if len(bad) == 0:
+        return
+    row = bad[np.argmax(size[bad])]
+    raise DataError(
+        f"{source}: series {ids[row]} has a --task {task} target of {size[row]:.3g} (column "
+        f"`{column}`), too large to score: its squared error overflows; correct that value "
+        "in the source (or blank it and pass --fillna ffill), or use --task return"
+    )
 
 
 def check_two_classes(y: np.ndarray, ids: np.ndarray, source: str, column: str) -> None:

@@ -194,7 +194,13 @@ class Task:
         raise NotImplementedError(f"task {self.name} has no fitted labels")
 
     def check_design(self, y: np.ndarray, ids: np.ndarray, source: str, target: str) -> None:
-        """Reject a design this task cannot learn from (raises DataError)."""
+        """Reject a design this task cannot learn from or score (raises DataError).
+
+        By default: targets so large that their squared errors overflow float64.
+        """
+        from ..data.validate import check_scorable
+
+        check_scorable(y, ids, source, target, self.name)
 
     # ---- predictions -------------------------------------------------------------------
     def prediction_columns(self, spec: TaskSpec, out: np.ndarray) -> dict[str, np.ndarray]:
