@@ -232,16 +232,7 @@ def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
     if "data" not in flags:
         raise ConfigError("validate needs a DATA argument: a CSV/Parquet path or builtin:NAME")
     cfg = build_config(flags, where="command line")
-    ds = load(
-        cfg.data,
-        date_col=cfg.date_col,
-        id_col=cfg.id_col,
-        target=cfg.target,
-        fillna=cfg.fillna,
-        sep=cfg.sep,
-        decimal=cfg.decimal,
-        thousands=cfg.thousands,
-    )
+    ds = load(cfg.data, **cfg.reader_options())
     summary = summarize(ds)
     findings = check_health(ds, max_move=cfg.max_move, stale_run=cfg.stale_run)
     warned = [f for f in findings if f.severity == "warning"]

@@ -340,6 +340,11 @@ class RunConfig(BaseModel):
         shown="–",
     )
 
+    def reader_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`fincast.data.load` this configuration sets."""
+        keys = ("date_col", "id_col", "target", "fillna", "sep", "decimal", "thousands")
+        return {k: getattr(self, k) for k in keys}
+
     def section(self, name: str) -> dict[str, Any]:
         """The keys of section ``name`` (one of :data:`SECTIONS`) and their values."""
         if name not in SECTIONS:

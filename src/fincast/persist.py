@@ -81,16 +81,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
         )
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
-    ds = load(
-        config.data,
-        date_col=config.date_col,
-        id_col=config.id_col,
-        target=config.target,
-        fillna=config.fillna,
-        sep=config.sep,
-        decimal=config.decimal,
-        thousands=config.thousands,
-    )
+    ds = load(config.data, **config.reader_options())
     ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
     for note in notes:
         warnings.warn(note, DataHealthWarning, stacklevel=2)

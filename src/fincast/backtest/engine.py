@@ -118,16 +118,7 @@ def prepare(config: RunConfig) -> Prepared:
     for name in names:  # unknown names, parameters and bad values fail here, before any work
         make_model(name, task, model_params(config, name) if name in MODELS else None)
 
-    ds = load(
-        config.data,
-        date_col=config.date_col,
-        id_col=config.id_col,
-        target=config.target,
-        fillna=config.fillna,
-        sep=config.sep,
-        decimal=config.decimal,
-        thousands=config.thousands,
-    )
+    ds = load(config.data, **config.reader_options())
     # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too
     ds, warnings, data_health = screen_records(ds, config)
     if task.uses_log(ds.target, ds.roles):
