@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .config import SECTIONS, RunConfig, option_info
+from .config import SECTIONS, RunConfig, option_info, yaml_mapping
 from .errors import ConfigError
 
 __all__ = ["INVOCATION", "config_flags", "flag", "options_table", "run_command", "shown_default"]
@@ -155,17 +155,10 @@ def _invocation_param(name: str) -> inspect.Parameter:
 
 def _yaml_mapping(flag: str, text: str) -> dict[str, Any]:
     """A flag's YAML (or JSON) mapping, e.g. ``--search-space '{units: [16, 32]}'``."""
-    import yaml
-
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{flag} is not valid YAML: {exc}".replace("\n", " ")) from None
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f"{flag} must be a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {text!r}"
-        )
-    return value
+        return yaml_mapping(text)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {exc}") from None
 
 
 def config_flags(sections: tuple[str, ...] = SECTIONS) -> list[str]:

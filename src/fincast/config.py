@@ -57,6 +57,26 @@ def option(
     return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
+def yaml_mapping(text: str) -> dict[str, Any]:
+    """A YAML (or JSON) mapping given as text, e.g. ``'{units: [16, 32]}'``.
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong (``is not valid YAML: …`` or ``must be a mapping like …``);
+        callers prefix the flag or key it came from.
+    """
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"is not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"must be a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {text!r}"
+        )
+    return value
+
+
 def option_info(name: str) -> dict[str, Any]:
     """The declaration of key ``name``: help, section, shown default, metavar."""
     field = RunConfig.model_fields[name]
@@ -361,17 +381,7 @@ class RunConfig(BaseModel):
     @classmethod
     def _search_space_from_text(cls, value: Any) -> Any:
         """``--search-space '{units: [16, 32]}'``: a YAML (or JSON) mapping as text."""
-        if not isinstance(value, str):
-            return value
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"not valid YAML: {exc}".replace("\n", " ")) from None
-        if not isinstance(parsed, dict):
-            raise ValueError(
-                f"expected a mapping like '{{lr: {{low: 1.0e-4, high: 1.0e-2}}}}', got {value!r}"
-            )
-        return parsed
+        return value if not isinstance(value, str) else yaml_mapping(value)
 
     @field_validator("models", mode="before")
     @classmethod
