@@ -604,7 +604,7 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
     """Restore a forecaster saved by :func:`save_keras_state` (Keras ``safe_mode=True``)."""
     from pathlib import Path
 
-    from . import layers  # noqa: F401  (registers fincast's custom layers)
+    from . import layers, losses  # noqa: F401  (registers fincast's custom layers, losses)
 
     keras = _backend.keras()
     model.model_ = keras.saving.load_model(Path(directory) / "model.keras", safe_mode=True)
