@@ -295,7 +295,8 @@ class RunConfig(BaseModel):
     )
     loss: str | None = option(
         None,
-        "mse, mae, huber, qlike (volatility), binary_crossentropy or categorical_crossentropy.",
+        "mse, mae, huber, qlike (volatility), binary_crossentropy, categorical_crossentropy or "
+        "pinball (quantile, var).",
         section="training",
         shown="by task",
     )

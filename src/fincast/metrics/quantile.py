@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike
 
 from ..tasks.var import fz0
 from . import risk
+from .intervals import pinball_loss
 
 __all__ = ["fz0", "level_name", "pinball", "quantile_metrics", "risk_metrics", "risk_verdict"]
 
@@ -67,8 +68,6 @@ def quantile_metrics(y_true: ArrayLike, quantiles: Mapping[float, ArrayLike]) ->
         ``coverage_error`` (mean absolute gap between coverage and level) and
         ``n_predictions``.
     """
-    from sklearn.metrics import mean_pinball_loss
-
     y = np.asarray(y_true, dtype="float64")
     keep = np.isfinite(y)
     for q in quantiles.values():
@@ -80,7 +79,7 @@ def quantile_metrics(y_true: ArrayLike, quantiles: Mapping[float, ArrayLike]) ->
     by_level, coverage = {}, {}
     for level, q in quantiles.items():
         qk = np.asarray(q, dtype="float64")[keep]
-        by_level[level_name(level)] = float(mean_pinball_loss(y[keep], qk, alpha=level))
+        by_level[level_name(level)] = pinball_loss(y[keep], qk, level)
         coverage[level_name(level)] = float(np.mean(y[keep] <= qk))
     out["pinball"] = float(np.mean(list(by_level.values())))
     out["pinball_by_level"] = by_level

@@ -77,7 +77,7 @@ class QuantileTask(Task):
     fold_headline = ("pinball", "num")
     shrinkable = False
     generic_baselines = False
-    plot_ylabel = "h-step log return (quantiles)"
+    plot_ylabel = "h-step log return and lowest quantile"
     tune_metric: ClassVar[str] = "pinball"
 
     # ---- specification ---------------------------------------------------------------
@@ -195,5 +195,12 @@ class QuantileTask(Task):
         u = y[:, :, None] - q
         return float(np.mean(np.maximum(levels * u, (levels - 1.0) * u)))
 
+    def plot_actual(self, ax: Any, actual: pd.DataFrame) -> None:
+        """The realised returns as dots (the forecast lines are tail quantiles)."""
+        ax.scatter(actual["date"], actual["y_true"], s=4, color="black", alpha=0.35, label="actual")
+        ax.set_ylabel(self.plot_ylabel)
+
     def plot_value(self, shown: pd.DataFrame) -> str:
-        return "y_pred"
+        """The lowest quantile: the tail path the realised returns should rarely cross."""
+        cols = _columns(shown.columns, _PREFIX)
+        return min(cols, key=lambda c: float(c[len(_PREFIX) :])) if cols else "y_pred"

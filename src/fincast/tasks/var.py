@@ -63,11 +63,15 @@ class VaRTask(QuantileTask):
     headline_columns = ("hit_rate_error", "fz0", "skill_vs_naive", "n_predictions")
     fold_headline = ("fz0", "num")
     loss_skill = "difference"
-    plot_ylabel = "h-step return and -VaR"
+    plot_ylabel = "position return and -VaR (first level)"
     tune_metric: ClassVar[str] = "fz0"
 
     def levels(self, spec: TaskSpec) -> tuple[float, ...]:
         return spec.alpha
+
+    def plot_value(self, shown: pd.DataFrame) -> str:
+        """``y_pred``: minus the VaR of the first level (the line breaches fall below)."""
+        return "y_pred"
 
     def labels(self, spec: TaskSpec) -> tuple[str, ...]:
         return tuple(f"{kind}_{level_name(a)}" for a in spec.alpha for kind in ("var", "es"))
