@@ -64,6 +64,8 @@ def test_var_backtest_end_to_end_short_position(tmp_path, prices):
     rows = pred[pred["model"] == "garch-normal"]
     assert entry["exceptions"] == int(np.sum(rows["y_true"] < -rows["var_0.05"]))
     assert entry["verdict"].startswith("95 % VaR breached")
+    assert f"garch-normal: {entry['verdict']}" in metrics["verdict"]["notes"]
+    assert "95 % VaR breached" in (out / "report.html").read_text()
     assert metrics["significance"]["loss"] == "fz0"
     assert (out / "report.html").is_file()
 

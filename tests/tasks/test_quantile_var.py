@@ -246,7 +246,10 @@ def test_risk_verdict_is_plain():
     out = risk_metrics(y, {0.01: var}, {0.01: var + 0.01})["levels"]["0.01"]
     assert out["exceptions"] == 12 and out["hit_rate"] == pytest.approx(0.024)
     assert out["verdict"].startswith("99 % VaR breached 2.4 % of days (expected 1 %)")
-    assert "Kupiec rejects" in out["verdict"] and "Basel zone: yellow" in out["verdict"]
+    assert (
+        "Kupiec rejects" in out["verdict"]
+        and "Basel zone (last 250 days): yellow" in out["verdict"]
+    )
 
 
 def _table(kind: str, cols_model: dict, cols_naive: dict, y: np.ndarray) -> pd.DataFrame:

@@ -65,8 +65,8 @@ def quantile_metrics(y_true: ArrayLike, quantiles: Mapping[float, ArrayLike]) ->
     dict
         ``pinball`` (mean over levels of the mean pinball loss), ``pinball_by_level``,
         ``coverage`` (share of rows with ``y <= q`` per level; nominal: the level),
-        ``coverage_error`` (mean absolute gap between coverage and level) and
-        ``n_predictions``.
+        ``coverage_error`` (mean absolute gap between coverage and level),
+        ``n_predictions`` and ``notes`` (the coverage in one sentence).
     """
     y = np.asarray(y_true, dtype="float64")
     keep = np.isfinite(y)
@@ -85,14 +85,22 @@ def quantile_metrics(y_true: ArrayLike, quantiles: Mapping[float, ArrayLike]) ->
     out["pinball_by_level"] = by_level
     out["coverage"] = coverage
     out["coverage_error"] = float(np.mean([abs(coverage[level_name(t)] - t) for t in quantiles]))
+    out["notes"] = [
+        "quantile coverage: "
+        + ", ".join(
+            f"{100 * coverage[level_name(t)]:.1f} % at or below q {level_name(t)}"
+            for t in quantiles
+        )
+    ]
     return out
 
 
 def risk_verdict(alpha: float, test: Mapping[str, Any], size: float = 0.05) -> str:
     """One plain sentence on a VaR backtest, e.g. ``99 % VaR breached 2.4 % of days
-    (expected 1 %) — Kupiec rejects; Basel zone: red``."""
+    (expected 1 %) — Kupiec rejects; ES too small (Acerbi-Székely Z2 p = 0.001); Basel zone
+    (last 250 days): red``."""
     conf = f"{100 * (1 - alpha):g} %"
-    rate = test.get("hit_rate")
+    rate = float(test.get("hit_rate") or 0.0)
     text = f"{conf} VaR breached {100 * rate:.1f} % of days (expected {100 * alpha:g} %)"
     p = test.get("kupiec_pvalue")
     if p is not None and np.isfinite(p):
@@ -100,8 +108,15 @@ def risk_verdict(alpha: float, test: Mapping[str, Any], size: float = 0.05) -> s
     ind = test.get("independence_pvalue")
     if ind is not None and np.isfinite(ind) and ind < size:
         text += "; breaches cluster (Christoffersen rejects independence)"
+    es_p = test.get("es_z2_pvalue")
+    if es_p is not None and np.isfinite(es_p):
+        text += (
+            f"; ES too small (Acerbi-Székely Z2 p = {es_p:.3f})"
+            if es_p < size
+            else f"; ES test passes (Z2 p = {es_p:.3f})"
+        )
     if test.get("basel_zone"):
-        text += f"; Basel zone: {test['basel_zone']}"
+        text += f"; Basel zone (last 250 days): {test['basel_zone']}"
     return text
 
 
@@ -129,7 +144,7 @@ def risk_metrics(
         ``n_predictions``, ``fz0`` (mean over levels of the mean FZ0 loss), ``hit_rate_error``
         (mean absolute gap between hit rate and alpha), and ``levels``: per alpha the
         :func:`~fincast.metrics.risk.var_backtest` fields, ``var_pinball``, ``fz0``,
-        ``es_z2``, ``es_z2_pvalue`` and ``verdict``.
+        ``es_z2``, ``es_z2_pvalue`` and ``verdict``; ``notes``: the verdicts.
     """
     y = np.asarray(y_true, dtype="float64")
     levels: dict[str, Any] = {}
@@ -160,6 +175,7 @@ def risk_metrics(
         gaps.append(abs(entry["hit_rate"] - alpha))
     return {
         "n_predictions": n,
+        "notes": [entry["verdict"] for entry in levels.values()],
         "fz0": float(np.mean(losses)) if losses else None,
         "hit_rate_error": float(np.mean(gaps)) if gaps else None,
         "levels": levels,

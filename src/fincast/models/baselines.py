@@ -34,8 +34,9 @@ class NaiveBaseline(TaskOnlyBaseline):
         return self
 
     def predict(self, data: Batch) -> np.ndarray:
-        if getattr(self, "fixed_", None) is not None:
-            return np.tile(self.fixed_, (len(data), 1))
+        fixed = getattr(self, "fixed_", None)
+        if fixed is not None:
+            return np.tile(fixed, (len(data), 1))
         naive = np.asarray(data.naive, dtype="float64")
         if self.task.output == "multiclass":
             return one_hot(naive, self.task.width)

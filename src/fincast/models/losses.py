@@ -30,7 +30,7 @@ def qlike(y_true: Any, y_pred: Any) -> Any:
 
 
 @keras.saving.register_keras_serializable(package="fincast")
-class Pinball(keras.losses.Loss):
+class Pinball(keras.losses.Loss):  # type: ignore[name-defined]
     """Pinball (quantile) loss of several quantiles per horizon, averaged.
 
     ``y_true`` is (batch, horizons); ``y_pred`` is (batch, horizons * k), horizon-major,

@@ -72,8 +72,13 @@ class QuantileTask(Task):
     name = "quantile"
     description = "quantiles of the h-step log return (--quantiles), pinball loss"
     losses = ("pinball",)
-    default_baselines = ("naive", "fhs", "riskmetrics")
-    headline_columns = ("pinball", "coverage_error", "skill_vs_naive", "n_predictions")
+    default_baselines: ClassVar[tuple[str, ...]] = ("naive", "fhs", "riskmetrics")
+    headline_columns: ClassVar[tuple[str, ...]] = (
+        "pinball",
+        "coverage_error",
+        "skill_vs_naive",
+        "n_predictions",
+    )
     fold_headline = ("pinball", "num")
     shrinkable = False
     generic_baselines = False
