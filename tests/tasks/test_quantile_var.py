@@ -252,6 +252,28 @@ def test_risk_verdict_is_plain():
     )
 
 
+def test_var_backtests_need_one_series_in_time_order():
+    rng = np.random.default_rng(5)
+    n = 600
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    y = rng.normal(0, 0.01, n)
+    var = np.full(n, 0.0165)
+    one = pd.DataFrame({"id": "s", "date": dates, "horizon": 1, "y_true": y,
+                        "var_0.05": var, "es_0.05": var * 1.25})  # fmt: skip
+    task = _spec("var").task
+    from fincast.metrics.summary import KIT
+
+    ordered = task.metrics(one.iloc[::-1], KIT)["levels"]["0.05"]
+    assert ordered["independence_pvalue"] is not None and ordered["n"] == n
+    assert ordered["exceptions"] == int(np.sum(y < -var))
+    panel = pd.concat([one, one.assign(id="t")], ignore_index=True)
+    pooled = task.metrics(panel, KIT)["levels"]["0.05"]
+    assert pooled["independence_pvalue"] is None and pooled["basel_zone"] is None
+    assert pooled["n"] == 2 * n and pooled["kupiec_pvalue"] is not None
+    five = task.metrics(one.assign(horizon=5), KIT)["levels"]["0.05"]
+    assert five["n"] == n // 5  # non-overlapping 5-step periods
+
+
 def _table(kind: str, cols_model: dict, cols_naive: dict, y: np.ndarray) -> pd.DataFrame:
     n = len(y)
     base = {"id": "s", "date": pd.bdate_range("2020-01-01", periods=n), "fold": 0,

@@ -126,6 +126,7 @@ def risk_metrics(
     es: Mapping[float, ArrayLike],
     *,
     seed: int = 0,
+    ordered: bool = True,
 ) -> dict[str, Any]:
     """Backtests of VaR and ES forecasts (positive losses) per tail level ``alpha``.
 
@@ -137,6 +138,10 @@ def risk_metrics(
         Level -> VaR and ES forecasts (positive losses), (n,) each.
     seed
         Seed of the Z2 test's simulated p-value.
+    ordered
+        The rows are one series' non-overlapping periods in time order. False (rows pooled
+        over series or horizons): only the tests that do not need the order run (hit rate,
+        Kupiec, Z2); Christoffersen's and the Basel zone are ``None``.
 
     Returns
     -------
@@ -156,7 +161,19 @@ def risk_metrics(
         n = max(n, int(keep.sum()))
         if not keep.any():
             continue
-        entry: dict[str, Any] = dict(risk.var_backtest(y[keep], v[keep], alpha))
+        if ordered:
+            entry: dict[str, Any] = dict(risk.var_backtest(y[keep], v[keep], alpha))
+        else:
+            pof = risk.kupiec_pof(y[keep] < -v[keep], alpha)
+            entry = {
+                "n": pof["n"],
+                "exceptions": pof["misses"],
+                "hit_rate": pof["miss_rate"],
+                "kupiec_pvalue": pof["pvalue"],
+                "independence_pvalue": None,
+                "cc_pvalue": None,
+                "basel_zone": None,
+            }
         entry["var_pinball"] = float(np.mean(pinball(y[keep], -v[keep], alpha)))
         loss = fz0(y[keep], v[keep], e[keep], alpha)
         entry["fz0"] = float(np.nanmean(loss)) if np.isfinite(loss).any() else None

@@ -169,12 +169,21 @@ class VaRTask(QuantileTask):
         return out
 
     def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
+        """The VaR / ES backtests. Rows of one series and horizon are tested in time order
+        on non-overlapping periods (every h-th date: overlapping h-step returns would make
+        breaches cluster by construction); rows pooled over series or horizons get only
+        the tests that need no order (hit rate, Kupiec, Z2)."""
         assert kit.risk is not None
+        ordered = rows["id"].nunique() == 1 and rows["horizon"].nunique() == 1
+        if ordered:
+            rows = rows.sort_values("date", kind="stable")
+            rows = rows.iloc[:: int(rows["horizon"].iloc[0])] if len(rows) else rows
         pairs = self._pairs(rows)
         return kit.risk(
             rows["y_true"].to_numpy(dtype="float64"),
             {a: v for a, (v, _) in pairs.items()},
             {a: e for a, (_, e) in pairs.items()},
+            ordered=ordered,
         )
 
     def _row_fz0(self, rows: pd.DataFrame, prefix: str) -> np.ndarray:
