@@ -115,6 +115,8 @@ def risk_verdict(alpha: float, test: Mapping[str, Any], size: float = 0.05) -> s
             if es_p < size
             else f"; ES test passes (Z2 p = {es_p:.3f})"
         )
+    if test.get("es_z2_skipped"):
+        text += f"; ES test not run ({test['es_z2_skipped']})"
     if test.get("basel_zone"):
         text += f"; Basel zone (last 250 days): {test['basel_zone']}"
     return text
@@ -185,6 +187,8 @@ def risk_metrics(
             entry["es_z2"], entry["es_z2_pvalue"] = test["z2"], test["pvalue"]
         else:
             entry["es_z2"] = entry["es_z2_pvalue"] = None
+            bad = int(np.sum(~ok | (e[keep] <= v[keep])))
+            entry["es_z2_skipped"] = f"ES is not a loss above VaR on {bad} rows"
         entry["verdict"] = risk_verdict(alpha, entry)
         levels[level_name(alpha)] = entry
         if entry["fz0"] is not None:
