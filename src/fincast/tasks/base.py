@@ -1,7 +1,7 @@
 """The :class:`Task` interface: everything that depends on the kind of forecast.
 
 One subclass per task kind (``return``, ``level``, ``direction``, ``trend3``, ``events``,
-``volatility``) answers every question the rest of fincast asks about a task: its
+``volatility``, ``quantile``, ``var``) answers every question the rest of fincast asks about a task: its
 targets and naive forecast, fitted labels, output head, prediction columns, forecast
 records, metrics, skill, row loss for the significance tests, trading signal, plot labels,
 tuning score and default baselines. Consumers ask the task object (``spec.task`` or
