@@ -180,7 +180,8 @@ def main() -> None:
     parser.add_argument("--table", nargs="*", type=Path, help="print the table of JSON files")
     args = parser.parse_args()
     if args.table:
-        print(markdown([json.loads(p.read_text()) for p in args.table]))
+        loaded = [json.loads(p.read_text()) for p in args.table]
+        print(markdown([c for item in loaded for c in (item if isinstance(item, list) else [item])]))
         return
     results = [run_case(c, args.folds, args.models.split(",")) for c in args.cases]
     text = json.dumps(results if len(results) > 1 else results[0], indent=2, default=str)

@@ -106,6 +106,10 @@ class KerasForecaster(Model):
 
     kind = "network"
     search_space: ClassVar[dict[str, Any]] = TRAINING_SPACE
+    #: Sequence families whose skip path reads the flat feature row (the lags and rolling
+    #: statistics ``ridge`` reads) rather than the flattened window: with ``skip`` their
+    #: input is the window and the row packed side by side in one array per sample.
+    row_skip: ClassVar[bool] = False
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "epochs": Interval(1, None, integer=True),
         "batch_size": Interval(1, None, integer=True),
@@ -197,6 +201,11 @@ class KerasForecaster(Model):
         """True when the model wants a validation slice (early stopping or shrinkage)."""
         return self.early_stopping or bool(self.shrink)
 
+    @property
+    def packed(self) -> bool:
+        """True when the inputs are the look-back window and the feature row, packed."""
+        return bool(self.sequence and self.row_skip and self.skip)
+
     def _make_optimizer(self) -> Any:
         keras = _backend.keras()
         if self.optimizer == "adam" and self.weight_decay:
@@ -215,7 +224,17 @@ class KerasForecaster(Model):
         """Build and compile the network for inputs of ``input_shape`` (without batch)."""
         keras = _backend.keras()
         inputs = keras.Input(shape=input_shape, name="features")
-        hidden = self.body(inputs)
+        if self.packed:  # (window | row) columns: the body reads the window
+            from .layers import ColumnSlice
+
+            steps, width = self.window_shape_
+            cut = steps * width
+            window = ColumnSlice(0, cut, name="window_columns")(inputs)
+            hidden = self.body(keras.layers.Reshape((steps, width), name="window")(window))
+            row = ColumnSlice(cut, int(input_shape[-1]), name="row_columns")(inputs)
+        else:
+            hidden = self.body(inputs)
+            row = keras.layers.Flatten(name="flat_inputs")(inputs) if self.sequence else inputs
         n_h, width = len(self.task.horizons), self.task.width
         if not self.skip:  # the seed's head: one dense layer with the output's activation
             if self.task.output == "multiclass":
@@ -231,9 +250,8 @@ class KerasForecaster(Model):
             residual = keras.layers.Dense(n_h * width, kernel_initializer="zeros", name="head")(
                 hidden
             )
-            flat = keras.layers.Flatten(name="flat_inputs")(inputs) if self.sequence else inputs
             linear = keras.layers.Dense(n_h * width, kernel_initializer="zeros", name="linear")(
-                flat
+                row
             )
             out = keras.layers.Add(name="linear_plus_residual")([linear, residual])
             if self.task.output == "multiclass":
@@ -265,6 +283,9 @@ class KerasForecaster(Model):
         i.e. the majority baseline's probabilities.
         """
         flat = x.reshape(len(x), -1).astype("float64")
+        if self.packed:  # the skip path reads the feature row only
+            steps, width = self.window_shape_
+            flat = flat[:, steps * width :]
         n_out = len(self.task.horizons) * self.task.width
         if self.task.is_classification:
             freq = np.clip(self._class_frequencies(y), 1e-4, 1 - 1e-4)
@@ -298,7 +319,11 @@ class KerasForecaster(Model):
         if self.sequence:
             if data.windows is None:
                 raise ValueError(f"{type(self).__name__} needs look-back windows in its Batch")
-            return np.asarray(data.windows, dtype="float64")
+            windows = np.asarray(data.windows, dtype="float64")
+            if self.packed:
+                row = np.asarray(data.X, dtype="float64")
+                return np.concatenate([windows.reshape(len(windows), -1), row], axis=1)
+            return windows
         return np.asarray(data.X, dtype="float64")
 
     def _scale(self, data: Batch) -> np.ndarray:
@@ -338,6 +363,9 @@ class KerasForecaster(Model):
         self._validate_params()
         keras = _backend.keras()
         assert train.y is not None
+        if self.packed:
+            assert train.windows is not None
+            self.window_shape_ = tuple(int(d) for d in np.shape(train.windows)[1:])
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
         self.x_mean_ = flat.mean(axis=0)
@@ -455,6 +483,7 @@ class KerasForecaster(Model):
             repr(self.task),
             tuple(params),
             tuple(input_shape),
+            getattr(self, "window_shape_", None),
         )
 
     def _validation_loss(self, val_data: tuple[np.ndarray, np.ndarray], trainer: Any) -> float:
@@ -557,6 +586,7 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
         "var_scale": _listed(getattr(model, "var_scale_", None)),
         "shrinkage": _listed(getattr(model, "shrinkage_", None)),
         "anchor": _listed(getattr(model, "anchor_", None)),
+        "window_shape": getattr(model, "window_shape_", None),
     }
 
 
@@ -584,3 +614,5 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
     model.var_scale_ = _array(state.get("var_scale"))
     model.shrinkage_ = _array(state.get("shrinkage"))
     model.anchor_ = _array(state.get("anchor"))
+    if state.get("window_shape") is not None:
+        model.window_shape_ = tuple(int(d) for d in state["window_shape"])
