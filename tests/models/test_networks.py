@@ -175,3 +175,28 @@ def test_qlike_is_a_volatility_loss():
     assert make_model("mlp", task, {"loss": "qlike"}).resolved_loss() == "qlike"
     with pytest.raises(ConfigError, match="qlike"):
         make_model("mlp", TaskSpec("return"), {"loss": "qlike"})._check_params()
+
+
+@pytest.mark.parametrize("patience", [10, 0])
+def test_shrinkage_is_fitted_on_rows_early_stopping_did_not_score(monkeypatch, patience):
+    """With early stopping the weight sees only the later half of the validation slice."""
+    from fincast.models import shrink
+
+    seen: list[np.ndarray] = []
+    original = shrink.fit_weight
+
+    def spy(forecast, anchor, y, **kwargs):
+        seen.append(np.asarray(y).copy())
+        return original(forecast, anchor, y, **kwargs)
+
+    monkeypatch.setattr(shrink, "fit_weight", spy)
+    task = TaskSpec("return")
+    train, val = _batch(300, 0), _batch(101, 1)
+    model = make_model("mlp", task, {**TINY, "epochs": 3, "patience": patience}, seed=0)
+    model.fit(train, val)
+    expected = val.y[50:] if patience else val.y
+    np.testing.assert_array_equal(seen[-1], expected)
+    if patience:  # early stopping scored the first half only
+        first = make_model("mlp", task, {**TINY, "epochs": 3, "shrink": False}, seed=0)
+        first.fit(train, val.take(np.arange(50)))
+        assert first.history_["val_loss"] == model.history_["val_loss"]
