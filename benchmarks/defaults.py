@@ -7,7 +7,7 @@ the score the issue-12 targets are about:
 - ``ar2-garch``: out-of-sample MSE / best achievable MSE (the mean conditional variance,
   known from the simulation); target <= 1.05 for ``mlp`` and ``lstm``;
 - ``random-walk``: skill against naive; target within [-0.01, 0.01] for every network;
-- ``sp500-return``, ``panel``: skill against naive; target >= -0.01;
+- ``sp500-return``, ``nasdaq-return``, ``panel``: skill against naive; target >= -0.01;
 - ``sp500-volatility`` (h 1 and 5): skill per horizon and whether the model beats naive
   at 5 % (Diebold-Mariano); target for ``mlp`` and ``lstm``: skill >= best of ridge, GARCH
   and EWMA - 0.02 at each horizon, and beats naive;
@@ -45,6 +45,7 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "ar2-garch": ("sim:ar_garch", {}, ["naive", "mean", "ar", "ridge"]),
     "random-walk": ("sim:random_walk", {}, ["naive", "mean", "ar", "ridge"]),
     "sp500-return": ("builtin:sp500", {}, ["naive", "mean", "ar", "ridge"]),
+    "nasdaq-return": ("builtin:nasdaq", {}, ["naive", "mean", "ar", "ridge"]),
     "sp500-volatility": (
         "builtin:sp500",
         {"task": "volatility", "horizon": [1, 5]},
@@ -141,7 +142,7 @@ def markdown(cases: list[dict[str, Any]]) -> str:
         name = case["case"]
         if name in ("ar2-garch", "panel"):
             columns.append((f"{name} MSE/best", case, "mse_ratio", None))
-        if name in ("random-walk", "sp500-return", "panel"):
+        if name in ("random-walk", "sp500-return", "nasdaq-return", "panel"):
             columns.append((f"{name} skill", case, "skill", None))
         if name == "sp500-volatility":
             for h in ("1", "5"):
@@ -181,7 +182,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         loaded = [json.loads(p.read_text()) for p in args.table]
-        print(markdown([c for item in loaded for c in (item if isinstance(item, list) else [item])]))
+        print(
+            markdown([c for item in loaded for c in (item if isinstance(item, list) else [item])])
+        )
         return
     results = [run_case(c, args.folds, args.models.split(",")) for c in args.cases]
     text = json.dumps(results if len(results) > 1 else results[0], indent=2, default=str)

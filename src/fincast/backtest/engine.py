@@ -186,7 +186,7 @@ def _fold_predictions(
         # early stopping and shrinkage use the chronological end of the training fold,
         # after a gap
         n_train = fold.train_end - fold.train_start
-        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.1))))
+        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.2))))
         val_start = fold.train_end - n_val
         gap = fold.test_start - fold.train_end
         validation = d.chronological(train_mask & (d.date_pos >= val_start))

@@ -148,7 +148,7 @@ class KerasForecaster(Model):
         l1: float = 0.0,
         l2: float = 0.0,
         patience: int | None = 10,
-        val_fraction: float = 0.1,
+        val_fraction: float = 0.2,
         skip: bool = True,
         weight_decay: float = 1e-4,
         shrink: bool = True,
@@ -255,9 +255,7 @@ class KerasForecaster(Model):
             residual = keras.layers.Dense(n_h * width, kernel_initializer="zeros", name="head")(
                 hidden
             )
-            linear = keras.layers.Dense(n_h * width, kernel_initializer="zeros", name="linear")(
-                row
-            )
+            linear = keras.layers.Dense(n_h * width, kernel_initializer="zeros", name="linear")(row)
             out = keras.layers.Add(name="linear_plus_residual")([linear, residual])
             if self.task.output == "multiclass":
                 out = keras.layers.Reshape((n_h, width), name="per_horizon")(out)
