@@ -36,7 +36,7 @@ for _path in (ROOT / "src", ROOT):
 
 from benchmarks.simulate import ar_garch, random_walk  # noqa: E402
 
-__all__ = ["CASES", "NETWORKS", "markdown", "run_case"]
+__all__ = ["CASES", "NETWORKS", "markdown", "merge", "run_case"]
 
 NETWORKS = ["seed-mlp", "mlp", "lstm", "gru", "cnn", "transformer"]
 
@@ -131,6 +131,18 @@ def run_case(name: str, folds: int = 5, models: list[str] | None = None) -> dict
     return out
 
 
+def merge(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per case: the models of runs of the same case (and folds) side by side."""
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
+    for case in cases:
+        key = (case["case"], case["folds"])
+        if key not in merged:
+            merged[key] = {**case, "models": dict(case["models"])}
+        else:
+            merged[key]["models"].update(case["models"])
+    return list(merged.values())
+
+
 def _f(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -182,9 +194,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.table:
         loaded = [json.loads(p.read_text()) for p in args.table]
-        print(
-            markdown([c for item in loaded for c in (item if isinstance(item, list) else [item])])
-        )
+        print(markdown(merge([c for i in loaded for c in (i if isinstance(i, list) else [i])])))
         return
     results = [run_case(c, args.folds, args.models.split(",")) for c in args.cases]
     text = json.dumps(results if len(results) > 1 else results[0], indent=2, default=str)
