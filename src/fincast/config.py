@@ -296,9 +296,10 @@ class RunConfig(BaseModel):
         ge=0,
     )
     val_fraction: float = option(
-        0.1,
+        0.2,
         "Share of each training fold's last dates held out (after a gap of the horizon, never "
-        "the test block) as the validation tail of early stopping and shrinkage.",
+        "the test block) as the validation tail: early stopping scores its first half, "
+        "shrinkage is fitted on its second half.",
         section="training",
         gt=0,
         lt=0.5,

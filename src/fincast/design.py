@@ -72,6 +72,11 @@ class Design:
         full = Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
         return full if mask is None else full.take(mask)
 
+    def chronological(self, mask: np.ndarray) -> Batch:
+        """The rows selected by a boolean ``mask`` as a :class:`Batch` in date order."""
+        rows = np.flatnonzero(mask)
+        return self.batch(rows[np.argsort(self.date_pos[rows], kind="stable")])
+
     def for_fold(self, train_mask: np.ndarray | None = None) -> Design:
         """The design with ``trend3`` / ``events`` labels fitted on the training rows only.
 

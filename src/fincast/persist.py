@@ -155,7 +155,7 @@ def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasF
     train_rows = design.date_pos < val_start - task.max_horizon
     if design.target_end_pos is not None:
         train_rows &= design.target_end_pos < val_start
-    return model.fit(design.batch(train_rows), design.batch(design.date_pos >= val_start))
+    return model.fit(design.batch(train_rows), design.chronological(design.date_pos >= val_start))
 
 
 def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
