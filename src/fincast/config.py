@@ -224,6 +224,12 @@ class RunConfig(BaseModel):
         "Panels: give the model the series identity (one 0/1 input per series) as an input.",
         section="features",
     )
+    cs_normalize: Literal["none", "rank", "zscore"] = option(
+        "none",
+        "Panels: each feature ranked (rank) or z-scored (zscore) across the series of each "
+        "date, the usual input of cross-sectional models; none keeps them as they are.",
+        section="features",
+    )
     covariates: list[dict[str, Any]] | None = option(
         None,
         "Extra series joined as of each row's date (repeatable): FILE or "

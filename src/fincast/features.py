@@ -32,7 +32,18 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["EXTRAS", "FEATURE_SETS", "FeatureSpec", "build_features", "sequence_columns"]
+__all__ = [
+    "CS_NORMALIZE",
+    "EXTRAS",
+    "FEATURE_SETS",
+    "FeatureSpec",
+    "build_features",
+    "cross_sectional",
+    "sequence_columns",
+]
+
+#: Cross-sectional normalisations of a panel's features (``--cs-normalize``).
+CS_NORMALIZE = ("none", "rank", "zscore")
 
 FEATURE_SETS: dict[str, str] = {
     "default": "stationary OHLCV transforms plus lagged returns over the lookback",
@@ -193,6 +204,59 @@ def _base_features(
     if not positive:
         out["level"] = value
     return pd.DataFrame(out, index=frame.index)
+
+
+def cross_sectional(
+    feats: pd.DataFrame, frame: pd.DataFrame, how: str, keep: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Each feature ranked or z-scored across the series of each date (``--cs-normalize``).
+
+    A row's value is compared with the same feature of the other series *on the same date*
+    only (rows dated t, themselves built from data dated <= t), so nothing from the future
+    enters. Series whose feature is not yet defined on a date (a look-back still filling)
+    are left out of that date's cross-section and stay NaN.
+
+    Parameters
+    ----------
+    feats
+        Feature table aligned with ``frame``.
+    frame
+        The canonical long frame (its ``id`` and ``date`` columns).
+    how
+        ``rank``: the percentile rank among the date's series, centred to (-0.5, 0.5]
+        (ties share their mean rank); ``zscore``: ``(x - mean) / sd`` over the date's series
+        (population sd; 0 when every series has the same value); ``none``: unchanged.
+    keep
+        Columns left as they are: the same for every series on a date (calendar, global
+        covariates) or a series identity, which a cross-section would erase.
+
+    Raises
+    ------
+    ConfigError
+        For a single series, or an unknown ``how``.
+    """
+    if how == "none":
+        return feats
+    if how not in CS_NORMALIZE:
+        raise ConfigError(f"cs-normalize must be one of {', '.join(CS_NORMALIZE)}, got {how!r}")
+    n_series = frame["id"].nunique()
+    if n_series < 2:
+        raise ConfigError(
+            f"--cs-normalize {how} compares the series of each date, but the data has "
+            f"{n_series} series; pass a panel (an id column) or leave out --cs-normalize"
+        )
+    cols = [c for c in feats.columns if c not in keep]
+    by_date = feats[cols].groupby(frame["date"].to_numpy(), sort=False)
+    if how == "rank":
+        normed = by_date.rank(pct=True) - 0.5
+    else:
+        mean = by_date.transform("mean")
+        sd = by_date.transform("std", ddof=0)
+        normed = (feats[cols] - mean) / sd.where(sd > 0)
+        normed = normed.mask((sd == 0) & feats[cols].notna(), 0.0)
+    out = feats.copy()
+    out[cols] = normed.astype("float64")
+    return out
 
 
 def sequence_columns(feature_names: list[str] | tuple[str, ...]) -> list[str]:

@@ -24,9 +24,10 @@ transformed value only uses observations dated ``<= d``:
   standard deviation of each fold's training rows by the model's own scaler (the Keras
   models and ``ridge``), which is exactly a per-fold z-score.
 
-Tables: *long* (a date column, an optional id column, one or more numeric value columns,
-each a covariate named ``cov_<column>``) or *wide* (``by: id`` and no id column: a date
-column and one column per series of the data; one covariate named ``cov_<file stem>``).
+Tables (a path, a DataFrame, or a built-in such as ``builtin:vix``): *long* (a date column,
+an optional id column, one or more numeric value columns, each a covariate named
+``cov_<column>``) or *wide* (``by: id`` and no id column: a date column and one column per
+series of the data; one covariate named ``cov_<file stem>``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from .builtin import load_builtin
 from .readers import DATE_NAMES, ID_NAMES, _find, _parse_dates, _read_file
 
 __all__ = ["TRANSFORMS", "Covariate", "covariate_features", "load_covariates", "parse_lag"]
@@ -119,6 +121,12 @@ def _read(source: Any) -> tuple[pd.DataFrame, str, str]:
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         return frame, "covariate DataFrame", "covariate"
+    if isinstance(source, str) and source.startswith("builtin:"):
+        name = source.split(":", 1)[1]
+        frame = load_builtin(name)
+        # arch's VIX has rows for exchange holidays with no value: no observation, not a gap
+        values = [c for c in frame.columns if c != "Date"]
+        return frame.dropna(subset=values, how="all").reset_index(drop=True), source, name
     path = Path(os.fspath(source)).expanduser()
     frame = _read_file(path)[0]
     return frame, str(path), path.name.split(".")[0]
