@@ -19,8 +19,10 @@ Feature sets
     five columns" set-up.
 ``+calendar`` (after a set, e.g. ``default+calendar``; alone it means ``default+calendar``)
     Adds what the calendar says about the row's own date, known in advance: day of week
-    (0 = Monday), month, calendar days and weekdays (Monday to Friday, no holiday calendar)
-    to the end of the month.
+    (0 = Monday), month, calendar days and weekdays (Monday to Friday) to the end of the
+    month, and from the New York Stock Exchange calendar (``exchange_calendars``' XNYS,
+    holidays included): trading sessions to the end of the month and whether the next or
+    the previous weekday is an exchange holiday.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ FEATURE_SETS: dict[str, str] = {
 
 #: Extra feature groups that follow a set after ``+``.
 EXTRAS: dict[str, str] = {
-    "calendar": "day of week, month, calendar days and weekdays to the month end",
+    "calendar": "day of week, month, days, weekdays and XNYS sessions to the month end, "
+    "next/previous weekday an XNYS holiday",
 }
 
 
@@ -149,11 +152,20 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
     Examples
     --------
     >>> calendar_features(pd.Series(pd.to_datetime(["2024-01-29"]))).iloc[0].tolist()
-    [0.0, 1.0, 2.0, 2.0]
+    [0.0, 1.0, 2.0, 2.0, 2.0, 0.0, 0.0]
     """
     d = pd.to_datetime(dates)
     end = d + pd.offsets.MonthEnd(0)
     day = d.to_numpy(dtype="datetime64[D]")
+    end_day = end.to_numpy(dtype="datetime64[D]")
+    first, last = day.min() - 10, end_day.max() + 10
+    sessions = exchange_sessions(first, last)
+    holidays = np.setdiff1d(np.arange(first, last + 1), sessions)
+    holidays = holidays[np.is_busday(holidays)]  # weekdays the exchange is closed
+    to_end = np.searchsorted(sessions, end_day, side="right")
+    to_end -= np.searchsorted(sessions, day, side="right")
+    next_day = np.busday_offset(day, 1, roll="forward")
+    prev_day = np.busday_offset(day, -1, roll="backward")
     return pd.DataFrame(
         {
             "cal_dow": d.dt.day_of_week.astype("float64"),
@@ -162,9 +174,30 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
             "cal_weekdays_to_month_end": np.busday_count(
                 day + 1, end.to_numpy(dtype="datetime64[D]") + 1
             ).astype("float64"),
+            "cal_sessions_to_month_end": to_end.astype("float64"),
+            "cal_holiday_next": np.isin(next_day, holidays).astype("float64"),
+            "cal_holiday_prev": np.isin(prev_day, holidays).astype("float64"),
         },
         index=dates.index,
     )
+
+
+def exchange_sessions(
+    start: np.datetime64, end: np.datetime64, calendar: str = "XNYS"
+) -> np.ndarray:
+    """The trading sessions of an exchange calendar from ``start`` to ``end`` (days).
+
+    From ``exchange_calendars`` (XNYS: the New York Stock Exchange, its holiday rules and
+    special closures); the calendar is known in advance, so using it is no look-ahead.
+    """
+    import warnings
+
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():  # its own pandas deprecation notices
+        warnings.simplefilter("ignore")
+        cal = xcals.get_calendar(calendar, start=str(start), end=str(end))
+    return np.asarray(cal.sessions.to_numpy(dtype="datetime64[D]"))
 
 
 def _base_features(
