@@ -177,3 +177,72 @@ def test_a_missing_panel_package_names_the_install(monkeypatch):
     )
     with pytest.raises(DataError, match=r'pip install "fincast\[panel\]"'):
         load_builtin("stocks20")
+
+
+def test_a_saved_model_remembers_its_covariates_and_predict_rebuilds_them(tmp_path, capsys):
+    import json
+
+    import fincast
+    from fincast.persist import load_model
+
+    data, cov = simulated_panel(n=120)
+    data.to_csv(tmp_path / "panel.csv", index=False)
+    cov.to_csv(tmp_path / "x.csv", index=False)
+    entry = {"path": str(tmp_path / "x.csv"), "lag": 1, "transform": "diff"}
+    path = fincast.train(
+        str(tmp_path / "panel.csv"),
+        out=str(tmp_path / "m"),
+        models=["mlp"],
+        epochs=2,
+        lookback=3,
+        covariates=[entry],
+        cs_normalize="zscore",
+    )
+    info = json.loads((path / "fincast.json").read_text())
+    assert info["covariates"] == [{"fillna": "error", **entry}] and info["cs_normalize"] == "zscore"
+    assert info["feature_names"][-1] == "cov_x"
+    forecast = fincast.predict(path, str(tmp_path / "panel.csv"))
+    assert len(forecast) == 5 and "note" not in forecast.columns
+    # the forecast equals the loaded model on the design rebuilt by hand
+    model, _ = load_model(path)
+    ds = load(str(tmp_path / "panel.csv"))
+    design = build_design(
+        ds,
+        model.task,
+        FeatureSpec("default", 3),
+        require_target=False,
+        covariates=load_covariates([entry], ds.ids),
+        cs_normalize="zscore",
+    )
+    last = pd.Series(np.arange(len(design))).groupby(design.ids).max().to_numpy()
+    np.testing.assert_allclose(
+        forecast["forecast"].to_numpy(), model.predict(design.batch(last))[:, 0], rtol=1e-5
+    )
+    # lag 1: the covariate file may end one row before the data, not two
+    cov[cov["date"] < cov["date"].max()].to_csv(tmp_path / "x.csv", index=False)
+    assert len(fincast.predict(path, str(tmp_path / "panel.csv"))) == 5
+    short = cov[cov["date"] < sorted(cov["date"].unique())[-2]]
+    short.to_csv(tmp_path / "x.csv", index=False)
+    code = main(["predict", "--model", str(path), "--data", str(tmp_path / "panel.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "update the covariate file" in err and "x.csv" in err
+    assert len(err.strip().splitlines()) == 1
+    with pytest.raises(ConfigError, match="DataFrame"):
+        fincast.train(
+            str(tmp_path / "panel.csv"), out=str(tmp_path / "m2"), covariates=[{"path": cov}]
+        )
+
+
+def test_coverage_of_a_monthly_covariate_with_a_publication_lag():
+    from fincast.data.covariates import check_coverage
+
+    dates = pd.bdate_range("2021-01-01", "2021-06-30")
+    data = pd.DataFrame({"id": "A", "date": dates})
+    monthly = pd.DataFrame({"date": pd.date_range("2020-06-01", "2021-04-01", freq="MS"), "c": 1.0})
+    covs = load_covariates([{"path": monthly, "lag": "1M"}], ["A"])
+    # April's value is published 1 May; May's (due 1 June) is missing from the file
+    check_coverage(covs, data, pd.Series({"A": pd.Timestamp("2021-05-31")}))
+    with pytest.raises(
+        DataError, match=r"needs its value of 2021-05-01, available from 2021-06-01"
+    ):
+        check_coverage(covs, data, pd.Series({"A": pd.Timestamp("2021-06-01")}))
