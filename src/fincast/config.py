@@ -216,7 +216,7 @@ class RunConfig(BaseModel):
     features: str = option(
         "default",
         "Feature set: default (stationary) or raw; +calendar (alone: default+calendar) adds "
-        "day of week, month and days to month end.",
+        "day of week, month, days to month end and XNYS sessions and holidays.",
         section="features",
     )
     series_embedding: bool = option(
