@@ -247,3 +247,17 @@ def test_a_panel_run_reports_portfolio_metrics_that_predictions_csv_reproduces(t
     assert ridge["max_drawdown"] == pytest.approx(ep.max_drawdown(loop))
     assert (tmp_path / "run" / "plots" / "ic_decay.png").is_file()
     assert "plot-ic_decay" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_the_command_line_prints_the_portfolio_of_a_panel_only(capsys):
+    from fincast.cli_output import print_portfolio
+
+    metrics = evaluate(panel(n_dates=80, skill=0.5), "return", bootstrap_reps=10)
+    print_portfolio(metrics)
+    out = capsys.readouterr().out
+    assert "cross-sectional portfolio · quantile:5 · 7 series" in out
+    ls = metrics["portfolio"]["models"]["m"]["long_short"]
+    assert f"{ls['annual_return']:.1%}" in out and f"{ls['sharpe']:.4g}" in out
+    assert "equal-weight (long)" in out and "not ranked · naive" in out
+    print_portfolio(evaluate(panel()[lambda t: t["id"] == "A"], "return", bootstrap_reps=10))
+    assert capsys.readouterr().out == ""
