@@ -232,5 +232,7 @@ def test_calendar_features_come_from_the_row_date_alone():
     assert got["cal_holiday_next"].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert got["cal_holiday_prev"].tolist() == [0.0, 1.0, 0.0, 1.0]
     assert got["cal_sessions_to_month_end"].tolist() == [2.0, 1.0, 14.0, 13.0]
+    # an ad-hoc closure (Hurricane Sandy, Mon 29 Oct 2012) was not known the Friday before
+    assert calendar_features(pd.Series(pd.to_datetime(["2012-10-26"])))["cal_holiday_next"][0] == 0
     with pytest.raises(ConfigError, match=r"\+calendar"):
         FeatureSpec("default+moon")

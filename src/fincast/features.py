@@ -20,9 +20,9 @@ Feature sets
 ``+calendar`` (after a set, e.g. ``default+calendar``; alone it means ``default+calendar``)
     Adds what the calendar says about the row's own date, known in advance: day of week
     (0 = Monday), month, calendar days and weekdays (Monday to Friday) to the end of the
-    month, and from the New York Stock Exchange calendar (``exchange_calendars``' XNYS,
-    holidays included): trading sessions to the end of the month and whether the next or
-    the previous weekday is an exchange holiday.
+    month, and from the New York Stock Exchange calendar (``exchange_calendars``' XNYS
+    regular holidays, known in advance): trading sessions to the end of the month and
+    whether the next or the previous weekday is an exchange holiday.
 """
 
 from __future__ import annotations
@@ -185,10 +185,12 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
 def exchange_sessions(
     start: np.datetime64, end: np.datetime64, calendar: str = "XNYS"
 ) -> np.ndarray:
-    """The trading sessions of an exchange calendar from ``start`` to ``end`` (days).
+    """The scheduled trading sessions of an exchange from ``start`` to ``end`` (days).
 
-    From ``exchange_calendars`` (XNYS: the New York Stock Exchange, its holiday rules and
-    special closures); the calendar is known in advance, so using it is no look-ahead.
+    Weekdays less the exchange's *regular* holidays from ``exchange_calendars`` (XNYS: the
+    New York Stock Exchange's holiday rules), which are known years in advance, so using
+    them is no look-ahead. Ad-hoc closures (Hurricane Sandy in 2012, national days of
+    mourning) are left out: they were not known at the previous close.
     """
     import warnings
 
@@ -197,7 +199,11 @@ def exchange_sessions(
     with warnings.catch_warnings():  # its own pandas deprecation notices
         warnings.simplefilter("ignore")
         cal = xcals.get_calendar(calendar, start=str(start), end=str(end))
-    return np.asarray(cal.sessions.to_numpy(dtype="datetime64[D]"))
+        rules = cal.regular_holidays
+        holidays = rules.holidays(str(start), str(end)) if rules is not None else []
+    days = np.arange(start, end + 1)
+    days = days[np.is_busday(days)]
+    return np.setdiff1d(days, np.asarray(pd.DatetimeIndex(holidays), dtype="datetime64[D]"))
 
 
 def _base_features(
