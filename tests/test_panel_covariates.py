@@ -161,6 +161,8 @@ def test_builtin_vix_and_cpi_are_covariates():
     dec = np.log(cpi["2017-12-01"] / cpi["2017-11-01"])
     assert got.loc["2018-01-02", "cov_CPILFESL"] == pytest.approx(dec)
     assert got.loc["2017-12-29", "cov_CPILFESL"] != pytest.approx(dec)
+    # as data too: arch's holiday rows without a value are no observation, not a gap
+    assert len(load("builtin:vix").frame) == 1259 and len(load("builtin:wti").frame) == 8321
 
 
 @pytest.mark.skipif(importlib.util.find_spec("skfolio") is None, reason="skfolio not installed")

@@ -47,7 +47,8 @@ BUILTINS.update({name: panel[3] for name, panel in _PANELS.items()})
 def load_builtin(name: str) -> pd.DataFrame:
     """The raw frame of built-in dataset ``name``, with a ``Date`` column.
 
-    A panel comes in long form: ``Date``, ``ticker`` and ``close``.
+    A panel comes in long form: ``Date``, ``ticker`` and ``close``. Rows without any
+    value (exchange holidays in ``vix`` and ``wti``) are left out.
 
     Raises
     ------
@@ -65,6 +66,10 @@ def load_builtin(name: str) -> pd.DataFrame:
     path = data_dir / _SOURCES[name][0]
     frame = load_file(str(path), path.name)  # what ``arch.data.<name>.load()`` does
     frame.index.name = "Date"
+    # arch's VIX and WTI files have a row for each exchange holiday with no value: that is
+    # no observation, not a missing one (it would need --fillna, and ffill would invent a
+    # price for a day without trading)
+    frame = frame.dropna(how="all")
     return frame.reset_index()
 
 

@@ -132,10 +132,7 @@ def _read(source: Any) -> tuple[pd.DataFrame, str, str]:
         return frame, "covariate DataFrame", "covariate"
     if isinstance(source, str) and source.startswith("builtin:"):
         name = source.split(":", 1)[1]
-        frame = load_builtin(name)
-        # arch's VIX has rows for exchange holidays with no value: no observation, not a gap
-        values = [c for c in frame.columns if c != "Date"]
-        return frame.dropna(subset=values, how="all").reset_index(drop=True), source, name
+        return load_builtin(name), source, name
     path = Path(os.fspath(source)).expanduser()
     frame = _read_file(path)[0]
     return frame, str(path), path.name.split(".")[0]
