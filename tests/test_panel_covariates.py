@@ -248,3 +248,27 @@ def test_coverage_of_a_monthly_covariate_with_a_publication_lag():
         DataError, match=r"needs its value of 2021-05-01, available from 2021-06-01"
     ):
         check_coverage(covs, data, pd.Series({"A": pd.Timestamp("2021-06-01")}))
+
+
+def test_a_dataframe_covariate_runs_and_config_yaml_names_it_by_hash(tmp_path, capsys):
+    import yaml
+
+    from fincast.config import build_config
+    from fincast.errors import RunError
+    from fincast.rundir import check_resume
+
+    data, cov = simulated_panel(n=120)
+    data.to_csv(tmp_path / "panel.csv", index=False)
+    options = {"data": str(tmp_path / "panel.csv"), "models": [], "baselines": ["naive", "ridge"]}
+    options |= {"folds": 2, "lookback": 3, "out": str(tmp_path / "run")}
+    result = backtest(**{**options, "covariates": [cov]})  # a bare DataFrame is a table
+    assert result.metrics["models"]["ridge"]["skill_vs_naive"] > 0.2
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["covariates"]
+    assert len(saved) == 1 and saved[0]["path"].startswith("<DataFrame 600x3 sha256:")
+    check_resume(tmp_path / "run", build_config({**options, "covariates": [{"path": cov}]}))
+    with pytest.raises(RunError, match="covariates"):
+        check_resume(tmp_path / "run", build_config({**options, "covariates": [cov.iloc[:-1]]}))
+    config = str(tmp_path / "run" / "config.yaml")
+    code = main(["backtest", "--config", config, "--out", str(tmp_path / "again")])
+    err = capsys.readouterr().err
+    assert code == 2 and "was a Python DataFrame" in err and len(err.strip().splitlines()) == 1

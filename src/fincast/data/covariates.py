@@ -130,6 +130,11 @@ def _read(source: Any) -> tuple[pd.DataFrame, str, str]:
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         return frame, "covariate DataFrame", "covariate"
+    if isinstance(source, str) and source.startswith("<DataFrame"):
+        raise DataError(
+            f"covariate {source} was a Python DataFrame when this configuration was saved; "
+            "pass the DataFrame again (covariates=[...]) or write it to a file"
+        )
     if isinstance(source, str) and source.startswith("builtin:"):
         name = source.split(":", 1)[1]
         return load_builtin(name), source, name
