@@ -102,8 +102,8 @@ def print_portfolio(metrics: dict[str, Any]) -> None:
         f" · {fmt(port.get('cost_bps'))} bp · long-short, net",
         title_justify="left",
     )
-    head = ("model", "annual return", "volatility", "Sharpe", "Sharpe 95% interval")
-    head += ("IR vs equal weight", "max drawdown", "turnover", "rank IC", "rank IC t", "DM p")
+    head = ["model", "annual return", "volatility", "Sharpe", "Sharpe 95% interval"]
+    head += ["IR vs equal weight", "max drawdown", "turnover", "rank IC", "rank IC t", "DM p"]
     for col in head:
         table.add_column(col, justify="left" if col == "model" else "right")
     pct = "{:.1%}".format
