@@ -145,6 +145,7 @@ def prepare(config: RunConfig) -> Prepared:
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
         covariates=load_covariates(config.covariates, ds.ids, config.fillna),
+        cs_normalize=config.cs_normalize,
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
