@@ -17,7 +17,7 @@ import pytest
 from fincast.backtest import run_backtest
 from fincast.config import build_config
 from fincast.models import MODELS
-from fincast.tasks import TASKS
+from fincast.tasks import TASKS, get_task
 
 from .conftest import make_ohlcv
 
@@ -39,7 +39,11 @@ def baselines(task: str) -> list[str]:
     return [
         n
         for n, i in MODELS.items()
-        if i.kind == "baseline" and (i.tasks is None or task in i.tasks)
+        if i.kind == "baseline"
+        and (
+            (i.tasks is None and (i.any_task or get_task(task).generic_baselines))
+            or (i.tasks is not None and task in i.tasks)
+        )
     ]
 
 
@@ -153,6 +157,8 @@ GRID = [
     ("trend3", "panel", "rolling", {"series_embedding": True}),
     ("events", "single", "expanding", {}),
     ("volatility", "panel", "expanding", {"vol_estimator": "parkinson"}),
+    ("quantile", "single", "expanding", {"quantiles": [0.05, 0.5, 0.95]}),
+    ("var", "panel", "expanding", {"alpha": [0.05], "position": "short"}),
 ]
 
 
@@ -185,7 +191,7 @@ def test_forecasts_before_t_ignore_everything_after_t(tmp_path, task, data, wind
 #: The networks other than the quick tier's MLP, one per grid point (all of them, and
 #: every sequence model on a ragged panel or the sign-changing rate): the full
 #: network x grid product would take many minutes.
-NETS = ["lstm", "seed-mlp", "transformer", "gru", "cnn", "lstm", "gru"]
+NETS = ["lstm", "seed-mlp", "transformer", "gru", "cnn", "lstm", "gru", "cnn", "transformer"]
 
 
 def test_every_network_is_in_the_slow_grid():

@@ -90,6 +90,8 @@ def print_verdict(metrics: dict[str, Any]) -> None:
             fmt(r.get("ic")),
         )
     wide().print(table)
+    for note in verdict.get("notes", []):  # a task's plain sentences (VaR backtests)
+        wide().print(note, highlight=False, markup=False)
 
 
 def print_portfolio(metrics: dict[str, Any]) -> None:

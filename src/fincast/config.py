@@ -168,7 +168,7 @@ class RunConfig(BaseModel):
     # -- task --------------------------------------------------------------------------
     task: str = option(
         "return",
-        "What to forecast: return, level, direction, trend3, events or volatility.",
+        "What to forecast: return, level, direction, trend3, events, volatility, quantile or var.",
         section="task",
     )
     horizon: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1)] = option(
@@ -200,6 +200,23 @@ class RunConfig(BaseModel):
         "auto",
         "level: steps of the target as log changes or plain differences: auto (logs of a "
         "price column, differences of any other), log or diff.",
+        section="task",
+    )
+    quantiles: list[float] = option(
+        lambda: [0.01, 0.05, 0.5, 0.95],
+        "quantile: quantile levels of the h-step log return, increasing, each in (0, 1).",
+        section="task",
+        shown="0.01,0.05,0.5,0.95",
+    )
+    alpha: list[float] = option(
+        lambda: [0.01, 0.05],
+        "var: tail levels of VaR and ES (0.01 is the 99 % VaR), increasing, each in (0, 1).",
+        section="task",
+        shown="0.01,0.05",
+    )
+    position: Literal["long", "short"] = option(
+        "long",
+        "var: the position whose losses VaR and ES measure (short: losses are rises).",
         section="task",
     )
     cost_bps: float = option(
@@ -291,7 +308,8 @@ class RunConfig(BaseModel):
     )
     loss: str | None = option(
         None,
-        "mse, mae, huber, qlike (volatility), binary_crossentropy or categorical_crossentropy.",
+        "mse, mae, huber, qlike (volatility), binary_crossentropy, categorical_crossentropy or "
+        "pinball (quantile, var).",
         section="training",
         shown="by task",
     )
@@ -443,6 +461,30 @@ class RunConfig(BaseModel):
                 ) from None
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("quantiles", "alpha", mode="before")
+    @classmethod
+    def _levels_list(cls, value: Any) -> Any:
+        """``0.01,0.05`` as a list of numbers."""
+        if isinstance(value, str):
+            try:
+                return [float(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ValueError(f"expected numbers like 0.01,0.05, got {value!r}") from None
+        if isinstance(value, int | float):
+            return [value]
+        return value
+
+    @field_validator("quantiles", "alpha")
+    @classmethod
+    def _levels_valid(cls, value: list[float], info: Any) -> list[float]:
+        from .tasks.quantile import check_levels
+
+        try:
+            check_levels(value, f"--{info.field_name}")
+        except ConfigError as exc:
+            raise ValueError(str(exc).split(": ", 1)[-1]) from None
         return value
 
     @field_validator("covariates", mode="before")

@@ -10,7 +10,11 @@ that apply) plus the task's forecast columns:
 - ``trend3``: ``y_true`` / ``y_pred`` as class indices 0 = down, 1 = flat, 2 = up, and
   ``prob_down``, ``prob_flat``, ``prob_up``;
 - ``events``: a ``label`` column (the event name), ``y_true`` / ``y_pred`` 0 or 1 and
-  ``prob``.
+  ``prob``;
+- ``quantile``: ``q_<level>`` per quantile level (``q_0.05``; sorted across levels, never
+  crossing) and ``y_pred``, the quantile nearest the median;
+- ``var``: ``var_<alpha>`` and ``es_<alpha>`` per level (positive losses of the position;
+  ``y_true`` is the position's return) and ``y_pred`` = ``-var`` of the first level.
 
 Metrics, plots and the report work from this table alone, so they can be rebuilt from
 ``predictions.csv`` without retraining. This module owns its columns, building, reading,

@@ -41,6 +41,8 @@ KEYS = {
     },
     "events": {"hamming_loss", "subset_accuracy", "f1_macro", "labels", "skill_vs_naive"},
     "volatility": {"mse", "mae", "qlike", "skill_vs_naive"},
+    "quantile": {"pinball", "pinball_by_level", "coverage", "coverage_error", "skill_vs_naive"},
+    "var": {"levels", "fz0", "hit_rate_error", "skill_vs_naive"},
 }
 
 
@@ -48,7 +50,11 @@ def baselines_for(task: str) -> list[str]:
     return [
         n
         for n, i in MODELS.items()
-        if i.kind == "baseline" and (i.tasks is None or task in i.tasks)
+        if i.kind == "baseline"
+        and (
+            (i.tasks is None and (i.any_task or get_task(task).generic_baselines))
+            or (i.tasks is not None and task in i.tasks)
+        )
     ]
 
 
@@ -124,6 +130,12 @@ def run_and_check(
         assert set(metrics["models"]["mlp"]["labels"]) == {"up_1pct", "down_1pct", "big_move"}
     if task == "volatility":
         assert (pred["y_pred"] > 0).all() and (pred["y_true"] >= 0).all()
+    if task == "quantile":
+        q = pred[["q_0.01", "q_0.05", "q_0.5", "q_0.95"]].to_numpy()
+        assert np.isfinite(q).all() and (np.diff(q, axis=1) >= 0).all()
+    if task == "var":
+        assert (pred["es_0.01"] >= pred["var_0.01"]).all()
+        assert set(metrics["models"]["mlp"]["levels"]) == {"0.01", "0.05"}
     # training and validation history per model and fold for the networks
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert set(history) == set(nets)

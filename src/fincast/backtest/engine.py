@@ -218,8 +218,14 @@ def _fold_predictions(
     return frame, history
 
 
-def _ensemble(frames: list[pd.DataFrame], name: str, classification: bool) -> pd.DataFrame:
-    """The seed-averaged forecast of one model and fold, as ``NAME-ensemble`` rows."""
+def _ensemble(
+    frames: list[pd.DataFrame], name: str, classification: bool, labels: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The seed-averaged forecast of one model and fold, as ``NAME-ensemble`` rows.
+
+    Regression tasks average ``y_pred`` and the task's label columns (quantiles, VaR and
+    ES: averages of sorted quantiles stay sorted).
+    """
     first = frames[0].drop(columns=SEED_COLUMN)
     out = first.assign(model=f"{name}-ensemble")
     trend3 = [c for c in ("prob_down", "prob_flat", "prob_up") if c in first.columns]
@@ -234,7 +240,8 @@ def _ensemble(frames: list[pd.DataFrame], name: str, classification: bool) -> pd
         votes = pd.DataFrame({i: f["y_pred"].to_numpy() for i, f in enumerate(frames)})
         out["y_pred"] = votes.mode(axis=1)[0].to_numpy(dtype="float64")
     else:
-        out["y_pred"] = np.mean([f["y_pred"].to_numpy(dtype="float64") for f in frames], axis=0)
+        for c in ["y_pred", *(c for c in labels if c in first.columns)]:
+            out[c] = np.mean([f[c].to_numpy(dtype="float64") for f in frames], axis=0)
     return out
 
 
@@ -258,7 +265,7 @@ def _fold_unit(
         frame, hist = _fold_predictions(prep, name, fold, model_seed(run_seed, key, fold.index))
         frames.append(frame.assign(**{SEED_COLUMN: s}))
         history = history or hist
-    ensemble = _ensemble(frames, name, prep.task.is_classification)
+    ensemble = _ensemble(frames, name, prep.task.is_classification, prep.task.labels)
     return pd.concat([*frames, ensemble], ignore_index=True), history
 
 

@@ -247,7 +247,9 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"alpha", "summary": str, "models": [{"model", "skill_vs_naive", "ci_low",
         "ci_high", "ci_metric", "dm_p_value", "beats_naive" ("yes"/"no"), "status",
-        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}]}``. A model beats naive when the
+        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}], "notes": [str]}``; ``notes`` are
+        the plain sentences a task's metrics carry under ``"notes"`` (e.g. the VaR backtests
+        of ``var``), each prefixed with its model. A model beats naive when the
         one-sided Diebold-Mariano p-value is below ``alpha``; ``status`` says "beats naive",
         "better on this sample, not significant" or "does not beat naive".
     """
@@ -256,6 +258,11 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     alpha = float(sig.get("alpha", 0.05))
     bh = (metrics.get("finance") or {}).get("buy_and_hold", {}).get("long_flat", {})
     rows = []
+    notes = [
+        f"{name}: {note}"
+        for name, entry in metrics.get("models", {}).items()
+        for note in entry.get("notes") or []
+    ]
     for name, entry in metrics.get("models", {}).items():
         if name == _NAIVE:
             continue
@@ -294,4 +301,7 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
         summary = f"No model beats naive at {pct} (one-sided Diebold-Mariano)."
     else:
         summary = "Only the naive baseline was run: nothing to compare."
-    return {"alpha": alpha, "summary": summary, "models": rows}
+    out: dict[str, Any] = {"alpha": alpha, "summary": summary, "models": rows}
+    if notes:
+        out["notes"] = notes
+    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import DataError
@@ -20,6 +19,7 @@ from ..tasks.spec import DEFAULT_TASK
 from .classification import classification_metrics
 from .multiclass import multiclass_metrics
 from .multilabel import multilabel_metrics
+from .quantile import quantile_metrics, risk_metrics
 from .regression import regression_metrics
 from .volatility import volatility_metrics
 
@@ -37,6 +37,8 @@ KIT = MetricKit(
     multiclass=multiclass_metrics,
     multilabel=multilabel_metrics,
     volatility=volatility_metrics,
+    quantile=quantile_metrics,
+    risk=risk_metrics,
 )
 _KEYS = ["id", "date", "horizon"]
 _NAIVE = "naive"
@@ -71,12 +73,18 @@ def order_models(names: Iterable[str]) -> list[str]:
     return [b for b in baselines if b in unique] + sorted(unique - set(baselines))
 
 
-def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon)."""
+def _with_naive(predictions: pd.DataFrame, task: Task | None = None) -> pd.DataFrame:
+    """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon).
+
+    The task's :meth:`~fincast.tasks.Task.naive_columns` come along as ``naive_<column>``.
+    """
     frame = predictions.reset_index(drop=True)
     keys = [*_KEYS, "label"] if "label" in frame.columns else _KEYS
-    naive = frame.loc[frame["model"] == _NAIVE, [*keys, "y_pred"]]
-    naive = naive.drop_duplicates(keys, keep="last").rename(columns={"y_pred": "y_naive"})
+    extra = task.naive_columns(frame.columns) if task is not None else []
+    naive = frame.loc[frame["model"] == _NAIVE, [*keys, "y_pred", *extra]]
+    naive = naive.drop_duplicates(keys, keep="last").rename(
+        columns={"y_pred": "y_naive", **{c: f"naive_{c}" for c in extra}}
+    )
     out = frame.merge(naive, on=keys, how="left", validate="many_to_one")
     out["y_naive"] = out["y_naive"].astype("float64")
     return out
@@ -84,13 +92,7 @@ def _with_naive(predictions: pd.DataFrame) -> pd.DataFrame:
 
 def _skill(rows: pd.DataFrame, task: Task) -> float | None:
     """Skill against naive on the rows shared with it (NaN-free)."""
-    y = rows["y_true"].to_numpy("float64")
-    pred = rows["y_pred"].to_numpy("float64")
-    naive = rows["y_naive"].to_numpy("float64")
-    shared = np.isfinite(y) & np.isfinite(pred) & np.isfinite(naive)
-    if not shared.any():
-        return None
-    return task.skill(y[shared], pred[shared], naive[shared])
+    return task.skill_of(rows)
 
 
 def _score(rows: pd.DataFrame, task: Task) -> dict[str, Any]:
@@ -156,7 +158,7 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     """
     kind = get_task(task)
     check_predictions(predictions)
-    frame = _with_naive(predictions)
+    frame = _with_naive(predictions, kind)
     horizons = sorted({int(h) for h in frame["horizon"].unique()})
     model_col = frame["model"].astype(str)
     models: dict[str, Any] = {}

@@ -194,6 +194,9 @@ class Model:
     kind: ClassVar[str] = "baseline"
     #: The task kinds it supports (``None``: all).
     tasks: ClassVar[tuple[str, ...] | None] = None
+    #: A baseline with ``tasks = None`` that also serves tasks whose forecasts are not one
+    #: value per horizon (``Task.generic_baselines`` false: quantile, var).
+    any_task: ClassVar[bool] = False
     #: True when it reads (lookback, features) windows instead of one feature row.
     sequence: ClassVar[bool] = False
     #: One line for ``fincast models``.

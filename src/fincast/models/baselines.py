@@ -16,17 +16,27 @@ class NaiveBaseline(TaskOnlyBaseline):
 
     ``return``: a zero return; ``level``: the last value; ``direction``, ``trend3``,
     ``events``: the class / events of the last h-step return (labelled with the training
-    fold's thresholds); ``volatility``: the realised volatility of the last h steps.
+    fold's thresholds); ``volatility``: the realised volatility of the last h steps;
+    ``quantile`` / ``var``: the training fold's historical quantiles (historical
+    simulation), fitted by the task (:meth:`~fincast.tasks.Task.fit_naive`).
     """
 
     name = "naive"
-    description = "zero return / last value / last direction"
+    description = "zero return / last value / last direction / historical quantiles"
+    #: Works for every task: tasks with a fitted naive (``quantile``, ``var``) fit it here.
+    any_task = True
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         self.fitted_ = True
+        self.fixed_ = None
+        if train.y is not None:
+            self.fixed_ = self.task.task.fit_naive(self.task, np.asarray(train.y, "float64"))
         return self
 
     def predict(self, data: Batch) -> np.ndarray:
+        fixed = getattr(self, "fixed_", None)
+        if fixed is not None:
+            return np.tile(fixed, (len(data), 1))
         naive = np.asarray(data.naive, dtype="float64")
         if self.task.output == "multiclass":
             return one_hot(naive, self.task.width)

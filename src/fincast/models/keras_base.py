@@ -34,7 +34,15 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("adam", "sgd", "momentum", "rmsprop", "gd")
-LOSSES = ("mse", "mae", "huber", "qlike", "binary_crossentropy", "categorical_crossentropy")
+LOSSES = (
+    "mse",
+    "mae",
+    "huber",
+    "qlike",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "pinball",
+)
 #: ``qlike`` fits the ``volatility`` task only (the task object lists it); measured on
 #: ``builtin:sp500`` it lost to ``mse`` on the volatility (see the README), so ``mse`` stays
 #: the default there too.
@@ -204,7 +212,12 @@ class KerasForecaster(Model):
     @property
     def uses_validation(self) -> bool:
         """True when the model wants a validation slice (early stopping or shrinkage)."""
-        return self.early_stopping or bool(self.shrink)
+        return self.early_stopping or self._shrinks
+
+    @property
+    def _shrinks(self) -> bool:
+        """Shrinkage is on and applies to the task (not to quantile outputs)."""
+        return bool(self.shrink) and self.task.task.shrinkable
 
     @property
     def packed(self) -> bool:
@@ -241,6 +254,9 @@ class KerasForecaster(Model):
             hidden = self.body(inputs)
             row = keras.layers.Flatten(name="flat_inputs")(inputs) if self.sequence else inputs
         n_h, width = len(self.task.horizons), self.task.width
+        levels = self.task.task.network_levels(self.task)
+        if levels is not None:  # one output per quantile level (pinball loss)
+            width = len(levels)
         if not self.skip:  # the seed's head: one dense layer with the output's activation
             if self.task.output == "multiclass":
                 logits = keras.layers.Dense(n_h * width, name="head")(hidden)
@@ -270,6 +286,10 @@ class KerasForecaster(Model):
             from .losses import qlike
 
             loss = qlike
+        elif loss == "pinball":
+            from .losses import Pinball
+
+            loss = Pinball(levels if levels is not None else (0.5,))
         model.compile(
             optimizer=self._make_optimizer(),
             loss=loss,
@@ -307,6 +327,12 @@ class KerasForecaster(Model):
         if qlike:  # a fit to log variance is biased low: centre exp(fit) on the variance
             fitted = flat @ kernel + bias
             bias = bias + np.log(np.mean(variance / np.exp(fitted), axis=0))
+        levels = self.task.task.network_levels(self.task)
+        if levels is not None:  # quantiles: the ridge fit plus its residuals' quantiles
+            residual = t - (flat @ kernel + bias)
+            offsets = np.quantile(residual, levels, axis=0).T  # (horizons, levels)
+            kernel = np.repeat(kernel, len(levels), axis=1)
+            bias = (bias[:, None] + offsets).reshape(-1)
         return kernel, bias
 
     def _class_frequencies(self, y: np.ndarray) -> np.ndarray:
@@ -398,7 +424,7 @@ class KerasForecaster(Model):
             self.model_.get_layer("linear").set_weights([kernel, bias])
         has_val = validation is not None and len(validation) > 0
         stopping_rows, shrink_rows = validation, validation
-        if has_val and self.early_stopping and self.shrink:
+        if has_val and self.early_stopping and self._shrinks:
             assert validation is not None  # too few rows to halve: both use all of them
             stopping_rows, shrink_rows = _halves(validation)
         val_data = None
@@ -460,7 +486,7 @@ class KerasForecaster(Model):
                 self.model_.set_weights(trained)
             self.history_["start_val_loss"] = [before]
         self.shrinkage_ = None
-        if self.shrink and has_val:
+        if self._shrinks and has_val:
             assert shrink_rows is not None and shrink_rows.y is not None
             raw = self._raw_predict(shrink_rows)
             self.anchor_ = self._class_frequencies(y) if self.task.is_classification else None
@@ -476,7 +502,13 @@ class KerasForecaster(Model):
 
     def outputs(self, raw: np.ndarray) -> np.ndarray:
         """The network's raw outputs as forecasts: (rows, columns) in target units."""
-        return self._unscale(np.asarray(raw, dtype="float64").reshape(len(raw), -1))
+        flat = np.asarray(raw, dtype="float64").reshape(len(raw), -1)
+        levels = self.task.task.network_levels(self.task)
+        if levels is None:
+            return self._unscale(flat)
+        k = len(levels)  # quantiles scale like the target (pinball is scale-equivariant)
+        quantiles = flat * np.repeat(self.y_scale_, k) + np.repeat(self.y_mean_, k)
+        return self.task.task.from_network(self.task, quantiles)
 
     def _structure_key(self, input_shape: tuple[int, ...]) -> tuple[Any, ...]:
         """What decides the network's structure: compiled training code is shared by it."""
@@ -623,7 +655,7 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
     """Restore a forecaster saved by :func:`save_keras_state` (Keras ``safe_mode=True``)."""
     from pathlib import Path
 
-    from . import layers  # noqa: F401  (registers fincast's custom layers)
+    from . import layers, losses  # noqa: F401  (registers fincast's custom layers, losses)
 
     keras = _backend.keras()
     model.model_ = keras.saving.load_model(Path(directory) / "model.keras", safe_mode=True)

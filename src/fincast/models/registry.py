@@ -18,6 +18,7 @@ from .majority import MajorityBaseline
 from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
 from .ridge import RidgeBaseline
+from .riskbase import FHSBaseline, GarchNormalBaseline, RiskMetricsBaseline
 from .sequence import CNN, GRU, LSTM, Transformer
 
 __all__ = [
@@ -52,6 +53,9 @@ _BUILTIN: tuple[type[Model], ...] = (
     PersistenceBaseline,
     GarchBaseline,
     EWMABaseline,
+    FHSBaseline,
+    RiskMetricsBaseline,
+    GarchNormalBaseline,
     SeedMLP,
     MLP,
     LSTM,
@@ -96,6 +100,10 @@ def _lookup(name: str) -> type[Model]:
     return cls
 
 
+def _serves(cls: type[Model], task: str) -> bool:
+    return cls.any_task or (cls.tasks is not None and task in cls.tasks)
+
+
 def make_model(
     name: str, task: TaskSpec, params: dict[str, Any] | None = None, seed: int = 0
 ) -> Model:
@@ -124,6 +132,17 @@ def make_model(
         raise ConfigError(
             f"model {name!r} does not support task {task.kind!r}; it supports "
             f"{', '.join(cls.tasks)}"
+        )
+    if (
+        cls.kind == "baseline"
+        and cls.tasks is None
+        and not cls.any_task
+        and not task.task.generic_baselines
+    ):
+        fits = [n for n, c in MODELS.items() if c.kind == "baseline" and _serves(c, task.kind)]
+        raise ConfigError(
+            f"model {name!r} does not support task {task.kind!r} (it forecasts one value per "
+            f"horizon); the baselines of {task.kind} are {', '.join(fits)}"
         )
     accepted = model_parameters(name)
     params = dict(params or {})

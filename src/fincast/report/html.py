@@ -145,7 +145,7 @@ def _verdict(metrics: dict[str, Any]) -> str:
             )
         )
     sig = metrics.get("significance") or {}
-    notes = []
+    notes = [_e(n) for n in verdict.get("notes", [])]  # a task's sentences (VaR backtests)
     if "skipped" in sig:
         notes.append(f"Significance tests skipped: {_e(sig['skipped'])}.")
     else:

@@ -2,7 +2,8 @@
 
 A target dated t describes only what happens after t: the value of the target column at
 t + h, the log return from t to t + h, its sign, its class (down / flat / up), a set of
-binary events, or the realised volatility over t+1 … t+h. Everything that depends on the
+binary events, the realised volatility over t+1 … t+h, quantiles of the h-step return, or
+its Value-at-Risk and Expected Shortfall. Everything that depends on the
 kind of forecast is a method of its task object (``spec.task`` or :func:`get_task`); a new
 task is one module plus one line in :mod:`fincast.tasks.registry`.
 """

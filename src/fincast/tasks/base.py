@@ -1,7 +1,7 @@
 """The :class:`Task` interface: everything that depends on the kind of forecast.
 
 One subclass per task kind (``return``, ``level``, ``direction``, ``trend3``, ``events``,
-``volatility``) answers every question the rest of fincast asks about a task: its
+``volatility``, ``quantile``, ``var``) answers every question the rest of fincast asks about a task: its
 targets and naive forecast, fitted labels, output head, prediction columns, forecast
 records, metrics, skill, row loss for the significance tests, trading signal, plot labels,
 tuning score and default baselines. Consumers ask the task object (``spec.task`` or
@@ -79,6 +79,8 @@ class MetricKit:
     multiclass: Callable[..., dict[str, Any]]
     multilabel: Callable[..., dict[str, Any]]
     volatility: Callable[..., dict[str, Any]]
+    quantile: Callable[..., dict[str, Any]] | None = None
+    risk: Callable[..., dict[str, Any]] | None = None
 
 
 def naive_aligned(predictions: pd.DataFrame) -> np.ndarray:
@@ -127,6 +129,12 @@ class Task:
         The trading signal is a probability of up (positions compare it with 0.5).
     significance
         Whether the significance tests compare models by :meth:`row_loss`.
+    generic_baselines
+        Baselines declared for every task (``tasks = None``: mean, ridge…) apply; false
+        for tasks whose forecasts are several values per horizon (quantile, var).
+    shrinkable
+        Networks may shrink their forecast toward naive (``--shrink``); false for tasks
+        whose outputs are not one value per horizon (quantiles).
     """
 
     name: ClassVar[str] = ""
@@ -150,6 +158,9 @@ class Task:
     loss_skill: ClassVar[str] = "ratio"
     signal_is_probability: ClassVar[bool] = False
     significance: ClassVar[bool] = True
+    shrinkable: ClassVar[bool] = True
+    #: Baselines that forecast one value per horizon (mean, ridge…) apply to this task.
+    generic_baselines: ClassVar[bool] = True
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -202,6 +213,42 @@ class Task:
 
         check_scorable(y, ids, source, target, self.name)
 
+    # ---- networks and naive ------------------------------------------------------------
+    def network_levels(self, spec: TaskSpec) -> tuple[float, ...] | None:
+        """Quantile levels a network outputs per horizon (pinball loss), or None.
+
+        None (the default): the network has ``spec.width`` outputs per horizon and the
+        task's own losses. Otherwise it has one output per level, trained with the pinball
+        loss, and :meth:`from_network` turns them into the task's ``width`` columns.
+        """
+        return None
+
+    def from_network(self, spec: TaskSpec, out: np.ndarray) -> np.ndarray:
+        """A network's quantile outputs (rows, horizons * levels) as model outputs."""
+        return out
+
+    def fit_naive(self, spec: TaskSpec, y: np.ndarray) -> np.ndarray | None:
+        """A naive forecast fitted on training targets (horizons * width,), or None.
+
+        None (the default): the naive forecast is the per-row one of :meth:`targets`.
+        """
+        return None
+
+    def naive_columns(self, columns: Any) -> list[str]:
+        """Forecast columns besides ``y_pred`` that skill compares with naive's (as
+        ``naive_<column>``)."""
+        return []
+
+    def skill_of(self, rows: pd.DataFrame) -> float | None:
+        """Skill against naive of predictions rows with ``y_naive`` (NaN-free rows)."""
+        y = rows["y_true"].to_numpy("float64")
+        pred = rows["y_pred"].to_numpy("float64")
+        naive = rows["y_naive"].to_numpy("float64")
+        shared = np.isfinite(y) & np.isfinite(pred) & np.isfinite(naive)
+        if not shared.any():
+            return None
+        return self.skill(y[shared], pred[shared], naive[shared])
+
     # ---- predictions -------------------------------------------------------------------
     def prediction_columns(self, spec: TaskSpec, out: np.ndarray) -> dict[str, np.ndarray]:
         """``y_pred`` (and probabilities) of model outputs, one row of ``out`` a table row."""
@@ -253,6 +300,12 @@ class Task:
         """
         base = float(np.mean((y - naive) ** 2))
         return float(np.mean((y - pred) ** 2) / (base if base > 0 else 1.0))
+
+    def tune_score_of(
+        self, spec: TaskSpec, y: np.ndarray, pred: np.ndarray, naive: np.ndarray
+    ) -> float:
+        """:meth:`tune_score` for tasks whose score needs the spec (default: ignores it)."""
+        return self.tune_score(y, pred, naive)
 
     # ---- plots -------------------------------------------------------------------------
     plot_ylabel: ClassVar[str] = "value at t + h"

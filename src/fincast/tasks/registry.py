@@ -10,8 +10,10 @@ from .base import Task
 from .direction import DirectionTask
 from .events import EventsTask
 from .level import LevelTask
+from .quantile import QuantileTask
 from .returns import ReturnTask
 from .trend3 import Trend3Task
+from .var import VaRTask
 from .volatility import VolatilityTask
 
 __all__ = ["REGISTRY", "get_task", "register", "task_names"]
@@ -26,6 +28,8 @@ REGISTRY: dict[str, Task] = {
         Trend3Task(),
         EventsTask(),
         VolatilityTask(),
+        QuantileTask(),
+        VaRTask(),
     )
 }
 

@@ -11,7 +11,9 @@ import numpy as np
 from ..errors import ConfigError
 from .base import Task
 from .eventspec import DEFAULT_EVENTS, EventSpec, parse_events
+from .quantile import DEFAULT_QUANTILES
 from .registry import REGISTRY, get_task
+from .var import DEFAULT_ALPHA
 from .volatility import VOL_ESTIMATORS
 
 __all__ = ["DEFAULT_TASK", "TRANSFORMS", "Labeler", "TaskSpec", "fit_labeler"]
@@ -45,6 +47,12 @@ class TaskSpec:
         How steps of the target column are measured in features and in ``level``'s
         changes: ``log``, ``diff`` or ``auto`` (see :meth:`uses_log`). Never decided from
         the data's values, which would let later rows change earlier features.
+    quantiles
+        ``quantile``: the quantile levels, increasing, each in (0, 1).
+    alpha
+        ``var``: the tail levels of VaR and ES (0.01: 99 % VaR), increasing, in (0, 1).
+    position
+        ``var``: ``long`` (losses are falls) or ``short`` (losses are rises).
     """
 
     kind: str = DEFAULT_TASK
@@ -53,6 +61,9 @@ class TaskSpec:
     events: tuple[EventSpec, ...] = field(default=DEFAULT_EVENTS)
     vol_estimator: str = "close"
     transform: str = "auto"
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    alpha: tuple[float, ...] = DEFAULT_ALPHA
+    position: str = "long"
 
     def __post_init__(self) -> None:
         if self.kind not in REGISTRY:
@@ -81,6 +92,8 @@ class TaskSpec:
                 f"transform must be one of {', '.join(TRANSFORMS)}, got {self.transform!r}; "
                 "pass e.g. --transform diff"
             )
+        object.__setattr__(self, "quantiles", tuple(float(q) for q in self.quantiles))
+        object.__setattr__(self, "alpha", tuple(float(a) for a in self.alpha))
         self.task.check_spec(self)
         object.__setattr__(self, "events", parse_events(self.events))
 
@@ -142,7 +155,7 @@ class TaskSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form that :meth:`from_dict` reads back."""
-        return {
+        out: dict[str, Any] = {
             "kind": self.kind,
             "horizons": list(self.horizons),
             "flat_band": self.flat_band,
@@ -150,6 +163,14 @@ class TaskSpec:
             "vol_estimator": self.vol_estimator,
             "transform": self.transform,
         }
+        # the levels only where they differ from the defaults (older files stay the same)
+        if self.quantiles != DEFAULT_QUANTILES:
+            out["quantiles"] = list(self.quantiles)
+        if self.alpha != DEFAULT_ALPHA:
+            out["alpha"] = list(self.alpha)
+        if self.position != "long":
+            out["position"] = self.position
+        return out
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> TaskSpec:
@@ -161,6 +182,9 @@ class TaskSpec:
             parse_events(value.get("events")),
             value.get("vol_estimator", "close"),
             value.get("transform", "auto"),
+            tuple(value.get("quantiles", DEFAULT_QUANTILES)),
+            tuple(value.get("alpha", DEFAULT_ALPHA)),
+            value.get("position", "long"),
         )
 
     @classmethod
@@ -173,6 +197,9 @@ class TaskSpec:
             events=parse_events(config.events),
             vol_estimator=config.vol_estimator,
             transform=config.transform,
+            quantiles=tuple(config.quantiles),
+            alpha=tuple(config.alpha),
+            position=config.position,
         )
 
 

@@ -74,7 +74,7 @@ def inner_folds(prep: Prepared, n: int) -> list[Fold]:
 
 def score(task: TaskSpec, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float:
     """The validation score of forecasts ``pred`` (lower is better): the task's own."""
-    return task.task.tune_score(y, pred, naive)
+    return task.task.tune_score_of(task, y, pred, naive)
 
 
 class PruneEachEpoch(EpochHook):
