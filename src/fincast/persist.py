@@ -25,12 +25,13 @@ from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
+from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
-__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "train"]
+__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "predict_with", "train"]
 
 FORMAT_VERSION = 1
 
@@ -49,7 +50,7 @@ def _per_series_frequency(ds: Dataset) -> str | None:
     return infer_frequency(ds.frame.loc[ds.frame["id"] == longest, "date"])
 
 
-def train(config: RunConfig, out: str | Path) -> Path:
+def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) -> Path:
     """Fit one Keras model on all the data and save it to ``out``.
 
     Parameters
@@ -58,12 +59,15 @@ def train(config: RunConfig, out: str | Path) -> Path:
         The run configuration; ``config.models`` must name exactly one Keras model.
     out
         The model directory to create (must not exist or be empty).
+    data
+        A DataFrame to read instead of ``config.data`` (the Python API's).
 
     Returns
     -------
     Path
         The model directory.
     """
+    register_from_config(config)  # builders by import path, plugins (fincast.models)
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
@@ -81,7 +85,7 @@ def train(config: RunConfig, out: str | Path) -> Path:
         )
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
-    ds = load(config.data, **config.reader_options())
+    ds = load(config.data if data is None else data, **config.reader_options())
     ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
     for note in notes:
         warnings.warn(note, DataHealthWarning, stacklevel=2)
@@ -180,12 +184,18 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
     if info.get("format") != FORMAT_VERSION:
         raise ModelError(f"{meta} has format {info.get('format')!r}, expected {FORMAT_VERSION}")
     task = TaskSpec.from_dict(info["task"])
+    ensure_loadable(info["model"], info["params"])  # the user's own models
     model = make_model(info["model"], task, info["params"], seed=info.get("seed", 0))
     assert isinstance(model, KerasForecaster)
     try:
         load_keras_state(model, d, info["state"])
     except Exception as exc:
-        raise ModelError(f"{d / 'model.keras'} cannot be loaded ({exc})") from None
+        raise ModelError(
+            f"{d / 'model.keras'} cannot be loaded ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "it is loaded with Keras safe_mode=True: custom layers must be registered "
+            "serializable (@keras.saving.register_keras_serializable()) in a module imported "
+            "before predicting"
+        ) from None
     return model, info
 
 
@@ -215,6 +225,16 @@ def predict(
         as ``forecast``.
     """
     model, info = load_model(model_dir)
+    return predict_with(model, info, data, out)
+
+
+def predict_with(
+    model: KerasForecaster,
+    info: dict[str, Any],
+    data: str | Path | pd.DataFrame,
+    out: str | Path | None = None,
+) -> pd.DataFrame:
+    """:func:`predict` with a model already loaded (or trained in memory) and its info."""
     task = model.task
     ds = load(data, date_col=info.get("date_col"), id_col=info.get("id_col"), target=info["target"])
     missing = [c for c in info["columns"] if c not in ds.frame.columns]

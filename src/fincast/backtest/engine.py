@@ -27,6 +27,7 @@ from ..design import Design, build_design
 from ..errors import ConfigError, FincastError
 from ..features import FeatureSpec
 from ..models import MODELS, make_model
+from ..models.custom import check_builders, register_from_config
 from ..models.registry import is_baseline, model_params
 from ..predictions import (
     SEED_COLUMN,
@@ -93,8 +94,10 @@ def task_spec(config: RunConfig) -> TaskSpec:
     return TaskSpec.from_config(config)
 
 
-def prepare(config: RunConfig) -> Prepared:
+def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     """Load and validate the data, build the design and folds, check every model.
+
+    ``data`` is a DataFrame to read instead of ``config.data`` (the Python API's).
 
     Raises
     ------
@@ -102,6 +105,7 @@ def prepare(config: RunConfig) -> Prepared:
         For anything wrong with the data or the configuration; nothing is written.
     """
     check_executor(config.executor, address=config.ray_address)
+    register_from_config(config)  # builders by import path, plugins (fincast.models)
     task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
@@ -118,7 +122,7 @@ def prepare(config: RunConfig) -> Prepared:
     for name in names:  # unknown names, parameters and bad values fail here, before any work
         make_model(name, task, model_params(config, name) if name in MODELS else None)
 
-    ds = load(config.data, **config.reader_options())
+    ds = load(config.data if data is None else data, **config.reader_options())
     # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too
     ds, warnings, data_health = screen_records(ds, config)
     if task.uses_log(ds.target, ds.roles):
@@ -147,6 +151,7 @@ def prepare(config: RunConfig) -> Prepared:
         covariates=load_covariates(config.covariates, ds.ids, config.fillna),
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
+    check_builders(names, task, design)  # the user's Keras builders, before any fold trains
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
