@@ -151,7 +151,9 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
         covariates=load_covariates(config.covariates, ds.ids, config.fillna),
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
-    check_builders(names, task, design)  # the user's Keras builders, before any fold trains
+    # the user's Keras builders, before any fold trains
+    in_process = config.executor == "local" and (config.workers or 1) == 1
+    check_builders(names, task, design, in_process=in_process)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -292,6 +294,7 @@ def run_unit(prep: Prepared, unit: WorkUnit) -> UnitResult:
     """
     fold = next(f for f in prep.folds if f.index == unit.fold)
     try:
+        register_from_config(prep.config)  # a worker process imports the user's builders
         frame, history = _fold_unit(prep, unit.model, fold)
     except Exception as exc:  # one model's failure never loses the others
         info = {

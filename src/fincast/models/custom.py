@@ -319,12 +319,24 @@ def ensure_loadable(name: str, params: Mapping[str, Any]) -> None:
         register(cls)
 
 
-def check_builders(names: list[str], task: TaskSpec, design: Any) -> None:
-    """Build every user model once (before any fold trains): bad builders fail here."""
+def check_builders(
+    names: list[str], task: TaskSpec, design: Any, *, in_process: bool = True
+) -> None:
+    """Build every user model once (before any fold trains): bad builders fail here.
+
+    ``in_process`` is False when folds run in other processes, which only see builders
+    given by import path or plugin.
+    """
     for name in names:
         cls = MODELS.get(name)
         if cls is None or not issubclass(cls, BuilderModel) or cls.builder is None:
             continue
+        if not in_process and cls.builder_path is None:
+            raise ConfigError(
+                f"model {name!r} was registered from Python and cannot run in worker "
+                "processes; use workers=1, or give it as an import path "
+                f"(models={{{name!r}: {{'builder': 'mypkg.nets:build'}}}})"
+            )
         if cls.sequence:
             if design.windows is None:
                 continue
