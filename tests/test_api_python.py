@@ -93,7 +93,6 @@ TABLE_PROBLEMS = [
     "inf_values.csv",
     "missing_values.csv",
     "text_in_numeric.csv",
-    "two_numeric_no_close.csv",
     "empty_ticker.csv",
     "negative_prices.csv",
     "too_short.csv",

@@ -174,7 +174,9 @@ def train(flags: dict[str, Any], config: Path | None, quiet: bool, debug: bool) 
             with err_console.status("training on all the data…"):
                 path = train_model(cfg, out)
     for w in seen:
-        if issubclass(w.category, DataHealthWarning):
+        if w.category.__name__ == "DataNote":
+            err_console.print(f"note: {w.message}", highlight=False, markup=False, soft_wrap=True)
+        elif issubclass(w.category, DataHealthWarning):
             err_console.print(
                 f"warning: {w.message}", highlight=False, markup=False, soft_wrap=True
             )

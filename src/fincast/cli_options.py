@@ -9,10 +9,13 @@ config file, resuming, the progress display, tune's budget…) are declared once
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import sys
 import types
 import typing
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -166,6 +169,24 @@ def config_flags(sections: tuple[str, ...] = SECTIONS) -> list[str]:
     return [k for k in RunConfig.model_fields if option_info(k)["section"] in sections]
 
 
+@contextlib.contextmanager
+def _notes_on_stderr() -> Iterator[None]:
+    """Show the loader's notes (:class:`~fincast.data.wide.DataNote`) as ``note: …`` lines."""
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if category.__name__ == "DataNote":
+            print(f"note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def run_command(
     app: typer.Typer,
     *,
@@ -190,7 +211,8 @@ def run_command(
             flags = {k: v for k, v in values.items() if v is not None}
             if "search_space" in flags:
                 flags["search_space"] = _yaml_mapping("--search-space", flags["search_space"])
-            func(flags, **chosen)
+            with _notes_on_stderr():
+                func(flags, **chosen)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__annotations__ = {}
