@@ -215,6 +215,9 @@ def predict(
     model: TrainedModel | str | os.PathLike[str],
     data: str | os.PathLike[str] | pd.DataFrame,
     out: str | os.PathLike[str] | None = None,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
 ) -> pd.DataFrame:
     """Forecast the next steps of every series of ``data`` with a trained model.
 
@@ -226,6 +229,11 @@ def predict(
         New data (path or DataFrame) with the training data's columns and frequency.
     out
         Optional CSV path for the forecast table.
+    calendar
+        Exchange calendar code of the target dates (default: the model's; ``none``: the
+        data's business days).
+    **reader
+        Options of :func:`fincast.load` (``sep``, ``fillna``, ``wide``…).
 
     Returns
     -------
@@ -233,10 +241,10 @@ def predict(
         One row per (series, horizon); see :func:`fincast.persist.predict`.
     """
     if isinstance(model, TrainedModel) and model.forecaster is not None:
-        return model.predict(data, out)
+        return model.predict(data, out, calendar=calendar, **reader)
     from .persist import predict as _predict
 
-    return _predict(Path(model), data, out)
+    return _predict(Path(model), data, out, calendar=calendar, **reader)
 
 
 def tune(

@@ -196,30 +196,54 @@ def report(
     out_console.print(f"report: [bold]{result.report}[/]", highlight=False)
 
 
-@app.command()
+#: The data options ``predict`` takes (the loader's and the calendar's).
+_PREDICT_KEYS = (
+    "data",
+    "date_col",
+    "id_col",
+    "fillna",
+    "sep",
+    "decimal",
+    "thousands",
+    "wide",
+    "values",
+    "calendar",
+)
+
+
+@run_command(
+    app,
+    invocation=("model", "data_option", "forecast_out", "quiet", "debug"),
+    sections=("data",),
+    keys=_PREDICT_KEYS,
+)
 def predict(
-    model: Annotated[
-        Path, typer.Option("--model", help="Model directory written by `fincast train`.")
-    ],
-    data: Annotated[
-        str, typer.Option("--data", help="New data: CSV/Parquet path or builtin:NAME.")
-    ],
-    out: Annotated[
-        Path | None, typer.Option(help="Write the forecast to this CSV file too.")
-    ] = None,
+    flags: dict[str, Any],
+    model: Path,
+    data_option: str | None,
+    forecast_out: Path | None,
+    quiet: bool,
+    debug: bool,
 ) -> None:
     """Forecast the next h steps of each series in new data with a saved model."""
     from .persist import predict as predict_model
 
-    table = predict_model(model, data, out)
-    view = Table(title=f"forecast · {model}")
-    for col in table.columns:
-        view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
-    for _, row in table.iterrows():
-        view.add_row(*(fmt(v) for v in row.tolist()))
-    wide().print(view)
-    if out is not None:
-        out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
+    data = flags.pop("data", None) or data_option
+    if data is None:
+        raise ConfigError("predict needs new data: pass DATA (or --data) as a CSV/Parquet path")
+    from .config import build_config
+
+    checked = build_config({**flags, "data": data}, where="command line")  # the flags' errors
+    table = predict_model(model, data, forecast_out, **{k: getattr(checked, k) for k in flags})
+    if not quiet:
+        view = Table(title=f"forecast · {model}")
+        for col in table.columns:
+            view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
+        for _, row in table.iterrows():
+            view.add_row(*(fmt(v) for v in row.tolist()))
+        wide().print(view)
+    if forecast_out is not None:
+        out_console.print(f"forecast written: [bold]{forecast_out}[/]", highlight=False)
 
 
 @run_command(app, invocation=("as_json", "debug"), sections=("data",))

@@ -51,6 +51,21 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
     "quiet": (bool, _opt("--quiet", "-q", help="No progress display."), False),
     "debug": (bool, _opt("--debug", help="Show tracebacks on errors."), False),
     "as_json": (bool, _opt("--json", help="Print the summary as JSON."), False),
+    "model": (
+        Path,
+        _opt("--model", help="Model directory written by `fincast train`."),
+        ...,
+    ),
+    "data_option": (
+        str | None,
+        _opt("--data", help="New data (as the DATA argument): CSV/Parquet path or builtin:NAME."),
+        None,
+    ),
+    "forecast_out": (
+        Path | None,
+        _opt("--out", help="Write the forecast to this CSV file too."),
+        None,
+    ),
     "trials": (
         int,
         _opt(
@@ -193,18 +208,20 @@ def run_command(
     invocation: tuple[str, ...],
     sections: tuple[str, ...] = SECTIONS,
     name: str | None = None,
+    keys: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``.
+    """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``
+    (or only ``keys``).
 
     ``flags`` holds the keys given on the command line (the others are left to the config
     file and the defaults); the invocation options arrive as keyword arguments.
     """
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        keys = config_flags(sections)
-        params = [_config_param(k) for k in keys if k == "data"]
+        chosen_keys = [k for k in config_flags(sections) if keys is None or k in keys]
+        params = [_config_param(k) for k in chosen_keys if k == "data"]
         params += [_invocation_param(k) for k in invocation]
-        params += [_config_param(k) for k in keys if k != "data"]
+        params += [_config_param(k) for k in chosen_keys if k != "data"]
 
         def command(**values: Any) -> None:
             chosen = {k: values.pop(k) for k in invocation}

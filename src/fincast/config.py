@@ -155,6 +155,14 @@ class RunConfig(BaseModel):
         "(0.01 = 1%; read as a price index from 100, so level tasks are refused).",
         section="data",
     )
+    calendar: str | None = option(
+        None,
+        "Exchange calendar of the data (exchange_calendars code: XNYS, XLON, XTKS…): predict "
+        "dates forecasts on its next trading sessions; none: the data's business days.",
+        section="data",
+        shown="business days inferred from the data; builtin:sp500/nasdaq: XNYS",
+        metavar="CODE",
+    )
     strict: bool = option(
         False,
         "Data health: a data finding (split, spike, stale run…) is an error, not a warning.",

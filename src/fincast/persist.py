@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .data import Dataset, check_positive, load, screen
+from .data.calendar import calendar_for, calendar_notes, next_sessions
 from .data.frequency import frequency_family, infer_frequency
 from .data.health import DataHealthWarning
 from .design import Design, build_design
@@ -68,6 +69,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         The model directory.
     """
     register_from_config(config)  # builders by import path, plugins (fincast.models)
+    calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
@@ -86,7 +88,10 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(config.data if data is None else data, **config.reader_options())
+    reader = {"wide": ds.layout == "wide", "values": config.values}
     ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
+    if config.calendar is not None:
+        notes = [*notes, *calendar_notes(calendar, ds.frame["date"])]
     for note in notes:
         warnings.warn(note, DataHealthWarning, stacklevel=2)
     if task.uses_log(ds.target, ds.roles):
@@ -127,6 +132,8 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         "date_col": config.date_col,
         "id_col": config.id_col,
         "frequency": _per_series_frequency(ds),
+        "calendar": calendar,
+        "reader": reader,
         "trained_on": {
             "source": ds.source,
             "sha256": ds.sha256,
@@ -200,7 +207,12 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
 
 
 def predict(
-    model_dir: str | Path, data: str | Path | pd.DataFrame, out: str | Path | None = None
+    model_dir: str | Path,
+    data: str | Path | pd.DataFrame,
+    out: str | Path | None = None,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
 ) -> pd.DataFrame:
     """Forecast the next h steps of every series of ``data`` with a saved model.
 
@@ -212,20 +224,28 @@ def predict(
         New data with the same columns and frequency as the training data.
     out
         Optional CSV path for the forecast (written atomically).
+    calendar
+        Exchange calendar code the target dates fall on (default: the model's, saved by
+        :func:`train`; ``none``: the data's business days).
+    **reader
+        Options of :func:`fincast.data.load` (``sep``, ``decimal``, ``thousands``,
+        ``fillna``…); the date and id columns, the target, ``wide`` and ``values`` default
+        to those the model was trained with.
 
     Returns
     -------
     pandas.DataFrame
         One row per (series, horizon): ``id``, ``origin`` (the last date of the series),
-        ``target_date``, ``horizon``, ``forecast`` (value in target units; the probability
-        of "up" for ``direction``; the realised volatility for ``volatility``; the most
-        likely class, with ``prob_down``, ``prob_flat``, ``prob_up``, for ``trend3``),
-        plus ``last_value`` and, for ``return``, the implied ``forecast_level``. For
-        ``events`` one row per (series, horizon, event) with ``label`` and its probability
-        as ``forecast``.
+        ``target_date`` (the ``h``-th trading session after the origin under the calendar,
+        else ``h`` steps of the data's frequency), ``horizon``, ``forecast`` (value in
+        target units; the probability of "up" for ``direction``; the realised volatility
+        for ``volatility``; the most likely class, with ``prob_down``, ``prob_flat``,
+        ``prob_up``, for ``trend3``), plus ``last_value`` and, for ``return``, the implied
+        ``forecast_level``. For ``events`` one row per (series, horizon, event) with
+        ``label`` and its probability as ``forecast``.
     """
     model, info = load_model(model_dir)
-    return predict_with(model, info, data, out)
+    return predict_with(model, info, data, out, calendar=calendar, **reader)
 
 
 def predict_with(
@@ -233,10 +253,22 @@ def predict_with(
     info: dict[str, Any],
     data: str | Path | pd.DataFrame,
     out: str | Path | None = None,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
 ) -> pd.DataFrame:
     """:func:`predict` with a model already loaded (or trained in memory) and its info."""
     task = model.task
-    ds = load(data, date_col=info.get("date_col"), id_col=info.get("id_col"), target=info["target"])
+    saved = info.get("reader") or {}
+    options: dict[str, Any] = {
+        "date_col": info.get("date_col"),
+        "id_col": info.get("id_col"),
+        "target": None if saved.get("wide") else info["target"],
+        "wide": bool(saved.get("wide")),
+        "values": saved.get("values", "prices"),
+    }
+    options.update({k: v for k, v in reader.items() if v is not None})
+    ds = load(data, **options)
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
     if missing:
         raise DataError(
@@ -280,6 +312,7 @@ def predict_with(
     batch = design.batch(last_rows)
     out_values = model.predict(batch)
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
+    calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
     rows = []
     for i, row in enumerate(last_rows):
         sid = design.ids[row]
@@ -293,13 +326,17 @@ def predict_with(
             notes.append("latest rows incomplete; forecast from the last complete row")
         if series is not None and sid not in series:
             notes.append("series not seen in training: its identity input is all zeros")
+        sessions = next_sessions(calendar, origin, task.horizons) if calendar else {}
         for j, h in enumerate(task.horizons):
+            target = sessions.get(h)
+            if target is None and offset is not None:
+                target = origin + h * offset
             base: dict[str, Any] = {
                 "id": sid,
                 "origin": origin.date().isoformat()
                 if origin == origin.normalize()
                 else origin.isoformat(),
-                "target_date": None if offset is None else (origin + h * offset).date().isoformat(),
+                "target_date": None if target is None else target.date().isoformat(),
                 "horizon": h,
             }
             for rec in _forecast_records(task, out_values[i], j, last_value):

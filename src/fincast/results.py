@@ -189,11 +189,14 @@ class TrainedModel:
         return Path(self) / other
 
     def predict(
-        self, data: str | os.PathLike[str] | pd.DataFrame, out: str | os.PathLike[str] | None = None
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame,
+        out: str | os.PathLike[str] | None = None,
+        **options: Any,
     ) -> pd.DataFrame:
         """Forecast the next steps of every series of ``data`` (see :func:`fincast.predict`)."""
         from .persist import predict, predict_with
 
         if self.forecaster is None:
-            return predict(Path(self), data, out)
-        return predict_with(self.forecaster, self.info, data, out)
+            return predict(Path(self), data, out, **options)
+        return predict_with(self.forecaster, self.info, data, out, **options)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load, screen_records
+from ..data.calendar import calendar_for, calendar_notes
 from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError, FincastError
@@ -106,6 +107,7 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     """
     check_executor(config.executor, address=config.ray_address)
     register_from_config(config)  # builders by import path, plugins (fincast.models)
+    calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
     task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
@@ -125,6 +127,8 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     ds = load(config.data if data is None else data, **config.reader_options())
     # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too
     ds, warnings, data_health = screen_records(ds, config)
+    if config.calendar is not None:  # dates that are not sessions of the calendar asked for
+        warnings += calendar_notes(calendar, ds.frame["date"])
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     needed = config.lookback + task.max_horizon + 2 * config.folds + 1

@@ -512,6 +512,7 @@ def load(
             )
     if not numeric:
         raise DataError(f"{where}: no numeric column to forecast among {', '.join(columns)}")
+    layout = "long"
     if wide or (
         wide is None and target is None and looks_wide(list(numeric), _roles(list(numeric)), icol)
     ):
@@ -538,6 +539,7 @@ def load(
         ids, dates = long["id"], long["date"]
         numeric, texts, target = {PRICE_COLUMN: long[PRICE_COLUMN]}, {}, PRICE_COLUMN
         values = "prices"  # already turned into an index
+        layout = "wide"
     frame = pd.DataFrame({"id": ids.to_numpy(), "date": dates.to_numpy(), **numeric})
     roles = _roles(list(numeric))
     if target is None:
@@ -596,7 +598,7 @@ def load(
         raise DataError(f"{where}: target column `{target}` has no values")
     if digest is None and not isinstance(source, pd.DataFrame):
         digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
-    return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest)
+    return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest, layout)
 
 
 def _check_text(
