@@ -123,3 +123,22 @@ def test_bad_dataframes_raise_the_files_one_line_error(name, tmp_path, monkeypat
 def test_data_of_another_type_is_a_clear_error():
     with pytest.raises(fincast.ConfigError, match="path, builtin:NAME or a pandas DataFrame"):
         fincast.backtest([1, 2, 3])
+
+
+def test_tune_takes_a_dataframe(tmp_path):
+    pytest.importorskip("optuna")
+    df = make_ohlcv()
+    before_df = copy.deepcopy(df)
+    space = {"epochs": {"low": 1, "high": 2}, "batch_size": [64]}
+    result = fincast.tune(
+        df,
+        out=tmp_path / "t",
+        models={"seed-mlp": {"epochs": 1}},
+        folds=2,
+        search_space=space,
+        trials=2,
+        inner=2,
+        backtest=False,
+    )
+    assert result.n_trials == 2 and set(result.best_params) <= set(space)
+    pd.testing.assert_frame_equal(df, before_df)

@@ -225,3 +225,9 @@ def test_an_installed_plugin_registers_its_model(tmp_path, monkeypatch, ohlcv_cs
     monkeypatch.syspath_prepend(str(tmp_path))
     result = fincast.backtest(str(ohlcv_csv), models=["plugged"], out=None, **FAST)
     assert "plugged" in set(result.verdict["model"]) and result.failures == []
+
+
+def test_python_builders_are_refused_in_worker_processes(tmp_path):
+    with pytest.raises(fincast.ConfigError, match="cannot run in worker processes"):
+        fincast.backtest(make_ohlcv(), models={"mine": flat}, workers=2, out=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
