@@ -140,5 +140,5 @@ def test_tune_takes_a_dataframe(tmp_path):
         inner=2,
         backtest=False,
     )
-    assert result.n_trials == 2 and set(result.best_params) <= set(space)
+    assert result.n_trials == 2 and result.best_params["batch_size"] == 64
     pd.testing.assert_frame_equal(df, before_df)
