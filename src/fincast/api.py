@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import pandas as pd
 
@@ -40,7 +40,7 @@ class _Unset:
 #: ``out`` not given: a run directory for files (as on the command line), none for frames.
 DEFAULT: Final = _Unset()
 
-Data = str | os.PathLike[str] | pd.DataFrame | None
+Data: TypeAlias = str | os.PathLike[str] | pd.DataFrame | None
 
 
 def _split_data(data: Data, where: str) -> tuple[pd.DataFrame | None, str | None]:

@@ -205,8 +205,8 @@ def report(
 
 
 #: The data options ``predict`` takes (the loader's and the calendar's).
-_PREDICT_KEYS = ("data", "date_col", "id_col", "fillna", "sep", "decimal", "thousands")
-_PREDICT_KEYS += ("wide", "values", "calendar")
+_PREDICT_KEYS: tuple[str, ...] = ("data", "date_col", "id_col", "fillna", "sep", "decimal")
+_PREDICT_KEYS += ("thousands", "wide", "values", "calendar")
 
 
 @run_command(
@@ -299,6 +299,10 @@ def list_models() -> None:
         tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
         kind = "baseline" if info.kind == "baseline" else "keras"
         table.add_row(name, kind, tasks, info.description)
+    from .models.custom import plugin_names
+
+    for name in plugin_names():  # installed packages' models (fincast.models entry points)
+        table.add_row(name, "plugin", "–", "registered by an installed package")
     out_console.print(table)
 
 

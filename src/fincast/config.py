@@ -391,8 +391,8 @@ class RunConfig(BaseModel):
 
     def reader_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`fincast.data.load` this configuration sets."""
-        keys = ("date_col", "id_col", "target", "fillna", "sep", "decimal", "thousands")
-        keys += ("wide", "values")
+        keys: tuple[str, ...] = ("date_col", "id_col", "target", "fillna", "sep", "decimal")
+        keys += ("thousands", "wide", "values")
         return {k: getattr(self, k) for k in keys}
 
     def section(self, name: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ No pickle is ever read.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,8 +209,8 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
 
 def predict(
     model_dir: str | Path,
-    data: str | Path | pd.DataFrame,
-    out: str | Path | None = None,
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str] | None = None,
     *,
     calendar: str | None = None,
     **reader: Any,
@@ -251,8 +252,8 @@ def predict(
 def predict_with(
     model: KerasForecaster,
     info: dict[str, Any],
-    data: str | Path | pd.DataFrame,
-    out: str | Path | None = None,
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str] | None = None,
     *,
     calendar: str | None = None,
     **reader: Any,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 
 import numpy as np
@@ -204,7 +205,7 @@ def test_bad_import_path_is_a_config_error(ohlcv_csv):
         fincast.backtest(str(ohlcv_csv), models={"x": {"builder": "no_colon"}}, out=None)
 
 
-def test_an_installed_plugin_registers_its_model(tmp_path, monkeypatch, ohlcv_csv):
+def test_an_installed_plugin_registers_its_model(tmp_path, monkeypatch, ohlcv_csv, capsys):
     """A tiny installed distribution: a dist-info with an entry point, on sys.path."""
     (tmp_path / "fincast_demo_plugin.py").write_text(
         NETS + "\nimport fincast\nMODEL = fincast.KerasModel(build)\n"
@@ -223,6 +224,9 @@ def test_an_installed_plugin_registers_its_model(tmp_path, monkeypatch, ohlcv_cs
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["models"]) == 0
+    assert "plugged" in capsys.readouterr().out  # listed without being imported
+    assert "fincast_demo_plugin" not in sys.modules
     result = fincast.backtest(str(ohlcv_csv), models=["plugged"], out=None, **FAST)
     assert "plugged" in set(result.verdict["model"]) and result.failures == []
 

@@ -71,7 +71,7 @@ class BuilderModel(KerasForecaster):
     """
 
     description = "your Keras model (builder)"
-    builder: ClassVar[Builder | None] = None
+    build_fn: ClassVar[Builder | None] = None
     builder_path: ClassVar[str | None] = None
 
     def __init__(
@@ -86,11 +86,11 @@ class BuilderModel(KerasForecaster):
         **kwargs: Any,
     ) -> None:
         super().__init__(task, skip=skip, weight_decay=weight_decay, shrink=shrink, **kwargs)
-        self.builder = builder  # type: ignore[misc]  # the config's import path, as given
+        self.builder = builder  # the config's import path, as given
         self.windows = type(self).sequence if windows is None else bool(windows)
 
     def _build_fn(self) -> Builder:
-        fn = type(self).builder
+        fn = type(self).build_fn
         if fn is None:
             raise ModelError(
                 f"model {self.name!r} has no builder here (it was registered from Python); "
@@ -152,7 +152,7 @@ class BuilderModel(KerasForecaster):
 
     def _structure_key(self, input_shape: tuple[int, ...]) -> tuple[Any, ...]:
         # compiled training code is shared by structure: two builders never share it
-        return (*super()._structure_key(input_shape), id(type(self).builder))
+        return (*super()._structure_key(input_shape), id(type(self).build_fn))
 
 
 def _single_output(model: Any) -> bool:
@@ -189,7 +189,7 @@ def register_builder(
         (BuilderModel,),
         {
             "name": name,
-            "builder": staticmethod(build),
+            "build_fn": staticmethod(build),
             "builder_path": path,
             "sequence": bool(windows),
             "description": f"your Keras model ({_qualname(build)})",
@@ -329,7 +329,7 @@ def check_builders(
     """
     for name in names:
         cls = MODELS.get(name)
-        if cls is None or not issubclass(cls, BuilderModel) or cls.builder is None:
+        if cls is None or not issubclass(cls, BuilderModel) or cls.build_fn is None:
             continue
         if not in_process and cls.builder_path is None:
             raise ConfigError(
