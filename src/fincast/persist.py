@@ -20,7 +20,13 @@ import pandas as pd
 
 from .config import RunConfig
 from .data import Dataset, check_positive, load, screen
-from .data.calendar import calendar_for, calendar_notes, next_sessions
+from .data.calendar import (
+    business_days_after,
+    calendar_for,
+    calendar_notes,
+    data_holidays,
+    next_sessions,
+)
 from .data.frequency import frequency_family, infer_frequency
 from .data.health import DataHealthWarning
 from .design import Design, build_design
@@ -50,6 +56,14 @@ def _forecast_records(
 def _per_series_frequency(ds: Dataset) -> str | None:
     longest = ds.frame.groupby("id").size().idxmax()
     return infer_frequency(ds.frame.loc[ds.frame["id"] == longest, "date"])
+
+
+def _holidays(ds: Dataset) -> list[str]:
+    """Daily data: the fixed-date holidays its longest series never trades on."""
+    if frequency_family(_per_series_frequency(ds)) != "B":
+        return []
+    longest = ds.frame.groupby("id").size().idxmax()
+    return data_holidays(ds.frame.loc[ds.frame["id"] == longest, "date"])
 
 
 def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) -> Path:
@@ -134,6 +148,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         "id_col": config.id_col,
         "frequency": _per_series_frequency(ds),
         "calendar": calendar,
+        "holidays": _holidays(ds),
         "reader": reader,
         "trained_on": {
             "source": ds.source,
@@ -314,6 +329,7 @@ def predict_with(
     out_values = model.predict(batch)
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
     calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
+    holidays = info.get("holidays") or []  # inferred from the training data
     rows = []
     for i, row in enumerate(last_rows):
         sid = design.ids[row]
@@ -327,7 +343,12 @@ def predict_with(
             notes.append("latest rows incomplete; forecast from the last complete row")
         if series is not None and sid not in series:
             notes.append("series not seen in training: its identity input is all zeros")
-        sessions = next_sessions(calendar, origin, task.horizons) if calendar else {}
+        if calendar:
+            sessions = next_sessions(calendar, origin, task.horizons)
+        elif holidays and frequency_family(info.get("frequency")) == "B":
+            sessions = business_days_after(origin, task.horizons, holidays)
+        else:
+            sessions = {}
         for j, h in enumerate(task.horizons):
             target = sessions.get(h)
             if target is None and offset is not None:

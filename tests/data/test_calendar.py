@@ -8,7 +8,13 @@ import pytest
 
 import fincast
 from fincast.cli import main
-from fincast.data.calendar import calendar_for, next_sessions, off_calendar_dates
+from fincast.data.calendar import (
+    business_days_after,
+    calendar_for,
+    data_holidays,
+    next_sessions,
+    off_calendar_dates,
+)
 from fincast.errors import ConfigError
 
 
@@ -88,3 +94,18 @@ def test_dates_that_are_not_sessions_are_reported():
                for w in result.warnings)  # fmt: skip
     quiet = fincast.backtest(df, models=["naive"], folds=2)
     assert not any("trading sessions" in w for w in quiet.warnings)
+
+
+def test_fixed_holidays_are_inferred_from_the_data():
+    sp500 = fincast.load("builtin:sp500").frame["date"]
+    assert data_holidays(sp500) == ["01-01", "07-04", "12-25"]
+    assert data_holidays(pd.bdate_range("2015-01-01", periods=900)) == []  # every weekday
+    got = business_days_after(pd.Timestamp("2018-12-31"), [1, 2], ["01-01", "12-25"])
+    assert [str(d.date()) for d in got.values()] == ["2019-01-02", "2019-01-03"]
+
+
+def test_without_a_calendar_predict_skips_the_datas_own_holidays():
+    df = _us_sessions_to_2018(1000)  # four years: New Year's Day is never a row
+    model = fincast.train(df, models=["seed-mlp"], epochs=1, lookback=5)
+    assert "01-01" in model.info["holidays"] and model.info["calendar"] is None
+    assert model.predict(df)["target_date"].tolist() == ["2019-01-02"]

@@ -20,9 +20,11 @@ from ..errors import ConfigError
 
 __all__ = [
     "BUILTIN_CALENDARS",
+    "business_days_after",
     "calendar_for",
     "calendar_notes",
     "check_calendar",
+    "data_holidays",
     "next_sessions",
     "off_calendar_dates",
 ]
@@ -124,3 +126,44 @@ def off_calendar_dates(code: str, dates: pd.Series | np.ndarray) -> list[pd.Time
         return []
     sessions = _sessions(code, *_years(idx[0], idx[-1]))
     return list(idx.normalize()[~idx.normalize().isin(sessions)])
+
+
+#: A month-day missing from the data's weekdays in at least this many years is a holiday.
+HOLIDAY_YEARS = 2
+
+
+def data_holidays(dates: pd.Series | np.ndarray) -> list[str]:
+    """Fixed-date holidays inferred from daily data: ``MM-DD`` never traded on a weekday.
+
+    A month-day counts when it falls on a weekday inside the data's range in at least
+    :data:`HOLIDAY_YEARS` years and the data has no row on it in any year (New Year's Day,
+    Christmas…). Moving holidays (Easter, Thanksgiving) need an exchange calendar.
+    """
+    idx = pd.DatetimeIndex(pd.Series(dates).drop_duplicates().sort_values().to_numpy())
+    if len(idx) < 3:
+        return []
+    idx = idx.normalize()
+    weekdays = pd.bdate_range(idx[0], idx[-1])
+    traded = set(idx.strftime("%m-%d"))
+    missing = weekdays[~weekdays.isin(idx)]
+    counts = pd.Series(missing.year, index=missing.strftime("%m-%d")).groupby(level=0).nunique()
+    return sorted(k for k, n in counts.items() if n >= HOLIDAY_YEARS and k not in traded)
+
+
+def business_days_after(
+    origin: pd.Timestamp, horizons: Sequence[int], holidays: Sequence[str]
+) -> dict[int, pd.Timestamp]:
+    """The ``h``-th business day after ``origin``, skipping weekends and ``MM-DD`` holidays."""
+    origin = pd.Timestamp(origin).normalize()
+    years = range(origin.year, origin.year + 2 + max(horizons) // 250)
+    days = [pd.Timestamp(f"{y}-{md}") for y in years for md in holidays if _valid(y, md)]
+    step = pd.offsets.CustomBusinessDay(holidays=days)
+    return {int(h): origin + int(h) * step for h in horizons}
+
+
+def _valid(year: int, month_day: str) -> bool:
+    try:
+        pd.Timestamp(f"{year}-{month_day}")
+    except ValueError:
+        return False
+    return True
