@@ -115,3 +115,15 @@ def test_a_wide_dataframe_backtests_as_a_panel():
     table = to_wide(load(make_ohlcv(ids=("AAA", "BBB", "CCC")), target="Close").frame, "Close")
     result = fincast.backtest(table.set_index("date"), wide=True, models=["naive"], folds=2)
     assert set(result.predictions["id"]) == {"AAA", "BBB", "CCC"}
+
+
+def test_a_model_trained_on_a_wide_table_of_returns_predicts_from_one(tmp_path):
+    prices = to_wide(load(make_ohlcv(ids=("AAA", "BBB")), target="Close").frame, "Close")
+    returns = prices.assign(AAA=prices["AAA"].pct_change(), BBB=prices["BBB"].pct_change())
+    path = fincast.train(
+        returns, models=["seed-mlp"], epochs=1, lookback=5, values="returns", out=tmp_path / "m"
+    )
+    assert path.info["reader"] == {"wide": True, "values": "returns"}
+    forecast = fincast.predict(path, returns)  # read the same way: wide, returns
+    assert forecast["id"].tolist() == ["AAA", "BBB"]
+    assert forecast["origin"].iloc[0] == str(prices["date"].max().date())
