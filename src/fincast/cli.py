@@ -24,6 +24,7 @@ from .cli_output import (
     err_console,
     out_console,
     print_forecast,
+    print_portfolio,
     print_summary,
     print_verdict,
 )
@@ -96,6 +97,7 @@ def backtest(
         result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
     print_summary(result.metrics, metrics_table(result.metrics))
     print_verdict(result.metrics)
+    print_portfolio(result.metrics)
     for f in result.failures:
         err_console.print(
             f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}",
