@@ -185,6 +185,9 @@ class TrainedModel:
             raise TypeError("this model was trained with out=None and has no directory")
         return str(self.model_dir)
 
+    def __str__(self) -> str:  # the directory, as str(path) would give
+        return str(self.model_dir) if self.model_dir is not None else repr(self)
+
     def __truediv__(self, other: str) -> Path:
         return Path(self) / other
 
