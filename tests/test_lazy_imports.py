@@ -12,7 +12,7 @@ import pytest
 
 import fincast
 
-HEAVY = ("keras", "jax", "statsmodels", "arch", "matplotlib", "optuna", "ray")
+HEAVY = ("keras", "jax", "statsmodels", "arch", "matplotlib", "optuna", "ray", "exchange_calendars")
 
 PROBE = """
 import contextlib, io, json, sys

@@ -16,11 +16,13 @@ from . import _backend  # noqa: F401  (selects the Keras backend before anything
 from .errors import ConfigError, DataError, FincastError, ModelError, RunError
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .api import backtest, load_model, predict, rebuild_report, train
+    from .api import backtest, load_model, predict, rebuild_report, train, tune
     from .backtest import BacktestResult, prepare, run_backtest
     from .config import RunConfig, load_config
     from .data import Dataset, load
     from .features import FeatureSpec
+    from .models.custom import KerasModel
+    from .results import Result, TrainedModel
     from .tasks import TaskSpec
 
 __version__ = "0.1.0"
@@ -32,10 +34,13 @@ __all__ = [
     "Dataset",
     "FeatureSpec",
     "FincastError",
+    "KerasModel",
     "ModelError",
+    "Result",
     "RunConfig",
     "RunError",
     "TaskSpec",
+    "TrainedModel",
     "__version__",
     "backtest",
     "load",
@@ -46,6 +51,7 @@ __all__ = [
     "rebuild_report",
     "run_backtest",
     "train",
+    "tune",
 ]
 
 #: Where each lazily imported public name lives.
@@ -53,6 +59,9 @@ _LAZY = {
     "BacktestResult": "backtest",
     "Dataset": "data",
     "FeatureSpec": "features",
+    "KerasModel": "models.custom",
+    "Result": "results",
+    "TrainedModel": "results",
     "RunConfig": "config",
     "TaskSpec": "tasks",
     "backtest": "api",
@@ -64,6 +73,7 @@ _LAZY = {
     "rebuild_report": "api",
     "run_backtest": "backtest",
     "train": "api",
+    "tune": "api",
 }
 
 

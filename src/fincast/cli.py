@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,12 +22,11 @@ from . import _backend  # noqa: F401  (selects the Keras backend first)
 from .cli_options import INVOCATION, run_command
 from .cli_output import (
     err_console,
-    fmt,
     out_console,
+    print_forecast,
     print_portfolio,
     print_summary,
     print_verdict,
-    wide,
 )
 from .errors import ConfigError
 
@@ -183,54 +183,65 @@ def train(flags: dict[str, Any], config: Path | None, quiet: bool, debug: bool) 
             with err_console.status("training on all the data…"):
                 path = train_model(cfg, out)
     for w in seen:
-        if issubclass(w.category, DataHealthWarning):
-            err_console.print(
-                f"warning: {w.message}", highlight=False, markup=False, soft_wrap=True
-            )
+        kind = "note" if w.category.__name__ == "DataNote" else "warning"
+        if kind == "note" or issubclass(w.category, DataHealthWarning):
+            err_console.print(f"{kind}: {w.message}", highlight=False, markup=False, soft_wrap=True)
     out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
 
 
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `fincast backtest`.")],
+    quiet: Annotated[bool, INVOCATION["quiet"][1]] = False,
+    debug: Annotated[bool, INVOCATION["debug"][1]] = False,
 ) -> None:
     """Rebuild metrics.json, the plots and report.html of a run, without retraining."""
     from .api import rebuild_report
 
-    with err_console.status("rebuilding the report…"):
+    with err_console.status("rebuilding the report…") if not quiet else nullcontext():
         result = rebuild_report(run_dir)
+    if quiet:
+        return
     print_verdict(result.metrics)
     out_console.print(f"report: [bold]{result.report}[/]", highlight=False)
 
 
-@app.command()
+#: The data options ``predict`` takes (the loader's and the calendar's).
+_PREDICT_KEYS: tuple[str, ...] = ("data", "date_col", "id_col", "fillna", "sep", "decimal")
+_PREDICT_KEYS += ("thousands", "wide", "values", "calendar")
+
+
+@run_command(
+    app,
+    invocation=("model", "data_option", "forecast_out", "quiet", "debug"),
+    sections=("data",),
+    keys=_PREDICT_KEYS,
+)
 def predict(
-    model: Annotated[
-        Path, typer.Option("--model", help="Model directory written by `fincast train`.")
-    ],
-    data: Annotated[
-        str, typer.Option("--data", help="New data: CSV/Parquet path or builtin:NAME.")
-    ],
-    out: Annotated[
-        Path | None, typer.Option(help="Write the forecast to this CSV file too.")
-    ] = None,
+    flags: dict[str, Any],
+    model: Path,
+    data_option: str | None,
+    forecast_out: Path | None,
+    quiet: bool,
+    debug: bool,
 ) -> None:
     """Forecast the next h steps of each series in new data with a saved model."""
+    from .config import build_config
     from .persist import predict as predict_model
 
-    table = predict_model(model, data, out)
-    view = Table(title=f"forecast · {model}")
-    for col in table.columns:
-        view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
-    for _, row in table.iterrows():
-        view.add_row(*(fmt(v) for v in row.tolist()))
-    wide().print(view)
-    if out is not None:
-        out_console.print(f"forecast written: [bold]{out}[/]", highlight=False)
+    data = flags.pop("data", None) or data_option
+    if data is None:
+        raise ConfigError("predict needs new data: pass DATA (or --data) as a CSV/Parquet path")
+    checked = build_config({**flags, "data": data}, where="command line")  # the flags' errors
+    table = predict_model(model, data, forecast_out, **{k: getattr(checked, k) for k in flags})
+    if not quiet:
+        print_forecast(table, f"forecast · {model}")
+    if forecast_out is not None:
+        out_console.print(f"forecast written: [bold]{forecast_out}[/]", highlight=False)
 
 
-@run_command(app, invocation=("as_json", "debug"), sections=("data",))
-def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
+@run_command(app, invocation=("as_json", "quiet", "debug"), sections=("data",))
+def validate(flags: dict[str, Any], as_json: bool, quiet: bool, debug: bool) -> None:
     """Check a data file: a summary (series, rows, dates, frequency, gaps, columns) and the
     data-health findings (splits, spikes, stale runs, OHLC, calendar gaps…)."""
     from .cli_output import print_validation
@@ -249,6 +260,14 @@ def validate(flags: dict[str, Any], as_json: bool, debug: bool) -> None:
     if cfg.strict and warned:
         more = f" ({len(warned)} data findings in all)" if len(warned) > 1 else ""
         raise DataError(f"{ds.source}: {warned[0].text()}{more} [--strict]")
+    if cfg.calendar is not None:
+        from .data.calendar import calendar_for, calendar_notes
+
+        summary["calendar"] = calendar_for(cfg.calendar, cfg.data)
+        for note in calendar_notes(summary["calendar"], ds.frame["date"]):
+            err_console.print(f"warning: {note}", highlight=False, markup=False, soft_wrap=True)
+    if quiet:  # the exit code says whether the data are usable
+        return
     if as_json:
         out_console.print_json(json.dumps(summary, default=str))
         return
@@ -282,6 +301,10 @@ def list_models() -> None:
         tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
         kind = "baseline" if info.kind == "baseline" else "keras"
         table.add_row(name, kind, tasks, info.description)
+    from .models.custom import plugin_names
+
+    for name in plugin_names():  # installed packages' models (fincast.models entry points)
+        table.add_row(name, "plugin", "–", "registered by an installed package")
     out_console.print(table)
 
 

@@ -9,10 +9,13 @@ config file, resuming, the progress display, tune's budget…) are declared once
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import sys
 import types
 import typing
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +51,21 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
     "quiet": (bool, _opt("--quiet", "-q", help="No progress display."), False),
     "debug": (bool, _opt("--debug", help="Show tracebacks on errors."), False),
     "as_json": (bool, _opt("--json", help="Print the summary as JSON."), False),
+    "model": (
+        Path,
+        _opt("--model", help="Model directory written by `fincast train`."),
+        ...,
+    ),
+    "data_option": (
+        str | None,
+        _opt("--data", help="New data (as the DATA argument): CSV/Parquet path or builtin:NAME."),
+        None,
+    ),
+    "forecast_out": (
+        Path | None,
+        _opt("--out", help="Write the forecast to this CSV file too."),
+        None,
+    ),
     "trials": (
         int,
         _opt(
@@ -166,31 +184,52 @@ def config_flags(sections: tuple[str, ...] = SECTIONS) -> list[str]:
     return [k for k in RunConfig.model_fields if option_info(k)["section"] in sections]
 
 
+@contextlib.contextmanager
+def _notes_on_stderr() -> Iterator[None]:
+    """Show the loader's notes (:class:`~fincast.data.wide.DataNote`) as ``note: …`` lines."""
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if category.__name__ == "DataNote":
+            print(f"note: {message}", file=sys.stderr)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
 def run_command(
     app: typer.Typer,
     *,
     invocation: tuple[str, ...],
     sections: tuple[str, ...] = SECTIONS,
     name: str | None = None,
+    keys: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``.
+    """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``
+    (or only ``keys``).
 
     ``flags`` holds the keys given on the command line (the others are left to the config
     file and the defaults); the invocation options arrive as keyword arguments.
     """
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
-        keys = config_flags(sections)
-        params = [_config_param(k) for k in keys if k == "data"]
+        chosen_keys = [k for k in config_flags(sections) if keys is None or k in keys]
+        params = [_config_param(k) for k in chosen_keys if k == "data"]
         params += [_invocation_param(k) for k in invocation]
-        params += [_config_param(k) for k in keys if k != "data"]
+        params += [_config_param(k) for k in chosen_keys if k != "data"]
 
         def command(**values: Any) -> None:
             chosen = {k: values.pop(k) for k in invocation}
             flags = {k: v for k, v in values.items() if v is not None}
             if "search_space" in flags:
                 flags["search_space"] = _yaml_mapping("--search-space", flags["search_space"])
-            func(flags, **chosen)
+            with _notes_on_stderr():
+                func(flags, **chosen)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__annotations__ = {}

@@ -181,3 +181,13 @@ def print_validation(
     for label, group in (("warning", warned), ("note", notes)):
         for line in lines(group):
             err_console.print(f"{label}: {line}", highlight=False, markup=False, soft_wrap=True)
+
+
+def print_forecast(table: Any, title: str) -> None:
+    """``fincast predict``'s forecast table."""
+    view = Table(title=title)
+    for col in table.columns:
+        view.add_column(str(col), justify="left" if col in ("id", "note") else "right")
+    for _, row in table.iterrows():
+        view.add_row(*(fmt(v) for v in row.tolist()))
+    wide().print(view)

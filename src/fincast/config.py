@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError
@@ -140,6 +141,28 @@ class RunConfig(BaseModel):
         "CSV thousands separator, e.g. , in 1,234.5.",
         section="data",
         shown=". or space after a decimal comma when that reads more numeric columns, else none",
+    )
+    wide: bool | None = option(
+        None,
+        "The table is wide: a date column plus one column per series (a panel); --no-wide "
+        "never reads it so.",
+        section="data",
+        shown="detected when unambiguous: no id column, several numeric columns, none an "
+        "OHLCV field, no --target",
+    )
+    values: Literal["prices", "returns"] = option(
+        "prices",
+        "What the target (every column of a wide table) holds: prices, or simple returns "
+        "(0.01 = 1%; read as a price index from 100, so level tasks are refused).",
+        section="data",
+    )
+    calendar: str | None = option(
+        None,
+        "Exchange calendar of the data (exchange_calendars code: XNYS, XLON, XTKS…): predict "
+        "dates forecasts on its next trading sessions; none: the data's business days.",
+        section="data",
+        shown="business days inferred from the data; builtin:sp500/nasdaq: XNYS",
+        metavar="CODE",
     )
     strict: bool = option(
         False,
@@ -394,7 +417,8 @@ class RunConfig(BaseModel):
 
     def reader_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`fincast.data.load` this configuration sets."""
-        keys = ("date_col", "id_col", "target", "fillna", "sep", "decimal", "thousands")
+        keys: tuple[str, ...] = ("date_col", "id_col", "target", "fillna", "sep", "decimal")
+        keys += ("thousands", "wide", "values")
         return {k: getattr(self, k) for k in keys}
 
     def section(self, name: str) -> dict[str, Any]:
@@ -547,6 +571,16 @@ class RunConfig(BaseModel):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
 
+    @model_validator(mode="after")
+    def _returns_have_no_level(self) -> RunConfig:
+        if self.values == "returns" and self.task == "level":
+            raise ValueError(
+                "--task level forecasts the price level, which a table of returns does not "
+                "have (fincast reads it as an index from 100); use --task return, direction, "
+                "trend3, events or volatility, or pass prices with --values prices"
+            )
+        return self
+
     def to_yaml(self) -> str:
         """The configuration as YAML that :func:`load_config` reads back identically."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
@@ -632,6 +666,8 @@ def _explain(exc: ValidationError, where: str) -> ConfigError:
         flag = "--" + root.replace("_", "-")
         key_text = f" (`{root}` in a config file)" if flag != f"--{root}" else ""
         return ConfigError(f"{where}: {flag} must be {listed}, got {err.get('input')!r}{key_text}")
+    if not err["loc"]:  # a check across keys (model validator)
+        return ConfigError(f"{where}: {str(err['msg']).removeprefix('Value error, ')}")
     return ConfigError(f"{where}: `{key}`: {err['msg']} (got {err.get('input')!r})")
 
 

@@ -9,6 +9,7 @@ No pickle is ever read.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,13 @@ import pandas as pd
 
 from .config import RunConfig
 from .data import Dataset, check_positive, load, screen
+from .data.calendar import (
+    business_days_after,
+    calendar_for,
+    calendar_notes,
+    data_holidays,
+    next_sessions,
+)
 from .data.covariates import check_coverage, load_covariates, saved_entries
 from .data.frequency import frequency_family, infer_frequency
 from .data.health import DataHealthWarning
@@ -26,12 +34,13 @@ from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .models import MODELS, make_model
+from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
-__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "train"]
+__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "predict_with", "train"]
 
 FORMAT_VERSION = 1
 
@@ -50,7 +59,15 @@ def _per_series_frequency(ds: Dataset) -> str | None:
     return infer_frequency(ds.frame.loc[ds.frame["id"] == longest, "date"])
 
 
-def train(config: RunConfig, out: str | Path) -> Path:
+def _holidays(ds: Dataset) -> list[str]:
+    """Daily data: the fixed-date holidays its longest series never trades on."""
+    if frequency_family(_per_series_frequency(ds)) != "B":
+        return []
+    longest = ds.frame.groupby("id").size().idxmax()
+    return data_holidays(ds.frame.loc[ds.frame["id"] == longest, "date"])
+
+
+def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) -> Path:
     """Fit one Keras model on all the data and save it to ``out``.
 
     Parameters
@@ -59,12 +76,16 @@ def train(config: RunConfig, out: str | Path) -> Path:
         The run configuration; ``config.models`` must name exactly one Keras model.
     out
         The model directory to create (must not exist or be empty).
+    data
+        A DataFrame to read instead of ``config.data`` (the Python API's).
 
     Returns
     -------
     Path
         The model directory.
     """
+    register_from_config(config)  # builders by import path, plugins (fincast.models)
+    calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
@@ -80,8 +101,11 @@ def train(config: RunConfig, out: str | Path) -> Path:
     ]
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
-    ds = load(config.data, **config.reader_options())
+    ds = load(config.data if data is None else data, **config.reader_options())
+    reader = {"wide": ds.layout == "wide", "values": config.values}
     ds, notes = screen(ds, config)  # data health: --strict, --adjust-splits
+    if config.calendar is not None:
+        notes = [*notes, *calendar_notes(calendar, ds.frame["date"])]
     for note in notes:
         warnings.warn(note, DataHealthWarning, stacklevel=2)
     if task.uses_log(ds.target, ds.roles):
@@ -130,6 +154,9 @@ def train(config: RunConfig, out: str | Path) -> Path:
         "date_col": config.date_col,
         "id_col": config.id_col,
         "frequency": _per_series_frequency(ds),
+        "calendar": calendar,
+        "holidays": _holidays(ds),
+        "reader": reader,
         "trained_on": {
             "source": ds.source,
             "sha256": ds.sha256,
@@ -187,17 +214,28 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
     if info.get("format") != FORMAT_VERSION:
         raise ModelError(f"{meta} has format {info.get('format')!r}, expected {FORMAT_VERSION}")
     task = TaskSpec.from_dict(info["task"])
+    ensure_loadable(info["model"], info["params"])  # the user's own models
     model = make_model(info["model"], task, info["params"], seed=info.get("seed", 0))
     assert isinstance(model, KerasForecaster)
     try:
         load_keras_state(model, d, info["state"])
     except Exception as exc:
-        raise ModelError(f"{d / 'model.keras'} cannot be loaded ({exc})") from None
+        raise ModelError(
+            f"{d / 'model.keras'} cannot be loaded ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "it is loaded with Keras safe_mode=True: custom layers must be registered "
+            "serializable (@keras.saving.register_keras_serializable()) in a module imported "
+            "before predicting"
+        ) from None
     return model, info
 
 
 def predict(
-    model_dir: str | Path, data: str | Path | pd.DataFrame, out: str | Path | None = None
+    model_dir: str | Path,
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
 ) -> pd.DataFrame:
     """Forecast the next h steps of every series of ``data`` with a saved model.
 
@@ -209,21 +247,51 @@ def predict(
         New data with the same columns and frequency as the training data.
     out
         Optional CSV path for the forecast (written atomically).
+    calendar
+        Exchange calendar code the target dates fall on (default: the model's, saved by
+        :func:`train`; ``none``: the data's business days).
+    **reader
+        Options of :func:`fincast.data.load` (``sep``, ``decimal``, ``thousands``,
+        ``fillna``…); the date and id columns, the target, ``wide`` and ``values`` default
+        to those the model was trained with.
 
     Returns
     -------
     pandas.DataFrame
         One row per (series, horizon): ``id``, ``origin`` (the last date of the series),
-        ``target_date``, ``horizon``, ``forecast`` (value in target units; the probability
-        of "up" for ``direction``; the realised volatility for ``volatility``; the most
-        likely class, with ``prob_down``, ``prob_flat``, ``prob_up``, for ``trend3``),
-        plus ``last_value`` and, for ``return``, the implied ``forecast_level``. For
-        ``events`` one row per (series, horizon, event) with ``label`` and its probability
-        as ``forecast``.
+        ``target_date`` (the ``h``-th trading session after the origin under the calendar,
+        else ``h`` steps of the data's frequency), ``horizon``, ``forecast`` (value in
+        target units; the probability of "up" for ``direction``; the realised volatility
+        for ``volatility``; the most likely class, with ``prob_down``, ``prob_flat``,
+        ``prob_up``, for ``trend3``), plus ``last_value`` and, for ``return``, the implied
+        ``forecast_level``. For ``events`` one row per (series, horizon, event) with
+        ``label`` and its probability as ``forecast``.
     """
     model, info = load_model(model_dir)
+    return predict_with(model, info, data, out, calendar=calendar, **reader)
+
+
+def predict_with(
+    model: KerasForecaster,
+    info: dict[str, Any],
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
+) -> pd.DataFrame:
+    """:func:`predict` with a model already loaded (or trained in memory) and its info."""
     task = model.task
-    ds = load(data, date_col=info.get("date_col"), id_col=info.get("id_col"), target=info["target"])
+    saved = info.get("reader") or {}
+    options: dict[str, Any] = {
+        "date_col": info.get("date_col"),
+        "id_col": info.get("id_col"),
+        "target": None if saved.get("wide") else info["target"],
+        "wide": bool(saved.get("wide")),
+        "values": saved.get("values", "prices"),
+    }
+    options.update({k: v for k, v in reader.items() if v is not None})
+    ds = load(data, **options)
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
     if missing:
         raise DataError(
@@ -272,6 +340,8 @@ def predict(
     batch = design.batch(last_rows)
     out_values = model.predict(batch)
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
+    calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
+    holidays = info.get("holidays") or []  # inferred from the training data
     rows = []
     for i, row in enumerate(last_rows):
         sid = design.ids[row]
@@ -285,13 +355,22 @@ def predict(
             notes.append("latest rows incomplete; forecast from the last complete row")
         if series is not None and sid not in series:
             notes.append("series not seen in training: its identity input is all zeros")
+        if calendar:
+            sessions = next_sessions(calendar, origin, task.horizons)
+        elif holidays and frequency_family(info.get("frequency")) == "B":
+            sessions = business_days_after(origin, task.horizons, holidays)
+        else:
+            sessions = {}
         for j, h in enumerate(task.horizons):
+            target = sessions.get(h)
+            if target is None and offset is not None:
+                target = origin + h * offset
             base: dict[str, Any] = {
                 "id": sid,
                 "origin": origin.date().isoformat()
                 if origin == origin.normalize()
                 else origin.isoformat(),
-                "target_date": None if offset is None else (origin + h * offset).date().isoformat(),
+                "target_date": None if target is None else target.date().isoformat(),
                 "horizon": h,
             }
             for rec in _forecast_records(task, out_values[i], j, last_value):

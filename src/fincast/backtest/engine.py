@@ -22,11 +22,13 @@ import pandas as pd
 
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load, screen_records
+from ..data.calendar import calendar_for, calendar_notes
 from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError, FincastError
 from ..features import FeatureSpec
 from ..models import MODELS, make_model
+from ..models.custom import check_builders, register_from_config
 from ..models.registry import is_baseline, model_params
 from ..predictions import (
     SEED_COLUMN,
@@ -93,8 +95,10 @@ def task_spec(config: RunConfig) -> TaskSpec:
     return TaskSpec.from_config(config)
 
 
-def prepare(config: RunConfig) -> Prepared:
+def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     """Load and validate the data, build the design and folds, check every model.
+
+    ``data`` is a DataFrame to read instead of ``config.data`` (the Python API's).
 
     Raises
     ------
@@ -102,6 +106,8 @@ def prepare(config: RunConfig) -> Prepared:
         For anything wrong with the data or the configuration; nothing is written.
     """
     check_executor(config.executor, address=config.ray_address)
+    register_from_config(config)  # builders by import path, plugins (fincast.models)
+    calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
     task = task_spec(config)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
@@ -118,9 +124,11 @@ def prepare(config: RunConfig) -> Prepared:
     for name in names:  # unknown names, parameters and bad values fail here, before any work
         make_model(name, task, model_params(config, name) if name in MODELS else None)
 
-    ds = load(config.data, **config.reader_options())
+    ds = load(config.data if data is None else data, **config.reader_options())
     # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too
     ds, warnings, data_health = screen_records(ds, config)
+    if config.calendar is not None:  # dates that are not sessions of the calendar asked for
+        warnings += calendar_notes(calendar, ds.frame["date"])
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason())
     needed = config.lookback + task.max_horizon + 2 * config.folds + 1
@@ -148,6 +156,9 @@ def prepare(config: RunConfig) -> Prepared:
         cs_normalize=config.cs_normalize,
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
+    # the user's Keras builders, before any fold trains
+    in_process = config.executor == "local" and (config.workers or 1) == 1
+    check_builders(names, task, design, in_process=in_process)
     folds = walk_forward_folds(
         len(design.calendar),
         folds=config.folds,
@@ -295,6 +306,7 @@ def run_unit(prep: Prepared, unit: WorkUnit) -> UnitResult:
     """
     fold = next(f for f in prep.folds if f.index == unit.fold)
     try:
+        register_from_config(prep.config)  # a worker process imports the user's builders
         frame, history = _fold_unit(prep, unit.model, fold)
     except Exception as exc:  # one model's failure never loses the others
         info = {

@@ -34,6 +34,9 @@ class Dataset:
         ``adjclose`` are all ``adj_close``).
     sha256
         SHA-256 of the file read (``None`` for data passed in memory).
+    layout
+        ``long``, or ``wide`` when the table had one column per series (read into the long
+        ``frame`` by :mod:`fincast.data.wide`).
     """
 
     frame: pd.DataFrame
@@ -42,6 +45,7 @@ class Dataset:
     target: str
     roles: dict[str, str] = field(default_factory=dict)
     sha256: str | None = None
+    layout: str = "long"
 
     @property
     def ids(self) -> list[str]:

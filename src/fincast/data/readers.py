@@ -35,6 +35,7 @@ import pandas as pd
 from ..errors import DataError
 from .builtin import load_builtin
 from .dataset import Dataset
+from .wide import PRICE_COLUMN, _index_from_returns, looks_wide, note_wide, to_long
 
 __all__ = ["load"]
 
@@ -397,6 +398,8 @@ def load(
     sep: str | None = None,
     decimal: str | None = None,
     thousands: str | None = None,
+    wide: bool | None = None,
+    values: Literal["prices", "returns"] = "prices",
 ) -> Dataset:
     """Load and validate a dataset into canonical long format.
 
@@ -509,6 +512,34 @@ def load(
             )
     if not numeric:
         raise DataError(f"{where}: no numeric column to forecast among {', '.join(columns)}")
+    layout = "long"
+    if wide or (
+        wide is None and target is None and looks_wide(list(numeric), _roles(list(numeric)), icol)
+    ):
+        if icol is not None:
+            raise DataError(
+                f"{where}: column `{icol}` holds series ids, so the table is long, not wide; "
+                "leave out --wide"
+            )
+        if target is not None:
+            raise DataError(
+                f"{where}: --target does not apply to a wide table (every column is a "
+                "series); leave out --target, or pass --no-wide to forecast one column"
+            )
+        _check_text(texts, numeric, dates, where, dname)
+        if wide is None:
+            note_wide(where, list(numeric), values)
+        long = to_long(
+            pd.DataFrame({"date": dates.to_numpy(), **numeric}),
+            "date",
+            list(numeric),
+            values=values,
+            where=where,
+        )
+        ids, dates = long["id"], long["date"]
+        numeric, texts, target = {PRICE_COLUMN: long[PRICE_COLUMN]}, {}, PRICE_COLUMN
+        values = "prices"  # already turned into an index
+        layout = "wide"
     frame = pd.DataFrame({"id": ids.to_numpy(), "date": dates.to_numpy(), **numeric})
     roles = _roles(list(numeric))
     if target is None:
@@ -558,12 +589,45 @@ def load(
             f"{where}: {int(dup.sum())} duplicate (series, date) rows (first {frame['date'].iloc[i].date()}, "
             f"series {frame['id'].iloc[i]}); keep one row per date and series"
         )
+    if values == "returns":  # a long table of returns: the target as a price index
+        frame[target] = _returns_index(frame, target, where)
+        roles = {}
+        needed = [target]
     frame = _handle_missing(frame, needed, fillna, where)
     if frame[target].isna().all() or len(frame) == 0:
         raise DataError(f"{where}: target column `{target}` has no values")
     if digest is None and not isinstance(source, pd.DataFrame):
         digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
-    return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest)
+    return Dataset(frame.reset_index(drop=True), dname, src, target, roles, digest, layout)
+
+
+def _check_text(
+    texts: dict[str, pd.Series],
+    numeric: dict[str, pd.Series],
+    dates: pd.Series,
+    where: str,
+    name: str,
+) -> None:
+    """A wide table's series columns: text that is not a number is an error."""
+    for col, text in texts.items():
+        shown = text.astype("string").str.strip().fillna("")
+        bad = (numeric[col].isna() & shown.ne("")).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{where}: column `{col}` has non-numeric value {text.iloc[i]!r} "
+                f"({int(bad.sum())} such) at {pd.Timestamp(dates.iloc[i]).date()}, series "
+                f"{col}; " + _number_hint(str(text.iloc[i]).strip(), ".", "clean it")
+            )
+
+
+def _returns_index(frame: pd.DataFrame, target: str, where: str) -> pd.Series:
+    """The target of a long table of returns as a price index per series (see ``wide``)."""
+    out = pd.Series(np.nan, index=frame.index, dtype="float64")
+    for sid, rows in frame.groupby("id", sort=False).groups.items():
+        vals = frame.loc[rows, target].to_numpy(dtype="float64")
+        out.loc[rows] = _index_from_returns(vals, str(sid), where)
+    return out
 
 
 def _number_hint(example: str, decimal: str, otherwise: str = "pass --target COLUMN") -> str:
