@@ -16,18 +16,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
 from .cli_options import INVOCATION, run_command
 from .cli_output import (
     err_console,
     out_console,
+    print_datasets,
     print_forecast,
+    print_models,
     print_portfolio,
     print_summary,
     print_verdict,
 )
+from .cli_output import progress as _progress
 from .errors import ConfigError
 
 app = typer.Typer(
@@ -51,19 +53,6 @@ def _config(config_file: Path | None, flags: dict[str, Any]) -> Any:
     if config_file is not None:
         return load_config(config_file, flags)
     return build_config(flags, where="command line")
-
-
-def _progress(quiet: bool) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    )
 
 
 @run_command(app, invocation=("config", "resume", "quiet", "debug"))
@@ -277,35 +266,13 @@ def validate(flags: dict[str, Any], as_json: bool, quiet: bool, debug: bool) -> 
 @app.command()
 def datasets() -> None:
     """List the built-in datasets (shipped inside installed packages; no download)."""
-    from .data import BUILTINS
-
-    table = Table(title="built-in datasets (use as builtin:NAME)")
-    table.add_column("name", style="bold")
-    table.add_column("description")
-    for name, text in BUILTINS.items():
-        table.add_row(name, text)
-    out_console.print(table)
+    print_datasets()
 
 
 @app.command("models")
 def list_models() -> None:
     """List the models and baselines."""
-    from .models import MODELS
-
-    table = Table(title="models (use with --models / --baselines)")
-    table.add_column("name", style="bold")
-    table.add_column("kind")
-    table.add_column("tasks")
-    table.add_column("description")
-    for name, info in MODELS.items():
-        tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
-        kind = "baseline" if info.kind == "baseline" else "keras"
-        table.add_row(name, kind, tasks, info.description)
-    from .models.custom import plugin_names
-
-    for name in plugin_names():  # installed packages' models (fincast.models entry points)
-        table.add_row(name, "plugin", "–", "registered by an installed package")
-    out_console.print(table)
+    print_models()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -191,3 +191,48 @@ def print_forecast(table: Any, title: str) -> None:
     for _, row in table.iterrows():
         view.add_row(*(fmt(v) for v in row.tolist()))
     wide().print(view)
+
+
+def progress(quiet: bool) -> Any:
+    """The progress bar of long commands (on stderr; hidden with ``--quiet``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+
+
+def print_datasets() -> None:
+    """The built-in datasets, as ``fincast datasets`` lists them."""
+    from .data import BUILTINS
+
+    table = Table(title="built-in datasets (use as builtin:NAME)")
+    table.add_column("name", style="bold")
+    table.add_column("description")
+    for name, text in BUILTINS.items():
+        table.add_row(name, text)
+    out_console.print(table)
+
+
+def print_models() -> None:
+    """The models, baselines and installed plugins, as ``fincast models`` lists them."""
+    from .models import MODELS
+    from .models.custom import plugin_names
+
+    table = Table(title="models (use with --models / --baselines)")
+    table.add_column("name", style="bold")
+    table.add_column("kind")
+    table.add_column("tasks")
+    table.add_column("description")
+    for name, info in MODELS.items():
+        tasks = ", ".join(info.tasks) if info.tasks is not None else "all"
+        kind = "baseline" if info.kind == "baseline" else "keras"
+        table.add_row(name, kind, tasks, info.description)
+    for name in plugin_names():  # installed packages' models (fincast.models entry points)
+        table.add_row(name, "plugin", "–", "registered by an installed package")
+    out_console.print(table)
