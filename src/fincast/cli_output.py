@@ -82,6 +82,8 @@ def print_verdict(metrics: dict[str, Any]) -> None:
             fmt(r.get("ic")),
         )
     wide().print(table)
+    if verdict.get("intervals"):
+        wide().print(f"intervals · {verdict['intervals']}", markup=False)
 
 
 def wide() -> Console:

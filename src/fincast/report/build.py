@@ -95,6 +95,11 @@ def publish(
                 cost_bps=config.cost_bps,
             )
         )
+    if "models" in metrics["intervals"]:
+        from .intervals import plot_fan
+
+        fan = plot_fan(predictions, metrics, run_dir / "plots" / "fan.png")
+        plots.extend([fan] if fan is not None else [])
     report = write_report(
         run_dir / "report.html",
         metrics,

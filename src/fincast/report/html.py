@@ -36,6 +36,8 @@ PLOT_CAPTIONS: dict[str, str] = {
     "a calibrated model follows the diagonal.",
     "ic": "Information coefficient (correlation of forecast and realised return) over time.",
     "loss": "Training (solid) and validation (dashed) loss per epoch, per fold.",
+    "fan": "Fan chart: the best model's forecast (first series, smallest horizon, last test "
+    "dates) with its prediction intervals, against the actual values.",
 }
 
 _TRADING = (
@@ -320,6 +322,12 @@ def _portfolio_section(metrics: dict[str, Any]) -> str:
     return portfolio_section(metrics)
 
 
+def _interval_section(metrics: dict[str, Any]) -> str:
+    from .intervals import interval_section
+
+    return interval_section(metrics)
+
+
 def render_report(
     metrics: dict[str, Any],
     plots: Sequence[Path],
@@ -361,7 +369,9 @@ def render_report(
         "</section><section id='metrics'><h2>Metrics</h2>",
         _metrics_tables(metrics),
         _portfolio_section(metrics),
-        "</section><section id='folds'><h2>Per fold</h2>",
+        "</section>",
+        _interval_section(metrics),
+        "<section id='folds'><h2>Per fold</h2>",
         _fold_table(metrics),
         "<p class='note'>skill = 1 − MSE / MSE of naive (regression) or accuracy − accuracy of naive (classes), on the fold's rows.</p>",
         "</section><section id='plots'><h2>Plots</h2>",

@@ -150,6 +150,9 @@ class Task:
     loss_skill: ClassVar[str] = "ratio"
     signal_is_probability: ClassVar[bool] = False
     significance: ClassVar[bool] = True
+    #: Whether prediction intervals (``--intervals``) apply: a continuous target with one
+    #: forecast per row (:meth:`interval_score`, :meth:`interval_bounds`).
+    intervals: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -232,6 +235,19 @@ class Task:
         y = predictions["y_true"].to_numpy(dtype="float64")
         pred = predictions["y_pred"].to_numpy(dtype="float64")
         return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
+
+    def interval_score(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Conformal nonconformity score of each row: ``|y - pred|`` by default."""
+        return np.abs(np.asarray(y, dtype="float64") - np.asarray(pred, dtype="float64"))
+
+    def interval_bounds(self, pred: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The interval of forecasts ``pred`` whose score quantile is ``q``: ``pred ± q``.
+
+        The inverse of :meth:`interval_score`: ``y`` lies in the interval exactly when its
+        score is at most ``q``.
+        """
+        pred = np.asarray(pred, dtype="float64")
+        return pred - q, pred + q
 
     @property
     def tradable(self) -> bool:

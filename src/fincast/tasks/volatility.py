@@ -43,6 +43,18 @@ class VolatilityTask(Task):
     losses = ("mse", "mae", "huber", "qlike")
     headline_columns = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
     plot_ylabel = "realised volatility over h steps"
+    intervals = True
+
+    def interval_score(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """``|y - pred| / pred``: volatility errors grow with the level (Lei et al. 2018's
+        locally weighted conformal score, the forecast as the scale)."""
+        pred = np.maximum(np.asarray(pred, dtype="float64"), VOL_FLOOR)
+        return np.abs(np.asarray(y, dtype="float64") - pred) / pred
+
+    def interval_bounds(self, pred: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``pred (1 ± q)``, the lower bound floored at 0 (a volatility is >= 0)."""
+        pred = np.maximum(np.asarray(pred, dtype="float64"), VOL_FLOOR)
+        return np.maximum(pred * (1.0 - q), 0.0), pred * (1.0 + q)
 
     def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
         if "step_var" not in inp.cache:
