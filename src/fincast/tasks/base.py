@@ -126,7 +126,8 @@ class Task:
     signal_is_probability
         The trading signal is a probability of up (positions compare it with 0.5).
     significance
-        Whether the significance tests compare models by :meth:`row_loss`.
+        Whether the significance tests compare models by :meth:`row_loss` (and
+        :meth:`extra_losses`).
     """
 
     name: ClassVar[str] = ""
@@ -248,6 +249,11 @@ class Task:
         """
         pred = np.asarray(pred, dtype="float64")
         return pred - q, pred + q
+
+    def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+        """Further per-row losses the significance tests compare (Diebold-Mariano only):
+        ``{name: (loss per row, reference model)}``. None by default."""
+        return {}
 
     @property
     def tradable(self) -> bool:

@@ -45,6 +45,21 @@ class VolatilityTask(Task):
     plot_ylabel = "realised volatility over h steps"
     intervals = True
 
+    def row_loss(self, predictions: pd.DataFrame) -> tuple[pd.Series, str]:
+        """QLIKE of each row, ``s2 / f2 - log(s2 / f2) - 1`` on variances (Patton 2011; the
+        loss that ranks volatility forecasts consistently under a noisy proxy); NaN where the
+        realised variance is 0, as in :func:`fincast.metrics.volatility.qlike`."""
+        s2 = np.square(predictions["y_true"].to_numpy(dtype="float64"))
+        f2 = np.square(np.maximum(predictions["y_pred"].to_numpy(dtype="float64"), VOL_FLOOR))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = s2 / f2
+            loss = np.where(s2 > 0, ratio - np.log(ratio) - 1.0, np.nan)
+        return pd.Series(loss, index=predictions.index), "qlike"
+
+    def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+        """The squared error of the volatility, against naive."""
+        return {"squared_error": (Task.row_loss(self, predictions)[0], "naive")}
+
     def interval_score(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
         """``|y - pred| / pred``: volatility errors grow with the level (Lei et al. 2018's
         locally weighted conformal score, the forecast as the scale)."""
