@@ -198,7 +198,7 @@ def test_90pct_intervals_cover_90pct_of_garch_test_rows(tmp_path, task, baseline
         {
             "data": str(csv),
             "task": task,
-            "models": {"mlp": {"units": [4], "epochs": 2}} if method == "aci" else [],
+            "models": {"mlp": {"units": 4, "layers": 1, "epochs": 2}} if method == "aci" else [],
             "baselines": baselines,
             "folds": 5,
             "intervals": "0.9",
