@@ -240,3 +240,52 @@ def test_interval_summary_reading_follows_kupiec():
     assert interval_summary(narrow)["models"]["m"]["0.9"]["reading"] == "too narrow"
     wide = frame.assign(**{"lo_0.9": -3.0, "hi_0.9": 3.0})
     assert interval_summary(wide)["models"]["m"]["0.9"]["reading"] == "too wide"
+
+
+def test_a_network_is_calibrated_on_its_own_validation_tail_not_its_test_block(tmp_path, ohlcv_csv):
+    """The validation-tail route (a network with shrinkage): test outcomes never move it."""
+    cfg = build_config(
+        {
+            "data": str(ohlcv_csv),
+            "models": {"mlp": {"units": 4, "layers": 1, "epochs": 1}},
+            "folds": 2,
+            "intervals": "0.8",
+            "interval_method": "split",
+            "out": str(tmp_path / "run"),
+        }
+    )
+    prep = prepare(cfg)
+    fold = prep.folds[-1]
+    base, _ = _fold_predictions(prep, "mlp", fold, seed=3)
+    rows = np.flatnonzero(fold.test_mask(prep.design.date_pos))
+    y = prep.design.y.copy()
+    y[rows] = -5 * y[rows] + 0.1
+    again, _ = _fold_predictions(replace(prep, design=replace(prep.design, y=y)), "mlp", fold, 3)
+    np.testing.assert_array_equal(base["hi_0.8"], again["hi_0.8"])
+
+
+@pytest.mark.slow
+def test_panels_seeds_and_the_level_task(tmp_path):
+    from tests.conftest import make_ohlcv
+
+    csv = tmp_path / "panel.csv"
+    make_ohlcv(400, ids=("AAA", "BBB"), seed=4).to_csv(csv, index=False)
+    cfg = build_config(
+        {
+            "data": str(csv),
+            "task": "level",
+            "models": {"mlp": {"units": 4, "layers": 1, "epochs": 1}},
+            "seeds": 2,
+            "folds": 2,
+            "intervals": "0.9",
+            "out": str(tmp_path / "run"),
+        }
+    )
+    res = run_backtest(cfg)
+    p = res.predictions
+    assert not p[["lo_0.9", "hi_0.9"]].isna().any().any()
+    assert (p["lo_0.9"] <= p["y_pred"]).all() and (p["y_pred"] <= p["hi_0.9"]).all()
+    ens = p[p["model"] == "mlp-ensemble"].reset_index(drop=True)
+    seeds = [p[(p["model"] == "mlp") & (p["seed"] == s)].reset_index(drop=True) for s in (0, 1)]
+    np.testing.assert_allclose(ens["hi_0.9"], (seeds[0]["hi_0.9"] + seeds[1]["hi_0.9"]) / 2)
+    assert set(res.metrics["intervals"]["models"]) == {"naive", "mean", "mlp", "mlp-ensemble"}
