@@ -9,7 +9,12 @@ import pytest
 from scipy import stats
 
 from fincast.metrics.forecast_tests import deflated_sharpe_ratio
-from fincast.tune.overfitting import PBO_MIN_TRIALS, cscv_pbo, overfitting_summary
+from fincast.tune.overfitting import (
+    PBO_MIN_TRIALS,
+    backtest_dsr,
+    cscv_pbo,
+    overfitting_summary,
+)
 
 
 def _pbo_by_hand(m: np.ndarray, s: int) -> float:
@@ -100,3 +105,20 @@ def test_too_few_trials_or_periods_skip_the_pbo():
     assert "skipped" in overfitting_summary(short, 0, n_tried=10)["pbo"]
     flat = [np.zeros(50)] * PBO_MIN_TRIALS
     assert overfitting_summary(flat, 0, n_tried=10)["dsr"] is None
+
+
+def test_the_tuned_backtest_is_deflated_by_the_search():
+    rng = np.random.default_rng(4)
+    r = rng.normal(0.0008, 0.01, 750)
+    summary = {"n_trials": 40, "trial_sharpe_variance": 0.004}
+    out = backtest_dsr(r, summary, periods_per_year=252)
+    sr = r.mean() / r.std(ddof=1)
+    expected = deflated_sharpe_ratio(
+        sr, 750, 40, 0.004, float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
+    )
+    assert out["dsr"] == pytest.approx(expected["dsr"]) and out["sr0"] > 0
+    assert out["significant"] is (expected["dsr"] >= 0.95)
+    assert "tuned backtest Sharpe" in out["verdict"] and "40 trials" in out["verdict"]
+    # more trials, a higher bar: the DSR falls
+    assert backtest_dsr(r, {**summary, "n_trials": 400})["dsr"] < out["dsr"]
+    assert backtest_dsr(np.zeros(10), summary)["dsr"] is None

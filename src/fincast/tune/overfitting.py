@@ -7,7 +7,9 @@ survives the search:
 
 - **Deflated Sharpe ratio** (Bailey & López de Prado 2014, J. of Portfolio Management
   40(5)): the probability that the selected trial's true Sharpe ratio exceeds the best one
-  expected from ``N`` unskilled trials, ``N`` counting every trial tried (pruned ones too)
+  expected from ``N`` unskilled trials — of the best trial's validation trades
+  (:func:`overfitting_summary`) and of the tuned configuration's backtest trades on the
+  outer test folds (:func:`backtest_dsr`) — ``N`` counting every trial tried (pruned ones too)
   and the variance of the trials' Sharpe ratios taken from those that finished
   (:func:`~fincast.metrics.forecast_tests.deflated_sharpe_ratio`). Below 0.95 the tuned
   Sharpe is "not significant after deflation".
@@ -39,6 +41,7 @@ __all__ = [
     "DSR_LEVEL",
     "PBO_MIN_ROWS_PER_BLOCK",
     "PBO_MIN_TRIALS",
+    "backtest_dsr",
     "cscv_pbo",
     "overfitting_summary",
     "trial_returns",
@@ -66,6 +69,47 @@ def trial_returns(frame: pd.DataFrame, task: str, cost_bps: float) -> list[float
     rets = finance.strategy_returns(frame, task, mode="long_flat", cost_bps=cost_bps)
     rows = rets[rets["model"] == "trial"].sort_values("date")
     return [float(v) for v in rows["net_return"].to_numpy(dtype="float64")]
+
+
+def backtest_dsr(
+    returns: Sequence[float], summary: dict[str, Any], periods_per_year: float | None = None
+) -> dict[str, Any]:
+    """The deflated Sharpe ratio of the tuned configuration's backtest trades.
+
+    ``returns`` are the per-period net returns of the tuned model's long/flat rule on the
+    outer test folds; ``summary`` is :func:`overfitting_summary`'s result, whose trial
+    count and variance of the trials' Sharpe ratios deflate it. Returns ``sharpe``,
+    ``sharpe_annual``, ``dsr``, ``sr0``, ``psr``, ``n_periods``, ``significant`` and
+    ``verdict``.
+    """
+    r = np.asarray(returns, dtype="float64")
+    r = r[np.isfinite(r)]
+    out: dict[str, Any] = {"n_periods": len(r), "dsr": None, "significant": None}
+    if len(r) < 3 or not np.std(r) > 0:
+        out["verdict"] = "the tuned backtest never traded: no Sharpe ratio to deflate."
+        return out
+    sharpe = float(np.mean(r) / np.std(r, ddof=1))
+    variance = float(summary.get("trial_sharpe_variance") or 0.0)
+    n_tried = max(int(summary.get("n_trials") or 1), 1)
+    skew, kurt = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
+    try:
+        out |= deflated_sharpe_ratio(sharpe, len(r), n_tried, variance, skew, kurt)
+    except Exception:  # a non-positive variance of the Sharpe estimate: undefined
+        out |= {"sr0": None, "psr": None}
+    annual = sharpe * math.sqrt(periods_per_year) if periods_per_year else None
+    out |= {"sharpe": sharpe, "sharpe_annual": annual}
+    shown = f"{annual:.2f} annualised" if annual is not None else f"{sharpe:.3f} per period"
+    if out["dsr"] is None:
+        out["verdict"] = f"tuned backtest Sharpe {shown}: the deflated Sharpe ratio is undefined."
+        return out
+    out["significant"] = bool(out["dsr"] >= DSR_LEVEL)
+    word = "stays significant" if out["significant"] else "is not significant"
+    sign = ">=" if out["significant"] else "<"
+    out["verdict"] = (
+        f"tuned backtest Sharpe {shown} {word} after deflation for {n_tried} trials "
+        f"(DSR {out['dsr']:.2f} {sign} {DSR_LEVEL})."
+    )
+    return out
 
 
 def _sharpe(block: np.ndarray) -> np.ndarray:
@@ -204,15 +248,19 @@ def overfitting_summary(
         out["pbo"] = cscv_pbo(np.column_stack(usable), n_blocks=blocks)
     shown = f"{annual:.2f} annualised" if annual is not None else f"{sharpe:.3f} per period"
     if out["significant"] is None:
-        out["verdict"] = f"tuned Sharpe {shown}: the deflated Sharpe ratio is undefined."
+        out["verdict"] = (
+            f"best trial's validation Sharpe {shown}: the deflated Sharpe ratio is undefined."
+        )
     elif out["significant"]:
         out["verdict"] = (
-            f"tuned Sharpe {shown} stays significant after deflation for {n_tried} trials "
+            f"best trial's validation Sharpe {shown} stays significant after deflation for "
+            f"{n_tried} trials "
             f"(DSR {dsr['dsr']:.2f} >= {DSR_LEVEL})."
         )
     else:
         out["verdict"] = (
-            f"tuned Sharpe {shown} is not significant after deflation for {n_tried} trials "
+            f"best trial's validation Sharpe {shown} is not significant after deflation for "
+            f"{n_tried} trials "
             f"(DSR {dsr['dsr']:.2f} < {DSR_LEVEL})."
         )
     if "pbo" in out["pbo"]:

@@ -37,7 +37,7 @@ from ..models import make_model
 from ..rundir import RunDirectory, atomic_write_text, read_manifest, write_csv
 from ..tasks import TaskSpec
 from .objective import Objective, for_tuning, inner_folds
-from .overfitting import overfitting_summary
+from .overfitting import backtest_dsr, overfitting_summary
 from .plots import plot_history, plot_importance
 from .space import is_tunable, resolve_space
 
@@ -294,6 +294,7 @@ def tune(
             result = _summarise(optuna, _study(optuna, job), job, out)
             if backtest:
                 result.comparison = _compare(resolved, result, out)
+                _deflate_backtest(resolved, result, out / "tuned")
                 atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
         complete = True
     finally:
@@ -322,6 +323,7 @@ def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
     overfit = _overfitting(complete, best, len(complete) + len(pruned), job.config)
     if overfit is not None:
+        overfit["validation_verdict"] = overfit["verdict"]
         notes.append(overfit["verdict"])
     result = TuneResult(
         out,
@@ -353,6 +355,23 @@ def _overfitting(
     returns = [t.user_attrs["returns"] for t in with_returns]
     ppy = _periods_per_year(config)
     return overfitting_summary(returns, with_returns.index(best), n_tried, ppy)
+
+
+def _deflate_backtest(config: RunConfig, result: TuneResult, run: Path) -> None:
+    """Add the deflated Sharpe ratio of the tuned backtest's trades; it leads the verdict."""
+    from ..metrics.finance import strategy_returns
+    from ..predictions import read_predictions
+
+    over = result.overfitting
+    if over is None or not (run / "predictions.csv").is_file():
+        return
+    preds = read_predictions(run / "predictions.csv")
+    rets = strategy_returns(preds, config.task, mode="long_flat", cost_bps=config.cost_bps)
+    mine = rets[rets["model"] == result.model].sort_values("date")["net_return"]
+    over["backtest"] = backtest_dsr(mine.to_numpy(dtype="float64"), over, _periods_per_year(config))
+    over["verdict"] = f"{over['backtest']['verdict']} Validation: {over['verdict']}"
+    result.warnings = [w for w in result.warnings if w != over["validation_verdict"]]
+    result.warnings.append(over["verdict"])
 
 
 def _periods_per_year(config: RunConfig) -> float | None:
