@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..predictions import SEED_COLUMN, interval_columns, interval_levels
 from .intervals import interval_metrics
+from .summary import order_models
 
 __all__ = ["best_model", "coverage_sentence", "interval_summary", "interval_verdict"]
 
@@ -66,10 +67,11 @@ def interval_summary(predictions: pd.DataFrame, alpha: float = 0.05) -> dict[str
     if not levels:
         return {"skipped": "no intervals (run the backtest with --intervals 0.8,0.95)"}
     h = int(predictions["horizon"].min())
-    table = predictions[predictions["horizon"] == h].sort_values(["model", "id", "date"])
+    table = predictions[predictions["horizon"] == h]
+    table = table.assign(model=table["model"].astype(str)).sort_values(["id", "date"])
     models: dict[str, Any] = {}
-    for name, rows in table.groupby(table["model"].astype(str), sort=False):
-        rows = _first_seed(rows)
+    for name in order_models(table["model"]):
+        rows = _first_seed(table[table["model"] == name])
         entry: dict[str, Any] = {}
         for level in levels:
             lo_col, hi_col = interval_columns(level)

@@ -252,7 +252,7 @@ class Task:
 
     def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
         """Further per-row losses the significance tests compare (Diebold-Mariano only):
-        ``{name: (loss per row, reference model)}``. None by default."""
+        ``{name: (loss per row, reference model)}``; none by default."""
         return {}
 
     @property
