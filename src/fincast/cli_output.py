@@ -92,6 +92,8 @@ def print_verdict(metrics: dict[str, Any]) -> None:
     wide().print(table)
     for note in verdict.get("notes", []):  # a task's plain sentences (VaR backtests)
         wide().print(note, highlight=False, markup=False)
+    if verdict.get("intervals"):
+        wide().print(f"intervals · {verdict['intervals']}", markup=False)
 
 
 def print_portfolio(metrics: dict[str, Any]) -> None:

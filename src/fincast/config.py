@@ -10,6 +10,7 @@ Flags override the file.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import typing
 from pathlib import Path
@@ -242,6 +243,21 @@ class RunConfig(BaseModel):
         "var: the position whose losses VaR and ES measure (short: losses are rises).",
         section="task",
     )
+    intervals: list[float] | None = option(
+        None,
+        "return, level, volatility: prediction intervals at these nominal coverages, e.g. "
+        "0.8,0.95 (conformal, calibrated on each fold's validation tail; lo_/hi_ columns).",
+        section="task",
+        shown="none",
+        metavar="LEVELS",
+    )
+    interval_method: Literal["aci", "split"] = option(
+        "aci",
+        "--intervals: aci (adaptive conformal, updated as each test outcome becomes known) "
+        "or split (split conformal, fixed per fold); both start from the fold's validation "
+        "tail.",
+        section="task",
+    )
     cost_bps: float = option(
         5.0,
         "Transaction cost per side of the trading rule, in basis points.",
@@ -472,6 +488,34 @@ class RunConfig(BaseModel):
                 ) from None
             out.append({"name": name.strip(), key.strip(): number})
         return out
+
+    @field_validator("intervals", mode="before")
+    @classmethod
+    def _intervals_list(cls, value: Any) -> Any:
+        """``--intervals 0.8,0.95``: nominal coverages in (0, 1), increasing, no repeats."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = [float(v) for v in value.split(",") if v.strip()]
+            except ValueError:
+                raise ValueError(f"expected levels like 0.8,0.95, got {value!r}") from None
+        if isinstance(value, int | float):
+            value = [value]
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError(f"expected levels like 0.8,0.95, got {value!r}")
+        levels = [float(v) for v in value]
+        bad = [v for v in levels if not 0.0 < v < 1.0]
+        if bad:
+            raise ValueError(
+                f"interval level {bad[0]:g} is outside (0, 1); pass coverages like 0.8,0.95"
+            )
+        if any(b <= a for a, b in itertools.pairwise(levels)):
+            raise ValueError(
+                f"interval levels must increase without repeats, got {value!r}; "
+                f"pass e.g. {','.join(f'{v:g}' for v in sorted(set(levels)))}"
+            )
+        return levels
 
     @field_validator("horizon", mode="before")
     @classmethod

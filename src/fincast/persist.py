@@ -86,6 +86,11 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
     """
     register_from_config(config)  # builders by import path, plugins (fincast.models)
     calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
+    if config.intervals:
+        raise ConfigError(
+            "--intervals is calibrated per walk-forward fold and applies to backtests; "
+            "fincast train saves point forecasts only: drop --intervals"
+        )
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(

@@ -16,6 +16,10 @@ that apply) plus the task's forecast columns:
 - ``var``: ``var_<alpha>`` and ``es_<alpha>`` per level (positive losses of the position;
   ``y_true`` is the position's return) and ``y_pred`` = ``-var`` of the first level.
 
+With ``--intervals`` (regression tasks), ``lo_<level>`` / ``hi_<level>`` (e.g. ``lo_0.9``,
+``hi_0.9``) follow the forecast columns: the prediction interval of nominal coverage
+``level`` (:func:`interval_columns`, :func:`interval_levels`).
+
 Metrics, plots and the report work from this table alone, so they can be rebuilt from
 ``predictions.csv`` without retraining. This module owns its columns, building, reading,
 writing and checking; it depends on the task objects only.
@@ -40,7 +44,10 @@ __all__ = [
     "SEED_COLUMN",
     "build_predictions",
     "check_predictions",
+    "interval_columns",
+    "interval_levels",
     "read_predictions",
+    "with_intervals",
     "write_predictions",
 ]
 
@@ -96,6 +103,41 @@ def build_predictions(
     cols.update(kind.prediction_columns(task, flat))
     cols["fwd_return"] = np.repeat(np.asarray(fwd_return, dtype="float64").reshape(-1), per)
     return pd.DataFrame(cols)
+
+
+def interval_columns(level: float) -> tuple[str, str]:
+    """The ``(lo, hi)`` column names of the ``level`` interval, e.g. ``lo_0.9``, ``hi_0.9``."""
+    return f"lo_{level:g}", f"hi_{level:g}"
+
+
+def interval_levels(predictions: pd.DataFrame) -> list[float]:
+    """The interval levels a table has both columns of, increasing."""
+    levels = []
+    for col in predictions.columns:
+        if str(col).startswith("lo_"):
+            try:
+                level = float(str(col)[3:])
+            except ValueError:
+                continue
+            if interval_columns(level)[1] in predictions.columns:
+                levels.append(level)
+    return sorted(levels)
+
+
+def with_intervals(
+    frame: pd.DataFrame, bounds: dict[float, tuple[np.ndarray, np.ndarray]]
+) -> pd.DataFrame:
+    """``frame`` with the ``lo_<level>`` / ``hi_<level>`` columns of ``bounds`` inserted
+    after the forecast columns (before ``fwd_return``), levels in increasing order."""
+    out = frame.copy()
+    at = out.columns.get_loc("fwd_return") if "fwd_return" in out.columns else len(out.columns)
+    for level in sorted(bounds):
+        lo, hi = bounds[level]
+        lo_name, hi_name = interval_columns(level)
+        out.insert(int(at), lo_name, np.asarray(lo, dtype="float64").reshape(-1))
+        out.insert(int(at) + 1, hi_name, np.asarray(hi, dtype="float64").reshape(-1))
+        at += 2
+    return out
 
 
 def check_predictions(

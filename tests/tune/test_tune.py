@@ -104,6 +104,13 @@ def test_cli_tune_never_shows_test_dates_to_a_trial_and_its_best_config_reruns(
         out / "tuned" / "predictions.csv"
     ).read_bytes()
     assert set(summary["comparison"]) == {"naive", "mean", "seed-mlp (default)", "seed-mlp (tuned)"}
+    # the search's overfitting check: DSR counting both trials; too few trials for the PBO
+    over = summary["overfitting"]
+    assert over["n_trials"] == 2 and "skipped" in over["pbo"]
+    assert over["n_periods"] == len(trials[0].user_attrs["returns"]) > 0
+    assert summary["verdict"].startswith("tuned backtest Sharpe")
+    assert over["backtest"]["n_periods"] > 0 and "after deflation" in over["backtest"]["verdict"]
+    assert "user_attrs_returns" not in pd.read_csv(out / "trials.csv").columns
 
 
 def test_a_killed_study_resumes_and_continues_its_trial_count(tmp_path, ohlcv_csv):

@@ -27,6 +27,7 @@ from ..data.covariates import load_covariates
 from ..design import Design, build_design
 from ..errors import ConfigError, FincastError
 from ..features import FeatureSpec
+from ..intervals import check_calibration, check_intervals, fold_intervals, mean_intervals
 from ..models import MODELS, make_model
 from ..models.custom import check_builders, register_from_config
 from ..models.registry import is_baseline, model_params
@@ -35,6 +36,7 @@ from ..predictions import (
     build_predictions,
     check_predictions,
     read_predictions,
+    with_intervals,
     write_predictions,
 )
 from ..report.build import publish
@@ -109,6 +111,7 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     register_from_config(config)  # builders by import path, plugins (fincast.models)
     calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
     task = task_spec(config)
+    check_intervals(task, config.intervals)
     features = FeatureSpec(config.features, config.lookback)
     if config.gap is not None and config.gap < task.max_horizon:
         raise ConfigError(
@@ -168,6 +171,7 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
         test_size=config.test_size,
         min_train=max(2, config.lookback),
     )
+    check_calibration(config.intervals, folds, config.val_fraction)
     return Prepared(config, ds, task, features, design, folds, names, warnings, data_health)
 
 
@@ -192,7 +196,7 @@ def _fold_predictions(
     test_mask = fold.test_mask(d.date_pos)
     params = model_params(prep.config, name)
     model = make_model(name, prep.task, params, seed=seed)
-    validation = None
+    validation, validation_mask, fold_train = None, None, train_mask
     # models say whether they want a validation slice (early stopping, shrinkage)
     if getattr(model, "uses_validation", bool(params.get("patience"))):
         # early stopping and shrinkage use the chronological end of the training fold,
@@ -201,7 +205,8 @@ def _fold_predictions(
         n_val = max(1, round(n_train * float(params.get("val_fraction", 0.2))))
         val_start = fold.train_end - n_val
         gap = fold.test_start - fold.train_end
-        validation = d.chronological(train_mask & (d.date_pos >= val_start))
+        validation_mask = train_mask & (d.date_pos >= val_start)
+        validation = d.chronological(validation_mask)
         train_mask = train_mask & (d.date_pos < val_start - gap)
         if d.target_end_pos is not None:
             train_mask &= d.target_end_pos < val_start
@@ -226,6 +231,14 @@ def _fold_predictions(
         fold=fold.index,
         model=name,
     )
+    if prep.config.intervals:  # conformal, from the training period only (fincast.intervals)
+        bounds = fold_intervals(
+            prep.task, d, fold, fold_train, frame, prep.config.intervals, model=model,
+            validation_mask=validation_mask, val_fraction=prep.config.val_fraction,
+            method=prep.config.interval_method,
+            refit=lambda: make_model(name, prep.task, params, seed=seed),
+        )  # fmt: skip
+        frame = with_intervals(frame, bounds)
     return frame, history
 
 
@@ -253,7 +266,7 @@ def _ensemble(
     else:
         for c in ["y_pred", *(c for c in labels if c in first.columns)]:
             out[c] = np.mean([f[c].to_numpy(dtype="float64") for f in frames], axis=0)
-    return out
+    return mean_intervals(frames, out)
 
 
 def _fold_unit(

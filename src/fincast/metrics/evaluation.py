@@ -21,6 +21,7 @@ import pandas as pd
 from ..errors import FincastError
 from ..predictions import SEED_COLUMN
 from . import finance, significance
+from .coverage import interval_summary
 from .portfolio import portfolio_metrics
 from .summary import compute_metrics
 
@@ -211,6 +212,7 @@ def evaluate(
             )
         except FincastError as exc:
             metrics["significance"] = {"skipped": str(exc)}
+    metrics["intervals"] = interval_summary(predictions, alpha=alpha)
     metrics["verdict"] = verdict_rows(metrics)
     metrics["portfolio"] = portfolio_metrics(
         predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
@@ -301,7 +303,11 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
         summary = f"No model beats naive at {pct} (one-sided Diebold-Mariano)."
     else:
         summary = "Only the naive baseline was run: nothing to compare."
+    from .coverage import interval_verdict
+
     out: dict[str, Any] = {"alpha": alpha, "summary": summary, "models": rows}
     if notes:
         out["notes"] = notes
+    if "models" in (metrics.get("intervals") or {}):
+        out["intervals"] = interval_verdict(metrics)
     return out

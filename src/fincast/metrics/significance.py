@@ -1,8 +1,11 @@
 """Is a model really better than naive? Diebold-Mariano, SPA, MCS and bootstrap intervals.
 
-All tests compare losses on the same rows. The loss of a row is the squared error for the
-regression tasks (``return``, ``level``) and the 0/1 loss (``y_pred != y_true``) for
-``direction``. The 0/1 loss, not the Brier score: the naive and majority baselines give hard
+All tests compare losses on the same rows. The loss of a row is the task's
+(``Task.row_loss``): the squared error for ``return``, ``level`` and ``volatility``, the
+pinball / FZ0 loss for ``quantile`` / ``var`` and the 0/1 loss (``y_pred != y_true``) for
+the class tasks. Further losses a task names (``Task.extra_losses``: QLIKE of
+``volatility`` (Patton 2011) against naive, the log loss of the class tasks against the
+``majority`` base-rate forecast) get a Diebold-Mariano test each, under ``dm_extra``. The 0/1 loss, not the Brier score: the naive and majority baselines give hard
 classes (probability 0 or 1), and against them any probability near 0.5 would "win" on Brier
 score without calling a single direction better.
 
@@ -225,6 +228,27 @@ def _mcs(losses: pd.DataFrame, size: float, reps: int, block: int, seed: int) ->
     }
 
 
+def _extra_dm(
+    predictions: pd.DataFrame, task: str, others: list[str], h: int, models: dict[str, Any]
+) -> dict[str, str]:
+    """Diebold-Mariano tests on the task's further losses (``Task.extra_losses``), at
+    horizon ``h``, each against its reference model; added to ``models[m]["dm_extra"]``.
+    Returns ``{loss name: reference model}``."""
+    refs = {}
+    for name, (loss, ref) in get_task(task).extra_losses(predictions).items():
+        wide = _per_date(predictions, loss, h, complete=False)
+        if ref not in wide.columns:
+            continue
+        refs[name] = ref
+        for model in others:
+            if model == ref or model not in wide.columns:
+                continue
+            pair = wide[[model, ref]].dropna()
+            dm = diebold_mariano(pair[model].to_numpy(), pair[ref].to_numpy(), h)
+            models[model].setdefault("dm_extra", {})[name] = {**dm, "against": ref}
+    return refs
+
+
 def significance(
     predictions: pd.DataFrame,
     task: str,
@@ -257,11 +281,13 @@ def significance(
     dict
         JSON-serialisable::
 
-            {"alpha", "loss": "squared_error" | "zero_one", "horizon",
+            {"alpha", "loss": "squared_error" | "pinball" | "fz0" | "zero_one", "horizon",
+             "extra_losses": {name: reference model},
              "n_periods", "block_size",
              "models": {name: {"dm": {...},            # diebold_mariano at the headline horizon
                                "dm_by_horizon": {"h": {...}},
                                "beats_naive": "yes" | "no",
+                               "dm_extra": {loss: {...dm, "against": model}},
                                "ci": {"metric", "estimate", "low", "high", "level"}}},
              "spa": {"consistent", "lower", "upper", "reps", "block_size"} | None,
              "mcs": {"size", "included", "excluded", "pvalues": {name: p}} | None}
@@ -357,7 +383,9 @@ def significance(
             "dm_by_horizon": dm_by_h,
             "beats_naive": "yes" if p is not None and p < alpha else "no",
             "ci": {
-                "metric": "skill_vs_naive",
+                "metric": "skill_vs_naive"
+                if loss_name in ("squared_error", "zero_one")
+                else f"{loss_name}_skill_vs_naive",
                 "estimate": _json_float(estimate),
                 "low": _json_float(low),
                 "high": _json_float(high),
@@ -365,6 +393,7 @@ def significance(
             },
         }
 
+    result["extra_losses"] = _extra_dm(predictions, task, others, h0, result["models"])
     if others and n >= 3:
         spa = SPA(naive, wide[others].to_numpy(), reps=bootstrap_reps, block_size=block, seed=seed)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -96,6 +96,11 @@ def publish(
             )
         )
         plots.append(plot_ic_decay(predictions, config.task, run_dir / "plots" / "ic_decay.png"))
+    if "models" in metrics["intervals"]:
+        from .intervals import plot_fan
+
+        fan = plot_fan(predictions, metrics, run_dir / "plots" / "fan.png")
+        plots.extend([fan] if fan is not None else [])
     report = write_report(
         run_dir / "report.html",
         metrics,

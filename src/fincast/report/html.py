@@ -40,6 +40,8 @@ PLOT_CAPTIONS: dict[str, str] = {
     "long-short portfolio against the equal-weight portfolio of all series.",
     "ic_decay": "IC decay: mean rank IC across series of the forecast made at t against the "
     "return starting L steps later (lag 0 is its own target).",
+    "fan": "Fan chart: the best model's forecast (first series, smallest horizon, last test "
+    "dates) with its prediction intervals, against the actual values.",
 }
 
 _TRADING = (
@@ -324,6 +326,12 @@ def _portfolio_section(metrics: dict[str, Any]) -> str:
     return portfolio_section(metrics)
 
 
+def _interval_section(metrics: dict[str, Any]) -> str:
+    from .intervals import interval_section
+
+    return interval_section(metrics)
+
+
 def render_report(
     metrics: dict[str, Any],
     plots: Sequence[Path],
@@ -365,7 +373,9 @@ def render_report(
         "</section><section id='metrics'><h2>Metrics</h2>",
         _metrics_tables(metrics),
         _portfolio_section(metrics),
-        "</section><section id='folds'><h2>Per fold</h2>",
+        "</section>",
+        _interval_section(metrics),
+        "<section id='folds'><h2>Per fold</h2>",
         _fold_table(metrics),
         "<p class='note'>skill = 1 − MSE / MSE of naive (regression) or accuracy − accuracy of naive (classes), on the fold's rows.</p>",
         "</section><section id='plots'><h2>Plots</h2>",

@@ -128,7 +128,8 @@ class Task:
     signal_is_probability
         The trading signal is a probability of up (positions compare it with 0.5).
     significance
-        Whether the significance tests compare models by :meth:`row_loss`.
+        Whether the significance tests compare models by :meth:`row_loss` (and
+        :meth:`extra_losses`).
     generic_baselines
         Baselines declared for every task (``tasks = None``: mean, ridge…) apply; false
         for tasks whose forecasts are several values per horizon (quantile, var).
@@ -161,6 +162,9 @@ class Task:
     shrinkable: ClassVar[bool] = True
     #: Baselines that forecast one value per horizon (mean, ridge…) apply to this task.
     generic_baselines: ClassVar[bool] = True
+    #: Whether prediction intervals (``--intervals``) apply: a continuous target with one
+    #: forecast per row (:meth:`interval_score`, :meth:`interval_bounds`).
+    intervals: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -279,6 +283,24 @@ class Task:
         y = predictions["y_true"].to_numpy(dtype="float64")
         pred = predictions["y_pred"].to_numpy(dtype="float64")
         return pd.Series((pred - y) ** 2, index=predictions.index), "squared_error"
+
+    def interval_score(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Conformal nonconformity score of each row: ``|y - pred|`` by default."""
+        return np.abs(np.asarray(y, dtype="float64") - np.asarray(pred, dtype="float64"))
+
+    def interval_bounds(self, pred: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The interval of forecasts ``pred`` whose score quantile is ``q``: ``pred ± q``.
+
+        The inverse of :meth:`interval_score`: ``y`` lies in the interval exactly when its
+        score is at most ``q``.
+        """
+        pred = np.asarray(pred, dtype="float64")
+        return pred - q, pred + q
+
+    def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+        """Further per-row losses the significance tests compare (Diebold-Mariano only):
+        ``{name: (loss per row, reference model)}``; none by default."""
+        return {}
 
     @property
     def tradable(self) -> bool:

@@ -39,6 +39,28 @@ class ClassTask(Task):
         loss = np.where(np.isnan(y) | np.isnan(pred), np.nan, (pred != y).astype("float64"))
         return pd.Series(loss, index=predictions.index), "zero_one"
 
+    def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+        """The log loss of each row's probabilities (``prob``, or ``prob_*`` per class in
+        class-index order), clipped to [1e-6, 1 - 1e-6], against the ``majority`` baseline
+        (its training base rates) when it ran, else naive. Naive's hard 0/1 probabilities
+        make any probability forecast "beat" it on log loss, so the 0/1 loss stays the
+        headline and log loss is compared with the base-rate forecast."""
+        y = predictions["y_true"].to_numpy(dtype="float64")
+        probs = [c for c in predictions.columns if str(c).startswith("prob_")]
+        if "prob" in predictions.columns:
+            p1 = predictions["prob"].to_numpy(dtype="float64")
+            p_true = np.where(y == 1, p1, 1.0 - p1)
+        elif probs:
+            table = predictions[probs].to_numpy(dtype="float64")
+            idx = np.nan_to_num(y, nan=0.0).astype(int).clip(0, len(probs) - 1)
+            p_true = table[np.arange(len(y)), idx]
+        else:
+            return {}
+        loss = -np.log(np.clip(p_true, 1e-6, 1.0 - 1e-6))
+        loss = np.where(np.isnan(y) | np.isnan(p_true), np.nan, loss)
+        ref = "majority" if (predictions["model"] == "majority").any() else "naive"
+        return {"log_loss": (pd.Series(loss, index=predictions.index), ref)}
+
     def prediction_columns(self, spec: Any, out: np.ndarray) -> dict[str, np.ndarray]:
         return binary_columns(out)
 

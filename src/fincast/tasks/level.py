@@ -24,6 +24,7 @@ class LevelTask(Task):
 
     name = "level"
     description = "the value of the target column h steps ahead"
+    intervals = True
     forecasts_level = True
 
     def check_spec(self, spec: TaskSpec) -> None:

@@ -18,6 +18,7 @@ class ReturnTask(Task):
     name = "return"
     description = "h-step-ahead log return of the target column (default)"
     plot_ylabel = "h-step log return"
+    intervals = True
 
     def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
         return inp.fwd, pd.Series(0.0, index=inp.frame.index)

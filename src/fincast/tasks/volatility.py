@@ -43,6 +43,40 @@ class VolatilityTask(Task):
     losses = ("mse", "mae", "huber", "qlike")
     headline_columns = ("mse", "rmse", "mae", "qlike", "r2", "skill_vs_naive", "n_predictions")
     plot_ylabel = "realised volatility over h steps"
+    intervals = True
+
+    def qlike_loss(self, predictions: pd.DataFrame) -> pd.Series:
+        """QLIKE of each row, ``s2 / f2 - log(s2 / f2) - 1`` on variances (Patton 2011; the
+        loss that ranks volatility forecasts consistently under a noisy proxy); NaN where the
+        realised variance is 0, as in :func:`fincast.metrics.volatility.qlike`."""
+        s2 = np.square(predictions["y_true"].to_numpy(dtype="float64"))
+        f2 = np.square(np.maximum(predictions["y_pred"].to_numpy(dtype="float64"), VOL_FLOOR))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = s2 / f2
+            loss = np.where(s2 > 0, ratio - np.log(ratio) - 1.0, np.nan)
+        return pd.Series(loss, index=predictions.index)
+
+    def extra_losses(self, predictions: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+        """QLIKE against naive, beside the squared error of the verdict.
+
+        The verdict keeps the squared error of the volatility (the loss of its skill
+        figure): naive's one-step volatility ``|r_t|`` is sometimes near 0, which QLIKE
+        punishes without bound, so one such row decides the QLIKE test (on
+        ``builtin:sp500`` at h 1 every model's QLIKE p-value was 0.156, against
+        p < 1e-20 for the squared error).
+        """
+        return {"qlike": (self.qlike_loss(predictions), "naive")}
+
+    def interval_score(self, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """``|y - pred| / pred``: volatility errors grow with the level (Lei et al. 2018's
+        locally weighted conformal score, the forecast as the scale)."""
+        pred = np.maximum(np.asarray(pred, dtype="float64"), VOL_FLOOR)
+        return np.abs(np.asarray(y, dtype="float64") - pred) / pred
+
+    def interval_bounds(self, pred: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``pred (1 ± q)``, the lower bound floored at 0 (a volatility is >= 0)."""
+        pred = np.maximum(np.asarray(pred, dtype="float64"), VOL_FLOOR)
+        return np.maximum(pred * (1.0 - q), 0.0), pred * (1.0 + q)
 
     def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
         if "step_var" not in inp.cache:

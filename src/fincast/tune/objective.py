@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..backtest.engine import Prepared, model_params, model_seed, training_rows
 from ..backtest.splits import Fold, walk_forward_folds
@@ -35,7 +36,9 @@ from ..errors import DataError
 from ..models import make_model
 from ..models.base import Batch
 from ..models.hooks import EpochHook, TrainingRun
+from ..predictions import build_predictions
 from ..tasks import TaskSpec
+from .overfitting import trial_returns
 from .space import sample
 
 __all__ = ["STEP_STRIDE", "Objective", "PruneEachEpoch", "inner_folds", "score"]
@@ -153,7 +156,8 @@ class Objective:
         params = {**model_params(prep.config, self.model), **sample(trial, self.space)}
         params["patience"] = None  # the inner validation block is the only holdout
         trial.set_user_attr("pid", os.getpid())  # which worker process ran it
-        values = []
+        values: list[float] = []
+        frames: list[pd.DataFrame] = []
         for k, fold in enumerate(self.folds):
             train, val = training_rows(prep.design, fold), fold.test_mask(d.date_pos)
             d = prep.design.for_fold(train)  # trend3 / events: this fold's training rows
@@ -178,7 +182,25 @@ class Objective:
             pred = forecaster.predict(val_batch)
             assert val_batch.y is not None
             values.append(score(prep.task, val_batch.y, pred, val_batch.naive))
+            frames.append(_trading_rows(prep.task, d, val, np.asarray(pred), k))
+        # the trial's long/flat trades of its validation forecasts (deflated Sharpe, PBO)
+        trial.set_user_attr(
+            "returns", trial_returns(pd.concat(frames), prep.task.kind, prep.config.cost_bps)
+        )
         return float(np.mean(values))
+
+
+def _trading_rows(
+    task: TaskSpec, d: Any, rows: np.ndarray, pred: np.ndarray, fold: int
+) -> pd.DataFrame:
+    """Predictions-table rows of a trial's validation forecasts (``trial``), plus naive's
+    for tasks whose trading signal reads them (``level``)."""
+    args = (task, d.ids[rows], d.dates[rows], d.y[rows])
+    frames = [build_predictions(*args, pred, d.fwd_return[rows], fold=fold, model="trial")]
+    if task.forecasts_level:
+        naive = d.naive[rows]
+        frames.append(build_predictions(*args, naive, d.fwd_return[rows], fold=fold, model="naive"))
+    return pd.concat(frames, ignore_index=True)
 
 
 def for_tuning(prep: Prepared) -> Prepared:

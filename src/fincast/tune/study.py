@@ -14,7 +14,8 @@ Run directory::
     best_config.yaml     the best configuration: fincast backtest --config best_config.yaml
     plots/tune_history.png, plots/tune_importance.png
     default/, tuned/     backtests of the untuned and the tuned model (outer test folds)
-    tune.json            summary: best value and parameters, default vs tuned metrics
+    tune.json            summary: best value and parameters, default vs tuned metrics, and
+                         the deflated Sharpe ratio / PBO of the search (``overfitting``)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ..models import make_model
 from ..rundir import RunDirectory, atomic_write_text, read_manifest, write_csv
 from ..tasks import TaskSpec
 from .objective import Objective, for_tuning, inner_folds
+from .overfitting import backtest_dsr, overfitting_summary
 from .plots import plot_history, plot_importance
 from .space import is_tunable, resolve_space
 
@@ -63,6 +65,9 @@ class TuneResult:
     warnings: list[str] = field(default_factory=list)
     #: What ``best_value`` measures (the task's tuning score, lower is better).
     score: str = ""
+    #: Deflated Sharpe ratio and PBO of the search (:mod:`fincast.tune.overfitting`),
+    #: None for tasks without a trading rule.
+    overfitting: dict[str, Any] | None = None
 
 
 def _import_optuna() -> Any:
@@ -289,6 +294,7 @@ def tune(
             result = _summarise(optuna, _study(optuna, job), job, out)
             if backtest:
                 result.comparison = _compare(resolved, result, out)
+                _deflate_backtest(resolved, result, out / "tuned")
                 atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
         complete = True
     finally:
@@ -305,7 +311,7 @@ def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
         )
     best = study.best_trial
     frame = study.trials_dataframe()
-    write_csv(out / "trials.csv", frame)
+    write_csv(out / "trials.csv", frame.drop(columns="user_attrs_returns", errors="ignore"))
     cfg = job.config
     params = {**cfg.models.get(job.model, {}), **best.params}
     best_cfg = cfg.model_copy(update={"models": {job.model: params}, "out": None})
@@ -315,6 +321,10 @@ def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
     if not plot_importance(study, out / "plots" / "tune_importance.png"):
         notes.append("parameter importance needs at least 2 completed trials; not plotted")
     pruned = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.PRUNED,))
+    overfit = _overfitting(complete, best, len(complete) + len(pruned), job.config)
+    if overfit is not None:
+        overfit["validation_verdict"] = overfit["verdict"]
+        notes.append(overfit["verdict"])
     result = TuneResult(
         out,
         job.model,
@@ -325,9 +335,56 @@ def _summarise(optuna: Any, study: Any, job: _Job, out: Path) -> TuneResult:
         path,
         warnings=notes,
         score=TaskSpec.from_config(job.config).task.tune_metric,
+        overfitting=overfit,
     )
     atomic_write_text(out / "tune.json", json.dumps(_summary(result), indent=2) + "\n")
     return result
+
+
+def _overfitting(
+    complete: list[Any], best: Any, n_tried: int, config: RunConfig
+) -> dict[str, Any] | None:
+    """The deflated Sharpe ratio of the best trial's validation trades and the PBO."""
+    from ..metrics.finance import supports
+
+    if not supports(config.task):
+        return None
+    with_returns = [t for t in complete if t.user_attrs.get("returns")]
+    if best not in with_returns:
+        return None
+    returns = [t.user_attrs["returns"] for t in with_returns]
+    ppy = _periods_per_year(config)
+    return overfitting_summary(returns, with_returns.index(best), n_tried, ppy)
+
+
+def _deflate_backtest(config: RunConfig, result: TuneResult, run: Path) -> None:
+    """Add the deflated Sharpe ratio of the tuned backtest's trades; it leads the verdict."""
+    from ..metrics.finance import strategy_returns
+    from ..predictions import read_predictions
+
+    over = result.overfitting
+    if over is None or not (run / "predictions.csv").is_file():
+        return
+    preds = read_predictions(run / "predictions.csv")
+    rets = strategy_returns(preds, config.task, mode="long_flat", cost_bps=config.cost_bps)
+    mine = rets[rets["model"] == result.model].sort_values("date")["net_return"]
+    over["backtest"] = backtest_dsr(mine.to_numpy(dtype="float64"), over, _periods_per_year(config))
+    over["verdict"] = f"{over['backtest']['verdict']} Validation: {over['verdict']}"
+    result.warnings = [w for w in result.warnings if w != over["validation_verdict"]]
+    result.warnings.append(over["verdict"])
+
+
+def _periods_per_year(config: RunConfig) -> float | None:
+    """Trading periods a year of the data (its frequency over the smallest horizon)."""
+    from ..data import load
+    from ..metrics.finance import infer_periods_per_year
+
+    try:
+        ds = load(config.data, **config.reader_options())
+        dates = ds.frame.loc[ds.frame["id"] == ds.ids[0], "date"]
+        return float(infer_periods_per_year(dates, min(config.horizon)))
+    except Exception:  # only the display of an annualised Sharpe ratio depends on it
+        return None
 
 
 def _compare(config: RunConfig, result: TuneResult, out: Path) -> dict[str, Any]:
@@ -359,6 +416,9 @@ def _summary(result: TuneResult) -> dict[str, Any]:
         "pruned": result.n_pruned,
         "best_config": result.best_config.name,
     }
+    if result.overfitting is not None:
+        data["overfitting"] = result.overfitting
+        data["verdict"] = result.overfitting["verdict"]
     if result.comparison is not None:
         data["comparison"] = {
             name: {k: v for k, v in m.items() if not isinstance(v, dict | list)}
