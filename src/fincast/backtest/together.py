@@ -1,0 +1,110 @@
+"""Train the folds (and seeds) of each network of a walk-forward together.
+
+The folds of one network share its structure, so on the JAX backend they train as one
+batched program (:func:`fincast.models.keras_base.fit_together`, ``jax.vmap`` over the
+compiled training loop): one compilation, and matrix products large enough to keep both
+cores busy. Every (fold, seed) keeps its own weights, optimizer state, rows, shuffling,
+validation slice and early stopping, and ends as if trained alone, up to float rounding.
+
+Only the local, in-process executor uses it; process pools and Ray run their units one at a
+time as before, and so does any unit whose set-up or training raised (run again by the
+executor, so its failure is recorded exactly as without this path).
+``FINCAST_TOGETHER=0`` turns it off (for comparisons).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..models import MODELS
+from ..models.registry import is_baseline
+
+if TYPE_CHECKING:
+    from .engine import Prepared, UnitResult
+    from .executors import WorkUnit
+
+__all__ = ["enabled", "train_together"]
+
+
+def enabled() -> bool:
+    """True unless ``FINCAST_TOGETHER=0``, and when the compiled loop is available."""
+    if os.environ.get("FINCAST_TOGETHER", "1") == "0":
+        return False
+    from ..models import fastfit
+
+    return fastfit.available()
+
+
+def _network(name: str) -> bool:
+    from ..models.keras_base import KerasForecaster
+
+    return not is_baseline(name) and issubclass(MODELS[name], KerasForecaster)
+
+
+def train_together(
+    prep: Prepared, pending: list[WorkUnit], finish: Callable[[UnitResult], None]
+) -> list[WorkUnit]:
+    """Compute the pending units of every network whose folds can train together.
+
+    Each finished unit is handed to ``finish``; returns the units left for the executor
+    (baselines, single units, and units whose set-up, training or forecast raised).
+    """
+    if not enabled():
+        return pending
+    from .engine import _units
+
+    names = [n for n in dict.fromkeys(u.model for u in pending) if _network(n)]
+    left = [u for u in pending if u.model not in names]
+    for name in names:
+        units = [u for u in _units(prep) if u.model == name]
+        if len(units) < 2 and prep.config.seeds < 2:
+            left.extend(u for u in pending if u.model == name)
+            continue
+        # every fold of the network, even those a resumed run has: the batched program
+        # (and so its rounding) is the same as in an uninterrupted run
+        wanted = {u for u in pending if u.model == name}
+        left.extend(_train_model(prep, name, units, wanted, finish))
+    return sorted(left)
+
+
+def _train_model(
+    prep: Prepared,
+    name: str,
+    units: list[WorkUnit],
+    wanted: set[WorkUnit],
+    finish: Callable[[UnitResult], None],
+) -> list[WorkUnit]:
+    from ..models.keras_base import fit_together
+    from .engine import UnitResult, _combine_seeds, _fold_frame, _fold_setup, unit_seeds
+
+    folds = {f.index: f for f in prep.folds}
+    members: list[tuple[WorkUnit, tuple[Any, ...]]] = []
+    failed: set[WorkUnit] = set()
+    for unit in units:
+        fold = folds[unit.fold]
+        for seed in unit_seeds(prep, name, fold):
+            try:
+                members.append((unit, _fold_setup(prep, name, fold, seed)))
+            except Exception:
+                failed.add(unit)
+    members = [(u, m) for u, m in members if u not in failed]
+    errors = fit_together(
+        [m[0] for _, m in members], [m[1] for _, m in members], [m[2] for _, m in members]
+    )
+    failed.update(u for (u, _), e in zip(members, errors, strict=True) if e is not None)
+    for unit in units:
+        if unit in failed or unit not in wanted:
+            continue
+        fold = folds[unit.fold]
+        try:
+            results = [
+                _fold_frame(prep, name, fold, m[0], m[3], m[4]) for u, m in members if u == unit
+            ]
+            frame, history = _combine_seeds(prep, name, results)
+        except Exception:
+            failed.add(unit)
+            continue
+        finish(UnitResult(unit, frame, history))
+    return [u for u in units if u in failed and u in wanted]

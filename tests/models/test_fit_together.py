@@ -1,0 +1,81 @@
+"""Networks trained together (the folds of a walk-forward) end as if trained one at a time."""
+
+import numpy as np
+import pytest
+
+from fincast.models import Batch, fastfit, make_model
+from fincast.models.keras_base import fit_together
+from fincast.tasks import TaskSpec
+
+pytestmark = pytest.mark.skipif(not fastfit.available(), reason="needs the JAX backend")
+
+
+def _batches(n: int, f: int = 4, seed: int = 0, windows: bool = False) -> Batch:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, f))
+    y = x[:, :1] * 0.5 + rng.normal(0, 0.5, (n, 1))
+    w = np.repeat(x[:, None, :], 3, axis=1) if windows else None
+    return Batch(X=x, y=y, naive=np.zeros((n, 1)), windows=w)
+
+
+def _fit_both(name: str, params: dict, sizes: list[int], *, validation: bool):
+    """Predictions, histories and weights: one at a time, then together."""
+    trains = [_batches(n, seed=i, windows=name == "lstm") for i, n in enumerate(sizes)]
+    vals = [
+        _batches(20, seed=10 + i, windows=name == "lstm") if validation else None
+        for i in range(len(sizes))
+    ]
+    test = _batches(30, seed=99, windows=name == "lstm")
+    task = TaskSpec("return")
+    alone = [make_model(name, task, params, seed=7 + i) for i in range(len(sizes))]
+    for model, train, val in zip(alone, trains, vals, strict=True):
+        model.fit(train, val)
+    together = [make_model(name, task, params, seed=7 + i) for i in range(len(sizes))]
+    errors = fit_together(together, trains, vals)
+    assert errors == [None] * len(sizes)
+    return alone, together, test
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "validation"),
+    [
+        ("seed-mlp", {"epochs": 4, "batch_size": 16}, False),
+        # early stopping stops folds at different epochs; shrinkage and the skip path
+        ("mlp", {"units": 8, "epochs": 12, "batch_size": 8, "patience": 2}, True),
+        ("lstm", {"units": 4, "epochs": 3, "batch_size": 16, "dropout": 0.2}, True),
+    ],
+)
+def test_folds_trained_together_equal_folds_trained_alone(name, params, validation):
+    alone, together, test = _fit_both(name, params, [70, 45, 101], validation=validation)
+    for a, t in zip(alone, together, strict=True):
+        assert len(a.history_["loss"]) == len(t.history_["loss"])
+        np.testing.assert_allclose(a.history_["loss"], t.history_["loss"], rtol=1e-4)
+        for wa, wt in zip(a.model_.get_weights(), t.model_.get_weights(), strict=True):
+            np.testing.assert_allclose(wa, wt, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(a.predict(test), t.predict(test), rtol=1e-4, atol=1e-6)
+        if "shrinkage" in a.history_:
+            np.testing.assert_allclose(a.history_["shrinkage"], t.history_["shrinkage"], 1e-4)
+
+
+def test_early_stopping_stops_each_fold_on_its_own():
+    params = {"units": 8, "epochs": 30, "batch_size": 8, "patience": 1, "lr": 0.05}
+    _, together, _ = _fit_both("mlp", params, [40, 60, 80], validation=True)
+    epochs = [len(m.history_["loss"]) for m in together]
+    assert min(epochs) < 30  # some fold stopped early, while the run went on for others
+
+
+def test_training_together_is_deterministic():
+    runs = []
+    for _ in range(2):
+        _, together, test = _fit_both("seed-mlp", {"epochs": 2}, [50, 64], validation=False)
+        runs.append([m.predict(test).tobytes() for m in together])
+    assert runs[0] == runs[1]
+
+
+def test_a_fold_that_cannot_train_together_falls_back_to_its_own_fit():
+    # a batch larger than one fold's rows: every network trains on its own
+    alone, together, test = _fit_both(
+        "seed-mlp", {"epochs": 2, "batch_size": 64}, [50, 100], validation=False
+    )
+    for a, t in zip(alone, together, strict=True):
+        assert a.predict(test).tobytes() == t.predict(test).tobytes()
