@@ -79,3 +79,36 @@ def test_a_fold_that_cannot_train_together_falls_back_to_its_own_fit():
     )
     for a, t in zip(alone, together, strict=True):
         assert a.predict(test).tobytes() == t.predict(test).tobytes()
+
+
+def _compilations(trainer) -> dict[str, int]:
+    return {
+        name: getattr(trainer, name)._cache_size()
+        for name in ("_train", "_train_many", "_evaluate", "_predict")
+    }
+
+
+def test_no_recompilation_between_folds_models_or_predictions():
+    """One compilation per structure: folds of other sizes, new models, predictions of
+    other lengths and a second walk-forward of as many folds reuse it."""
+    task = TaskSpec("return")
+    params = {"units": 5, "layers": 1, "epochs": 2, "patience": 1}
+    trainers = []
+    for round_ in range(2):
+        models = [make_model("mlp", task, params, seed=round_ * 10 + i) for i in range(3)]
+        trains = [_batches(n, seed=i) for i, n in enumerate((40 + round_, 57, 83))]
+        vals = [_batches(12 + i, seed=20 + i) for i in range(3)]
+        assert fit_together(models, trains, vals) == [None] * 3
+        for m, n in zip(models, (7, 30, 1500), strict=True):
+            m.predict(_batches(n, seed=n))
+        lone = make_model("mlp", task, params, seed=99 + round_).fit(trains[1], vals[1])
+        lone.predict(_batches(3))
+        key = models[0]._structure_key((4,))
+        trainers.append(fastfit._CACHE[key])
+    assert trainers[0] is trainers[1]
+    assert _compilations(trainers[0]) == {
+        "_train": 1,
+        "_train_many": 1,
+        "_evaluate": 1,
+        "_predict": 1,
+    }
