@@ -1,10 +1,11 @@
 """Train the folds (and seeds) of each network of a walk-forward together.
 
-The folds of one network share its structure, so on the JAX backend they train as one
-batched program (:func:`fincast.models.keras_base.fit_together`, ``jax.vmap`` over the
-compiled training loop): one compilation, and matrix products large enough to keep both
-cores busy. Every (fold, seed) keeps its own weights, optimizer state, rows, shuffling,
-validation slice and early stopping, and ends as if trained alone, up to float rounding.
+The folds of one network share its structure, so on the JAX backend they train in one
+compiled program (:func:`fincast.models.keras_base.fit_together`,
+:meth:`fincast.models.fastfit.Trainer.fit_many`): every step of its scan updates each
+(fold, seed) in turn, with its own weights, optimizer state, rows, shuffling, validation
+slice and early stopping, so each ends exactly as if trained alone, and Python and
+dispatch costs are paid once per step for all folds instead of once per fold.
 
 Only the local, in-process executor uses it; process pools and Ray run their units one at a
 time as before, and so does any unit whose set-up or training raised (run again by the
@@ -53,19 +54,14 @@ def train_together(
     """
     if not enabled():
         return pending
-    from .engine import _units
-
     names = [n for n in dict.fromkeys(u.model for u in pending) if _network(n)]
     left = [u for u in pending if u.model not in names]
     for name in names:
-        units = [u for u in _units(prep) if u.model == name]
+        units = [u for u in pending if u.model == name]
         if len(units) < 2 and prep.config.seeds < 2:
-            left.extend(u for u in pending if u.model == name)
+            left.extend(units)
             continue
-        # every fold of the network, even those a resumed run has: the batched program
-        # (and so its rounding) is the same as in an uninterrupted run
-        wanted = {u for u in pending if u.model == name}
-        left.extend(_train_model(prep, name, units, wanted, finish))
+        left.extend(_train_model(prep, name, units, finish))
     return sorted(left)
 
 
@@ -73,7 +69,6 @@ def _train_model(
     prep: Prepared,
     name: str,
     units: list[WorkUnit],
-    wanted: set[WorkUnit],
     finish: Callable[[UnitResult], None],
 ) -> list[WorkUnit]:
     from ..models.keras_base import fit_together
@@ -95,7 +90,7 @@ def _train_model(
     )
     failed.update(u for (u, _), e in zip(members, errors, strict=True) if e is not None)
     for unit in units:
-        if unit in failed or unit not in wanted:
+        if unit in failed:
             continue
         fold = folds[unit.fold]
         try:
@@ -107,4 +102,4 @@ def _train_model(
             failed.add(unit)
             continue
         finish(UnitResult(unit, frame, history))
-    return [u for u in units if u in failed and u in wanted]
+    return [u for u in units if u in failed]

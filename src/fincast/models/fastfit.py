@@ -28,6 +28,13 @@ structure (every fold, every seed):
 Shapes are fixed (chunks of :data:`CHUNK` steps of ``B`` rows, evaluation and prediction in
 blocks of :data:`BLOCK` rows), so one compilation serves every fold whatever its size.
 Results depend only on the inputs and the seed, not on which trainer was reused.
+
+:meth:`Trainer.fit_many` trains several models of one structure at once (the folds and seeds
+of a walk-forward): one compiled scan whose every step runs the same minibatch step of each
+model in turn, each with its own weights, optimizer state, rows, shuffling and hooks. Each
+model's operations are those of :meth:`Trainer.fit` with the same shapes, so its results are
+the same (bit for bit in the tests and the reference runs). ``jax.vmap`` over the models was
+measured first and was slower on CPU (batched matrix products), and it changed the rounding.
 """
 
 from __future__ import annotations
@@ -154,13 +161,6 @@ def _per_value(weight: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(shaped, weight.shape + tuple(extra)))
 
 
-def _take(state: Any, k: int) -> Any:
-    """Model ``k``'s (trainable, non-trainable, optimizer) values of a stacked state."""
-    import jax
-
-    return jax.tree_util.tree_map(lambda v: v[k], state)
-
-
 def _assign(model: Any, trainable: Any, non_trainable: Any, opt: Any) -> None:
     """Write trained values back into the Keras model's variables."""
     for variable, value in zip(model.trainable_variables, trainable, strict=True):
@@ -215,12 +215,18 @@ class Trainer:
         self._metrics = [v.value for v in reference.metrics_variables]
         self._train = jax.jit(self._train_chunk, donate_argnums=0)
         # the folds (and seeds) of a walk-forward at once: one set of weights each
-        self._train_many = jax.jit(jax.vmap(self._train_chunk), donate_argnums=0)
+        self._train_many = jax.jit(self._train_group, donate_argnums=0)
         self._evaluate = jax.jit(self._evaluate_block)
         self._predict = jax.jit(self._predict_block)
 
     # -- compiled pieces ----------------------------------------------------------------
     def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
+        import jax
+
+        return jax.lax.scan(self._step_function(), state, (x, y, w, active))
+
+    def _step_function(self) -> Any:
+        """One minibatch step ``(state, (x, y, w, on)) -> (state, loss)``; skipped when off."""
         import jax
         import jax.numpy as jnp
 
@@ -251,7 +257,32 @@ class Trainer:
             xb, yb, wb, on = inputs
             return jax.lax.cond(on, update, skip, (carry, (xb, yb, wb)))
 
-        return jax.lax.scan(step, state, (x, y, w, active))
+        return step
+
+    def _train_group(self, states: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
+        """:meth:`_train_chunk` of several models in one program: the same step of each
+        model, in turn, at every step of the scan (its own weights, rows and skips)."""
+        import jax
+        import jax.numpy as jnp
+
+        step_of = self._step_function()
+
+        def step(carry: Any, inputs: Any) -> Any:
+            xb, yb, wb, on = inputs
+            new, losses = [], []
+            for k, member in enumerate(carry):
+                out, loss = step_of(member, (xb[k], yb[k], wb[k], on[k]))
+                new.append(out)
+                losses.append(loss)
+            return tuple(new), jnp.stack(losses)
+
+        def swap(a: Any) -> Any:  # (models, steps, ...) <-> (steps, models, ...)
+            return jnp.swapaxes(a, 0, 1)
+
+        states, losses = jax.lax.scan(
+            step, tuple(states), (swap(x), swap(y), swap(w), swap(active))
+        )
+        return states, swap(losses)
 
     def _evaluate_block(self, trainable: Any, non_trainable: Any, x: Any, y: Any, w: Any) -> Any:
         _, aux = self.reference.compute_loss_and_updates(
@@ -438,12 +469,11 @@ class Trainer:
     ) -> list[dict[str, list[float]]]:
         """Train several models of this structure together, as :meth:`fit` trains each.
 
-        One compiled program (``jax.vmap`` of the training scan) updates every model at
-        every step, each with its own weights, optimizer state, rows, shuffling seed,
-        validation rows and hooks (early stopping); a model whose epoch has fewer steps
-        than the longest skips the steps it lacks, and a model that stopped skips the rest.
-        Each model ends as :meth:`fit` would leave it (equal up to float rounding: batched
-        matrix products may round differently).
+        One compiled program updates every model at every step (:meth:`_train_group`), each
+        with its own weights, optimizer state, rows, shuffling seed, validation rows and
+        hooks (early stopping); a model whose epoch has fewer steps than the longest skips
+        the steps it lacks, and a model that stopped skips the rest. Each model ends as
+        :meth:`fit` would leave it.
 
         Parameters
         ----------
@@ -461,7 +491,6 @@ class Trainer:
             Each model's history, as :meth:`fit` returns it.
         """
         import jax
-        import jax.numpy as jnp
 
         k_models = len(models)
         ns = [len(x) for x in xs]
@@ -479,8 +508,7 @@ class Trainer:
         # every model's rows padded to the longest: indices never reach the padding
         x_all = np.stack([_padded(x, max(ns)) for x in xs])
         y_all = np.stack([_padded(y, max(ns)) for y in ys])
-        states = [jax.tree_util.tree_map(lambda v: v.copy(), _state(m)) for m in models]
-        state = jax.tree_util.tree_map(lambda *v: jnp.stack(v), *states)
+        state = tuple(jax.tree_util.tree_map(lambda v: v.copy(), _state(m)) for m in models)
         histories: list[dict[str, list[float]]] = [{"loss": []} for _ in models]
         if validations is not None:
             for h in histories:
@@ -540,7 +568,7 @@ class Trainer:
                     continue
                 if per_stream > 1:
                     continue
-                trainable, non_trainable, opt = _take(state, k)
+                trainable, non_trainable, opt = state[k]
                 current = None
                 if validations is not None:
                     current = self.evaluate(trainable, non_trainable, *validations[k])
@@ -551,7 +579,7 @@ class Trainer:
                 if any([h.on_epoch_end(epoch, loss, current, run) for h in all_hooks[k]]):
                     running[k] = False
         for k, model in enumerate(models):
-            trainable, non_trainable, opt = _take(state, k)
+            trainable, non_trainable, opt = state[k]
             for hook in all_hooks[k]:
                 restored = hook.on_train_end()
                 if restored is not None:

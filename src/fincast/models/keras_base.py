@@ -551,9 +551,9 @@ def fit_together(
     """Fit networks of one structure together (the folds of a walk-forward, their seeds).
 
     When every network trains in the same compiled loop with the same epochs and batch size
-    (and all or none have a validation slice), one batched program trains them all
+    (and all or none have a validation slice), one program trains them all
     (:meth:`fastfit.Trainer.fit_many`); otherwise each trains on its own, as ``fit``. Each
-    ends as ``model.fit(train, validation)`` leaves it, up to float rounding.
+    ends as ``model.fit(train, validation)`` leaves it.
 
     Returns
     -------
