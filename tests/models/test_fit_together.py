@@ -110,3 +110,30 @@ def test_no_recompilation_between_folds_models_or_predictions():
         "_evaluate": 1,
         "_predict": 1,
     }
+
+
+def test_a_backtest_with_folds_trained_together_writes_the_same_predictions(tmp_path, monkeypatch):
+    """FINCAST_TOGETHER=1 trains every (fold, seed) of a network in one program: the
+    predictions table is byte for byte the one of fold-by-fold training."""
+    from fincast.backtest import run_backtest
+    from fincast.backtest import together as together_module
+    from fincast.config import build_config
+
+    from ..conftest import make_ohlcv
+
+    path = tmp_path / "prices.csv"
+    make_ohlcv(220).drop(columns="ticker").to_csv(path, index=False)
+    models = {
+        "mlp": {"epochs": 4, "units": 6, "layers": 1, "patience": 1},
+        "seed-mlp": {"epochs": 2},
+    }
+    texts, calls = [], []
+    real = together_module._train_model
+    monkeypatch.setattr(together_module, "_train_model", lambda *a: calls.append(a[1]) or real(*a))
+    for flag in ("0", "1"):
+        monkeypatch.setenv("FINCAST_TOGETHER", flag)
+        values = {"data": str(path), "out": str(tmp_path / flag), "models": models}
+        run_backtest(build_config({**values, "folds": 3, "lookback": 5, "seeds": 2}))
+        texts.append((tmp_path / flag / "predictions.csv").read_bytes())
+    assert calls == ["mlp", "seed-mlp"]  # only the run with the flag trained together
+    assert texts[0] == texts[1]

@@ -7,10 +7,14 @@ compiled program (:func:`fincast.models.keras_base.fit_together`,
 slice and early stopping, so each ends exactly as if trained alone, and Python and
 dispatch costs are paid once per step for all folds instead of once per fold.
 
-Only the local, in-process executor uses it; process pools and Ray run their units one at a
-time as before, and so does any unit whose set-up or training raised (run again by the
-executor, so its failure is recorded exactly as without this path).
-``FINCAST_TOGETHER=0`` turns it off (for comparisons).
+It is off by default: ``FINCAST_TOGETHER=1`` turns it on. Measured on the 2-core machine
+this was built on (shared with other jobs, load 7-9), it did not pay: the peer workload's
+MLP engine time was unchanged (8.2 / 9.8 s together against 8.5 / 7.5 s fold by fold),
+the LSTM's was longer (47.7 / 56.9 s against 45.0 / 32.3 s: compiling one program holding
+every fold's step costs more than it saves) and peak RSS rose by 50-80 MB (README,
+Performance). With it on, only the local, in-process executor uses it; process pools and
+Ray run their units one at a time, and so does any unit whose set-up, training or forecast
+raised (run again by the executor, so its failure is recorded exactly as without this path).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ __all__ = ["enabled", "train_together"]
 
 
 def enabled() -> bool:
-    """True unless ``FINCAST_TOGETHER=0``, and when the compiled loop is available."""
-    if os.environ.get("FINCAST_TOGETHER", "1") == "0":
+    """True with ``FINCAST_TOGETHER=1`` when the compiled loop is available."""
+    if os.environ.get("FINCAST_TOGETHER", "0") != "1":
         return False
     from ..models import fastfit
 
