@@ -7,7 +7,7 @@ the score the issue-12 targets are about:
 - ``ar2-garch``: out-of-sample MSE / best achievable MSE (the mean conditional variance,
   known from the simulation); target <= 1.05 for ``mlp`` and ``lstm``;
 - ``random-walk``: skill against naive; target within [-0.01, 0.01] for every network;
-- ``sp500-return``, ``panel``: skill against naive; target >= -0.01;
+- ``sp500-return``, ``nasdaq-return``, ``panel``: skill against naive; target >= -0.01;
 - ``sp500-volatility`` (h 1 and 5): skill per horizon and whether the model beats naive
   at 5 % (Diebold-Mariano); target for ``mlp`` and ``lstm``: skill >= best of ridge, GARCH
   and EWMA - 0.02 at each horizon, and beats naive;
@@ -36,7 +36,7 @@ for _path in (ROOT / "src", ROOT):
 
 from benchmarks.simulate import ar_garch, random_walk  # noqa: E402
 
-__all__ = ["CASES", "NETWORKS", "markdown", "run_case"]
+__all__ = ["CASES", "NETWORKS", "markdown", "merge", "run_case"]
 
 NETWORKS = ["seed-mlp", "mlp", "lstm", "gru", "cnn", "transformer"]
 
@@ -45,6 +45,7 @@ CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     "ar2-garch": ("sim:ar_garch", {}, ["naive", "mean", "ar", "ridge"]),
     "random-walk": ("sim:random_walk", {}, ["naive", "mean", "ar", "ridge"]),
     "sp500-return": ("builtin:sp500", {}, ["naive", "mean", "ar", "ridge"]),
+    "nasdaq-return": ("builtin:nasdaq", {}, ["naive", "mean", "ar", "ridge"]),
     "sp500-volatility": (
         "builtin:sp500",
         {"task": "volatility", "horizon": [1, 5]},
@@ -130,6 +131,18 @@ def run_case(name: str, folds: int = 5, models: list[str] | None = None) -> dict
     return out
 
 
+def merge(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per case: the models of runs of the same case (and folds) side by side."""
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
+    for case in cases:
+        key = (case["case"], case["folds"])
+        if key not in merged:
+            merged[key] = {**case, "models": dict(case["models"])}
+        else:
+            merged[key]["models"].update(case["models"])
+    return list(merged.values())
+
+
 def _f(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -141,7 +154,7 @@ def markdown(cases: list[dict[str, Any]]) -> str:
         name = case["case"]
         if name in ("ar2-garch", "panel"):
             columns.append((f"{name} MSE/best", case, "mse_ratio", None))
-        if name in ("random-walk", "sp500-return", "panel"):
+        if name in ("random-walk", "sp500-return", "nasdaq-return", "panel"):
             columns.append((f"{name} skill", case, "skill", None))
         if name == "sp500-volatility":
             for h in ("1", "5"):
@@ -180,7 +193,8 @@ def main() -> None:
     parser.add_argument("--table", nargs="*", type=Path, help="print the table of JSON files")
     args = parser.parse_args()
     if args.table:
-        print(markdown([json.loads(p.read_text()) for p in args.table]))
+        loaded = [json.loads(p.read_text()) for p in args.table]
+        print(markdown(merge([c for i in loaded for c in (i if isinstance(i, list) else [i])])))
         return
     results = [run_case(c, args.folds, args.models.split(",")) for c in args.cases]
     text = json.dumps(results if len(results) > 1 else results[0], indent=2, default=str)

@@ -36,7 +36,7 @@ def test_training_section_is_what_networks_receive():
         "l1": 0.0,
         "l2": 0.0,
         "patience": 2,
-        "val_fraction": 0.1,
+        "val_fraction": 0.2,
         "shrink": True,
     }
     assert cfg.lr == 0.01 and cfg.task == "return"  # flat access keeps working

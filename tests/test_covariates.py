@@ -212,16 +212,27 @@ def test_calendar_features_come_from_the_row_date_alone():
     ds = load(prices(40))
     design = build_design(ds, TaskSpec("return", (1,)), FeatureSpec("+calendar", 3), windows=True)
     names = list(design.feature_names)
-    assert names[-4:] == [
+    assert names[-7:] == [
         "cal_dow",
         "cal_month",
         "cal_days_to_month_end",
         "cal_weekdays_to_month_end",
+        "cal_sessions_to_month_end",
+        "cal_holiday_next",
+        "cal_holiday_prev",
     ]
     cal = calendar_features(pd.Series(pd.to_datetime(design.dates)))
-    np.testing.assert_array_equal(design.X[:, -4:], cal.to_numpy(dtype="float32"))
+    np.testing.assert_array_equal(design.X[:, -7:], cal.to_numpy(dtype="float32"))
     assert design.windows.shape[2] == len(names) - 2 - 2  # no ret_lag1, ret_lag2, rolling stats
     fri = calendar_features(pd.Series(pd.to_datetime(["2024-02-02"]))).iloc[0].tolist()
-    assert fri == [4.0, 2.0, 27.0, 19.0]
+    assert fri == [4.0, 2.0, 27.0, 19.0, 18.0, 0.0, 0.0]  # Presidents' Day, 19 Feb 2024
+    # XNYS holidays: Thanksgiving (Thu 26 Nov 2020), Good Friday (10 Apr 2020)
+    days = pd.Series(pd.to_datetime(["2020-11-25", "2020-11-27", "2020-04-09", "2020-04-13"]))
+    got = calendar_features(days)
+    assert got["cal_holiday_next"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert got["cal_holiday_prev"].tolist() == [0.0, 1.0, 0.0, 1.0]
+    assert got["cal_sessions_to_month_end"].tolist() == [2.0, 1.0, 14.0, 13.0]
+    # an ad-hoc closure (Hurricane Sandy, Mon 29 Oct 2012) was not known the Friday before
+    assert calendar_features(pd.Series(pd.to_datetime(["2012-10-26"])))["cal_holiday_next"][0] == 0
     with pytest.raises(ConfigError, match=r"\+calendar"):
         FeatureSpec("default+moon")

@@ -19,7 +19,15 @@ from rich.table import Table
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
 from .cli_options import INVOCATION, run_command
-from .cli_output import err_console, fmt, out_console, print_summary, print_verdict, wide
+from .cli_output import (
+    err_console,
+    fmt,
+    out_console,
+    print_portfolio,
+    print_summary,
+    print_verdict,
+    wide,
+)
 from .errors import ConfigError
 
 app = typer.Typer(
@@ -89,6 +97,7 @@ def backtest(
         result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
     print_summary(result.metrics, metrics_table(result.metrics))
     print_verdict(result.metrics)
+    print_portfolio(result.metrics)
     for f in result.failures:
         err_console.print(
             f"[red]failed:[/] {f['model']} fold {f['fold']}: {f['error']}",

@@ -9,7 +9,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["err_console", "fmt", "out_console", "print_summary", "print_verdict", "wide"]
+__all__ = [
+    "err_console",
+    "fmt",
+    "out_console",
+    "print_portfolio",
+    "print_summary",
+    "print_verdict",
+    "wide",
+]
 
 out_console = Console()
 err_console = Console(stderr=True)
@@ -82,6 +90,61 @@ def print_verdict(metrics: dict[str, Any]) -> None:
             fmt(r.get("ic")),
         )
     wide().print(table)
+
+
+def print_portfolio(metrics: dict[str, Any]) -> None:
+    """Panels: each model's cross-sectional long-short portfolio against equal weight."""
+    port = metrics.get("portfolio") or {}
+    if not port or "skipped" in port:
+        return
+    table = Table(
+        title=f"cross-sectional portfolio · {port.get('spec')} · {port.get('n_series')} series"
+        f" · {fmt(port.get('cost_bps'))} bp · long-short, net",
+        title_justify="left",
+    )
+    head = ["model", "annual return", "volatility", "Sharpe", "Sharpe 95% interval"]
+    head += ["IR vs equal weight", "max drawdown", "turnover", "rank IC", "rank IC t", "DM p"]
+    for col in head:
+        table.add_column(col, justify="left" if col == "model" else "right")
+    pct = "{:.1%}".format
+    skipped = []
+    for name, entry in (port.get("models") or {}).items():
+        if "skipped" in entry:
+            skipped.append(f"{name}: {entry['skipped']}")
+            continue
+        ls, ic = entry.get("long_short", {}), entry.get("ic", {})
+        ci = ls.get("sharpe_ci") or {}
+        p = (ls.get("dm_vs_equal_weight") or {}).get("p_value")
+        table.add_row(
+            name,
+            pct(ls["annual_return"]) if ls.get("annual_return") is not None else "–",
+            pct(ls["annual_volatility"]) if ls.get("annual_volatility") is not None else "–",
+            fmt(ls.get("sharpe")),
+            f"[{fmt(ci.get('low'))}, {fmt(ci.get('high'))}]" if ci else "–",
+            fmt(ls.get("information_ratio")),
+            pct(ls["max_drawdown"]) if ls.get("max_drawdown") is not None else "–",
+            fmt(entry.get("turnover")),
+            fmt(ic.get("rank_ic")),
+            fmt(ic.get("rank_t_stat")),
+            "<0.001" if p is not None and p < 0.001 else fmt(p),
+        )
+    ew = port.get("equal_weight") or {}
+    table.add_row(
+        "equal-weight (long)",
+        pct(ew["annual_return"]) if ew.get("annual_return") is not None else "–",
+        pct(ew["annual_volatility"]) if ew.get("annual_volatility") is not None else "–",
+        fmt(ew.get("sharpe")),
+        "",
+        "",
+        pct(ew["max_drawdown"]) if ew.get("max_drawdown") is not None else "–",
+        fmt(ew.get("turnover")),
+        "",
+        "",
+        "",
+    )
+    wide().print(table)
+    if skipped:
+        wide().print("not ranked · " + "; ".join(skipped), highlight=False, markup=False)
 
 
 def wide() -> Console:

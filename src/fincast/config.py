@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 
 from .errors import ConfigError
 
@@ -216,12 +223,18 @@ class RunConfig(BaseModel):
     features: str = option(
         "default",
         "Feature set: default (stationary) or raw; +calendar (alone: default+calendar) adds "
-        "day of week, month and days to month end.",
+        "day of week, month, days to month end and XNYS sessions and holidays.",
         section="features",
     )
     series_embedding: bool = option(
         False,
         "Panels: give the model the series identity (one 0/1 input per series) as an input.",
+        section="features",
+    )
+    cs_normalize: Literal["none", "rank", "zscore"] = option(
+        "none",
+        "Panels: each feature ranked (rank) or z-scored (zscore) across the series of each "
+        "date, the usual input of cross-sectional models; none keeps them as they are.",
         section="features",
     )
     covariates: list[dict[str, Any]] | None = option(
@@ -296,9 +309,10 @@ class RunConfig(BaseModel):
         ge=0,
     )
     val_fraction: float = option(
-        0.1,
+        0.2,
         "Share of each training fold's last dates held out (after a gap of the horizon, never "
-        "the test block) as the validation tail of early stopping and shrinkage.",
+        "the test block) as the validation tail: early stopping scores its first half, "
+        "shrinkage is fitted on its second half.",
         section="training",
         gt=0,
         lt=0.5,
@@ -440,6 +454,8 @@ class RunConfig(BaseModel):
         items = value if isinstance(value, list | tuple) else [value]
         out = []
         for item in items:
+            if _is_frame(item):  # Python: a DataFrame is a covariate table
+                item = {"path": item}
             if isinstance(item, str):
                 path, *pairs = [p.strip() for p in item.split(",")]
                 entry: dict[str, Any] = {"path": path}
@@ -460,6 +476,16 @@ class RunConfig(BaseModel):
                     )
             out.append(item)
         return out
+
+    @field_serializer("covariates", when_used="json")
+    def _covariates_json(self, value: list[dict[str, Any]] | None) -> Any:
+        """A DataFrame covariate is written to config.yaml as a description with its hash."""
+        if value is None:
+            return None
+        return [
+            {**e, "path": _describe_frame(e["path"])} if _is_frame(e.get("path")) else e
+            for e in value
+        ]
 
     @field_validator("portfolio")
     @classmethod
@@ -482,6 +508,20 @@ class RunConfig(BaseModel):
     def to_yaml(self) -> str:
         """The configuration as YAML that :func:`load_config` reads back identically."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _is_frame(value: Any) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
+
+
+def _describe_frame(frame: Any) -> str:
+    """``<DataFrame 1259x2 sha256:…>``: what config.yaml says of a Python covariate table."""
+    import hashlib
+
+    import pandas as pd
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return f"<DataFrame {frame.shape[0]}x{frame.shape[1]} sha256:{digest.hexdigest()[:16]}>"
 
 
 #: pydantic's bound errors and how to say them.

@@ -10,7 +10,7 @@ import pandas as pd
 
 from .data.covariates import Covariate, covariate_features
 from .data.dataset import Dataset
-from .features import FeatureSpec, build_features, sequence_columns
+from .features import FeatureSpec, build_features, cross_sectional, sequence_columns
 from .models.base import Batch
 from .tasks import Labeler, TaskSpec, build_targets, fit_labeler
 
@@ -72,6 +72,11 @@ class Design:
         full = Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
         return full if mask is None else full.take(mask)
 
+    def chronological(self, mask: np.ndarray) -> Batch:
+        """The rows selected by a boolean ``mask`` as a :class:`Batch` in date order."""
+        rows = np.flatnonzero(mask)
+        return self.batch(rows[np.argsort(self.date_pos[rows], kind="stable")])
+
     def for_fold(self, train_mask: np.ndarray | None = None) -> Design:
         """The design with ``trend3`` / ``events`` labels fitted on the training rows only.
 
@@ -128,6 +133,7 @@ def build_design(
     windows: bool = False,
     series_ids: Sequence[str] | None = None,
     covariates: Sequence[Covariate] = (),
+    cs_normalize: str = "none",
 ) -> Design:
     """Build features and targets for every row of ``ds`` and keep the usable rows.
 
@@ -148,6 +154,10 @@ def build_design(
     covariates
         Extra series joined as of each row's date (:mod:`fincast.data.covariates`): one
         feature column each, in the flat features and the sequence windows.
+    cs_normalize
+        ``rank`` or ``zscore``: every feature ranked or z-scored across the series of each
+        date (:func:`fincast.features.cross_sectional`), except those the same for every
+        series on a date (calendar features, global covariates) and the series identity.
 
     Every row kept has at least ``lookback`` earlier rows in its series, whatever the
     feature set, so tabular and sequence models are always scored on the same rows.
@@ -160,6 +170,10 @@ def build_design(
         feats = pd.concat([feats, pd.DataFrame(onehot, index=frame.index)], axis=1)
     if covariates:
         feats = pd.concat([feats, covariate_features(frame, covariates)], axis=1)
+    if cs_normalize != "none":
+        keep = [c for c in feats.columns if c.startswith(("cal_", "series="))]
+        keep += [c.name for c in covariates if not c.by_id]
+        feats = cross_sectional(feats, frame, cs_normalize, tuple(keep))
     targets = build_targets(frame, ds.target, task, ds.roles)
     X = feats.to_numpy(dtype="float64")
     y = targets["y"].to_numpy(dtype="float64")

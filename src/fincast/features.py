@@ -19,8 +19,10 @@ Feature sets
     five columns" set-up.
 ``+calendar`` (after a set, e.g. ``default+calendar``; alone it means ``default+calendar``)
     Adds what the calendar says about the row's own date, known in advance: day of week
-    (0 = Monday), month, calendar days and weekdays (Monday to Friday, no holiday calendar)
-    to the end of the month.
+    (0 = Monday), month, calendar days and weekdays (Monday to Friday) to the end of the
+    month, and from the New York Stock Exchange calendar (``exchange_calendars``' XNYS
+    regular holidays, known in advance): trading sessions to the end of the month and
+    whether the next or the previous weekday is an exchange holiday.
 """
 
 from __future__ import annotations
@@ -32,7 +34,18 @@ import pandas as pd
 
 from .errors import ConfigError
 
-__all__ = ["EXTRAS", "FEATURE_SETS", "FeatureSpec", "build_features", "sequence_columns"]
+__all__ = [
+    "CS_NORMALIZE",
+    "EXTRAS",
+    "FEATURE_SETS",
+    "FeatureSpec",
+    "build_features",
+    "cross_sectional",
+    "sequence_columns",
+]
+
+#: Cross-sectional normalisations of a panel's features (``--cs-normalize``).
+CS_NORMALIZE = ("none", "rank", "zscore")
 
 FEATURE_SETS: dict[str, str] = {
     "default": "stationary OHLCV transforms plus lagged returns over the lookback",
@@ -41,7 +54,8 @@ FEATURE_SETS: dict[str, str] = {
 
 #: Extra feature groups that follow a set after ``+``.
 EXTRAS: dict[str, str] = {
-    "calendar": "day of week, month, calendar days and weekdays to the month end",
+    "calendar": "day of week, month, days, weekdays and XNYS sessions to the month end, "
+    "next/previous weekday an XNYS holiday",
 }
 
 
@@ -138,11 +152,20 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
     Examples
     --------
     >>> calendar_features(pd.Series(pd.to_datetime(["2024-01-29"]))).iloc[0].tolist()
-    [0.0, 1.0, 2.0, 2.0]
+    [0.0, 1.0, 2.0, 2.0, 2.0, 0.0, 0.0]
     """
     d = pd.to_datetime(dates)
     end = d + pd.offsets.MonthEnd(0)
     day = d.to_numpy(dtype="datetime64[D]")
+    end_day = end.to_numpy(dtype="datetime64[D]")
+    first, last = day.min() - 10, end_day.max() + 10
+    sessions = exchange_sessions(first, last)
+    holidays = np.setdiff1d(np.arange(first, last + 1), sessions)
+    holidays = holidays[np.is_busday(holidays)]  # weekdays the exchange is closed
+    to_end = np.searchsorted(sessions, end_day, side="right")
+    to_end -= np.searchsorted(sessions, day, side="right")
+    next_day = np.busday_offset(day, 1, roll="forward")
+    prev_day = np.busday_offset(day, -1, roll="backward")
     return pd.DataFrame(
         {
             "cal_dow": d.dt.day_of_week.astype("float64"),
@@ -151,9 +174,36 @@ def calendar_features(dates: pd.Series) -> pd.DataFrame:
             "cal_weekdays_to_month_end": np.busday_count(
                 day + 1, end.to_numpy(dtype="datetime64[D]") + 1
             ).astype("float64"),
+            "cal_sessions_to_month_end": to_end.astype("float64"),
+            "cal_holiday_next": np.isin(next_day, holidays).astype("float64"),
+            "cal_holiday_prev": np.isin(prev_day, holidays).astype("float64"),
         },
         index=dates.index,
     )
+
+
+def exchange_sessions(
+    start: np.datetime64, end: np.datetime64, calendar: str = "XNYS"
+) -> np.ndarray:
+    """The scheduled trading sessions of an exchange from ``start`` to ``end`` (days).
+
+    Weekdays less the exchange's *regular* holidays from ``exchange_calendars`` (XNYS: the
+    New York Stock Exchange's holiday rules), which are known years in advance, so using
+    them is no look-ahead. Ad-hoc closures (Hurricane Sandy in 2012, national days of
+    mourning) are left out: they were not known at the previous close.
+    """
+    import warnings
+
+    import exchange_calendars as xcals
+
+    with warnings.catch_warnings():  # its own pandas deprecation notices
+        warnings.simplefilter("ignore")
+        cal = xcals.get_calendar(calendar, start=str(start), end=str(end))
+        rules = cal.regular_holidays
+        holidays = rules.holidays(str(start), str(end)) if rules is not None else []
+    days = np.arange(start, end + 1)
+    days = days[np.is_busday(days)]
+    return np.setdiff1d(days, np.asarray(pd.DatetimeIndex(holidays), dtype="datetime64[D]"))
 
 
 def _base_features(
@@ -193,6 +243,59 @@ def _base_features(
     if not positive:
         out["level"] = value
     return pd.DataFrame(out, index=frame.index)
+
+
+def cross_sectional(
+    feats: pd.DataFrame, frame: pd.DataFrame, how: str, keep: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Each feature ranked or z-scored across the series of each date (``--cs-normalize``).
+
+    A row's value is compared with the same feature of the other series *on the same date*
+    only (rows dated t, themselves built from data dated <= t), so nothing from the future
+    enters. Series whose feature is not yet defined on a date (a look-back still filling)
+    are left out of that date's cross-section and stay NaN.
+
+    Parameters
+    ----------
+    feats
+        Feature table aligned with ``frame``.
+    frame
+        The canonical long frame (its ``id`` and ``date`` columns).
+    how
+        ``rank``: the percentile rank among the date's series, centred to (-0.5, 0.5]
+        (ties share their mean rank); ``zscore``: ``(x - mean) / sd`` over the date's series
+        (population sd; 0 when every series has the same value); ``none``: unchanged.
+    keep
+        Columns left as they are: the same for every series on a date (calendar, global
+        covariates) or a series identity, which a cross-section would erase.
+
+    Raises
+    ------
+    ConfigError
+        For a single series, or an unknown ``how``.
+    """
+    if how == "none":
+        return feats
+    if how not in CS_NORMALIZE:
+        raise ConfigError(f"cs-normalize must be one of {', '.join(CS_NORMALIZE)}, got {how!r}")
+    n_series = frame["id"].nunique()
+    if n_series < 2:
+        raise ConfigError(
+            f"--cs-normalize {how} compares the series of each date, but the data has "
+            f"{n_series} series; pass a panel (an id column) or leave out --cs-normalize"
+        )
+    cols = [c for c in feats.columns if c not in keep]
+    by_date = feats[cols].groupby(frame["date"].to_numpy(), sort=False)
+    if how == "rank":
+        normed = by_date.rank(pct=True) - 0.5
+    else:
+        mean = by_date.transform("mean")
+        sd = by_date.transform("std", ddof=0)
+        normed = (feats[cols] - mean) / sd.where(sd > 0)
+        normed = normed.mask((sd == 0) & feats[cols].notna(), 0.0)
+    out = feats.copy()
+    out[cols] = normed.astype("float64")
+    return out
 
 
 def sequence_columns(feature_names: list[str] | tuple[str, ...]) -> list[str]:

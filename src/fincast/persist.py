@@ -19,6 +19,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .data import Dataset, check_positive, load, screen
+from .data.covariates import check_coverage, load_covariates, saved_entries
 from .data.frequency import frequency_family, infer_frequency
 from .data.health import DataHealthWarning
 from .design import Design, build_design
@@ -74,11 +75,9 @@ def train(config: RunConfig, out: str | Path) -> Path:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
-    if config.covariates:
-        raise ConfigError(
-            "train does not take covariates yet (predict would need them too); leave out "
-            "--covariates, or evaluate them with fincast backtest"
-        )
+    covariate_entries = [
+        {"fillna": config.fillna, **entry} for entry in saved_entries(config.covariates)
+    ]
     task = TaskSpec.from_config(config)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(config.data, **config.reader_options())
@@ -89,7 +88,13 @@ def train(config: RunConfig, out: str | Path) -> Path:
         check_positive(ds, ds.target, *task.positive_reason())
     series = ds.ids if config.series_embedding else None
     design = build_design(
-        ds, task, features, windows=MODELS[name].sequence, series_ids=series
+        ds,
+        task,
+        features,
+        windows=MODELS[name].sequence,
+        series_ids=series,
+        covariates=load_covariates(covariate_entries, ds.ids, config.fillna),
+        cs_normalize=config.cs_normalize,
     ).for_fold()  # trend3 / events thresholds: fitted on all the training data
     if len(design) < max(10, config.batch_size):
         raise DataError(
@@ -116,6 +121,8 @@ def train(config: RunConfig, out: str | Path) -> Path:
         "thresholds": design.labeler.thresholds() if design.labeler is not None else None,
         "series_embedding": series,
         "features": {"kind": features.kind, "lookback": features.lookback},
+        "covariates": covariate_entries,
+        "cs_normalize": config.cs_normalize,
         "feature_names": list(design.feature_names),
         "target": ds.target,
         "roles": ds.roles,
@@ -155,7 +162,7 @@ def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasF
     train_rows = design.date_pos < val_start - task.max_horizon
     if design.target_end_pos is not None:
         train_rows &= design.target_end_pos < val_start
-    return model.fit(design.batch(train_rows), design.batch(design.date_pos >= val_start))
+    return model.fit(design.batch(train_rows), design.chronological(design.date_pos >= val_start))
 
 
 def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
@@ -236,6 +243,7 @@ def predict(
         )
     features = FeatureSpec(info["features"]["kind"], info["features"]["lookback"])
     series = info.get("series_embedding")
+    covariates = load_covariates(info.get("covariates"), ds.ids)
     design = build_design(
         ds,
         task,
@@ -243,6 +251,8 @@ def predict(
         require_target=False,
         windows=model.sequence,
         series_ids=series,
+        covariates=covariates,
+        cs_normalize=info.get("cs_normalize", "none"),
     )
     if tuple(design.feature_names) != tuple(info["feature_names"]):
         raise DataError(
@@ -257,6 +267,8 @@ def predict(
             f"{ds.source}: no series has the {features.lookback + 1} rows the model's "
             "look-back needs; pass more history"
         )
+    if covariates:  # a stale covariate would be reused silently by the as-of join
+        check_coverage(covariates, ds.frame, frame_last)
     batch = design.batch(last_rows)
     out_values = model.predict(batch)
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None

@@ -178,8 +178,8 @@ def check_resume(path: str | Path, config: Any, *, require_config: bool = True) 
         return  # stopped before it wrote its settings: nothing to compare
     stored_file = resumable(p)
     _refuse_if_locked(p)  # a run still going is the first thing to say
-    stored = load_config(stored_file).model_dump()
-    now = config.model_dump()
+    stored = load_config(stored_file).model_dump(mode="json")
+    now = config.model_dump(mode="json")  # as written (a DataFrame covariate: its hash)
     changed = [k for k in now if k not in RESUME_FREE and now[k] != stored.get(k)]
     if changed:
         shown = ", ".join(f"{k} {stored.get(k)!r} -> {now[k]!r}" for k in changed[:3])

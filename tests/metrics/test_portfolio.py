@@ -170,7 +170,7 @@ def test_bad_specs_are_refused(bad):
 
 
 def test_the_report_shows_the_portfolio_table_and_plot(tmp_path):
-    from fincast.report.portfolio import plot_portfolio, portfolio_section
+    from fincast.report.portfolio import plot_ic_decay, plot_portfolio, portfolio_section
 
     table = panel()
     metrics = evaluate(table, "return", bootstrap_reps=10)
@@ -180,4 +180,84 @@ def test_the_report_shows_the_portfolio_table_and_plot(tmp_path):
     one = evaluate(table[table["id"] == "A"], "return", bootstrap_reps=10)
     assert "skipped" in portfolio_section(one) and "at least 5 series" in portfolio_section(one)
     png = plot_portfolio(table, "return", tmp_path / "p.png", spec="quantile:5", cost_bps=5)
+    assert plot_ic_decay(table, "return", tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ic_decay_matches_a_loop_over_dates_and_lags():
+    from scipy.stats import spearmanr
+
+    from fincast.metrics.portfolio import ic_decay
+
+    table = panel(n_dates=40, skill=0.8)
+    got = ic_decay(table, "return", max_lag=3)
+    assert set(got["model"]) == {"m"}  # constant forecasts rank nothing
+    rows = table[table["model"] == "m"]
+    dates = sorted(rows["date"].unique())
+    for lag in range(4):
+        per = []
+        for i, date in enumerate(dates[: len(dates) - lag]):
+            now = rows[rows["date"] == date].set_index("id")["y_pred"]
+            later = rows[rows["date"] == dates[i + lag]].set_index("id")["fwd_return"]
+            both = pd.concat([now, later], axis=1, join="inner")
+            if len(both) >= 2:
+                per.append(spearmanr(both.iloc[:, 0], both.iloc[:, 1]).statistic)
+        want = got[got["lag"] == lag].iloc[0]
+        assert want["rank_ic"] == pytest.approx(np.mean(per)) and want["n"] == len(per)
+    lag0 = evaluate(table, "return", bootstrap_reps=10)["portfolio"]["models"]["m"]
+    assert (
+        lag0["ic_decay"][0] == pytest.approx(lag0["ic"]["rank_ic"]) and len(lag0["ic_decay"]) == 11
+    )
+    assert (
+        got.loc[got["lag"] == 0, "rank_ic"].item()
+        > 0.5
+        > abs(got.loc[got["lag"] == 2, "rank_ic"].item())
+    )
+
+
+def test_a_panel_run_reports_portfolio_metrics_that_predictions_csv_reproduces(tmp_path):
+    """From a real run: its predictions.csv alone, through the plain loop, gives metrics.json."""
+    from fincast.api import backtest
+
+    rng = np.random.default_rng(1)
+    dates = pd.bdate_range("2020-01-01", periods=160)
+    rows = []
+    for sid in IDS[:6]:
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "ticker": sid,
+                    "close": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, 160))),
+                }
+            )
+        )
+    pd.concat(rows).to_csv(tmp_path / "p.csv", index=False)
+    result = backtest(
+        str(tmp_path / "p.csv"), models=[], baselines=["naive", "ridge"], folds=2, lookback=3,
+        out=str(tmp_path / "run"), portfolio="quantile:3", cost_bps=7.0,
+    )  # fmt: skip
+    table = pd.read_csv(tmp_path / "run" / "predictions.csv", parse_dates=["date"])
+    metrics = result.metrics["portfolio"]
+    assert metrics["n_series"] == 6 and "skipped" in metrics["models"]["naive"]
+    loop = loop_portfolio(table, "ridge", 3, None, 7.0, 1)["long_short"].to_numpy()
+    ridge = metrics["models"]["ridge"]["long_short"]
+    assert ridge["sharpe"] == pytest.approx(ep.sharpe_ratio(loop, annualization=252))
+    assert ridge["annual_return"] == pytest.approx(ep.annual_return(loop, annualization=252))
+    assert ridge["max_drawdown"] == pytest.approx(ep.max_drawdown(loop))
+    assert (tmp_path / "run" / "plots" / "ic_decay.png").is_file()
+    assert "plot-ic_decay" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_the_command_line_prints_the_portfolio_of_a_panel_only(capsys):
+    from fincast.cli_output import print_portfolio
+
+    metrics = evaluate(panel(n_dates=80, skill=0.5), "return", bootstrap_reps=10)
+    print_portfolio(metrics)
+    out = capsys.readouterr().out
+    assert "cross-sectional portfolio · quantile:5 · 7 series" in out
+    ls = metrics["portfolio"]["models"]["m"]["long_short"]
+    assert f"{ls['annual_return']:.1%}" in out and f"{ls['sharpe']:.4g}" in out
+    assert "equal-weight (long)" in out and "not ranked · naive" in out
+    print_portfolio(evaluate(panel()[lambda t: t["id"] == "A"], "return", bootstrap_reps=10))
+    assert capsys.readouterr().out == ""

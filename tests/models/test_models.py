@@ -125,7 +125,10 @@ def test_sequence_models_are_registered():
 def test_sequence_models_read_windows(name):
     task = TaskSpec("return", (1, 5))
     model = make_model(name, task, FAST, seed=1).fit(windowed(task))
-    assert model.model_.input_shape == (None, 6, 3)
+    # the body reads the (6, 3) window; the skip path the feature row beside it
+    assert model.model_.get_layer("window").output.shape == (None, 6, 3)
+    assert model.model_.input_shape == (None, 6 * 3 + windowed(task).X.shape[1])
+    assert model.model_.get_layer("linear").input.shape == (None, windowed(task).X.shape[1])
     assert model.predict(windowed(task, 20, seed=3)).shape == (20, 2)
     with pytest.raises(ValueError, match="needs look-back windows"):
         model.predict(batch(task, 5, with_windows=False))

@@ -113,17 +113,16 @@ def test_shrinkage_weight_never_sees_the_test_block(tmp_path, scale, shift):
 
 # -- the linear skip path ----------------------------------------------------------------
 def test_a_network_started_at_the_ridge_solution_predicts_like_ridge():
+    """Every network's skip path starts at ``ridge`` on the feature row (sequence nets too)."""
     task = TaskSpec("return")
     train, test = _batch(400, 0), _batch(100, 1)
     ridge = make_model("ridge", task).fit(train).predict(test)
-    for name in ("mlp", "lstm"):
+    for name in ("mlp", "lstm", "gru", "cnn", "transformer"):
         # a learning rate too small to move the weights: the forecast is the starting point
-        params = {**TINY, "epochs": 1, "lr": 1e-12, "patience": 0, "shrink": False}
+        params = {"epochs": 1, "lr": 1e-12, "patience": 0, "shrink": False}
+        params.update(TINY if name in ("mlp", "lstm", "gru") else {})
         net = make_model(name, task, params, seed=0).fit(train).predict(test)
-        if name == "mlp":  # the same features: exactly ridge (float32 network)
-            np.testing.assert_allclose(net, ridge, rtol=1e-3, atol=1e-5)
-        else:  # the flattened window holds the features too: ridge on the window
-            assert np.corrcoef(net[:, 0], ridge[:, 0])[0, 1] > 0.95
+        np.testing.assert_allclose(net, ridge, rtol=1e-3, atol=1e-5, err_msg=name)
 
 
 def test_without_skip_the_start_is_not_ridge():
@@ -176,3 +175,28 @@ def test_qlike_is_a_volatility_loss():
     assert make_model("mlp", task, {"loss": "qlike"}).resolved_loss() == "qlike"
     with pytest.raises(ConfigError, match="qlike"):
         make_model("mlp", TaskSpec("return"), {"loss": "qlike"})._check_params()
+
+
+@pytest.mark.parametrize("patience", [10, 0])
+def test_shrinkage_is_fitted_on_rows_early_stopping_did_not_score(monkeypatch, patience):
+    """With early stopping the weight sees only the later half of the validation slice."""
+    from fincast.models import shrink
+
+    seen: list[np.ndarray] = []
+    original = shrink.fit_weight
+
+    def spy(forecast, anchor, y, **kwargs):
+        seen.append(np.asarray(y).copy())
+        return original(forecast, anchor, y, **kwargs)
+
+    monkeypatch.setattr(shrink, "fit_weight", spy)
+    task = TaskSpec("return")
+    train, val = _batch(300, 0), _batch(101, 1)
+    model = make_model("mlp", task, {**TINY, "epochs": 3, "patience": patience}, seed=0)
+    model.fit(train, val)
+    expected = val.y[50:] if patience else val.y
+    np.testing.assert_array_equal(seen[-1], expected)
+    if patience:  # early stopping scored the first half only
+        first = make_model("mlp", task, {**TINY, "epochs": 3, "shrink": False}, seed=0)
+        first.fit(train, val.take(np.arange(50)))
+        assert first.history_["val_loss"] == model.history_["val_loss"]

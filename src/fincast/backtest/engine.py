@@ -145,6 +145,7 @@ def prepare(config: RunConfig) -> Prepared:
         windows=windows,
         series_ids=ds.ids if config.series_embedding else None,
         covariates=load_covariates(config.covariates, ds.ids, config.fillna),
+        cs_normalize=config.cs_normalize,
     )
     task.task.check_design(design.y, design.ids, ds.source, ds.target)
     folds = walk_forward_folds(
@@ -194,10 +195,10 @@ def _fold_setup(prep: Prepared, name: str, fold: Fold, seed: int) -> tuple[Any, 
         # early stopping and shrinkage use the chronological end of the training fold,
         # after a gap
         n_train = fold.train_end - fold.train_start
-        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.1))))
+        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.2))))
         val_start = fold.train_end - n_val
         gap = fold.test_start - fold.train_end
-        validation = d.batch(train_mask & (d.date_pos >= val_start))
+        validation = d.chronological(train_mask & (d.date_pos >= val_start))
         train_mask = train_mask & (d.date_pos < val_start - gap)
         if d.target_end_pos is not None:
             train_mask &= d.target_end_pos < val_start

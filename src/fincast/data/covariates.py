@@ -24,9 +24,10 @@ transformed value only uses observations dated ``<= d``:
   standard deviation of each fold's training rows by the model's own scaler (the Keras
   models and ``ridge``), which is exactly a per-fold z-score.
 
-Tables: *long* (a date column, an optional id column, one or more numeric value columns,
-each a covariate named ``cov_<column>``) or *wide* (``by: id`` and no id column: a date
-column and one column per series of the data; one covariate named ``cov_<file stem>``).
+Tables (a path, a DataFrame, or a built-in such as ``builtin:vix``): *long* (a date column,
+an optional id column, one or more numeric value columns, each a covariate named
+``cov_<column>``) or *wide* (``by: id`` and no id column: a date column and one column per
+series of the data; one covariate named ``cov_<file stem>``).
 """
 
 from __future__ import annotations
@@ -42,9 +43,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from .builtin import load_builtin
+from .frequency import infer_frequency
 from .readers import DATE_NAMES, ID_NAMES, _find, _parse_dates, _read_file
 
-__all__ = ["TRANSFORMS", "Covariate", "covariate_features", "load_covariates", "parse_lag"]
+__all__ = [
+    "TRANSFORMS",
+    "Covariate",
+    "check_coverage",
+    "covariate_features",
+    "load_covariates",
+    "parse_lag",
+    "saved_entries",
+]
 
 #: Transforms a covariate may take.
 TRANSFORMS = ("level", "diff", "log_diff", "zscore")
@@ -119,6 +130,14 @@ def _read(source: Any) -> tuple[pd.DataFrame, str, str]:
         if isinstance(frame.index, pd.DatetimeIndex):
             frame = frame.reset_index()
         return frame, "covariate DataFrame", "covariate"
+    if isinstance(source, str) and source.startswith("<DataFrame"):
+        raise DataError(
+            f"covariate {source} was a Python DataFrame when this configuration was saved; "
+            "pass the DataFrame again (covariates=[...]) or write it to a file"
+        )
+    if isinstance(source, str) and source.startswith("builtin:"):
+        name = source.split(":", 1)[1]
+        return load_builtin(name), source, name
     path = Path(os.fspath(source)).expanduser()
     frame = _read_file(path)[0]
     return frame, str(path), path.name.split(".")[0]
@@ -361,3 +380,81 @@ def covariate_features(frame: pd.DataFrame, covariates: Sequence[Covariate]) -> 
         values[joined["_row"].to_numpy()] = joined["value"].to_numpy(dtype="float64")
         out[cov.name] = values
     return pd.DataFrame(out, index=frame.index, dtype="float64")
+
+
+def _next_date(dates: pd.Series) -> pd.Timestamp:
+    """When the observation after the last one of ``dates`` is due (its own frequency)."""
+    last = pd.Timestamp(dates.max())
+    freq = infer_frequency(dates)
+    if freq is None:
+        step = pd.Series(pd.DatetimeIndex(dates.drop_duplicates().sort_values())).diff().median()
+        return last + max(step, pd.Timedelta(days=1)) if pd.notna(step) else last
+    return last + pd.tseries.frequencies.to_offset(freq)
+
+
+def check_coverage(
+    covariates: Sequence[Covariate], frame: pd.DataFrame, origins: pd.Series
+) -> None:
+    """Refuse a forecast whose origin is past what a covariate file covers.
+
+    A covariate covers a forecast made at ``t`` while its next observation (the last one's
+    date plus its usual step: the inferred frequency, else the median spacing) would not
+    yet be available at ``t`` (that date plus the publication lag). Past that, the as-of
+    join would silently reuse a stale value, which the model never saw in training.
+
+    Parameters
+    ----------
+    covariates
+        From :func:`load_covariates`.
+    frame
+        The canonical long frame of the new data (its dates are the lag's calendar).
+    origins
+        Forecast origin (last usable date) of each series, indexed by series id.
+
+    Raises
+    ------
+    DataError
+        Naming the covariate, its source, its last date and the forecast origin.
+    """
+    calendar = np.sort(frame["date"].unique()).astype("datetime64[ns]")
+    for cov in covariates:
+        groups = cov.table.groupby("id") if cov.by_id else [("", cov.table)]
+        for sid, table in groups:
+            due = _next_date(table["date"])
+            probe = Covariate(cov.name, pd.DataFrame({"date": [due]}), cov.lag, False, cov.where)
+            available = _available(probe, calendar).iloc[0]
+            if pd.isna(available):
+                continue  # not due within the data's dates
+            ids = [sid] if cov.by_id else list(origins.index)
+            late = [i for i in ids if i in origins.index and origins[i] >= available]
+            if late:
+                raise DataError(
+                    f"{cov.where}: covariate `{cov.name[4:]}` ends on "
+                    f"{table['date'].max().date()}, but the forecast from "
+                    f"{pd.Timestamp(origins[late[0]]).date()} (series {late[0]}) needs its "
+                    f"value of {due.date()}, available from {pd.Timestamp(available).date()}; "
+                    "update the covariate file to cover the forecast date"
+                )
+
+
+def saved_entries(entries: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """Covariate entries a saved model can re-read: paths made absolute, no DataFrames.
+
+    Raises
+    ------
+    ConfigError
+        For a covariate given as a DataFrame (nothing to re-read at predict time).
+    """
+    out = []
+    for entry in entries or ():
+        spec = _spec(entry)
+        source = spec["path"]
+        if isinstance(source, pd.DataFrame):
+            raise ConfigError(
+                "train: a covariate given as a DataFrame cannot be re-read by predict; "
+                "write it to a CSV or Parquet file and pass its path"
+            )
+        if not str(source).startswith("builtin:"):
+            spec["path"] = str(Path(os.fspath(source)).expanduser().resolve())
+        out.append(spec)
+    return out

@@ -51,6 +51,7 @@ __all__ = [
     "EQUAL_WEIGHT",
     "MIN_SERIES",
     "PortfolioSpec",
+    "ic_decay",
     "parse_portfolio",
     "portfolio_metrics",
     "portfolio_returns",
@@ -285,6 +286,51 @@ def _dm(model: np.ndarray, other: np.ndarray, h: int) -> dict[str, Any]:
     return out
 
 
+def ic_decay(
+    predictions: pd.DataFrame, task: str, *, max_lag: int = 10, horizon: int | None = None
+) -> pd.DataFrame:
+    """Cross-sectional rank IC of each model's forecast against later and later returns.
+
+    For ``lag`` L, the forecast made at the forecast calendar's date t is compared, across
+    the series, with the realised h-step return that starts L dates after t (``lag 0`` is
+    its own target, the IC of the report; a signal that persists decays slowly). Rows
+    come from the predictions table alone: the return starting at t + L is the
+    ``fwd_return`` of the same series on that date. Training seeds are averaged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``lag``, ``rank_ic`` (mean over dates of the Spearman correlation across
+        series, dates with at least two series) and ``n`` (those dates); models whose
+        forecast ranks nothing are left out.
+    """
+    frame = finance._ic_rows(predictions, task, horizon)
+    frame = frame.assign(date=pd.to_datetime(frame["date"]), id=frame["id"].astype(str))
+    frame = frame.groupby(["model", "id", "date"], as_index=False, sort=False)[
+        ["signal", "fwd_return"]
+    ].mean()
+    calendar = np.sort(frame["date"].unique())
+    frame["pos"] = np.searchsorted(calendar, frame["date"].to_numpy())
+    realised = frame.drop_duplicates(["id", "pos"])[["id", "pos", "fwd_return"]]
+    out = []
+    for lag in range(max_lag + 1):
+        later = realised.assign(pos=realised["pos"] - lag)
+        rows = frame.drop(columns="fwd_return").merge(later, on=["id", "pos"], how="inner")
+        if rows.empty:
+            continue
+        per = finance._grouped_corr(rows, ["model", "date"])
+        per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
+        summary = per.groupby("model", sort=False)["rank_ic"].agg(["mean", "size"])
+        for model, row in summary.iterrows():
+            out.append({"model": model, "lag": lag, "rank_ic": row["mean"], "n": row["size"]})
+    table = pd.DataFrame(out, columns=["model", "lag", "rank_ic", "n"])
+    order = {m: i for i, m in enumerate(finance._model_order(predictions))}
+    table = table.sort_values(
+        ["model", "lag"], key=lambda c: c.map(order) if c.name == "model" else c
+    )
+    return table.astype({"lag": "int64", "n": "int64"}).reset_index(drop=True)
+
+
 def portfolio_metrics(
     predictions: pd.DataFrame,
     task: str,
@@ -317,7 +363,8 @@ def portfolio_metrics(
         task without a trading signal or a table without ``fwd_return``. Otherwise
         ``{"rule", "spec", "cost_bps", "horizon", "periods_per_year", "n_series",
         "equal_weight": stats, "models": {name: {"long_short": stats, "long": stats,
-        "short": stats, "turnover", "ic": {...}}}}`` where ``stats`` holds
+        "short": stats, "turnover", "ic": {...}, "ic_decay": [rank IC at lags 0, 1, …]}}}``
+        (:func:`ic_decay`) where ``stats`` holds
         ``annual_return``, ``annual_volatility``, ``sharpe``, ``max_drawdown``,
         ``total_return``, ``information_ratio`` (against ``equal-weight``) and, for
         ``long_short`` and ``long``, ``dm_vs_equal_weight`` (one-sided p < alpha: higher
@@ -372,6 +419,10 @@ def portfolio_metrics(
             for k in ("ic", "rank_ic", "icir", "rank_icir", "t_stat", "rank_t_stat", "n")
         }
         models[model] = entry
+    decay = ic_decay(predictions, task, horizon=h)
+    for model, rows in decay.groupby("model", sort=False):
+        if "skipped" not in models.get(str(model), {"skipped": ""}):
+            models[str(model)]["ic_decay"] = [_json_float(v) for v in rows["rank_ic"]]
     return {
         "rule": (
             f"each {h}-step period rank the series by the forecast; long the top, short the "

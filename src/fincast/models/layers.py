@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import _backend
 
-__all__ = ["PositionalEmbedding"]
+__all__ = ["ColumnSlice", "PositionalEmbedding"]
 
 keras = _backend.keras()
 
@@ -34,3 +34,22 @@ class PositionalEmbedding(keras.layers.Layer):  # type: ignore[name-defined]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "length": self.length, "dim": self.dim}
+
+
+@keras.saving.register_keras_serializable(package="fincast")
+class ColumnSlice(keras.layers.Layer):  # type: ignore[name-defined]
+    """Columns ``start:stop`` of a (batch, columns) input (unpacks packed inputs)."""
+
+    def __init__(self, start: int, stop: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start = int(start)
+        self.stop = int(stop)
+
+    def call(self, inputs: Any) -> Any:
+        return inputs[:, self.start : self.stop]
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return (input_shape[0], self.stop - self.start)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "start": self.start, "stop": self.stop}

@@ -20,6 +20,7 @@ class _Recurrent(KerasForecaster):
     """Stacked recurrent layers; the last returns only its final state."""
 
     sequence = True
+    row_skip = True
     cell: str = "LSTM"
     search_space: ClassVar[dict[str, Any]] = {
         **TRAINING_SPACE,
@@ -83,6 +84,7 @@ class CNN(KerasForecaster):
     name = "cnn"
     description = "causal 1-D CNN: filters 32, kernel 3, layers 2, pooling"
     sequence = True
+    row_skip = True
     search_space: ClassVar[dict[str, Any]] = {
         **TRAINING_SPACE,
         "filters": [16, 32, 64],
@@ -144,6 +146,7 @@ class Transformer(KerasForecaster):
     name = "transformer"
     description = "Transformer encoder: d_model 32, heads 2, ff 64, layers 1"
     sequence = True
+    row_skip = True
     search_space: ClassVar[dict[str, Any]] = {
         **TRAINING_SPACE,
         "d_model": [16, 32, 64],

@@ -84,7 +84,7 @@ def publish(
         predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
     )
     if "skipped" not in metrics["portfolio"]:
-        from .portfolio import plot_portfolio
+        from .portfolio import plot_ic_decay, plot_portfolio
 
         plots.append(
             plot_portfolio(
@@ -95,6 +95,7 @@ def publish(
                 cost_bps=config.cost_bps,
             )
         )
+        plots.append(plot_ic_decay(predictions, config.task, run_dir / "plots" / "ic_decay.png"))
     report = write_report(
         run_dir / "report.html",
         metrics,

@@ -36,6 +36,10 @@ PLOT_CAPTIONS: dict[str, str] = {
     "a calibrated model follows the diagonal.",
     "ic": "Information coefficient (correlation of forecast and realised return) over time.",
     "loss": "Training (solid) and validation (dashed) loss per epoch, per fold.",
+    "portfolio": "Cross-sectional portfolio: cumulative net return of each model's "
+    "long-short portfolio against the equal-weight portfolio of all series.",
+    "ic_decay": "IC decay: mean rank IC across series of the forecast made at t against the "
+    "return starting L steps later (lag 0 is its own target).",
 }
 
 _TRADING = (

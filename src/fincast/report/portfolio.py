@@ -1,4 +1,4 @@
-"""The cross-sectional portfolio part of the report: a table and a cumulative-return plot.
+"""The cross-sectional portfolio part of the report: a table, cumulative-return and IC-decay plots.
 
 Both come from ``metrics.json``'s ``portfolio`` entry and the predictions table alone
 (:mod:`fincast.metrics.portfolio`); single series and small panels show the reason instead.
@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
-from ..metrics.portfolio import EQUAL_WEIGHT, portfolio_returns
+from ..metrics.portfolio import EQUAL_WEIGHT, ic_decay, portfolio_returns
 from ._html import _e, _fmt, _table
 from .plots import _date_axis, _new_figure, _save, first_seed
 
-__all__ = ["plot_portfolio", "portfolio_section"]
+__all__ = ["plot_ic_decay", "plot_portfolio", "portfolio_section"]
 
 _COLUMNS = (
     ("annual_return", "annual return", "pct"),
@@ -96,4 +96,19 @@ def plot_portfolio(
     _date_axis(ax)
     ax.set_title(f"cross-sectional portfolio {spec}, {cost_bps:g} bp (out of sample)")
     ax.legend(loc="best", fontsize=8, ncols=2)
+    return _save(fig, path)
+
+
+def plot_ic_decay(predictions: pd.DataFrame, task: str, path: Path, *, max_lag: int = 10) -> Path:
+    """Mean cross-sectional rank IC of each model's forecast at lags 0 … ``max_lag``."""
+    decay = ic_decay(first_seed(predictions), task, max_lag=max_lag)
+    fig, ax = _new_figure()
+    for name, rows in decay.groupby("model", sort=False):
+        ax.plot(rows["lag"], rows["rank_ic"], marker="o", label=str(name))
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    ax.set_xlabel("lag: steps between the forecast date and the start of the return")
+    ax.set_ylabel("mean rank IC across series")
+    ax.set_title("IC decay (out of sample)")
+    if len(decay):
+        ax.legend(loc="best", fontsize=8, ncols=2)
     return _save(fig, path)
