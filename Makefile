@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-memory bench-scaleout install clean
+.PHONY: demo test test-fast lint bench bench-memory bench-scaleout bench-peers install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-memory: $(STAMP)
 
 bench-scaleout: $(STAMP)
 	$(BIN)/python benchmarks/scaleout.py
+
+bench-peers: $(STAMP)
+	$(BIN)/python benchmarks/peers.py
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,10 @@ Writes ``benchmarks/results/<date>.json`` and prints Markdown tables:
 4. the cost of the data-health checks in ``fincast validate`` on 1M rows
    (:mod:`benchmarks.health`);
 5. the default-settings table (:mod:`benchmarks.defaults`): every network and classical
-   baseline, no flags, on simulated and real data (3 folds a case; not in ``--quick``).
+   baseline, no flags, on simulated and real data (3 folds a case; not in ``--quick``);
+6. the peer workload of issue 14 (:mod:`benchmarks.peers`): fincast against a plain Keras
+   script with per-fold ``fit``, engine and whole-process time, peak RSS, the ratios
+   against their targets, and the achieved GFLOP/s beside the machine's matmul peak.
 
 Run ``python benchmarks/run.py --quick`` for a seconds-long smoke run with tiny sizes.
 Timings are measured, never asserted; on a shared machine they vary from run to run.
@@ -33,7 +36,7 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks import defaults, health, quality, startup, throughput  # noqa: E402
+from benchmarks import defaults, health, peers, quality, startup, throughput  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.simulate import simulated_panel  # noqa: E402
 from benchmarks.walkforward import run_case  # noqa: E402
@@ -106,6 +109,7 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
             log(f"walk-forward: {name} ...")
             case = run_case(args, env=env, workdir=Path(tmp))
             results["walkforward"].append({"name": name, **case})
+    results["peers"] = peers.measure(repeats=1 if quick else 2, quick=quick, log=log)
     log("quality: simulated AR(2)-GARCH(1,1) and random walk ...")
     small = {"epochs": 2, "folds": 2, "models": ["seed-mlp"]} if quick else {}
     n = 400 if quick else 8000
@@ -246,6 +250,8 @@ def markdown(results: dict[str, Any]) -> str:
             )
     for model, row in q["random_walk"]["models"].items():
         lines.append(f"| random walk | {model} | | | {_fmt(row['skill_vs_naive'], 3)} |")
+    if "peers" in results:
+        lines += peers.markdown(results["peers"])
     if "startup" in results:
         lines += startup.markdown(results["startup"])
     if "health" in results:

@@ -167,3 +167,37 @@ def test_health_benchmark_times_validate_with_and_without_the_checks():
     assert out["ratio"] > 0 and math.isfinite(out["ratio_cpu"])
     text = "\n".join(health.markdown(out))
     assert "with / without the health checks" in text and "load average" in text
+
+
+def test_the_peers_table_pairs_each_fincast_run_with_the_plain_script_run_after_it():
+    from benchmarks import peers
+
+    def runs(f_engine, p_engine):
+        return {
+            "fincast": [
+                {"engine_s": e, "process_s": e + 5, "peak_rss_mb": 600.0} for e in f_engine
+            ],
+            "plain_keras": [
+                {
+                    "engine_s": e,
+                    "process_s": e + 3,
+                    "peak_rss_mb": 550.0,
+                    "train_rows": [3000, 4600],
+                }
+                for e in p_engine
+            ],
+        }
+
+    results = {
+        "load_start": [1.0], "load_end": [2.0], "epochs": {"mlp": 20, "lstm": 5},
+        "runs": {"mlp": runs([2.0, 3.0], [10.0, 20.0]), "lstm": runs([8.0, 9.0], [16.0, 9.0])},
+        "peak_gflops": {"matmul_1024": 80.0, "matmul_lstm_step": 40.0},
+    }  # fmt: skip
+    results["summary"] = peers.summarise(results)
+    s = results["summary"]
+    assert s["mlp"]["ratio_engine_s_all"] == [0.2, 0.15]  # per pair, not median / median
+    assert s["lstm"]["ratio_engine_s"] == pytest.approx(0.75)
+    assert s["lstm"]["fincast_gflops"] > 0 and s["lstm"]["plain_keras_gflops"] > 0
+    text = "\n".join(peers.markdown(results))
+    assert "| LSTM walk-forward engine | 0.75 |" in text and "<= 0.25 | **no** |" in text
+    assert "| MLP walk-forward engine | 0.175 |" in text and "Darts 0.48" in text

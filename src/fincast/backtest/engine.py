@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -191,6 +191,29 @@ def training_rows(design: Design, fold: Fold) -> np.ndarray:
 def _fold_predictions(
     prep: Prepared, name: str, fold: Fold, seed: int
 ) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    setup = _fold_setup(prep, name, fold, seed)
+    setup.model.fit(setup.train, setup.validation)
+    return _fold_frame(prep, name, fold, setup)
+
+
+class FoldSetup(NamedTuple):
+    """One (model, fold, seed) before ``fit``: the model, its training and validation rows,
+    the fold's design and test rows, and what ``--intervals`` calibrates on."""
+
+    model: Any
+    train: Any
+    validation: Any
+    design: Design
+    test_mask: np.ndarray
+    fold_train: np.ndarray
+    validation_mask: np.ndarray | None
+    params: dict[str, Any]
+    seed: int
+
+
+def _fold_setup(prep: Prepared, name: str, fold: Fold, seed: int) -> FoldSetup:
+    """The model of one (model, fold, seed), its training and validation rows, the fold's
+    design and test rows: everything before ``fit``."""
     train_mask = training_rows(prep.design, fold)
     d = prep.design.for_fold(train_mask)  # trend3 / events thresholds: training rows only
     test_mask = fold.test_mask(d.date_pos)
@@ -216,7 +239,17 @@ def _fold_predictions(
                 "validation slice for early stopping and shrinkage; lower --val-fraction or "
                 "pass --patience 0 --no-shrink"
             )
-    model.fit(d.batch(train_mask), validation)
+    return FoldSetup(
+        model, d.batch(train_mask), validation, d, test_mask, fold_train, validation_mask,
+        params, seed,
+    )  # fmt: skip
+
+
+def _fold_frame(
+    prep: Prepared, name: str, fold: Fold, setup: FoldSetup
+) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """A fitted model's forecasts of the fold's test rows, as predictions-table rows."""
+    model, d, test_mask = setup.model, setup.design, setup.test_mask
     out = np.asarray(model.predict(d.batch(test_mask)), dtype="float64")
     if not np.isfinite(out).all():
         raise FloatingPointError(f"{name} produced non-finite forecasts in fold {fold.index}")
@@ -233,10 +266,10 @@ def _fold_predictions(
     )
     if prep.config.intervals:  # conformal, from the training period only (fincast.intervals)
         bounds = fold_intervals(
-            prep.task, d, fold, fold_train, frame, prep.config.intervals, model=model,
-            validation_mask=validation_mask, val_fraction=prep.config.val_fraction,
+            prep.task, d, fold, setup.fold_train, frame, prep.config.intervals, model=model,
+            validation_mask=setup.validation_mask, val_fraction=prep.config.val_fraction,
             method=prep.config.interval_method,
-            refit=lambda: make_model(name, prep.task, params, seed=seed),
+            refit=lambda: make_model(name, prep.task, setup.params, seed=setup.seed),
         )  # fmt: skip
         frame = with_intervals(frame, bounds)
     return frame, history
@@ -278,17 +311,27 @@ def _fold_unit(
     rows of every seed carry a ``seed`` column, followed by the ``NAME-ensemble`` rows. The
     history is that of seed 0.
     """
-    run_seed = prep.config.seed
+    results = [_fold_predictions(prep, name, fold, s) for s in unit_seeds(prep, name, fold)]
+    return _combine_seeds(prep, name, results)
+
+
+def unit_seeds(prep: Prepared, name: str, fold: Fold) -> list[int]:
+    """The seed of each replicate of (model, fold): one unless ``--seeds`` asks for more."""
     n_seeds = 1 if is_baseline(name) else prep.config.seeds
-    if n_seeds == 1:
-        return _fold_predictions(prep, name, fold, model_seed(run_seed, name, fold.index))
-    frames: list[pd.DataFrame] = []
-    history: dict[str, list[float]] = {}
-    for s in range(n_seeds):
-        key = name if s == 0 else f"{name}#seed{s}"
-        frame, hist = _fold_predictions(prep, name, fold, model_seed(run_seed, key, fold.index))
-        frames.append(frame.assign(**{SEED_COLUMN: s}))
-        history = history or hist
+    return [
+        model_seed(prep.config.seed, name if s == 0 else f"{name}#seed{s}", fold.index)
+        for s in range(n_seeds)
+    ]
+
+
+def _combine_seeds(
+    prep: Prepared, name: str, results: list[tuple[pd.DataFrame, dict[str, list[float]]]]
+) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    """One unit's rows: a single seed's, or every seed's and the ensemble's."""
+    if len(results) == 1:
+        return results[0]
+    frames = [frame.assign(**{SEED_COLUMN: s}) for s, (frame, _) in enumerate(results)]
+    history = next((hist for _, hist in results if hist), {})
     ensemble = _ensemble(frames, name, prep.task.is_classification, prep.task.labels)
     return pd.concat([*frames, ensemble], ignore_index=True), history
 
@@ -413,6 +456,10 @@ def run_backtest(
             finished.append(unit)
             crash_hook(len(finished))  # test-only (FINCAST_CRASH_AFTER_UNITS); no-op otherwise
 
+        if config.executor == "local" and (config.workers or 1) == 1:
+            from .together import train_together  # the folds of each network at once
+
+            pending = train_together(prep, pending, finish)
         with make_executor(
             config.executor,
             workers=config.workers,

@@ -28,6 +28,13 @@ structure (every fold, every seed):
 Shapes are fixed (chunks of :data:`CHUNK` steps of ``B`` rows, evaluation and prediction in
 blocks of :data:`BLOCK` rows), so one compilation serves every fold whatever its size.
 Results depend only on the inputs and the seed, not on which trainer was reused.
+
+:meth:`Trainer.fit_many` trains several models of one structure at once (the folds and seeds
+of a walk-forward): one compiled scan whose every step runs the same minibatch step of each
+model in turn, each with its own weights, optimizer state, rows, shuffling and hooks. Each
+model's operations are those of :meth:`Trainer.fit` with the same shapes, so its results are
+the same (bit for bit in the tests and the reference runs). ``jax.vmap`` over the models was
+measured first and was slower on CPU (batched matrix products), and it changed the rounding.
 """
 
 from __future__ import annotations
@@ -154,6 +161,16 @@ def _per_value(weight: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(shaped, weight.shape + tuple(extra)))
 
 
+def _assign(model: Any, trainable: Any, non_trainable: Any, opt: Any) -> None:
+    """Write trained values back into the Keras model's variables."""
+    for variable, value in zip(model.trainable_variables, trainable, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
+        variable.assign(value)
+    for variable, value in zip(model.optimizer.variables, opt, strict=True):
+        variable.assign(value)
+
+
 def _padded(x: np.ndarray, rows: int) -> np.ndarray:
     if len(x) == rows:
         return x
@@ -197,11 +214,19 @@ class Trainer:
         self.optimizer_signature = _optimizer_signature(reference)
         self._metrics = [v.value for v in reference.metrics_variables]
         self._train = jax.jit(self._train_chunk, donate_argnums=0)
+        # the folds (and seeds) of a walk-forward at once: one set of weights each
+        self._train_many = jax.jit(self._train_group, donate_argnums=0)
         self._evaluate = jax.jit(self._evaluate_block)
         self._predict = jax.jit(self._predict_block)
 
     # -- compiled pieces ----------------------------------------------------------------
     def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
+        import jax
+
+        return jax.lax.scan(self._step_function(), state, (x, y, w, active))
+
+    def _step_function(self) -> Any:
+        """One minibatch step ``(state, (x, y, w, on)) -> (state, loss)``; skipped when off."""
         import jax
         import jax.numpy as jnp
 
@@ -232,7 +257,32 @@ class Trainer:
             xb, yb, wb, on = inputs
             return jax.lax.cond(on, update, skip, (carry, (xb, yb, wb)))
 
-        return jax.lax.scan(step, state, (x, y, w, active))
+        return step
+
+    def _train_group(self, states: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
+        """:meth:`_train_chunk` of several models in one program: the same step of each
+        model, in turn, at every step of the scan (its own weights, rows and skips)."""
+        import jax
+        import jax.numpy as jnp
+
+        step_of = self._step_function()
+
+        def step(carry: Any, inputs: Any) -> Any:
+            xb, yb, wb, on = inputs
+            new, losses = [], []
+            for k, member in enumerate(carry):
+                out, loss = step_of(member, (xb[k], yb[k], wb[k], on[k]))
+                new.append(out)
+                losses.append(loss)
+            return tuple(new), jnp.stack(losses)
+
+        def swap(a: Any) -> Any:  # (models, steps, ...) <-> (steps, models, ...)
+            return jnp.swapaxes(a, 0, 1)
+
+        states, losses = jax.lax.scan(
+            step, tuple(states), (swap(x), swap(y), swap(w), swap(active))
+        )
+        return states, swap(losses)
 
     def _evaluate_block(self, trainable: Any, non_trainable: Any, x: Any, y: Any, w: Any) -> Any:
         _, aux = self.reference.compute_loss_and_updates(
@@ -401,13 +451,141 @@ class Trainer:
             restored = hook.on_train_end()
             if restored is not None:
                 trainable, non_trainable = restored
-        for variable, value in zip(model.trainable_variables, trainable, strict=True):
-            variable.assign(value)
-        for variable, value in zip(model.non_trainable_variables, non_trainable, strict=True):
-            variable.assign(value)
-        for variable, value in zip(model.optimizer.variables, opt, strict=True):
-            variable.assign(value)
+        _assign(model, trainable, non_trainable, opt)
         return history
+
+    def fit_many(
+        self,
+        models: Sequence[Any],
+        xs: Sequence[np.ndarray],
+        ys: Sequence[np.ndarray],
+        *,
+        epochs: int,
+        batch_size: int,
+        seeds: Sequence[int],
+        validations: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+        hooks: Sequence[Sequence[EpochHook]] | None = None,
+        shuffle: bool = True,
+    ) -> list[dict[str, list[float]]]:
+        """Train several models of this structure together, as :meth:`fit` trains each.
+
+        One compiled program updates every model at every step (:meth:`_train_group`), each
+        with its own weights, optimizer state, rows, shuffling seed, validation rows and
+        hooks (early stopping); a model whose epoch has fewer steps than the longest skips
+        the steps it lacks, and a model that stopped skips the rest. Each model ends as
+        :meth:`fit` would leave it.
+
+        Parameters
+        ----------
+        models, xs, ys, seeds
+            One entry per model: the model, its scaled rows and targets, its seed.
+        epochs, batch_size, shuffle
+            As in :meth:`fit`, the same for every model; ``batch_size`` must not exceed
+            any model's rows (else train them one at a time with :meth:`fit`).
+        validations, hooks
+            Per model, as in :meth:`fit` (``None``: none for any model).
+
+        Returns
+        -------
+        list of dict
+            Each model's history, as :meth:`fit` returns it.
+        """
+        import jax
+
+        k_models = len(models)
+        ns = [len(x) for x in xs]
+        batch = int(batch_size)
+        if batch > min(ns):
+            raise ValueError("fit_many: batch_size exceeds a model's rows; use fit")
+        steps = [-(-n // batch) for n in ns]
+        top = max(steps)
+        rows = []
+        for n, st in zip(ns, steps, strict=True):
+            r = np.full(st, batch, dtype="float64")
+            r[-1] = n - (st - 1) * batch
+            rows.append(r)
+        rngs = [np.random.default_rng(s) if shuffle else None for s in seeds]
+        # every model's rows padded to the longest: indices never reach the padding
+        x_all = np.stack([_padded(x, max(ns)) for x in xs])
+        y_all = np.stack([_padded(y, max(ns)) for y in ys])
+        state = tuple(jax.tree_util.tree_map(lambda v: v.copy(), _state(m)) for m in models)
+        histories: list[dict[str, list[float]]] = [{"loss": []} for _ in models]
+        if validations is not None:
+            for h in histories:
+                h["val_loss"] = []
+        all_hooks = [list(h) for h in hooks] if hooks is not None else [[] for _ in models]
+        output_shape = tuple(models[0].output_shape[1:])
+        per_stream = 1 if validations is not None or any(all_hooks) else epochs
+        chunk = max(1, min(CHUNK, CHUNK_ROWS // batch))
+        running = np.ones(k_models, dtype=bool)
+        done_epochs = 0
+        while running.any() and done_epochs < epochs:
+            n_ep = min(per_stream, epochs - done_epochs)
+            index = np.zeros((k_models, n_ep * top, batch), dtype=np.int64)
+            weight = np.zeros((k_models, n_ep * top, batch), dtype="float32")
+            active = np.zeros((k_models, n_ep * top), dtype=bool)
+            for k in (int(i) for i in np.flatnonzero(running)):
+                for e in range(n_ep):
+                    idx, w = self._epoch(rngs[k], ns[k], batch)
+                    at = e * top
+                    index[k, at : at + steps[k]] = idx
+                    weight[k, at : at + steps[k]] = w
+                    active[k, at : at + steps[k]] = True
+            total = n_ep * top
+            outs = []
+            for start in range(0, total, chunk):
+                sl = slice(start, min(start + chunk, total))
+                idx, w, on = index[:, sl], weight[:, sl], active[:, sl]
+                if idx.shape[1] < chunk:  # the last chunk: padded with skipped steps
+                    pad = chunk - idx.shape[1]
+                    idx = np.concatenate([idx, np.zeros((k_models, pad, batch), np.int64)], 1)
+                    w = np.concatenate([w, np.zeros((k_models, pad, batch), "float32")], 1)
+                    on = np.concatenate([on, np.zeros((k_models, pad), bool)], 1)
+                xb = np.take_along_axis(
+                    x_all, idx.reshape(k_models, -1, *([1] * (x_all.ndim - 2))), axis=1
+                ).reshape(k_models, chunk, batch, *x_all.shape[2:])
+                yb = np.take_along_axis(
+                    y_all, idx.reshape(k_models, -1, *([1] * (y_all.ndim - 2))), axis=1
+                ).reshape(k_models, chunk, batch, *y_all.shape[2:])
+                wb = np.stack([_per_value(w[k], yb[k]) for k in range(k_models)])
+                state, out = self._train_many(state, xb, yb, wb, on)
+                outs.append((out, on))
+            losses = [
+                np.concatenate([np.asarray(o)[k][a[k]] for o, a in outs]) for k in range(k_models)
+            ]
+            done_epochs += n_ep
+            for k in (int(i) for i in np.flatnonzero(running)):
+                flat = losses[k]
+                bad = np.flatnonzero(~np.isfinite(flat))
+                complete = (bad[0] if len(bad) else len(flat)) // steps[k]
+                histories[k]["loss"].extend(
+                    float(np.dot(flat[e * steps[k] : (e + 1) * steps[k]], rows[k]) / ns[k])
+                    for e in range(complete)
+                )
+                if len(bad):  # TerminateOnNaN: this model stops, the others go on
+                    histories[k]["loss"].append(float("nan"))
+                    running[k] = False
+                    continue
+                if per_stream > 1:
+                    continue
+                trainable, non_trainable, opt = state[k]
+                current = None
+                if validations is not None:
+                    current = self.evaluate(trainable, non_trainable, *validations[k])
+                    histories[k]["val_loss"].append(current)
+                run = _Run(self, (trainable, non_trainable, opt), output_shape)
+                epoch = len(histories[k]["loss"]) - 1
+                loss = histories[k]["loss"][-1]
+                if any([h.on_epoch_end(epoch, loss, current, run) for h in all_hooks[k]]):
+                    running[k] = False
+        for k, model in enumerate(models):
+            trainable, non_trainable, opt = state[k]
+            for hook in all_hooks[k]:
+                restored = hook.on_train_end()
+                if restored is not None:
+                    trainable, non_trainable = restored
+            _assign(model, trainable, non_trainable, opt)
+        return histories
 
     def evaluate(self, trainable: Any, non_trainable: Any, x: np.ndarray, y: np.ndarray) -> float:
         """Mean loss over all rows (regularisation included), as ``model.evaluate``."""

@@ -14,6 +14,7 @@ every fold; other backends use ``model.fit`` / ``model.predict``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -389,6 +390,18 @@ class KerasForecaster(Model):
         by the compiled loop like early stopping. ``callbacks`` are user-supplied Keras
         callbacks: with them the network trains with Keras' own ``model.fit``.
         """
+        plan = self._begin_fit(train, validation, hooks, callbacks)
+        self.history_ = self._train_plan(plan)
+        return self._end_fit(plan)
+
+    def _begin_fit(
+        self,
+        train: Batch,
+        validation: Batch | None,
+        hooks: Sequence[EpochHook] = (),
+        callbacks: Sequence[Any] = (),
+    ) -> _FitPlan:
+        """Scalers, network and starting point: everything before the training loop."""
         self._validate_params()
         keras = _backend.keras()
         assert train.y is not None
@@ -444,32 +457,56 @@ class KerasForecaster(Model):
             # the same updates as fit, compiled once for every fold
             self.model_.optimizer.build(self.model_.trainable_variables)
             trainer = fastfit.trainer_for(self._structure_key(x.shape[1:]), self.model_)
-            self.history_ = trainer.fit(
+        return _FitPlan(
+            x_scaled,
+            y_scaled,
+            y,
+            shrink_rows,
+            val_data,
+            loop_val,
+            all_hooks,
+            list(callbacks),
+            start,
+            batch_size,
+            trainer,
+        )
+
+    def _train_plan(self, plan: _FitPlan) -> dict[str, list[float]]:
+        """The training loop of one network (the compiled loop, or ``model.fit``)."""
+        if plan.trainer is not None:
+            return plan.trainer.fit(
                 self.model_,
-                x_scaled,
-                y_scaled,
+                plan.x,
+                plan.y,
                 epochs=int(self.epochs),
-                batch_size=batch_size,
+                batch_size=plan.batch_size,
                 seed=int(self.seed),
-                validation=loop_val,
-                hooks=all_hooks,
+                validation=plan.loop_val,
+                hooks=plan.hooks,
             )
-        else:  # other backends, batch-dependent layers, or the user's Keras callbacks
-            history = self.model_.fit(
-                x_scaled,
-                y_scaled,
-                epochs=int(self.epochs),
-                batch_size=batch_size,
-                shuffle=True,
-                verbose=0,
-                validation_data=loop_val,
-                callbacks=[
-                    _quiet_terminate_on_nan(keras),
-                    *callbacks,
-                    _hook_callback(keras, all_hooks),
-                ],
-            )
-            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        # other backends, batch-dependent layers, or the user's Keras callbacks
+        keras = _backend.keras()
+        history = self.model_.fit(
+            plan.x,
+            plan.y,
+            epochs=int(self.epochs),
+            batch_size=plan.batch_size,
+            shuffle=True,
+            verbose=0,
+            validation_data=plan.loop_val,
+            callbacks=[
+                _quiet_terminate_on_nan(keras),
+                *plan.callbacks,
+                _hook_callback(keras, plan.hooks),
+            ],
+        )
+        return {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    def _end_fit(self, plan: _FitPlan) -> Self:
+        """After the loop (``history_`` set): the starting point's check and shrinkage."""
+        trainer, val_data, start = plan.trainer, plan.val_data, plan.start
+        shrink_rows, y = plan.validation, plan.y_raw  # the validation rows shrinkage fits on
+        has_val = val_data is not None
         losses = self.history_.get("loss", [])
         if losses and not np.isfinite(losses[-1]):
             raise FloatingPointError(
@@ -571,6 +608,91 @@ def _halves(validation: Batch) -> tuple[Batch, Batch]:
     half = len(validation) // 2
     rows = np.arange(len(validation))
     return validation.take(rows[:half]), validation.take(rows[half:])
+
+
+@dataclass
+class _FitPlan:
+    """One network's training, prepared by :meth:`KerasForecaster._begin_fit`."""
+
+    x: np.ndarray
+    y: np.ndarray
+    y_raw: np.ndarray
+    validation: Batch | None
+    val_data: tuple[np.ndarray, np.ndarray] | None
+    loop_val: tuple[np.ndarray, np.ndarray] | None
+    hooks: list[EpochHook]
+    callbacks: list[Any]
+    start: list[np.ndarray] | None
+    batch_size: int
+    trainer: Any
+
+
+def fit_together(
+    models: Sequence[KerasForecaster], trains: Sequence[Batch], validations: Sequence[Batch | None]
+) -> list[BaseException | None]:
+    """Fit networks of one structure together (the folds of a walk-forward, their seeds).
+
+    When every network trains in the same compiled loop with the same epochs and batch size
+    (and all or none have a validation slice), one program trains them all
+    (:meth:`fastfit.Trainer.fit_many`); otherwise each trains on its own, as ``fit``. Each
+    ends as ``model.fit(train, validation)`` leaves it.
+
+    Returns
+    -------
+    list
+        Per network: ``None``, or the exception its fit raised (the others still train).
+    """
+    errors: list[BaseException | None] = [None] * len(models)
+    plans: list[_FitPlan | None] = []
+    for i, (model, train, validation) in enumerate(zip(models, trains, validations, strict=True)):
+        try:
+            plans.append(model._begin_fit(train, validation))
+        except Exception as exc:
+            errors[i] = exc
+            plans.append(None)
+    ready = [i for i, p in enumerate(plans) if p is not None]
+    live = [p for p in plans if p is not None]
+    batched = _batchable([models[i] for i in ready], live)
+    if batched:
+        first = live[0]
+        assert first.trainer is not None
+        histories = first.trainer.fit_many(
+            [models[i].model_ for i in ready],
+            [p.x for p in live],
+            [p.y for p in live],
+            epochs=int(models[ready[0]].epochs),
+            batch_size=first.batch_size,
+            seeds=[int(models[i].seed) for i in ready],
+            validations=None if first.loop_val is None else [p.loop_val for p in live],
+            hooks=[p.hooks for p in live],
+        )
+        for i, history in zip(ready, histories, strict=True):
+            models[i].history_ = history
+    for i in ready:
+        plan = plans[i]
+        assert plan is not None
+        try:
+            if batched:
+                models[i]._end_fit(plan)
+            else:  # from the start, so the global random state is that of a lone fit
+                models[i].fit(trains[i], validations[i])
+        except Exception as exc:
+            errors[i] = exc
+    return errors
+
+
+def _batchable(models: Sequence[KerasForecaster], plans: Sequence[_FitPlan]) -> bool:
+    """True when ``plans`` can train as one batched program."""
+    if len(plans) < 2 or any(p.trainer is None or p.callbacks for p in plans):
+        return False
+    first = plans[0]
+    return (
+        all(p.trainer is first.trainer for p in plans)
+        and len({int(m.epochs) for m in models}) == 1
+        and len({p.batch_size for p in plans}) == 1
+        and len({p.loop_val is None for p in plans}) == 1
+        and first.batch_size <= min(len(p.x) for p in plans)
+    )
 
 
 def _quiet_terminate_on_nan(keras: Any) -> Any:
