@@ -205,6 +205,7 @@ _PREDICT_KEYS += ("thousands", "wide", "values", "calendar")
     invocation=("model", "data_option", "forecast_out", "quiet", "debug"),
     sections=("data",),
     keys=_PREDICT_KEYS,
+    data_required=True,
 )
 def predict(
     flags: dict[str, Any],

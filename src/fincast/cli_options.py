@@ -141,9 +141,9 @@ def _cli_type(name: str) -> Any:
     return str
 
 
-def _config_param(name: str) -> inspect.Parameter:
+def _config_param(name: str, *, default_shown: bool = True) -> inspect.Parameter:
     info = option_info(name)
-    help = f"{info['help']} (default: {shown_default(name)})"
+    help = f"{info['help']} (default: {shown_default(name)})" if default_shown else info["help"]
     kind = _cli_type(name)
     if name == "data":
         marker: Any = typer.Argument(help=help, show_default=False)
@@ -209,9 +209,10 @@ def run_command(
     sections: tuple[str, ...] = SECTIONS,
     name: str | None = None,
     keys: tuple[str, ...] | None = None,
+    data_required: bool = False,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register ``func(flags, **invocation)`` as a command taking every key of ``sections``
-    (or only ``keys``).
+    (or only ``keys``); with ``data_required`` the DATA argument's help shows no default.
 
     ``flags`` holds the keys given on the command line (the others are left to the config
     file and the defaults); the invocation options arrive as keyword arguments.
@@ -219,7 +220,9 @@ def run_command(
 
     def decorate(func: Callable[..., None]) -> Callable[..., None]:
         chosen_keys = [k for k in config_flags(sections) if keys is None or k in keys]
-        params = [_config_param(k) for k in chosen_keys if k == "data"]
+        params = [
+            _config_param(k, default_shown=not data_required) for k in chosen_keys if k == "data"
+        ]
         params += [_invocation_param(k) for k in invocation]
         params += [_config_param(k) for k in chosen_keys if k != "data"]
 
