@@ -457,9 +457,12 @@ def run_backtest(
             crash_hook(len(finished))  # test-only (FINCAST_CRASH_AFTER_UNITS); no-op otherwise
 
         if config.executor == "local" and (config.workers or 1) == 1:
-            from .together import train_together  # the folds of each network at once
+            from .together import UnitSteps, train_together  # each network's folds at once
 
-            pending = train_together(prep, pending, finish)
+            steps = UnitSteps(unit_seeds, _fold_setup, _fold_frame, _combine_seeds)
+            pending = train_together(
+                prep, pending, lambda u, f, h: finish(UnitResult(u, f, h)), steps
+            )
         with make_executor(
             config.executor,
             workers=config.workers,

@@ -22,16 +22,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..models import MODELS
 from ..models.registry import is_baseline
 
 if TYPE_CHECKING:
-    from .engine import FoldSetup, Prepared, UnitResult
+    from .engine import FoldSetup, Prepared
     from .executors import WorkUnit
 
-__all__ = ["enabled", "train_together"]
+__all__ = ["UnitSteps", "enabled", "train_together"]
+
+
+class UnitSteps(NamedTuple):
+    """The engine's steps of one (model, fold) unit, handed in (the engine imports this
+    module, not the other way round)."""
+
+    seeds: Callable[..., list[int]]
+    setup: Callable[..., Any]
+    frame: Callable[..., Any]
+    combine: Callable[..., Any]
 
 
 def enabled() -> bool:
@@ -50,11 +60,14 @@ def _network(name: str) -> bool:
 
 
 def train_together(
-    prep: Prepared, pending: list[WorkUnit], finish: Callable[[UnitResult], None]
+    prep: Prepared,
+    pending: list[WorkUnit],
+    finish: Callable[[WorkUnit, Any, dict[str, list[float]]], None],
+    steps: UnitSteps,
 ) -> list[WorkUnit]:
     """Compute the pending units of every network whose folds can train together.
 
-    Each finished unit is handed to ``finish``; returns the units left for the executor
+    Each finished unit is handed to ``finish(unit, frame, history)``; returns the units left for the executor
     (baselines, single units, and units whose set-up, training or forecast raised).
     """
     if not enabled():
@@ -66,7 +79,7 @@ def train_together(
         if len(units) < 2 and prep.config.seeds < 2:
             left.extend(units)
             continue
-        left.extend(_train_model(prep, name, units, finish))
+        left.extend(_train_model(prep, name, units, finish, steps))
     return sorted(left)
 
 
@@ -74,19 +87,19 @@ def _train_model(
     prep: Prepared,
     name: str,
     units: list[WorkUnit],
-    finish: Callable[[UnitResult], None],
+    finish: Callable[[WorkUnit, Any, dict[str, list[float]]], None],
+    steps: UnitSteps,
 ) -> list[WorkUnit]:
     from ..models.keras_base import fit_together
-    from .engine import UnitResult, _combine_seeds, _fold_frame, _fold_setup, unit_seeds
 
     folds = {f.index: f for f in prep.folds}
     members: list[tuple[WorkUnit, FoldSetup]] = []
     failed: set[WorkUnit] = set()
     for unit in units:
         fold = folds[unit.fold]
-        for seed in unit_seeds(prep, name, fold):
+        for seed in steps.seeds(prep, name, fold):
             try:
-                members.append((unit, _fold_setup(prep, name, fold, seed)))
+                members.append((unit, steps.setup(prep, name, fold, seed)))
             except Exception:
                 failed.add(unit)
     members = [(u, m) for u, m in members if u not in failed]
@@ -99,10 +112,10 @@ def _train_model(
             continue
         fold = folds[unit.fold]
         try:
-            results = [_fold_frame(prep, name, fold, m) for u, m in members if u == unit]
-            frame, history = _combine_seeds(prep, name, results)
+            results = [steps.frame(prep, name, fold, m) for u, m in members if u == unit]
+            frame, history = steps.combine(prep, name, results)
         except Exception:
             failed.add(unit)
             continue
-        finish(UnitResult(unit, frame, history))
+        finish(unit, frame, history)
     return [u for u in units if u in failed]
