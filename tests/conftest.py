@@ -51,3 +51,15 @@ def ohlcv_csv(tmp_path, ohlcv):
     path = tmp_path / "prices.csv"
     ohlcv.drop(columns="ticker").to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _models_registry_restored():
+    """A test that registers a model (``models={"mine": build}`` registers the builder)
+    leaves the registry as it found it, so tests do not depend on their order."""
+    from fincast.models import MODELS
+
+    before = dict(MODELS)
+    yield
+    MODELS.clear()
+    MODELS.update(before)
