@@ -424,6 +424,13 @@ class RunConfig(BaseModel):
         shown="1",
         ge=1,
     )
+    threads: int | None = option(
+        None,
+        "Units trained at once on threads of this process (with --workers 1).",
+        section="execution",
+        shown="the cores",
+        ge=1,
+    )
     ray_address: str | None = option(
         None,
         "Join this Ray cluster (e.g. auto or ray://head:10001) instead of starting one.",

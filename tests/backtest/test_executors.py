@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import sys
+import threading
+import time
 
 import pytest
 
@@ -11,12 +14,14 @@ from fincast.backtest import engine, run_backtest
 from fincast.backtest.executors import (
     LocalExecutor,
     SequentialExecutor,
+    ThreadExecutor,
     WorkUnit,
     make_executor,
 )
 from fincast.cli import main
 from fincast.config import build_config
 from fincast.errors import ConfigError
+from fincast.models.keras_base import KerasForecaster
 
 TINY = {"seed-mlp": {"epochs": 2, "batch_size": 64}}
 
@@ -45,8 +50,14 @@ def test_work_units_sort_in_assembly_order_and_pickle():
     assert WorkUnit(0, "lstm", 3, replicate=2).stem == "lstm__fold3__seed2"
 
 
-def test_default_executor_runs_in_process():
-    assert isinstance(make_executor("local"), SequentialExecutor)
+def test_default_executor_runs_in_process_on_a_thread_per_core(monkeypatch):
+    monkeypatch.setattr(
+        importlib.import_module(make_executor.__module__), "default_threads", lambda: 2
+    )
+    default = make_executor("local")
+    assert isinstance(default, ThreadExecutor) and default.threads == 2
+    assert isinstance(make_executor("local", n_units=1), SequentialExecutor)
+    assert isinstance(make_executor("local", threads=1), SequentialExecutor)
     assert isinstance(make_executor("local", workers=2), LocalExecutor)
     with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
         make_executor("local", address="auto")
@@ -78,6 +89,76 @@ def test_local_processes_give_the_same_bytes_and_report_progress(tmp_path, ohlcv
     assert sorted(seen) == sorted(
         (m, f, "done") for m in ("naive", "mean", "seed-mlp") for f in range(3)
     )
+
+
+def test_thread_executor_hands_results_to_the_calling_thread():
+    caller = threading.get_ident()
+    ran, handed = set(), []
+
+    def fn(context, unit):
+        ran.add(threading.get_ident())
+        time.sleep(0.02)  # both threads get units
+        return context * unit
+
+    with ThreadExecutor(2) as executor:
+        executor.run(fn, 10, list(range(6)), lambda r: handed.append((r, threading.get_ident())))
+    assert sorted(r for r, _ in handed) == [0, 10, 20, 30, 40, 50]
+    assert {t for _, t in handed} == {caller}
+    assert len(ran) == 2 and caller not in ran
+
+
+def test_thread_executor_passes_a_unit_error_on():
+    def fn(context, unit):
+        if unit == 3:
+            raise RuntimeError("unit 3 broke")
+        return unit
+
+    with pytest.raises(RuntimeError, match="unit 3 broke"), ThreadExecutor(2) as executor:
+        executor.run(fn, None, list(range(5)), lambda r: None)
+
+
+THREADED = {
+    "seed-mlp": {"epochs": 2, "batch_size": 64},
+    "lstm": {"epochs": 2, "units": 4, "batch_size": 64},
+    "mlp": {"epochs": 3, "batch_size": 64, "patience": 1, "dropout": 0.2},
+}
+
+
+def test_threads_give_the_bytes_of_one_thread(tmp_path, ohlcv_csv):
+    """Networks (dropout, early stopping, skip paths, shrinkage) and statsmodels' AR trained
+    two or three at a time write what one thread writes."""
+    one = run_backtest(
+        cfg(ohlcv_csv, tmp_path / "one", models=THREADED, baselines=["naive", "ar"], threads=1)
+    )
+    three = run_backtest(
+        cfg(ohlcv_csv, tmp_path / "three", models=THREADED, baselines=["naive", "ar"], threads=3)
+    )
+    assert run_bytes(one) == run_bytes(three)
+
+
+def test_a_model_is_seeded_and_built_by_one_thread_at_a_time(tmp_path, ohlcv_csv, monkeypatch):
+    """Seeding (process-wide generators) and building a network never interleave between
+    threads, even when building is slow; training does overlap."""
+    import keras
+
+    events: list[tuple[str, int]] = []
+    seed, build = keras.utils.set_random_seed, KerasForecaster.build
+
+    def slow_seed(value):
+        events.append(("seed", threading.get_ident()))
+        seed(value)
+
+    def slow_build(self, input_shape):
+        time.sleep(0.05)  # another thread would seed here without the lock
+        events.append(("built", threading.get_ident()))
+        return build(self, input_shape)
+
+    monkeypatch.setattr(keras.utils, "set_random_seed", slow_seed)
+    monkeypatch.setattr(KerasForecaster, "build", slow_build)
+    run_backtest(cfg(ohlcv_csv, tmp_path / "run", folds=4, threads=2))
+    assert len(events) == 8 and len({t for _, t in events}) == 2
+    for (first, a), (second, b) in zip(events[::2], events[1::2], strict=True):
+        assert (first, second) == ("seed", "built") and a == b
 
 
 def test_ray_executor_without_ray_is_a_one_line_error(tmp_path, ohlcv_csv, capsys, monkeypatch):

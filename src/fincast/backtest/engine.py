@@ -468,6 +468,7 @@ def run_backtest(
             workers=config.workers,
             address=config.ray_address,
             n_units=len(pending),
+            threads=config.threads,
         ) as executor:
             executor.run(run_unit, prep, pending, finish)
         failures = [failed[u] for u in sorted(failed)]

@@ -9,7 +9,12 @@ engine assembles its outputs in unit order, never completion order, so every exe
 gives the same bytes.
 
 ``sequential``
-    Units run one after the other in this process (``--workers 1``).
+    Units run one after the other in this process (``--workers 1 --threads 1``).
+``threads``
+    Units run on ``--threads`` threads of this process (``--workers 1``, the default):
+    compiled JAX code releases the GIL, so two units train at once on two cores, sharing
+    the process's imports and compiled programs (:mod:`fincast._threads` says what is
+    serialised).
 ``local``
     A process pool with the ``spawn`` start method (JAX is not fork-safe); each worker
     imports fincast, which selects the Keras backend before Keras is imported.
@@ -23,7 +28,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
@@ -37,8 +48,10 @@ __all__ = [
     "LocalExecutor",
     "RayExecutor",
     "SequentialExecutor",
+    "ThreadExecutor",
     "WorkUnit",
     "check_executor",
+    "default_threads",
     "default_workers",
     "make_executor",
 ]
@@ -132,6 +145,40 @@ class SequentialExecutor(_Base):
         """Call ``on_result(fn(context, unit))`` for each unit in order."""
         for unit in units:
             on_result(fn(context, unit))
+
+
+class ThreadExecutor(_Base):
+    """Runs the units on ``threads`` threads of this process.
+
+    ``on_result`` is called in the calling thread, in completion order, so part files and
+    progress are written by one thread. Each unit computes the same numbers as on its own
+    (its model is seeded and built under :data:`fincast._threads.BUILD_LOCK`).
+
+    Parameters
+    ----------
+    threads
+        Number of threads, >= 2 (one thread is :class:`SequentialExecutor`).
+    """
+
+    name = "threads"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = int(threads)
+
+    def run(self, fn: UnitFn, context: Any, units: Sequence[Any], on_result: ResultFn) -> None:
+        """Run the units on the threads; ``on_result`` sees them in completion order."""
+        if not units:
+            return
+        pool = ThreadPoolExecutor(max_workers=min(self.threads, len(units)))
+        try:
+            # submitted in unit order, so the first units start first
+            pending: set[Future[Any]] = {pool.submit(fn, context, u) for u in units}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    on_result(fut.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: TEST-ONLY crash hook: with ``FINCAST_CRASH_AFTER_UNITS=N`` in the environment the run's
@@ -302,6 +349,14 @@ def default_workers(n_units: int | None = None) -> int:
     return 1
 
 
+def default_threads() -> int:
+    """Threads used in this process when ``--threads`` is not given: the usable cores."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def check_executor(kind: str, *, address: str | None = None) -> None:
     """Fail early, before a run writes anything, when the executor cannot be used.
 
@@ -324,6 +379,7 @@ def make_executor(
     workers: int | None = None,
     address: str | None = None,
     n_units: int | None = None,
+    threads: int | None = None,
 ) -> Executor:
     """The executor for ``--executor kind``.
 
@@ -337,7 +393,10 @@ def make_executor(
     address
         Ray cluster address (``--ray-address``); only with ``ray``.
     n_units
-        How many units will run (caps the number of processes).
+        How many units will run (caps the number of processes and threads).
+    threads
+        Threads of this process when the units run here (``workers`` 1); default
+        :func:`default_threads`.
 
     Raises
     ------
@@ -350,9 +409,12 @@ def make_executor(
     if kind == "ray":
         return RayExecutor(address, workers)
     n = workers if workers is not None else default_workers(n_units)
-    if n <= 1:
-        return SequentialExecutor()
-    return LocalExecutor(n)
+    if n > 1:
+        return LocalExecutor(n)
+    t = default_threads() if threads is None else int(threads)
+    if n_units is not None:
+        t = min(t, n_units)
+    return ThreadExecutor(t) if t > 1 else SequentialExecutor()
 
 
 def ordered(units: Iterable[WorkUnit]) -> list[WorkUnit]:

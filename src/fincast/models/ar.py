@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import ClassVar, Self
 
 import numpy as np
 
+from .._threads import quiet_warnings
 from ..errors import ConfigError
 from ..tasks import TaskSpec
 from .base import Batch, Constraint, Interval, Model, return_window
@@ -64,8 +64,7 @@ class ARBaseline(Model):
             r = window[ids == sid, 0]
             if len(r) < 3 * p + 10:
                 continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet_warnings():  # one thread at a time: the filters are process-wide
                 res = AutoReg(r, lags=p, trend="c").fit()
             self.params_[sid] = np.asarray(res.params, dtype="float64")
             self.sigma2_[sid] = float(res.sigma2)

@@ -40,6 +40,7 @@ measured first and was slower on CPU (batched matrix products), and it changed t
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
@@ -61,6 +62,7 @@ BLOCK = 1024
 CACHE_SIZE = 16
 
 _CACHE: OrderedDict[Hashable, Trainer] = OrderedDict()
+_CACHE_LOCK = threading.Lock()  # units on several threads share the cache
 
 
 def available() -> bool:
@@ -126,6 +128,11 @@ def trainer_for(key: Hashable, model: Any, *, train: bool = True) -> Trainer:
     train
         Whether the trainer will train (else it only predicts).
     """
+    with _CACHE_LOCK:
+        return _cached_trainer(key, model, train)
+
+
+def _cached_trainer(key: Hashable, model: Any, train: bool) -> Trainer:
     trainer = _CACHE.get(key)
     if (
         trainer is not None

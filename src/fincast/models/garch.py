@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import ClassVar, Self
 
 import numpy as np
 
+from .._threads import quiet_warnings
 from ..errors import ConfigError
 from ..tasks import TaskSpec
 from .base import Batch, Constraint, Interval, Model, return_window
@@ -67,8 +67,7 @@ class GarchBaseline(Model):
             if len(r) < 50:
                 continue
             model = arch_model(r, mean="Zero", vol="GARCH", p=int(self.p), q=int(self.q))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with quiet_warnings():  # one thread at a time: the filters are process-wide
                 res = model.fit(disp="off", show_warning=False)
             ab = np.asarray(res.params, dtype="float64")[1:]  # alpha..., beta...
             if ab.sum() >= 0.999:  # integrated: keep a finite unconditional variance

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 
 from .. import _backend
+from .._threads import BUILD_LOCK
 from ..errors import ConfigError
 from ..tasks import TaskSpec
 from . import fastfit, shrink
@@ -390,8 +391,13 @@ class KerasForecaster(Model):
         by the compiled loop like early stopping. ``callbacks`` are user-supplied Keras
         callbacks: with them the network trains with Keras' own ``model.fit``.
         """
-        plan = self._begin_fit(train, validation, hooks, callbacks)
-        self.history_ = self._train_plan(plan)
+        with BUILD_LOCK:  # seeding and building draw from process-wide generators
+            plan = self._begin_fit(train, validation, hooks, callbacks)
+        if plan.trainer is not None:  # the compiled loop: other threads train meanwhile
+            self.history_ = self._train_plan(plan)
+        else:  # model.fit shuffles with NumPy's global generator
+            with BUILD_LOCK:
+                self.history_ = self._train_plan(plan)
         return self._end_fit(plan)
 
     def _begin_fit(

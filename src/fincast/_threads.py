@@ -1,0 +1,35 @@
+"""What the work units of one process must not do in two threads at once.
+
+The in-process executor (:class:`fincast.backtest.executors.ThreadExecutor`) runs
+(model, fold) units on threads so that both cores work while one unit waits on the other's
+compiled JAX code (which releases the GIL). Most of a unit is thread-safe: its own arrays,
+its own Keras model, JAX programs shared read-only. Two things are process-wide:
+
+- seeding and building a Keras model: ``keras.utils.set_random_seed`` seeds Python's and
+  NumPy's global generators, from which the new layers draw their initial weights and seed
+  generators; two threads building at once would draw from each other's seed. Building is
+  quick, so it runs under :data:`BUILD_LOCK` and training, the slow part, runs in parallel;
+- ``warnings.catch_warnings``, which swaps the process's warning filters: two threads
+  entering and leaving it interleaved leave the wrong filters behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["BUILD_LOCK", "quiet_warnings"]
+
+#: Held while a Keras model is seeded, built and given its compiled trainer.
+BUILD_LOCK = threading.RLock()
+_WARNINGS_LOCK = threading.RLock()
+
+
+@contextmanager
+def quiet_warnings() -> Iterator[None]:
+    """``warnings.catch_warnings()`` ignoring every warning, one thread at a time."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
