@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["BUILD_LOCK", "quiet_warnings"]
+__all__ = ["BUILD_LOCK", "Cancelled", "check_cancelled", "quiet_warnings", "unit_scope"]
 
 #: Held while a Keras model is seeded, built and given its compiled trainer.
 BUILD_LOCK = threading.RLock()
@@ -33,3 +33,31 @@ def quiet_warnings() -> Iterator[None]:
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
+
+
+class Cancelled(BaseException):
+    """Raised in a unit's thread when its run stops (Ctrl-C, or an error in another thread).
+
+    A ``BaseException``: it ends the unit without being recorded as the model's failure.
+    """
+
+
+_UNIT = threading.local()
+
+
+@contextmanager
+def unit_scope(cancel: threading.Event) -> Iterator[None]:
+    """Run a unit in this thread; :func:`check_cancelled` raises once ``cancel`` is set."""
+    _UNIT.cancel = cancel
+    try:
+        yield
+    finally:
+        _UNIT.cancel = None
+
+
+def check_cancelled() -> None:
+    """Raise :class:`Cancelled` when this thread's unit has been cancelled (the training
+    loop asks between compiled chunks, so a stopped run does not wait for whole fits)."""
+    cancel = getattr(_UNIT, "cancel", None)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled

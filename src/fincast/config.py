@@ -428,7 +428,7 @@ class RunConfig(BaseModel):
         None,
         "Units trained at once on threads of this process (with --workers 1).",
         section="execution",
-        shown="the cores",
+        shown="one per core",
         ge=1,
     )
     ray_address: str | None = option(

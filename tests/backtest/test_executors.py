@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from fincast._threads import check_cancelled
 from fincast.backtest import engine, run_backtest
 from fincast.backtest.executors import (
     LocalExecutor,
@@ -115,6 +116,29 @@ def test_thread_executor_passes_a_unit_error_on():
 
     with pytest.raises(RuntimeError, match="unit 3 broke"), ThreadExecutor(2) as executor:
         executor.run(fn, None, list(range(5)), lambda r: None)
+
+
+def test_a_stopped_thread_run_cancels_the_units_still_training():
+    """Ctrl-C (here: an error while handling a result) stops the other threads' units at
+    their next check instead of waiting for them to finish."""
+    steps: list[int] = []
+
+    def fn(context, unit):
+        if unit == 0:
+            return unit
+        for step in range(500):  # a long fit: checks between its compiled chunks
+            check_cancelled()
+            steps.append(step)
+            time.sleep(0.01)
+        return unit
+
+    def on_result(result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), ThreadExecutor(2) as executor:
+        executor.run(fn, None, [0, 1], on_result)
+    assert len(steps) < 500
+    check_cancelled()  # the calling thread is not a unit: nothing to cancel
 
 
 THREADED = {

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from .._threads import unit_scope
 from ..errors import ConfigError, RunError
 
 __all__ = [
@@ -169,14 +171,23 @@ class ThreadExecutor(_Base):
         """Run the units on the threads; ``on_result`` sees them in completion order."""
         if not units:
             return
+        cancel = threading.Event()
+
+        def call(unit: Any) -> Any:
+            with unit_scope(cancel):
+                return fn(context, unit)
+
         pool = ThreadPoolExecutor(max_workers=min(self.threads, len(units)))
         try:
             # submitted in unit order, so the first units start first
-            pending: set[Future[Any]] = {pool.submit(fn, context, u) for u in units}
+            pending: set[Future[Any]] = {pool.submit(call, u) for u in units}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     on_result(fut.result())
+        except BaseException:  # Ctrl-C or an error: running units stop at their next chunk
+            cancel.set()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from .. import _backend
+from .._threads import check_cancelled
 from .hooks import EarlyStopping, EpochHook
 
 __all__ = ["BLOCK", "CHUNK", "Trainer", "available", "supports", "trainer_for"]
@@ -418,6 +419,7 @@ class Trainer:
             device: list[tuple[Any, np.ndarray]] = []
             losses: list[np.ndarray] = []
             for index, weight, active in self._chunks(stream, chunk, batch):
+                check_cancelled()  # a stopped run does not wait for the whole fit
                 yb = y[index]
                 state, out = self._train(state, x[index], yb, _per_value(weight, yb), active)
                 device.append((out, active))
