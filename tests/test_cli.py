@@ -96,3 +96,14 @@ def test_console_script_entry_point_exit_code(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ")
+
+
+def test_printed_paths_are_never_wrapped_or_read_as_markup(tmp_path, capsys, ohlcv_csv):
+    """The run directory is copied from the output into other commands: one line, as it is,
+    however long, and a ``[`` in a directory name is not rich markup."""
+    out = tmp_path / ("x" * 120) / "run [1]"
+    code = main(["backtest", str(ohlcv_csv), "--models", "", "--folds", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"run directory: {out}\n" in printed
+    assert f"report: {out / 'report.html'}\n" in printed

@@ -25,6 +25,7 @@ from .cli_output import (
     print_datasets,
     print_forecast,
     print_models,
+    print_path,
     print_portfolio,
     print_summary,
     print_verdict,
@@ -102,8 +103,8 @@ def backtest(
             highlight=False,
             soft_wrap=True,
         )
-    out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
-    out_console.print(f"report: [bold]{result.run_dir / 'report.html'}[/]", highlight=False)
+    print_path("run directory", result.run_dir)
+    print_path("report", result.run_dir / "report.html")
 
 
 @run_command(app, invocation=(*_RUN, "trials", "timeout", "storage", "inner_folds", "no_backtest"))
@@ -152,8 +153,8 @@ def tune(
     )
     if result.comparison is not None:
         print_summary(result.comparison, metrics_table(result.comparison))
-    out_console.print(f"best config: [bold]{result.best_config}[/]", highlight=False)
-    out_console.print(f"run directory: [bold]{result.run_dir}[/]", highlight=False)
+    print_path("best config", result.best_config)
+    print_path("run directory", result.run_dir)
 
 
 @run_command(app, invocation=_RUN)
@@ -175,7 +176,7 @@ def train(flags: dict[str, Any], config: Path | None, quiet: bool, debug: bool) 
         kind = "note" if w.category.__name__ == "DataNote" else "warning"
         if kind == "note" or issubclass(w.category, DataHealthWarning):
             err_console.print(f"{kind}: {w.message}", highlight=False, markup=False, soft_wrap=True)
-    out_console.print(f"model saved: [bold]{path}[/]", highlight=False)
+    print_path("model saved", path)
 
 
 @app.command()
@@ -192,7 +193,7 @@ def report(
     if quiet:
         return
     print_verdict(result.metrics)
-    out_console.print(f"report: [bold]{result.report}[/]", highlight=False)
+    print_path("report", result.report)
 
 
 #: The data options ``predict`` takes (the loader's and the calendar's).
@@ -227,7 +228,7 @@ def predict(
     if not quiet:
         print_forecast(table, f"forecast · {model}")
     if forecast_out is not None:
-        out_console.print(f"forecast written: [bold]{forecast_out}[/]", highlight=False)
+        print_path("forecast written", forecast_out)
 
 
 @run_command(app, invocation=("as_json", "quiet", "debug"), sections=("data",))

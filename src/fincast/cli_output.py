@@ -7,12 +7,14 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
     "err_console",
     "fmt",
     "out_console",
+    "print_path",
     "print_portfolio",
     "print_summary",
     "print_verdict",
@@ -20,6 +22,14 @@ __all__ = [
 ]
 
 out_console = Console()
+
+
+def print_path(label: str, path: object) -> None:
+    """``label: path`` on one line (never wrapped: it is copied into other commands), the
+    path in bold and free of markup (a ``[`` in a directory name is printed as it is)."""
+    out_console.print(f"{label}: [bold]{escape(str(path))}[/]", highlight=False, soft_wrap=True)
+
+
 err_console = Console(stderr=True)
 
 
