@@ -18,10 +18,10 @@ demo: $(STAMP)
 	$(BIN)/fincast backtest builtin:sp500 --models seed-mlp,mlp --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
