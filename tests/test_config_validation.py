@@ -96,3 +96,18 @@ def test_a_config_file_round_trips(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(cfg.to_yaml())
     assert load_config(path) == cfg
+
+
+def test_models_flag_picks_models_and_keeps_their_hyperparameters_from_the_file(tmp_path):
+    """``--config zoo.yaml --models gru`` trains zoo.yaml's gru, not a default one."""
+    path = tmp_path / "zoo.yaml"
+    path.write_text("models:\n  lstm: {epochs: 5, units: 8}\n  gru: {epochs: 7}\n")
+    assert load_config(path).models == {"lstm": {"epochs": 5, "units": 8}, "gru": {"epochs": 7}}
+    assert load_config(path, {"models": "gru"}).models == {"gru": {"epochs": 7}}
+    assert load_config(path, {"models": ["gru", "lstm", "mlp"]}).models == {
+        "gru": {"epochs": 7},
+        "lstm": {"epochs": 5, "units": 8},
+        "mlp": {},
+    }
+    # a mapping on the command line (the Python API) replaces the file's
+    assert load_config(path, {"models": {"gru": {"epochs": 2}}}).models == {"gru": {"epochs": 2}}

@@ -753,5 +753,12 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ru
         raise ConfigError(
             f"config file {p} must hold a mapping of keys, got {type(values).__name__}"
         )
-    values.update(overrides or {})
+    overrides = dict(overrides or {})
+    chosen, declared = overrides.get("models"), values.get("models")
+    if isinstance(declared, dict) and isinstance(chosen, str | list | tuple):
+        # `--models a,b` picks the models; their hyperparameters stay the file's
+        names = chosen.split(",") if isinstance(chosen, str) else chosen
+        names = [str(n).strip() for n in names if str(n).strip()]
+        overrides["models"] = {n: declared.get(n) or {} for n in names}
+    values.update(overrides)
     return build_config(values, where=str(p))
