@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .. import _backend
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load, screen_records
 from ..data.calendar import calendar_for, calendar_notes
@@ -415,6 +416,8 @@ def run_backtest(
         atomic_write_text(out / "config.yaml", resolved.to_yaml())
         failed: dict[WorkUnit, dict[str, Any]] = {}
         histories: dict[str, dict[str, dict[str, list[float]]]] = {}
+        if not all(is_baseline(name) for name in prep.model_names):
+            _backend.keras()  # imported once here, not by the first unit's thread
         t0 = time.perf_counter()
         pending = []
         notes: list[str] = []  # what a resume found wrong in the parts it was left
@@ -470,6 +473,8 @@ def run_backtest(
             n_units=len(pending),
             threads=config.threads,
         ) as executor:
+            if executor.name == "threads":  # the longest (largest) folds first
+                pending = sorted(pending, key=lambda u: -_training_dates(prep, u.fold))
             executor.run(run_unit, prep, pending, finish)
         failures = [failed[u] for u in sorted(failed)]
         elapsed = time.perf_counter() - t0
@@ -524,6 +529,11 @@ def run_backtest(
     finally:
         run.close(complete=complete)
     return BacktestResult(out, predictions, metrics, metrics["failures"], [*prep.warnings, *notes])
+
+
+def _training_dates(prep: Prepared, fold_index: int) -> int:
+    fold = next(f for f in prep.folds if f.index == fold_index)
+    return fold.train_end - fold.train_start
 
 
 def _expected_rows(prep: Prepared, unit: WorkUnit) -> int:
