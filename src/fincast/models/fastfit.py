@@ -187,6 +187,29 @@ def _padded(x: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
+class _CompiledOnce:
+    """A jitted function whose first call (the compilation) is made by one thread at a time.
+
+    Units training on several threads (:class:`fincast.backtest.executors.ThreadExecutor`)
+    start together: without this each would compile the same program at once, using twice
+    the memory and CPU for one result. Later calls run in parallel.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self._fn, self._lock, self._ready = fn, threading.Lock(), False
+
+    def __getattr__(self, name: str) -> Any:  # the jitted function's own (_cache_size ...)
+        return getattr(self._fn, name)
+
+    def __call__(self, *args: Any) -> Any:
+        if self._ready:
+            return self._fn(*args)
+        with self._lock:
+            out = self._fn(*args)
+            self._ready = True
+            return out
+
+
 class _Run:
     """The network inside :meth:`Trainer.fit`, as an epoch hook sees it."""
 
@@ -221,11 +244,11 @@ class Trainer:
         self.signature = _signature(reference)
         self.optimizer_signature = _optimizer_signature(reference)
         self._metrics = [v.value for v in reference.metrics_variables]
-        self._train = jax.jit(self._train_chunk, donate_argnums=0)
+        self._train = _CompiledOnce(jax.jit(self._train_chunk, donate_argnums=0))
         # the folds (and seeds) of a walk-forward at once: one set of weights each
         self._train_many = jax.jit(self._train_group, donate_argnums=0)
-        self._evaluate = jax.jit(self._evaluate_block)
-        self._predict = jax.jit(self._predict_block)
+        self._evaluate = _CompiledOnce(jax.jit(self._evaluate_block))
+        self._predict = _CompiledOnce(jax.jit(self._predict_block))
 
     # -- compiled pieces ----------------------------------------------------------------
     def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
