@@ -42,6 +42,7 @@ __all__ = [
     "BUY_AND_HOLD",
     "equity_curves",
     "ic_series",
+    "ic_series_by_model",
     "infer_periods_per_year",
     "information_coefficient",
     "positions",
@@ -332,7 +333,8 @@ def infer_periods_per_year(dates: Iterable[Any], horizon: int = 1) -> float:
     >>> infer_periods_per_year(pd.bdate_range("2020", periods=30), horizon=5)
     50.4
     """
-    unique = pd.DatetimeIndex(pd.unique(pd.to_datetime(pd.Series(list(dates))))).sort_values()
+    values = dates if isinstance(dates, pd.Series | pd.Index | np.ndarray) else list(dates)
+    unique = pd.DatetimeIndex(pd.unique(pd.to_datetime(pd.Series(values)))).sort_values()
     if len(unique) < 2:
         return 252.0 / horizon
     days = float(np.median((unique[1:] - unique[:-1]) / pd.Timedelta(days=1)))
@@ -532,7 +534,7 @@ def ic_series(
         When the model is not in the table or a column is missing.
     """
     frame = _ic_rows(predictions, task, horizon)
-    if model not in set(predictions["model"]):
+    if model not in set(_model_order(predictions)):
         raise DataError(
             f"model {model!r} is not in the predictions table; expected one of "
             f"{', '.join(_model_order(predictions))}"
@@ -542,6 +544,31 @@ def ic_series(
     if rows.empty:
         return pd.DataFrame({key: [], "ic": [], "rank_ic": [], "n": []})
     return _grouped_corr(rows, [key])[[key, "ic", "rank_ic", "n"]]
+
+
+def _split(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows of a ``_grouped_corr`` table keyed by model, by model (without the column)."""
+    return {
+        str(model): part.drop(columns="model").reset_index(drop=True)
+        for model, part in table.groupby(table["model"].astype(str), sort=False)
+    }
+
+
+def ic_series_by_model(
+    predictions: pd.DataFrame, task: str, *, horizon: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`ic_series` of every model with rows, computed in one pass (for plots).
+
+    Returns
+    -------
+    dict
+        ``{model: frame}``, each frame as :func:`ic_series` returns it up to rounding in
+        the last digits (pandas' grouped means may add in another order); the metrics use
+        :func:`information_coefficient`, model by model.
+    """
+    frame = _ic_rows(predictions, task, horizon)
+    key = "date" if _is_panel(frame) else "fold"
+    return _split(_grouped_corr(frame, ["model", key]))
 
 
 def _summary(values: pd.Series) -> tuple[float, float, int]:
