@@ -11,7 +11,9 @@ Writes ``benchmarks/results/<date>.json`` and prints Markdown tables:
    (:mod:`benchmarks.health`);
 5. the default-settings table (:mod:`benchmarks.defaults`): every network and classical
    baseline, no flags, on simulated and real data (3 folds a case; not in ``--quick``);
-6. the peer workload of issue 14 (:mod:`benchmarks.peers`): fincast against a plain Keras
+6. the time of writing a run's outputs (:mod:`benchmarks.report_speed`): metrics, plots
+   and HTML of the demo run's report, in fresh processes;
+7. the peer workload of issue 14 (:mod:`benchmarks.peers`): fincast against a plain Keras
    script with per-fold ``fit``, engine and whole-process time, peak RSS, the ratios
    against their targets, and the achieved GFLOP/s beside the machine's matmul peak.
 
@@ -36,7 +38,15 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks import defaults, health, peers, quality, startup, throughput  # noqa: E402
+from benchmarks import (  # noqa: E402
+    defaults,
+    health,
+    peers,
+    quality,
+    report_speed,
+    startup,
+    throughput,
+)
 from benchmarks.machine import machine_info  # noqa: E402
 from benchmarks.simulate import simulated_panel  # noqa: E402
 from benchmarks.walkforward import run_case  # noqa: E402
@@ -109,6 +119,10 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
             log(f"walk-forward: {name} ...")
             case = run_case(args, env=env, workdir=Path(tmp))
             results["walkforward"].append({"name": name, **case})
+        log("report writing: fincast report of the demo run (metrics, plots, HTML) ...")
+        results["report"] = report_speed.measure_demo(
+            Path(tmp), quick=quick, repeats=1 if quick else 3
+        )
     results["peers"] = peers.measure(repeats=1 if quick else 2, quick=quick, log=log)
     log("quality: simulated AR(2)-GARCH(1,1) and random walk ...")
     small = {"epochs": 2, "folds": 2, "models": ["seed-mlp"]} if quick else {}
@@ -254,6 +268,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += peers.markdown(results["peers"])
     if "startup" in results:
         lines += startup.markdown(results["startup"])
+    if "report" in results:
+        lines += report_speed.markdown(results["report"])
     if "health" in results:
         lines += health.markdown(results["health"])
     if isinstance(results.get("defaults"), list):

@@ -207,3 +207,16 @@ def test_the_peers_table_pairs_each_fincast_run_with_the_plain_script_run_after_
     assert "| LSTM walk-forward engine | cold | 0.75 |" in text and "<= 0.25 | **no** |" in text
     assert "| MLP walk-forward engine | cold | 0.175 |" in text and "Darts 0.48" in text
     assert "| MLP walk-forward engine | warm | 0.1 | [0.1, 0.1] | <= 0.12 | yes |" in text
+
+
+@pytest.mark.slow
+def test_report_speed_splits_the_rebuild_of_a_real_run(tmp_path):
+    from benchmarks import report_speed
+
+    result = report_speed.measure_demo(tmp_path, quick=True, repeats=1)
+    row = result["runs"][0]
+    for key in ("rebuild_s", "metrics", "plots", "html", "process_s", "plot:actual_vs_predicted"):
+        assert row[key] > 0, key
+    assert row["metrics"] + row["plots"] + row["html"] <= row["rebuild_s"]
+    text = "\n".join(report_speed.markdown(result))
+    assert "| metrics |" in text and "| plots |" in text and "fincast backtest" in text

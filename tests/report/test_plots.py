@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fincast.errors import ConfigError, DataError
 from fincast.report import (
@@ -15,6 +17,7 @@ from fincast.report import (
     plot_drawdown,
     write_plots,
 )
+from fincast.report._figures import _fit, _new_figure, thin
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -141,3 +144,72 @@ def test_plot_errors_are_actionable_and_write_nothing(tmp_path):
     with pytest.raises(ConfigError, match="max_points"):
         plot_actual_vs_predicted(pred, "return", tmp_path / "x.png", max_points=1)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- drawing cheaply without losing what the plots show ---------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    columns=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    gaps=st.booleans(),
+)
+def test_thin_keeps_the_lowest_and_highest_point_of_every_pixel_column(n, columns, seed, gaps):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.integers(1 if not gaps else 0, 5, n)).astype("float64")
+    y = rng.standard_normal(n).cumsum()
+    keep = thin(x, y, columns)
+    assert (np.diff(keep) > 0).all() and keep[0] == 0 and keep[-1] == n - 1
+    if n <= 2 * columns or x[-1] == x[0]:
+        assert len(keep) == n  # short lines are drawn whole
+        return
+    assert len(keep) <= 2 * columns + 2
+    column = np.minimum(((x - x[0]) / (x[-1] - x[0]) * columns).astype(int), columns - 1)
+    for c in np.unique(column):
+        inside = column == c
+        kept = y[keep][inside[keep]]
+        assert kept.min() == y[inside].min() and kept.max() == y[inside].max()
+
+
+def test_thin_keeps_lines_with_gaps_or_dates_out_of_order_whole():
+    y = np.arange(100.0)
+    assert len(thin(np.arange(100), np.where(y == 50, np.nan, y), 10)) == 100
+    assert len(thin(np.arange(100)[::-1], y, 10)) == 100
+    dates = pd.bdate_range("2000-01-03", periods=1000)
+    kept = thin(dates, np.sin(np.arange(1000.0)), 100)
+    assert len(kept) <= 202 and kept[0] == 0 and kept[-1] == 999
+
+
+def test_write_plots_draws_the_same_trading_curves_as_the_public_functions(tmp_path):
+    # write_plots computes the curves once for both plots: the pictures must not change
+    pred = panel("return", n=80)
+    paths = {p.stem: p for p in write_plots(pred, "return", tmp_path / "all")}
+    alone = plot_cumulative_returns(pred, "return", tmp_path / "c.png")
+    assert paths["cumulative_returns"].read_bytes() == alone.read_bytes()
+    alone = plot_drawdown(pred, "return", tmp_path / "d.png")
+    assert paths["drawdown"].read_bytes() == alone.read_bytes()
+
+
+@pytest.mark.parametrize("scale", [1e-6, 1.0, 1e7, None])
+def test_the_layout_keeps_labels_and_title_inside_the_figure(scale):
+    fig, ax = _new_figure()
+    ax.plot(np.arange(50), (scale or 1.0) * (1.0 + np.arange(50.0)))
+    if scale is None:  # tick labels wider than matplotlib's default margin
+        ax.set_yticks([10.0, 30.0], ["a very very very long tick label", "another one"])
+    ax.set_ylabel("a y label")
+    ax.set_xlabel("an x label")
+    ax.set_title("a title")
+    _fit(fig)
+    renderer = fig.canvas.get_renderer()
+    inside = fig.bbox.padded(0.5)
+    for box in (
+        ax.yaxis.get_tightbbox(renderer),
+        ax.xaxis.get_tightbbox(renderer),
+        ax.title.get_window_extent(renderer),
+    ):
+        assert inside.containsx(box.x0) and inside.containsx(box.x1), box
+        assert inside.containsy(box.y0) and inside.containsy(box.y1), box
+    if scale is not None:  # ordinary labels: the axes take most of the figure
+        assert ax.get_position().width > 0.8 and ax.get_position().height > 0.7

@@ -42,6 +42,7 @@ __all__ = [
     "BUY_AND_HOLD",
     "equity_curves",
     "ic_series",
+    "ic_series_by_model",
     "infer_periods_per_year",
     "information_coefficient",
     "positions",
@@ -232,17 +233,44 @@ def strategy_returns(
     [0.019, -0.01]
     """
     _check(predictions, task, ("fwd_return",))
+    if mode not in _MODES:
+        raise ConfigError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
+    h = _pick_horizon(predictions, horizon)
+    return _mode_returns(predictions, task, (mode,), cost_bps, h, threshold)[mode]
+
+
+def _mode_returns(
+    predictions: pd.DataFrame,
+    task: str,
+    modes: tuple[Mode, ...],
+    cost_bps: float,
+    h: int,
+    threshold: float,
+) -> dict[Mode, pd.DataFrame]:
+    """:func:`strategy_returns` of each mode; the rows are sampled and sorted once."""
     if not cost_bps >= 0:
         raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
-    h = _pick_horizon(predictions, horizon)
     frame = predictions.copy()
-    frame["position"] = positions(frame, task, mode=mode, threshold=threshold)
-    rows = _sampled_rows(frame, h)[["model", "id", "date", "position", "fwd_return"]]
-    hold = rows.drop_duplicates(["id", "date"]).assign(model=BUY_AND_HOLD, position=1.0)
+    for m in modes:
+        frame[f"position_{m}"] = positions(frame, task, mode=m, threshold=threshold)
+    held = [f"position_{m}" for m in modes]
+    rows = _sampled_rows(frame, h)[["model", "id", "date", *held, "fwd_return"]]
+    hold = rows.drop_duplicates(["id", "date"]).assign(
+        model=BUY_AND_HOLD, **dict.fromkeys(held, 1.0)
+    )
     order = [*_model_order(predictions), BUY_AND_HOLD]
     rows = pd.concat([rows, hold], ignore_index=True)
     rows["model"] = pd.Categorical(rows["model"].astype(str), categories=order)
     rows = rows.sort_values(["model", "id", "date"], kind="stable")
+    out: dict[Mode, pd.DataFrame] = {}
+    for m in modes:
+        one = rows[["model", "id", "date", "fwd_return"]].assign(position=rows[f"position_{m}"])
+        out[m] = _period_returns(one, cost_bps)
+    return out
+
+
+def _period_returns(rows: pd.DataFrame, cost_bps: float) -> pd.DataFrame:
+    """Per (model, date) returns of sorted position rows (the tail of strategy_returns)."""
     previous = rows.groupby(["model", "id"], sort=False)["position"].shift(1).fillna(0.0)
     rows["turnover"] = (rows["position"] - previous).abs()
     rows["exposure"] = rows["position"].abs()
@@ -332,7 +360,8 @@ def infer_periods_per_year(dates: Iterable[Any], horizon: int = 1) -> float:
     >>> infer_periods_per_year(pd.bdate_range("2020", periods=30), horizon=5)
     50.4
     """
-    unique = pd.DatetimeIndex(pd.unique(pd.to_datetime(pd.Series(list(dates))))).sort_values()
+    values = dates if isinstance(dates, pd.Series | pd.Index | np.ndarray) else list(dates)
+    unique = pd.DatetimeIndex(pd.unique(pd.to_datetime(pd.Series(values)))).sort_values()
     if len(unique) < 2:
         return 252.0 / horizon
     days = float(np.median((unique[1:] - unique[:-1]) / pd.Timedelta(days=1)))
@@ -447,10 +476,7 @@ def trading_metrics(
     out: dict[str, dict[str, dict[str, float | int | None]]] = {
         m: {} for m in [*_model_order(predictions), BUY_AND_HOLD]
     }
-    for m in modes:
-        returns = strategy_returns(
-            predictions, task, mode=m, cost_bps=cost_bps, horizon=h, threshold=threshold
-        )
+    for m, returns in _mode_returns(predictions, task, modes, cost_bps, h, threshold).items():
         for model, group in returns.groupby("model", sort=False):
             out[str(model)][m] = _period_metrics(group, ppy)
     return {k: v for k, v in out.items() if v}
@@ -532,7 +558,7 @@ def ic_series(
         When the model is not in the table or a column is missing.
     """
     frame = _ic_rows(predictions, task, horizon)
-    if model not in set(predictions["model"]):
+    if model not in set(_model_order(predictions)):
         raise DataError(
             f"model {model!r} is not in the predictions table; expected one of "
             f"{', '.join(_model_order(predictions))}"
@@ -542,6 +568,31 @@ def ic_series(
     if rows.empty:
         return pd.DataFrame({key: [], "ic": [], "rank_ic": [], "n": []})
     return _grouped_corr(rows, [key])[[key, "ic", "rank_ic", "n"]]
+
+
+def _split(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows of a ``_grouped_corr`` table keyed by model, by model (without the column)."""
+    return {
+        str(model): part.drop(columns="model").reset_index(drop=True)
+        for model, part in table.groupby(table["model"].astype(str), sort=False)
+    }
+
+
+def ic_series_by_model(
+    predictions: pd.DataFrame, task: str, *, horizon: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`ic_series` of every model with rows, computed in one pass (for plots).
+
+    Returns
+    -------
+    dict
+        ``{model: frame}``, each frame as :func:`ic_series` returns it up to rounding in
+        the last digits (pandas' grouped means may add in another order); the metrics use
+        :func:`information_coefficient`, model by model.
+    """
+    frame = _ic_rows(predictions, task, horizon)
+    key = "date" if _is_panel(frame) else "fold"
+    return _split(_grouped_corr(frame, ["model", key]))
 
 
 def _summary(values: pd.Series) -> tuple[float, float, int]:

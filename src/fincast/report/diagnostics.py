@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.calibration import calibration_curve
-from sklearn.metrics import confusion_matrix
+from matplotlib.ticker import LogFormatter
 
-from ..metrics.finance import ic_series
+from ..metrics.finance import ic_series_by_model
 from ..tasks import get_task, task_names
-from ._figures import _date_axis, _models_to_show, _new_figure, _save, _styles
+from ._figures import _date_axis, _models_to_show, _new_figure, _save, _styles, thin
 
 __all__ = [
     "is_class_task",
@@ -45,7 +44,7 @@ def _smallest_horizon(predictions: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def _grid(n: int, width: float = 11.0, row_height: float = 3.6) -> tuple[Figure, list]:
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(width, row_height * rows), dpi=110, layout="constrained")
+    fig = Figure(figsize=(width, row_height * rows), dpi=110)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -119,6 +118,10 @@ def plot_loss_history(history: dict[str, dict[str, dict[str, list[float]]]], pat
         ax.set_title(f"{name}: loss per epoch", fontsize=10)
         ax.set_xlabel("epoch")
         ax.set_yscale("log")
+        # plain tick labels (0.1, 0.6): matplotlib's default 10^-1 needs its mathtext
+        # parser, whose set-up alone took a third of the time of this plot
+        ax.yaxis.set_major_formatter(LogFormatter(10))
+        ax.yaxis.set_minor_formatter(LogFormatter(10, labelOnlyBase=False))
         ax.legend(fontsize=7, ncols=2)
     if not models:
         axes[0].text(0.5, 0.5, "no training history", ha="center", va="center")
@@ -127,6 +130,8 @@ def plot_loss_history(history: dict[str, dict[str, dict[str, list[float]]]], pat
 
 def plot_confusion_matrices(predictions: pd.DataFrame, path: Path) -> Path:
     """Heat map of each model's confusion matrix (rows: actual, columns: predicted), pooled."""
+    from sklearn.metrics import confusion_matrix  # class tasks only
+
     rows, h = _smallest_horizon(predictions)
     rows = rows[rows["y_true"].notna() & rows["y_pred"].notna()]
     labels = sorted(pd.unique(pd.concat([rows["y_true"], rows["y_pred"]]).astype("int64")))
@@ -164,11 +169,13 @@ def plot_reliability(predictions: pd.DataFrame, path: Path, *, bins: int = 10) -
     Quantile bins, so every point holds about the same number of forecasts; a calibrated
     model lies on the diagonal. The histogram below shows how spread the probabilities are.
     """
+    from sklearn.calibration import calibration_curve  # class tasks only
+
     rows, h = _smallest_horizon(predictions)
     rows = rows[rows["prob"].notna() & rows["y_true"].notna()]
     names = [n for n in _models_to_show([*rows["model"].astype(str).unique()])]
     styles = _styles([*predictions["model"].astype(str).unique()])
-    fig = Figure(figsize=(11.0, 6.0), dpi=110, layout="constrained")
+    fig = Figure(figsize=(11.0, 6.0), dpi=110)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -214,11 +221,8 @@ def plot_ic(predictions: pd.DataFrame, task: str, path: Path, *, window: int = 2
     """
     rows, h = _smallest_horizon(predictions)
     names = [n for n in _models_to_show([*rows["model"].astype(str).unique()]) if n != _NAIVE]
-    series = {}
-    for name in names:
-        s = ic_series(rows, task, name, horizon=h)
-        if s["ic"].notna().any():
-            series[name] = s
+    every = ic_series_by_model(rows, task, horizon=h)
+    series = {n: every[n] for n in names if n in every and every[n]["ic"].notna().any()}
     if not series:
         return None
     styles = _styles([*predictions["model"].astype(str).unique()])
@@ -227,10 +231,16 @@ def plot_ic(predictions: pd.DataFrame, task: str, path: Path, *, window: int = 2
     if "date" in first.columns:
         for name, s in series.items():
             color = str(styles[name].get("color"))
-            ax.plot(s["date"], s["ic"], color=color, alpha=0.2, linewidth=0.6)
             rolling = s["ic"].rolling(window, min_periods=max(2, window // 3)).mean()
+            daily = s.iloc[thin(s["date"], s["ic"])]
+            ax.plot(daily["date"], daily["ic"], color=color, alpha=0.2, linewidth=0.6)
+            smooth = thin(s["date"], rolling)
             ax.plot(
-                s["date"], rolling, color=color, linewidth=1.4, label=f"{name} ({window}-date mean)"
+                s["date"].iloc[smooth],
+                rolling.iloc[smooth],
+                color=color,
+                linewidth=1.4,
+                label=f"{name} ({window}-date mean)",
             )
         _date_axis(ax)
         ax.set_ylabel("cross-sectional IC (Pearson)")

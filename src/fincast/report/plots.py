@@ -5,8 +5,10 @@ costs as the finance metrics of ``metrics.json``); the diagnostics (residuals, l
 curves, confusion matrices, reliability, IC) live in :mod:`fincast.report.diagnostics`.
 
 Figures are drawn with matplotlib's object API on the Agg canvas (no display, no pyplot
-state: importing this module never changes the user's matplotlib backend, and a figure is
-freed as soon as it is written). Files are written to a temporary name and renamed into
+state: importing this module never changes the user's matplotlib backend). Lines with
+more points than pixels are drawn through the lowest and highest point of each pixel
+column (:func:`fincast.report._figures.thin`), which looks the same and rasterises faster.
+Files are written to a temporary name and renamed into
 place, so a plot is either complete or absent.
 """
 
@@ -26,11 +28,13 @@ from ..predictions import SEED_COLUMN
 from ..tasks import get_task
 from . import diagnostics
 from ._figures import (
+    COLUMNS,
     _date_axis,
     _models_to_show,
     _new_figure,
     _save,
     _styles,
+    thin,
 )
 
 __all__ = [
@@ -109,7 +113,10 @@ def plot_actual_vs_predicted(
     series
         The series id to draw; the first id of the table by default.
     max_points
-        At most this many dates are drawn (every k-th date when there are more).
+        At most this many actual values are drawn (every k-th date when there are more);
+        a model's line of more points is drawn through the lowest and highest value of
+        each of ``max_points / 2`` (at most one per pixel) equal slices of the dates,
+        which keeps its look.
 
     Returns
     -------
@@ -134,16 +141,17 @@ def plot_actual_vs_predicted(
     dates = np.sort(rows["date"].unique())
     if len(dates) > max_points:
         dates = dates[:: math.ceil(len(dates) / max_points)]
-    shown = rows[rows["date"].isin(dates)]
-    actual = shown.drop_duplicates("date")
+    actual = rows[rows["date"].isin(dates)].drop_duplicates("date")
+    columns = min(COLUMNS, max_points // 2)
 
     fig, ax = _new_figure()
     kind = get_task(task)
-    kind.plot_actual(ax, actual)
-    value = kind.plot_value(shown)
+    kind.plot_actual(ax, actual)  # a task may draw dots: every k-th date, not thinned
+    value = kind.plot_value(rows)
     styles = _styles(list(predictions["model"].astype(str).unique()))
-    for name in _models_to_show(list(shown["model"].unique())):
-        m = shown[shown["model"] == name]
+    for name in _models_to_show(list(rows["model"].unique())):
+        m = rows[rows["model"] == name]
+        m = m.iloc[thin(m["date"], m[value], columns)]
         ax.plot(m["date"], m[value], label=name, alpha=0.9, **styles[name])  # type: ignore[arg-type]
     starts = rows.groupby("fold")["date"].min().sort_values()
     for j, start in enumerate(starts):
@@ -216,10 +224,22 @@ def plot_cumulative_returns(
     DataError
         If the table is empty, lacks a column, or does not hold ``series``.
     """
-    curves, label, h = _trading_curves(predictions, task, series, cost_bps)
+    curves = _trading_curves(predictions, task, series, cost_bps)
+    return _draw_cumulative(curves, predictions, task, path, cost_bps)
+
+
+def _draw_cumulative(
+    curves: tuple[pd.DataFrame, str, int],
+    predictions: pd.DataFrame,
+    task: str,
+    path: Path,
+    cost_bps: float,
+) -> Path:
+    table, label, h = curves
     fig, ax = _new_figure()
     styles = _styles([*predictions["model"].astype(str).unique()])
-    for name, m in curves.groupby("model", sort=False):
+    for name, m in table.groupby("model", sort=False):
+        m = m.iloc[thin(m["date"], m["cumulative"])]
         ax.plot(m["date"], m["cumulative"], label=name, **styles[str(name)])  # type: ignore[arg-type]
     ax.axhline(0.0, color="0.6", linewidth=0.8)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -258,10 +278,18 @@ def plot_drawdown(
     DataError
         If the table is empty, lacks a column, or does not hold ``series``.
     """
-    curves, label, h = _trading_curves(predictions, task, series, cost_bps)
+    curves = _trading_curves(predictions, task, series, cost_bps)
+    return _draw_drawdown(curves, predictions, task, path)
+
+
+def _draw_drawdown(
+    curves: tuple[pd.DataFrame, str, int], predictions: pd.DataFrame, task: str, path: Path
+) -> Path:
+    table, label, h = curves
     fig, ax = _new_figure()
     styles = _styles([*predictions["model"].astype(str).unique()])
-    for name, m in curves.groupby("model", sort=False):
+    for name, m in table.groupby("model", sort=False):
+        m = m.iloc[thin(m["date"], m["drawdown"])]
         ax.plot(m["date"], m["drawdown"], label=name, **styles[str(name)])  # type: ignore[arg-type]
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("drawdown from the running peak")
@@ -320,11 +348,10 @@ def write_plots(
     shown_task = shown.name
     paths = [plot_actual_vs_predicted(view, shown_task, out / "actual_vs_predicted.png")]
     trading = tradable(task) and "fwd_return" in view.columns
-    if trading:
-        paths.append(
-            plot_cumulative_returns(view, task, out / "cumulative_returns.png", cost_bps=cost_bps)
-        )
-        paths.append(plot_drawdown(view, task, out / "drawdown.png", cost_bps=cost_bps))
+    if trading:  # one set of curves for both plots
+        curves = _trading_curves(view, task, None, cost_bps)
+        paths.append(_draw_cumulative(curves, view, task, out / "cumulative_returns.png", cost_bps))
+        paths.append(_draw_drawdown(curves, view, task, out / "drawdown.png"))
     if diagnostics.is_class_task(task):
         paths.append(diagnostics.plot_confusion_matrices(view, out / "confusion_matrix.png"))
         if "prob" in view.columns and view["prob"].notna().any():

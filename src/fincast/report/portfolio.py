@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.ticker import PercentFormatter
 
 from ..metrics.portfolio import EQUAL_WEIGHT, ic_decay, portfolio_returns
+from ._figures import thin
 from ._html import _e, _fmt, _table
 from .plots import _date_axis, _new_figure, _save, first_seed
 
@@ -88,8 +89,9 @@ def plot_portfolio(
             continue
         column = "long" if name == EQUAL_WEIGHT else "long_short"
         wealth = np.cumprod(1.0 + rows[column].to_numpy(dtype="float64")) - 1.0
+        keep = thin(rows["date"], wealth)
         style = {"color": "black", "linewidth": 2.0} if name == EQUAL_WEIGHT else {}
-        ax.plot(rows["date"], wealth, label=f"{name} ({column})", **style)  # type: ignore[arg-type]
+        ax.plot(rows["date"].iloc[keep], wealth[keep], label=f"{name} ({column})", **style)  # type: ignore[arg-type]
     ax.axhline(0.0, color="0.6", linewidth=0.8)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("cumulative return (net of costs)")
