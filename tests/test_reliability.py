@@ -107,9 +107,11 @@ def test_an_exception_in_one_model_never_loses_the_others(
     monkeypatch.setitem(MODELS, "boom", _Boom)
     monkeypatch.setattr(_Boom, "calls", 0)
     out = tmp_path / "run"
+    # the model fails on its second fit: units run one after the other (--threads 1)
     code = main(
-        ["backtest", str(prices_csv), "--models", "boom", "--folds", "3", "--out", str(out), "-q"]
-    )
+        ["backtest", str(prices_csv), "--models", "boom", "--folds", "3", "--out", str(out),
+         "--threads", "1", "-q"]
+    )  # fmt: skip
     _, err = capsys.readouterr()
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
