@@ -140,6 +140,14 @@ class _Base:
         self.close()
 
 
+def _deliver(pending: set[Future[Any]], on_result: ResultFn) -> None:
+    """Hand each future's result to ``on_result`` in this thread, in completion order."""
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in done:
+            on_result(fut.result())
+
+
 class SequentialExecutor(_Base):
     """Runs the units one after the other, in order, in this process."""
 
@@ -180,11 +188,7 @@ class ThreadExecutor(_Base):
         pool = ThreadPoolExecutor(max_workers=min(self.threads, len(units)))
         try:
             # submitted in unit order, so the first units start first
-            pending: set[Future[Any]] = {pool.submit(call, u) for u in units}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    on_result(fut.result())
+            _deliver({pool.submit(call, u) for u in units}, on_result)
         except BaseException:  # Ctrl-C or an error: running units stop at their next chunk
             cancel.set()
             raise
@@ -250,11 +254,7 @@ class LocalExecutor(_Base):
             initargs=(context,),
         )
         try:
-            pending: set[Future[Any]] = {pool.submit(_call_in_worker, fn, u) for u in units}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    on_result(fut.result())
+            _deliver({pool.submit(_call_in_worker, fn, u) for u in units}, on_result)
         except BrokenProcessPool:
             raise RunError(
                 "a local worker process died (out of memory or killed); rerun with "

@@ -51,36 +51,6 @@ def report_title(manifest: dict[str, Any] | None, run_dir: Path) -> str:
     return " · ".join(["fincast report", *([str(name)] if name else []), Path(run_dir).name])
 
 
-def publish(
-    run_dir: Path,
-    predictions: pd.DataFrame,
-    config: RunConfig,
-    *,
-    run_fields: dict[str, Any],
-    history: dict[str, Any] | None,
-    manifest: dict[str, Any] | None,
-    bootstrap_reps: int | None = None,
-) -> ReportResult:
-    """Score ``predictions`` and write ``metrics.json``, ``plots/`` and ``report.html``.
-
-    The one path from a predictions table to a run's outputs: the backtest and
-    :func:`rebuild_report` both call it, so a rebuilt run matches the original.
-    ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings) and
-    :data:`OPTIONAL_RUN_FIELDS` (the data-health findings), which describe the run and
-    cannot be derived from the table.
-    """
-    with _young_collections():
-        return _publish(
-            run_dir,
-            predictions,
-            config,
-            run_fields=run_fields,
-            history=history,
-            manifest=manifest,
-            bootstrap_reps=bootstrap_reps,
-        )
-
-
 @contextmanager
 def _young_collections() -> Iterator[None]:
     """Let the garbage collector skip the objects that existed before (``gc.freeze``).
@@ -101,7 +71,8 @@ def _young_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _publish(
+@_young_collections()
+def publish(
     run_dir: Path,
     predictions: pd.DataFrame,
     config: RunConfig,
@@ -109,8 +80,16 @@ def _publish(
     run_fields: dict[str, Any],
     history: dict[str, Any] | None,
     manifest: dict[str, Any] | None,
-    bootstrap_reps: int | None,
+    bootstrap_reps: int | None = None,
 ) -> ReportResult:
+    """Score ``predictions`` and write ``metrics.json``, ``plots/`` and ``report.html``.
+
+    The one path from a predictions table to a run's outputs: the backtest and
+    :func:`rebuild_report` both call it, so a rebuilt run matches the original.
+    ``run_fields`` holds the :data:`RUN_FIELDS` (fold dates, failures, warnings) and
+    :data:`OPTIONAL_RUN_FIELDS` (the data-health findings), which describe the run and
+    cannot be derived from the table.
+    """
     options: dict[str, Any] = {
         "cost_bps": config.cost_bps,
         "seed": config.seed,
