@@ -197,7 +197,8 @@ def test_kill_9_then_resume_gives_byte_identical_outputs(tmp_path, prices_csv):
     victim.communicate()
     assert victim.returncode == -signal.SIGKILL
     done = sorted(p.name for p in parts.glob("*__fold*.csv"))
-    assert "seed-mlp__fold3.csv" not in done, "the run finished before the kill"
+    # units run on threads, largest fold first: any fold may be done, not all of them
+    assert sum(name.startswith("seed-mlp__") for name in done) < 4, "the run finished first"
     assert not (victim_dir / "metrics.json").exists()
 
     resumed = subprocess.run(
