@@ -187,7 +187,7 @@ class ThreadExecutor(_Base):
 
         pool = ThreadPoolExecutor(max_workers=min(self.threads, len(units)))
         try:
-            # submitted in unit order, so the first units start first
+            # submitted in the order given (the engine gives the largest folds first)
             _deliver({pool.submit(call, u) for u in units}, on_result)
         except BaseException:  # Ctrl-C or an error: running units stop at their next chunk
             cancel.set()
