@@ -98,6 +98,45 @@ def test_console_script_entry_point_exit_code(tmp_path):
     assert proc.stderr.startswith("error: ")
 
 
+_EXIT_PROBE = """
+import atexit, sys
+from pathlib import Path
+marker = Path(sys.argv[1])
+atexit.register(lambda: marker.write_text("ran"))
+atexit.register(lambda: print("handler output"))
+class TornDown:
+    def __del__(self):
+        print("torn down")
+keep = TornDown()  # finalised only if the interpreter is torn down
+sys.argv = ["fincast", *sys.argv[2:]]
+from fincast.cli import run
+run()
+print("never printed")
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(["datasets"], 0), (["validate", "missing.csv"], 2)])
+def test_console_script_skips_teardown_but_flushes_and_runs_atexit(tmp_path, args, code):
+    """``run`` ends with os._exit (no slow interpreter teardown) yet loses nothing: the
+    exit code, everything printed (into a pipe: block-buffered) and the atexit handlers."""
+    marker = tmp_path / "atexit.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", _EXIT_PROBE, str(marker), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert marker.read_text() == "ran"
+    assert proc.stdout.rstrip().endswith("handler output")
+    assert "never printed" not in proc.stdout and "torn down" not in proc.stdout
+    if code == 0:
+        assert "sp500" in proc.stdout  # the command's own output, flushed before exiting
+    else:
+        assert proc.stderr.startswith("error: ") and "missing.csv" in proc.stderr
+
+
 def test_printed_paths_are_never_wrapped_or_read_as_markup(tmp_path, capsys, ohlcv_csv):
     """The run directory is copied from the output into other commands: one line, as it is,
     however long, and a ``[`` in a directory name is not rich markup."""

@@ -8,12 +8,14 @@ anything else is a bug in fincast and exits 1. ``--debug`` shows tracebacks.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
 import warnings
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -286,4 +288,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script wrapper that exits with :func:`main`'s code."""
-    sys.exit(main())
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` without tearing the interpreter down.
+
+    After a backtest, Python's finalisation of JAX, Keras, pandas, SciPy and matplotlib
+    (freeing every module and object one by one) takes about 0.5 s and does nothing for the
+    run: its outputs are written and closed (atomic writes). Standard output and error are
+    flushed and the ``atexit`` handlers run (logging's flush, Ray's shutdown, a user's own)
+    as on a normal exit; then :func:`os._exit`.
+    """
+    _flush()
+    atexit._run_exitfuncs()
+    _flush()  # what the handlers printed
+    os._exit(code)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a closed pipe (``| head``) or a closed stream
+            stream.flush()
