@@ -76,6 +76,10 @@ class Prepared:
     warnings: list[str] = field(default_factory=list)
     data_health: list[dict[str, Any]] = field(default_factory=list)
 
+    def fold(self, index: int) -> Fold:
+        """The fold numbered ``index``."""
+        return next(f for f in self.folds if f.index == index)
+
 
 @dataclass
 class BacktestResult:
@@ -361,7 +365,7 @@ def run_unit(prep: Prepared, unit: WorkUnit) -> UnitResult:
 
     Module-level so that process and Ray executors can ship it to their workers.
     """
-    fold = next(f for f in prep.folds if f.index == unit.fold)
+    fold = prep.fold(unit.fold)
     try:
         register_from_config(prep.config)  # a worker process imports the user's builders
         frame, history = _fold_unit(prep, unit.model, fold)
@@ -532,13 +536,13 @@ def run_backtest(
 
 
 def _training_dates(prep: Prepared, fold_index: int) -> int:
-    fold = next(f for f in prep.folds if f.index == fold_index)
+    fold = prep.fold(fold_index)
     return fold.train_end - fold.train_start
 
 
 def _expected_rows(prep: Prepared, unit: WorkUnit) -> int:
     """How many predictions-table rows the (model, fold) ``unit`` writes."""
-    fold = next(f for f in prep.folds if f.index == unit.fold)
+    fold = prep.fold(unit.fold)
     test = int(fold.test_mask(prep.design.date_pos).sum())
     per = prep.task.width if prep.task.task.row_per_label else 1
     seeds = 1 if is_baseline(unit.model) else prep.config.seeds
