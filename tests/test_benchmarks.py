@@ -2,6 +2,7 @@
 
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -189,6 +190,9 @@ def test_the_peers_table_pairs_each_fincast_run_with_the_plain_script_run_after_
                 }
                 for e in p_engine
             ],
+            "plain_keras_cache_warm": [  # the same script, its compilations read from disk
+                {"engine_s": e / 2, "process_s": e / 2 + 3, "peak_rss_mb": 550.0} for e in p_engine
+            ],
         }
 
     results = {
@@ -207,6 +211,32 @@ def test_the_peers_table_pairs_each_fincast_run_with_the_plain_script_run_after_
     assert "| LSTM walk-forward engine | cold | 0.75 |" in text and "<= 0.25 | **no** |" in text
     assert "| MLP walk-forward engine | cold | 0.175 |" in text and "Darts 0.48" in text
     assert "| MLP walk-forward engine | warm | 0.1 | [0.1, 0.1] | <= 0.12 | yes |" in text
+    assert s["mlp"]["cached_ratio_engine_s_all"] == [0.2, 0.2]  # against the cached script
+    assert "persistent cache filled by the run before | 7.5 |" in text  # median(10, 20) / 2
+    assert "not a target): LSTM engine 1.33, MLP engine 0.2" in text
+
+
+def test_the_plain_script_runs_with_jaxs_defaults_or_the_cache_it_is_given(monkeypatch):
+    """fincast's import sets a persistent cache in os.environ; the reference script must
+    not inherit it (it would read compilations from disk), unless asked to."""
+    from benchmarks import peers
+
+    seen = []
+
+    def fake_run(cmd, env, **kwargs):
+        seen.append({k: env.get(k) for k in peers._CACHE_VARS})
+        Path(cmd[cmd.index("--json") + 1]).write_text('{"engine_s": 1.0}')
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/somewhere/fincast/jax")
+    monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    monkeypatch.setattr(peers.subprocess, "run", fake_run)
+    assert peers._run_plain("mlp", 1)["engine_s"] == 1.0
+    assert peers._run_plain("mlp", 1, cache="/tmp/c")["engine_s"] == 1.0
+    assert seen == [
+        {"JAX_COMPILATION_CACHE_DIR": None, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": None},
+        {"JAX_COMPILATION_CACHE_DIR": "/tmp/c", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"},
+    ]
 
 
 @pytest.mark.slow
