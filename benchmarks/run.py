@@ -77,7 +77,8 @@ def walkforward_cases(quick: bool, workdir: Path) -> list[tuple[str, list[str], 
     sp = "builtin:sp500"
     return [
         ("default: seed-mlp + lstm, 5 folds", [sp, "--models", "seed-mlp,lstm"], {}),
-        ("seed-mlp, 5 folds (`make demo`)", [sp, "--models", "seed-mlp"], {}),
+        ("`make demo`: seed-mlp + mlp, 5 folds", [sp, "--models", "seed-mlp,mlp"], {}),
+        ("seed-mlp, 5 folds", [sp, "--models", "seed-mlp"], {}),
         ("seed-mlp, 10 folds", [sp, "--models", "seed-mlp", "--folds", "10"], {}),
         ("seed-mlp, 20 folds", [sp, "--models", "seed-mlp", "--folds", "20"], {}),
         ("seed-mlp + lstm, 10 folds", [sp, "--models", "seed-mlp,lstm", "--folds", "10"], {}),
