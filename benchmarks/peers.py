@@ -25,8 +25,9 @@ the forward products) over the engine time; the machine's matmul peak is a 1024 
 float32 ``jnp.dot`` (both cores) and the LSTM's own recurrent product (32 x 64 by 64 x
 256), measured in another fresh process.
 
-Darts and NeuralForecast are not installed here: their rows are the figures of issue 14,
-measured on this machine with Darts 0.48 (PyTorch), quoted as a reference, not re-measured.
+Darts is not installed here: its row is the figures of issue 14, measured on this machine
+with Darts 0.48 (PyTorch), quoted as a reference, not re-measured. The issue gives no
+NeuralForecast figures for this workload, so there is no NeuralForecast row.
 
 Usage: ``python benchmarks/peers.py [--repeats N] [--quick] [--json FILE]``; ``make bench``
 runs it too (:mod:`benchmarks.run`).
