@@ -426,7 +426,8 @@ class RunConfig(BaseModel):
     )
     threads: int | None = option(
         None,
-        "Units trained at once on threads of this process (with --workers 1).",
+        "Units trained at once on threads of this process (with --workers 1); tune: a "
+        "trial's inner folds.",
         section="execution",
         shown="one per core",
         ge=1,

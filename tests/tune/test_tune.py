@@ -247,3 +247,56 @@ def test_search_space_flag_errors_are_one_line(tmp_path, ohlcv_csv, capsys, flag
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith(words) and "\n" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_inner_folds_on_threads_give_the_study_of_one_thread(tmp_path, ohlcv_csv, threads):
+    """Folds trained beside the first report afterwards, in order: the same reports, the
+    same pruning step (here in the second fold, so the replay decides) and the same value
+    as one fold after another."""
+    from fincast.backtest import prepare
+    from fincast.tune.objective import STEP_STRIDE, Objective, for_tuning, inner_folds
+
+    prep = for_tuning(prepare(tune_cfg(ohlcv_csv, tmp_path / "x")))
+    folds = inner_folds(prep, 3)
+    space = resolve_space("seed-mlp", {**SPACE, "epochs": 3})
+
+    def study_with(competitor):
+        study = optuna.create_study(
+            sampler=optuna.samplers.TPESampler(seed=0),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=1),
+        )
+        if competitor is not None:
+            study.add_trial(
+                optuna.trial.create_trial(
+                    value=0.0,
+                    intermediate_values={
+                        k * STEP_STRIDE + e: competitor(k) for k in range(3) for e in range(3)
+                    },
+                )
+            )
+        return study
+
+    def run(n, competitor):
+        study = study_with(competitor)
+        trial = study.ask()
+        try:
+            outcome: object = Objective(prep, "seed-mlp", space, folds, threads=n)(trial)
+        except optuna.TrialPruned as exc:
+            outcome = str(exc)
+        frozen = study._storage.get_trial(trial._trial_id)
+        return outcome, frozen.intermediate_values, frozen.user_attrs
+
+    # beaten from the second fold on: pruned at its first epoch, by the replayed reports
+    late = run(threads, lambda k: 10.0 if k == 0 else 0.0)
+    assert late == run(1, lambda k: 10.0 if k == 0 else 0.0)
+    assert late[0] == "pruned at epoch 1 of inner fold 2"
+    assert sorted(late[1]) == [0, 1, 2, STEP_STRIDE]
+    assert "fold2" not in late[2]  # as one after another: the third fold was never reached
+    # beaten everywhere: pruned in the first fold; the folds beside it report nothing
+    early = run(threads, lambda k: 0.0)
+    assert early == run(1, lambda k: 0.0) and sorted(early[1]) == [0]
+    # no competitor: every fold runs; the same value, reports and attributes
+    free = run(threads, None)
+    assert free == run(1, None) and isinstance(free[0], float)
+    assert sorted(free[1]) == [k * STEP_STRIDE + e for k in range(3) for e in range(3)]

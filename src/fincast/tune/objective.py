@@ -19,17 +19,27 @@ validation data (its loss per epoch is kept in the trial's ``fold{k}`` attribute
 epoch hook (:class:`PruneEachEpoch`) reports the score after every epoch (step
 ``fold * 10000 + epoch``) so the median pruner stops poor trials early. A training loss
 that is not finite stops the loop and prunes the trial.
+
+The inner folds of a trial train at once on the process's threads (``--threads``, one per
+core by default): the first fold reports to Optuna as it trains; the others record their
+scores and are reported afterwards, fold by fold and epoch by epoch, so Optuna sees the
+same reports in the same order, prunes at the same step and the study is the same as when
+the folds train one after another. A pruned trial stops the folds still training.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._threads import unit_scope
 from ..backtest.engine import Prepared, model_params, model_seed, training_rows
 from ..backtest.splits import Fold, walk_forward_folds
 from ..errors import DataError
@@ -104,27 +114,123 @@ class PruneEachEpoch(EpochHook):
         self.task, self.offset = task, offset
         self._x: np.ndarray | None = None
 
-    def on_epoch_end(
-        self, epoch: int, train_loss: float, val_loss: float | None, run: TrainingRun
-    ) -> bool:
-        import optuna
-
+    def score(self, run: TrainingRun) -> float:
+        """The validation score of the network as it is after this epoch."""
         f = self.forecaster
         if self._x is None:
             self._x = f._scale(self.val)
         pred = f.outputs(run.predict(self._x))
         assert self.val.y is not None
-        value = score(self.task, self.val.y, pred, self.val.naive)
+        return score(self.task, self.val.y, pred, self.val.naive)
+
+    def on_epoch_end(
+        self, epoch: int, train_loss: float, val_loss: float | None, run: TrainingRun
+    ) -> bool:
+        self.report(epoch, self.score(run))
+        return False
+
+    def report(self, epoch: int, value: float) -> None:
+        """Report ``value`` for ``epoch`` to the trial; raise ``TrialPruned`` to prune."""
+        import optuna
+
         if not np.isfinite(value):
             raise optuna.TrialPruned(f"validation score became {value} at epoch {epoch + 1}")
         self.trial.report(value, self.offset + epoch)
         if self.trial.should_prune():
-            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of inner fold {self.offset}")
-        return False
+            fold = self.offset // STEP_STRIDE + 1
+            raise optuna.TrialPruned(f"pruned at epoch {epoch + 1} of inner fold {fold}")
+
+
+class _RecordEachEpoch(EpochHook):
+    """:class:`PruneEachEpoch`'s scores of a fold trained beside the first, kept to be
+    reported later in order; stops at a score that is not finite (which prunes the trial)
+    or once the trial is given up (``stop``)."""
+
+    def __init__(self, scorer: PruneEachEpoch, stop: threading.Event) -> None:
+        self.scorer, self.stop = scorer, stop
+        self.scores: list[float] = []
+
+    def on_epoch_end(
+        self, epoch: int, train_loss: float, val_loss: float | None, run: TrainingRun
+    ) -> bool:
+        value = self.scorer.score(run)
+        self.scores.append(value)
+        return self.stop.is_set() or not np.isfinite(value)
 
 
 def _iso(value: Any) -> str:
     return str(np.datetime_as_string(np.datetime64(value, "D")))
+
+
+@dataclass
+class _FoldFit:
+    """One inner fold of one trial: its rows, network and results."""
+
+    objective: Objective
+    trial: Any
+    params: dict[str, Any]
+    k: int
+    fold: Fold
+    dates: dict[str, list[str]] = field(init=False)
+    value: float = field(init=False)
+    frame: pd.DataFrame = field(init=False)
+    val_loss: list[float] = field(init=False)
+    forecaster: Any = field(init=False)  # the fold's network, built by fit()
+    scorer: PruneEachEpoch = field(init=False)
+
+    def __post_init__(self) -> None:
+        prep = self.objective.prep
+        self.train = training_rows(prep.design, self.fold)
+        self.val = self.fold.test_mask(prep.design.date_pos)
+        self.design = d = prep.design.for_fold(self.train)  # trend3 / events: fitted here
+        self.dates = {
+            "train": [_iso(d.dates[self.train].min()), _iso(d.dates[self.train].max())],
+            "validation": [_iso(d.dates[self.val].min()), _iso(d.dates[self.val].max())],
+        }
+        self.val_batch = d.batch(self.val)
+        self.recorder: _RecordEachEpoch | None = None
+        self.error: Exception | None = None  # raised by a fold trained beside the first
+
+    def fit(self, stop: threading.Event | None = None) -> None:
+        """Build and train the fold's network: reporting to the trial as it trains, or,
+        with ``stop`` (beside the first fold, on a pool thread), keeping the scores."""
+        prep = self.objective.prep
+        seed = model_seed(prep.config.seed, f"tune:{self.objective.model}", self.fold.index)
+        try:
+            self.forecaster = make_model(self.objective.model, prep.task, self.params, seed=seed)
+            self.scorer = PruneEachEpoch(
+                self.trial, self.forecaster, self.val_batch, prep.task, self.k * STEP_STRIDE
+            )
+            hook: EpochHook = self.scorer
+            if stop is not None:
+                hook = self.recorder = _RecordEachEpoch(self.scorer, stop)
+            with unit_scope(stop) if stop is not None else nullcontext():
+                self.forecaster.fit(self.design.batch(self.train), self.val_batch, hooks=[hook])
+        except FloatingPointError as exc:  # a training loss that is not finite
+            self.error = exc
+        except Exception as exc:
+            if stop is None:
+                raise
+            self.error = exc  # raised in the fold's turn, after the folds before it
+
+    def finish(self) -> None:
+        """Report the recorded scores in order (pruning as the live hook would have), then
+        score the validation block."""
+        import optuna
+
+        if self.recorder is not None:
+            for epoch, value in enumerate(self.recorder.scores):
+                self.scorer.report(epoch, value)
+        if isinstance(self.error, FloatingPointError):
+            raise optuna.TrialPruned(str(self.error)) from None
+        if self.error is not None:
+            raise self.error
+        self.val_loss = self.forecaster.history_.get("val_loss", [])
+        pred = self.forecaster.predict(self.val_batch)
+        assert self.val_batch.y is not None
+        self.value = score(self.objective.prep.task, self.val_batch.y, pred, self.val_batch.naive)
+        prep = self.objective.prep
+        self.frame = _trading_rows(prep.task, self.design, self.val, np.asarray(pred), self.k)
 
 
 @dataclass
@@ -141,53 +247,54 @@ class Objective:
         Its resolved search space.
     folds
         The inner folds (:func:`inner_folds`).
+    threads
+        How many inner folds train at once (1: one after another); the study is the
+        same either way.
     """
 
     prep: Prepared
     model: str
     space: dict[str, Any]
     folds: list[Fold]
+    threads: int = 1
 
     def __call__(self, trial: Any) -> float:
         """Train and score the trial's configuration; raises ``TrialPruned`` to prune."""
-        import optuna
-
-        prep, d = self.prep, self.prep.design
+        prep = self.prep
         params = {**model_params(prep.config, self.model), **sample(trial, self.space)}
         params["patience"] = None  # the inner validation block is the only holdout
         trial.set_user_attr("pid", os.getpid())  # which worker process ran it
-        values: list[float] = []
-        frames: list[pd.DataFrame] = []
-        for k, fold in enumerate(self.folds):
-            train, val = training_rows(prep.design, fold), fold.test_mask(d.date_pos)
-            d = prep.design.for_fold(train)  # trend3 / events: this fold's training rows
-            trial.set_user_attr(
-                f"fold{k}",
-                {
-                    "train": [_iso(d.dates[train].min()), _iso(d.dates[train].max())],
-                    "validation": [_iso(d.dates[val].min()), _iso(d.dates[val].max())],
-                },
-            )
-            seed = model_seed(prep.config.seed, f"tune:{self.model}", fold.index)
-            forecaster: Any = make_model(self.model, prep.task, params, seed=seed)
-            val_batch = d.batch(val)
-            prune = PruneEachEpoch(trial, forecaster, val_batch, prep.task, k * STEP_STRIDE)
-            try:
-                forecaster.fit(d.batch(train), val_batch, hooks=[prune])
-            except FloatingPointError as exc:
-                raise optuna.TrialPruned(str(exc)) from None
-            attrs = trial.user_attrs.get(f"fold{k}", {})
-            val_loss = forecaster.history_.get("val_loss", [])
-            trial.set_user_attr(f"fold{k}", {**attrs, "val_loss": val_loss})
-            pred = forecaster.predict(val_batch)
-            assert val_batch.y is not None
-            values.append(score(prep.task, val_batch.y, pred, val_batch.naive))
-            frames.append(_trading_rows(prep.task, d, val, np.asarray(pred), k))
+        fits = [_FoldFit(self, trial, params, k, f) for k, f in enumerate(self.folds)]
+        stop = threading.Event()  # set when the trial ends: folds still training stop
+        n = min(self.threads, len(fits)) - 1
+        pool = ThreadPoolExecutor(n, thread_name_prefix="fincast-tune") if n > 0 else None
+        later = sorted(fits[1:], key=lambda f: -int(f.train.sum())) if pool else []
+        beside: dict[int, Future[None]] = {}  # folds training on the pool, the largest first
+        recorded: set[int] = set()  # folds this thread trained beside the first
+        try:
+            if pool is not None:
+                beside = {f.k: pool.submit(f.fit, stop) for f in later}
+            for f in fits:
+                trial.set_user_attr(f"fold{f.k}", f.dates)
+                if f.k in beside:
+                    beside[f.k].result()
+                elif f.k not in recorded:
+                    f.fit()  # the first fold: reports to the trial as it trains
+                    for g in later:
+                        if beside[g.k].cancel():  # not started yet: train it here
+                            del beside[g.k]
+                            g.fit(stop)
+                            recorded.add(g.k)
+                f.finish()
+                trial.set_user_attr(f"fold{f.k}", {**f.dates, "val_loss": f.val_loss})
+        finally:
+            stop.set()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         # the trial's long/flat trades of its validation forecasts (deflated Sharpe, PBO)
-        trial.set_user_attr(
-            "returns", trial_returns(pd.concat(frames), prep.task.kind, prep.config.cost_bps)
-        )
-        return float(np.mean(values))
+        frames = pd.concat([f.frame for f in fits])
+        trial.set_user_attr("returns", trial_returns(frames, prep.task.kind, prep.config.cost_bps))
+        return float(np.mean([f.value for f in fits]))
 
 
 def _trading_rows(

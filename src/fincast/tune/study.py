@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backtest.engine import Prepared, model_params, prepare, run_backtest
-from ..backtest.executors import make_executor
+from ..backtest.executors import default_threads, make_executor
 from ..config import RunConfig, load_config
 from ..errors import ConfigError, RunError
 from ..models import make_model
@@ -131,10 +131,13 @@ def _optimize(
     on_trial: TrialFn | None = None,
     worker: int = 0,
     share: int | None = None,
+    threads: int | None = None,
 ) -> int:
     """Run trials until the study has ``job.trials`` finished ones (or the timeout).
 
     ``share`` caps the trials this worker starts (parallel workers split the missing ones).
+    A trial's inner folds train on ``threads`` threads (default ``--threads``: one per core;
+    1 in worker processes, which already share the cores).
     """
     optuna = _import_optuna()
     study = _study(optuna, job, worker)
@@ -145,7 +148,9 @@ def _optimize(
         return 0
     prep = for_tuning(prep or prepare(job.config))
     space = resolve_space(job.model, job.config.search_space)
-    objective = Objective(prep, job.model, space, inner_folds(prep, job.inner))
+    if threads is None:
+        threads = job.config.threads or default_threads()
+    objective = Objective(prep, job.model, space, inner_folds(prep, job.inner), threads)
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     callbacks: list[Any] = [optuna.study.MaxTrialsCallback(job.trials, states=states)]
     if on_trial is not None:
@@ -165,7 +170,7 @@ def _optimize(
 
 def _worker(job: _Job, unit: tuple[int, int]) -> int:
     worker, share = unit
-    return _optimize(job, worker=worker, share=share)
+    return _optimize(job, worker=worker, share=share, threads=1)
 
 
 def _check_space(prep: Prepared, model: str) -> dict[str, Any]:
