@@ -300,3 +300,46 @@ def test_inner_folds_on_threads_give_the_study_of_one_thread(tmp_path, ohlcv_csv
     free = run(threads, None)
     assert free == run(1, None) and isinstance(free[0], float)
     assert sorted(free[1]) == [k * STEP_STRIDE + e for k in range(3) for e in range(3)]
+
+
+def test_trials_run_with_the_older_objects_frozen_for_the_collector(
+    tmp_path, ohlcv_csv, monkeypatch
+):
+    """Optuna collects garbage after every trial; with the process's older objects frozen
+    that collection walks only what the trial made (0.27 s a trial otherwise)."""
+    import gc
+
+    from fincast.tune import objective
+
+    frozen = []
+    call = objective.Objective.__call__
+
+    def spy(self, trial):
+        frozen.append(gc.get_freeze_count())
+        return call(self, trial)
+
+    monkeypatch.setattr(objective.Objective, "__call__", spy)
+    tune(tune_cfg(ohlcv_csv, tmp_path / "t"), trials=2, inner=2, backtest=False)
+    assert len(frozen) == 2 and min(frozen) > 0
+    assert gc.get_freeze_count() == 0  # unfrozen afterwards
+
+
+def test_young_collections_freezes_what_exists_and_collects_what_it_made():
+    import gc
+    import weakref
+
+    from fincast._gc import young_collections
+
+    class Node:
+        pass
+
+    with young_collections():
+        assert gc.get_freeze_count() > 0
+        cycle = Node()
+        cycle.self = cycle  # garbage only a collection frees
+        ref = weakref.ref(cycle)
+        del cycle
+        with young_collections():  # nested: the outer freeze is left alone
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0 and ref() is None

@@ -8,16 +8,14 @@ the backtest wrote them.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._gc import young_collections
 from ..config import RunConfig
 from ..errors import RunError
 from ..metrics.evaluation import evaluate
@@ -51,27 +49,7 @@ def report_title(manifest: dict[str, Any] | None, run_dir: Path) -> str:
     return " · ".join(["fincast report", *([str(name)] if name else []), Path(run_dir).name])
 
 
-@contextmanager
-def _young_collections() -> Iterator[None]:
-    """Let the garbage collector skip the objects that existed before (``gc.freeze``).
-
-    Scoring and drawing create many short-lived objects; every full collection in between
-    would also walk all of the process's older objects (the data, and after a backtest
-    the trained models and the JAX runtime), which took a large share of the time of
-    writing the outputs. The objects made here are collected as usual and at the end.
-    """
-    if gc.get_freeze_count():  # the caller manages frozen objects itself
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.collect()  # the garbage made here (figures), without walking the older objects
-        gc.unfreeze()
-
-
-@_young_collections()
+@young_collections()
 def publish(
     run_dir: Path,
     predictions: pd.DataFrame,

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._gc import young_collections
 from ..backtest.engine import Prepared, model_params, prepare, run_backtest
 from ..backtest.executors import default_threads, make_executor
 from ..config import RunConfig, load_config
@@ -157,14 +158,15 @@ def _optimize(
         callbacks.append(
             lambda s, t: on_trial(t.number, t.state.name.lower(), t.value, _finished(optuna, s))
         )
-    study.optimize(
-        objective,
-        n_trials=remaining,
-        timeout=job.timeout,
-        callbacks=callbacks,
-        catch=(ConfigError,),
-        gc_after_trial=True,
-    )
+    with young_collections():  # the collection after each trial skips the older objects
+        study.optimize(
+            objective,
+            n_trials=remaining,
+            timeout=job.timeout,
+            callbacks=callbacks,
+            catch=(ConfigError,),
+            gc_after_trial=True,
+        )
     return remaining
 
 
