@@ -5,35 +5,60 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
+
 from fincast.models.fastfit import _CompiledOnce
 
 
-def test_the_first_call_compiles_in_one_thread_later_calls_run_together():
-    running, peak = [0], []
-    guard = threading.Lock()
+class _Probe:
+    """A stand-in for a jitted function that records how many calls overlap."""
 
-    def fn(x):
-        with guard:
-            running[0] += 1
-            peak.append(running[0])
+    def __init__(self) -> None:
+        self.running, self.peak, self.guard = 0, [], threading.Lock()
+
+    def __call__(self, x):
+        with self.guard:
+            self.running += 1
+            self.peak.append(self.running)
         time.sleep(0.05)
-        with guard:
-            running[0] -= 1
+        with self.guard:
+            self.running -= 1
         return x * 2
 
-    once = _CompiledOnce(fn)
 
-    def call_twice_at_once():
-        out: list[int] = []
-        threads = [threading.Thread(target=lambda: out.append(once(3))) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return out
+def _at_once(*calls):
+    out: list = []
+    threads = [threading.Thread(target=lambda c=c: out.append(c())) for c in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
 
-    assert call_twice_at_once() == [6, 6]
-    assert max(peak) == 1  # the first (compiling) call was alone
-    peak.clear()
-    assert call_twice_at_once() == [6, 6]
-    assert max(peak) == 2  # compiled: the threads run together
+
+def test_new_inputs_compile_in_one_thread_known_inputs_run_together():
+    probe = _Probe()
+    once = _CompiledOnce(probe)
+    assert _at_once(lambda: once(3), lambda: once(3)) == [6, 6]
+    assert max(probe.peak) == 1  # the first (compiling) call was alone
+    probe.peak.clear()
+    assert _at_once(lambda: once(3), lambda: once(3)) == [6, 6]
+    assert max(probe.peak) == 2  # compiled: the threads run together
+    probe.peak.clear()
+    x = np.ones(4)  # a shape not seen yet traces again: alone, even after the first call
+    assert [list(v) for v in _at_once(lambda: once(x), lambda: once(x))] == [[2.0] * 4] * 2
+    assert max(probe.peak) == 1
+
+
+def test_the_functions_of_one_trainer_never_trace_at_once():
+    """Tracing the training step and the evaluation of one reference model at the same
+    time let a tracer of one escape into the other (UnexpectedTracerError in a tune trial
+    whose inner folds train on two threads)."""
+    probe = _Probe()
+    lock = threading.RLock()
+    train, evaluate = _CompiledOnce(probe, lock), _CompiledOnce(probe, lock)
+    assert _at_once(lambda: train(1), lambda: evaluate(2)) in ([2, 4], [4, 2])
+    assert max(probe.peak) == 1
+    probe.peak.clear()
+    assert sorted(_at_once(lambda: train(1), lambda: evaluate(2))) == [2, 4]
+    assert max(probe.peak) == 2  # both known now: in parallel

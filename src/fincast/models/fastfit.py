@@ -188,26 +188,51 @@ def _padded(x: np.ndarray, rows: int) -> np.ndarray:
 
 
 class _CompiledOnce:
-    """A jitted function whose first call (the compilation) is made by one thread at a time.
+    """A jitted function that traces and compiles each kind of input in one thread at a time.
 
-    Units training on several threads (:class:`fincast.backtest.executors.ThreadExecutor`)
-    start together: without this each would compile the same program at once, using twice
-    the memory and CPU for one result. Later calls run in parallel.
+    Units training on several threads (:class:`fincast.backtest.executors.ThreadExecutor`,
+    and the inner folds of a ``fincast tune`` trial) share a :class:`Trainer`. Tracing one
+    of its functions runs the trainer's reference Keras model symbolically; two threads
+    tracing that model at once (say one the training step, the other the evaluation, for
+    a batch size not seen before) can see each other's tracers and fail with JAX's
+    ``UnexpectedTracerError``, and two threads compiling the same program would spend
+    twice the memory and CPU for one result. So a call with inputs of a shape, dtype and
+    structure this function has not run yet takes ``lock`` (the trainer's, shared by its
+    functions); calls with known inputs run in parallel.
     """
 
-    def __init__(self, fn: Any) -> None:
-        self._fn, self._lock, self._ready = fn, threading.Lock(), False
+    def __init__(self, fn: Any, lock: threading.RLock | None = None) -> None:
+        self._fn, self._lock = fn, lock or threading.RLock()
+        self._seen: set[Any] = set()
 
     def __getattr__(self, name: str) -> Any:  # the jitted function's own (_cache_size ...)
         return getattr(self._fn, name)
 
     def __call__(self, *args: Any) -> Any:
-        if self._ready:
+        kind = _input_kind(args)
+        if kind in self._seen:
             return self._fn(*args)
         with self._lock:
             out = self._fn(*args)
-            self._ready = True
+            self._seen.add(kind)
             return out
+
+
+def _input_kind(args: Any) -> Any:
+    """What ``jax.jit`` traces for: the tree of ``args`` and each leaf's type, shape, dtype
+    and weak type (more distinctions than jit makes only cost a lock)."""
+    import jax
+
+    leaves, tree = jax.tree_util.tree_flatten(args)
+    return tree, tuple(
+        (
+            type(x).__name__,
+            getattr(x, "shape", None),
+            str(getattr(x, "dtype", "")),
+            getattr(x, "weak_type", None),
+        )
+        for x in leaves
+    )
 
 
 class _Run:
@@ -244,11 +269,12 @@ class Trainer:
         self.signature = _signature(reference)
         self.optimizer_signature = _optimizer_signature(reference)
         self._metrics = [v.value for v in reference.metrics_variables]
-        self._train = _CompiledOnce(jax.jit(self._train_chunk, donate_argnums=0))
+        tracing = threading.RLock()  # one trace of the reference model at a time
+        self._train = _CompiledOnce(jax.jit(self._train_chunk, donate_argnums=0), tracing)
         # the folds (and seeds) of a walk-forward at once: one set of weights each
         self._train_many = jax.jit(self._train_group, donate_argnums=0)
-        self._evaluate = _CompiledOnce(jax.jit(self._evaluate_block))
-        self._predict = _CompiledOnce(jax.jit(self._predict_block))
+        self._evaluate = _CompiledOnce(jax.jit(self._evaluate_block), tracing)
+        self._predict = _CompiledOnce(jax.jit(self._predict_block), tracing)
 
     # -- compiled pieces ----------------------------------------------------------------
     def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:

@@ -225,12 +225,12 @@ class _FoldFit:
             raise optuna.TrialPruned(str(self.error)) from None
         if self.error is not None:
             raise self.error
+        task = self.objective.prep.task
         self.val_loss = self.forecaster.history_.get("val_loss", [])
         pred = self.forecaster.predict(self.val_batch)
         assert self.val_batch.y is not None
-        self.value = score(self.objective.prep.task, self.val_batch.y, pred, self.val_batch.naive)
-        prep = self.objective.prep
-        self.frame = _trading_rows(prep.task, self.design, self.val, np.asarray(pred), self.k)
+        self.value = score(task, self.val_batch.y, pred, self.val_batch.naive)
+        self.frame = _trading_rows(task, self.design, self.val, np.asarray(pred), self.k)
 
 
 @dataclass
