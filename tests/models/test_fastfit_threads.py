@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from fincast.models.fastfit import _CompiledOnce
+from fincast.models.fastfit import _TracedAlone
 
 
 class _Probe:
@@ -38,7 +38,7 @@ def _at_once(*calls):
 
 def test_new_inputs_compile_in_one_thread_known_inputs_run_together():
     probe = _Probe()
-    once = _CompiledOnce(probe)
+    once = _TracedAlone(probe)
     assert _at_once(lambda: once(3), lambda: once(3)) == [6, 6]
     assert max(probe.peak) == 1  # the first (compiling) call was alone
     probe.peak.clear()
@@ -56,7 +56,7 @@ def test_the_functions_of_one_trainer_never_trace_at_once():
     whose inner folds train on two threads)."""
     probe = _Probe()
     lock = threading.RLock()
-    train, evaluate = _CompiledOnce(probe, lock), _CompiledOnce(probe, lock)
+    train, evaluate = _TracedAlone(probe, lock), _TracedAlone(probe, lock)
     assert _at_once(lambda: train(1), lambda: evaluate(2)) in ([2, 4], [4, 2])
     assert max(probe.peak) == 1
     probe.peak.clear()

@@ -187,7 +187,7 @@ def _padded(x: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
-class _CompiledOnce:
+class _TracedAlone:
     """A jitted function that traces and compiles each kind of input in one thread at a time.
 
     Units training on several threads (:class:`fincast.backtest.executors.ThreadExecutor`,
@@ -270,11 +270,11 @@ class Trainer:
         self.optimizer_signature = _optimizer_signature(reference)
         self._metrics = [v.value for v in reference.metrics_variables]
         tracing = threading.RLock()  # one trace of the reference model at a time
-        self._train = _CompiledOnce(jax.jit(self._train_chunk, donate_argnums=0), tracing)
+        self._train = _TracedAlone(jax.jit(self._train_chunk, donate_argnums=0), tracing)
         # the folds (and seeds) of a walk-forward at once: one set of weights each
         self._train_many = jax.jit(self._train_group, donate_argnums=0)
-        self._evaluate = _CompiledOnce(jax.jit(self._evaluate_block), tracing)
-        self._predict = _CompiledOnce(jax.jit(self._predict_block), tracing)
+        self._evaluate = _TracedAlone(jax.jit(self._evaluate_block), tracing)
+        self._predict = _TracedAlone(jax.jit(self._predict_block), tracing)
 
     # -- compiled pieces ----------------------------------------------------------------
     def _train_chunk(self, state: Any, x: Any, y: Any, w: Any, active: Any) -> Any:
