@@ -39,8 +39,15 @@ def test_direction_accuracy_ignores_rows_without_a_move():
 def test_a_zero_forecast_never_calls_a_direction():
     # undefined, not "always wrong": the naive forecast of `return` is 0
     assert regression_metrics([1.0, -2.0], [0.0, 0.0])["direction_accuracy"] is None
-    # a forecast that calls a direction sometimes is scored, its flat rows counting as misses
-    assert regression_metrics([1.0, -2.0], [0.5, 0.0])["direction_accuracy"] == 0.5
+    assert regression_metrics([1.0, -2.0], [0.0, 0.0])["direction_call_share"] == 0.0
+    # a forecast that calls a direction sometimes is scored on its calls only, the share of
+    # calls beside it (a flat forecast abstains; it is not a wrong call)
+    m = regression_metrics([1.0, -2.0, 3.0, -1.0], [0.5, 0.0, -1.0, 0.0])
+    assert m["direction_accuracy"] == 0.5
+    assert m["direction_call_share"] == 0.5
+    # rows that did not move count in neither
+    m = regression_metrics([1.0, 0.0, -1.0], [0.5, 0.3, 0.0])
+    assert (m["direction_accuracy"], m["direction_call_share"]) == (1.0, 0.5)
 
 
 def test_level_direction_is_measured_against_the_naive_forecast():

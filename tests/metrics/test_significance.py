@@ -62,14 +62,54 @@ def test_dm_direct_computation_h3() -> None:
     assert out["p_value"] == pytest.approx(stats.t.cdf(expected, df=n - 1))
 
 
-def test_dm_falls_back_to_bartlett_when_variance_is_negative() -> None:
-    # alternating differential: γ1 = -(n-1)/n, so γ0 + 2γ1 < 0; Bartlett gives γ0 + γ1 = 1/n
+def _r_dm_test(d: np.ndarray, h: int) -> tuple[float, float]:
+    """R's forecast::dm.test (varestimator "acf", alternative "less"), step by step:
+    acf covariances to lag h - 1, and a call with h = 1 when their sum is negative."""
+    n = len(d)
+    e = d - d.mean()
+    acov = [float(e[k:] @ e[: n - k]) / n for k in range(h)]
+    var = (acov[0] + 2 * sum(acov[1:])) / n
+    if var <= 0:
+        return _r_dm_test(d, 1)
+    k = ((n + 1 - 2 * h + (h / n) * (h - 1)) / n) ** 0.5
+    stat = d.mean() / math.sqrt(var) * k
+    return stat, float(stats.t.cdf(stat, df=n - 1))
+
+
+def test_dm_falls_back_to_h1_as_r_dm_test_when_variance_is_negative() -> None:
+    # alternating differential: γ1 = -(n-1)/n, so γ0 + 2γ1 < 0
     d = 0.1 + np.array([1.0, -1, 1, -1, 1, -1])
-    n, h = 6, 2
-    out = diebold_mariano(d, np.zeros(n), horizon=h)
-    assert out["variance"] == "bartlett"
-    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
-    assert out["statistic"] == pytest.approx(0.1 / math.sqrt((1 / n) / n) * hln)
+    out = diebold_mariano(d, np.zeros(6), horizon=2)
+    assert out["variance"] == "h1_fallback"
+    stat, p = _r_dm_test(d, 2)
+    assert out["statistic"] == pytest.approx(stat, rel=1e-12)
+    assert out["p_value"] == pytest.approx(p, rel=1e-12)
+    # n 40, h 3 with a negative long-run variance: the fallback is the conservative one
+    rng = np.random.default_rng(3)
+    while True:
+        x = rng.normal(0.25, 1.0, 40)
+        x[1::2] = -x[::2] + rng.normal(0.6, 0.3, 20)  # strongly negative γ1, γ2
+        e = x - x.mean()
+        if (e @ e + 2 * (e[1:] @ e[:-1] + e[2:] @ e[:-2])) < 0:
+            break
+    out = diebold_mariano(-x, np.zeros(40), horizon=3)
+    stat, p = _r_dm_test(-x, 3)
+    assert out["variance"] == "h1_fallback"
+    assert out["p_value"] == pytest.approx(p, rel=1e-12)
+    # the former Bartlett fallback (weights 1 - k/3 over 2 lags, HLN of h 3) was smaller
+    g = [float(e[k:] @ e[: 40 - k]) / 40 for k in range(3)]
+    bart = g[0] + 2 * (2 / 3 * g[1] + 1 / 3 * g[2])
+    hln3 = math.sqrt((41 - 6 + 3 * 2 / 40) / 40)
+    old_p = stats.t.cdf(-x.mean() / math.sqrt(bart / 40) * hln3, df=39)
+    assert bart > 0 and old_p < p
+
+
+def test_dm_undefined_when_too_few_rows_for_the_horizon() -> None:
+    # n + 1 - 2h + h(h-1)/n = 0 at n = h = 3: the HLN factor is not defined
+    out = diebold_mariano(np.array([1.0, 2.0, 0.5]), np.zeros(3), horizon=3)
+    assert out["statistic"] is None and out["p_value"] is None
+    assert "too few rows" in out["reason"]
+    assert diebold_mariano(np.array([1.0, 2.0, 0.5, 1.5]), np.zeros(4), horizon=3)["n"] == 4
 
 
 def test_dm_degenerate_inputs() -> None:

@@ -3,10 +3,11 @@
 For every model and level: empirical coverage, mean width, Winkler score, the number of
 misses, Kupiec's unconditional test of the miss rate and Christoffersen's independence
 test of the misses (:func:`~fincast.metrics.intervals.interval_metrics`), pooled and per
-fold. Scored at the smallest horizon (at longer horizons overlapping targets make misses
-dependent by construction, which the independence test would flag); for a model trained
-with several seeds, the rows of its first seed. The misses are taken in (series, date)
-order.
+fold. Scored at the smallest horizon h; for a model trained with several seeds, the rows
+of its first seed. Coverage, width and Winkler score use every row; the tests use the rows
+of every h-th date, whose h-step targets do not overlap (overlapping targets make misses
+dependent by construction, :func:`~fincast.metrics.overlap.independent_rows`), and the
+independence test counts transitions within each series, in date order.
 
 A plain reading per model and level (``reading``) says whether the intervals are about
 right, too narrow or too wide: "too narrow" / "too wide" when Kupiec's test rejects the
@@ -22,6 +23,7 @@ import pandas as pd
 
 from ..predictions import SEED_COLUMN, interval_columns, interval_levels
 from .intervals import interval_metrics
+from .overlap import independent_rows
 from .summary import order_models
 
 __all__ = ["best_model", "coverage_sentence", "interval_summary", "interval_verdict"]
@@ -73,15 +75,28 @@ def interval_summary(predictions: pd.DataFrame, alpha: float = 0.05) -> dict[str
     for name in order_models(table["model"]):
         rows = _first_seed(table[table["model"] == name])
         entry: dict[str, Any] = {}
+        tested = independent_rows(rows["date"], h).keep
         for level in levels:
             lo_col, hi_col = interval_columns(level)
-            m = interval_metrics(rows["y_true"], rows[lo_col], rows[hi_col], level)
+            m = interval_metrics(
+                rows["y_true"],
+                rows[lo_col],
+                rows[hi_col],
+                level,
+                groups=rows["id"].to_numpy(),
+                tested=tested,
+            )
             m["reading"] = _reading(m, alpha)
             m["folds"] = {
                 str(fold): {
                     k: v
                     for k, v in interval_metrics(
-                        part["y_true"], part[lo_col], part[hi_col], level
+                        part["y_true"],
+                        part[lo_col],
+                        part[hi_col],
+                        level,
+                        groups=part["id"].to_numpy(),
+                        tested=independent_rows(part["date"], h).keep,
                     ).items()
                     if k in ("coverage", "mean_width", "n", "kupiec_pvalue")
                 }

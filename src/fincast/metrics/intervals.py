@@ -35,6 +35,19 @@ def _arrays(*values: ArrayLike) -> list[np.ndarray]:
     return [a[keep] for a in arrays]
 
 
+def _bounded(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> tuple[np.ndarray, ...]:
+    """``y``, ``lo``, ``hi`` of the rows with a finite outcome and both bounds known: an
+    infinite bound is a real (unbounded) interval, only a missing one (NaN) is left out."""
+    yy, ll, hh = (np.asarray(v, dtype="float64").reshape(-1) for v in (y, lo, hi))
+    if not len(yy) == len(ll) == len(hh):
+        raise DataError(
+            f"interval metrics need arrays of one length, got lengths {len(yy)}, {len(ll)}, "
+            f"{len(hh)}"
+        )
+    keep = np.isfinite(yy) & ~np.isnan(ll) & ~np.isnan(hh)
+    return yy[keep], ll[keep], hh[keep], keep
+
+
 def _check_level(level: float) -> float:
     level = float(level)
     if not 0.0 < level < 1.0:
@@ -45,12 +58,17 @@ def _check_level(level: float) -> float:
 def coverage(y: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> float:
     """Share of rows with ``lo <= y <= hi`` (the empirical coverage of the intervals).
 
+    An infinite bound counts (an unbounded interval covers its side); rows with a missing
+    outcome or bound are left out.
+
     Examples
     --------
     >>> coverage([1.0, 2.0, 5.0], [0.0, 0.0, 0.0], [3.0, 3.0, 3.0])
     0.6666666666666666
+    >>> coverage([1.0, 2.0], [-np.inf, 0.0], [np.inf, 1.0])
+    0.5
     """
-    yy, ll, hh = _arrays(y, lo, hi)
+    yy, ll, hh, _ = _bounded(y, lo, hi)
     if not len(yy):
         return float("nan")
     return float(np.mean((yy >= ll) & (yy <= hh)))
@@ -114,12 +132,31 @@ def pinball_loss(y: ArrayLike, q_pred: ArrayLike, quantile: float) -> float:
     return float(mean_pinball_loss(yy, qq, alpha=tau))
 
 
-def interval_metrics(y: ArrayLike, lo: ArrayLike, hi: ArrayLike, level: float) -> dict[str, Any]:
+def interval_metrics(
+    y: ArrayLike,
+    lo: ArrayLike,
+    hi: ArrayLike,
+    level: float,
+    *,
+    groups: ArrayLike | None = None,
+    tested: ArrayLike | None = None,
+) -> dict[str, Any]:
     """Coverage, mean width, Winkler score and the coverage tests of ``level`` intervals.
 
     The misses (``y`` outside ``[lo, hi]``, in time order) go to Kupiec's and
     Christoffersen's tests with the nominal miss rate ``1 - level``
-    (:func:`fincast.metrics.risk.christoffersen`).
+    (:func:`fincast.metrics.risk.christoffersen`). Coverage and the misses count rows with
+    an infinite bound; the width and the Winkler score are over the rows with finite bounds.
+
+    Parameters
+    ----------
+    groups
+        The series of each row (rows of one series consecutive, in time order): the
+        independence test counts transitions within a series only.
+    tested
+        One boolean per row: the rows the tests use (e.g. every h-th date, whose h-step
+        targets do not overlap); all rows by default. Coverage, width and Winkler score use
+        every row.
 
     Returns
     -------
@@ -137,9 +174,13 @@ def interval_metrics(y: ArrayLike, lo: ArrayLike, hi: ArrayLike, level: float) -
     from .risk import christoffersen
 
     level = _check_level(level)
-    yy, ll, hh = _arrays(y, lo, hi)
+    yy, ll, hh, keep = _bounded(y, lo, hi)
     miss = (yy < ll) | (yy > hh)
-    tests = christoffersen(miss, 1.0 - level) if len(yy) else {}
+    test_rows = np.ones(len(yy), dtype=bool)
+    if tested is not None:
+        test_rows = np.asarray(tested, dtype=bool).reshape(-1)[keep]
+    series = None if groups is None else np.asarray(groups).reshape(-1)[keep][test_rows]
+    tests = christoffersen(miss[test_rows], 1.0 - level, groups=series) if test_rows.any() else {}
 
     def plain(v: Any) -> Any:
         return float(v) if v is not None and math.isfinite(float(v)) else None

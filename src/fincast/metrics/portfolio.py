@@ -28,8 +28,9 @@ The rule
 
 Statistics (annual return, volatility, Sharpe, max drawdown, and the information ratio
 against the benchmark) come from ``empyrical``; the Diebold-Mariano test (loss = minus the
-period's return) from :func:`fincast.metrics.significance.diebold_mariano`; the Sharpe
-interval from ``arch``'s stationary bootstrap.
+period's return) from :func:`fincast.metrics.significance.diebold_mariano` at horizon 1,
+since the holding periods do not overlap; the Sharpe interval from ``arch``'s stationary
+bootstrap.
 """
 
 from __future__ import annotations
@@ -253,16 +254,16 @@ def _stats(r: np.ndarray, bench: np.ndarray | None, ppy: float) -> dict[str, Any
     return {k: _json_float(v) for k, v in values.items()}
 
 
-def _sharpe_ci(
-    r: np.ndarray, ppy: float, h: int, reps: int, seed: int, alpha: float
-) -> dict[str, Any]:
+def _sharpe_ci(r: np.ndarray, ppy: float, reps: int, seed: int, alpha: float) -> dict[str, Any]:
+    """Stationary-bootstrap interval of the Sharpe ratio of non-overlapping period returns
+    (the block length is chosen from the returns alone, with no floor at the horizon)."""
     from arch.bootstrap import StationaryBootstrap
 
     from .significance import _block_size
 
     if len(r) < 10 or not np.ptp(r) > 0:
         return {"low": None, "high": None, "level": 1 - alpha, "reason": "too few periods"}
-    block = _block_size(r.reshape(-1, 1), h)
+    block = _block_size(r.reshape(-1, 1), 1)
     bs = StationaryBootstrap(block, r, seed=seed)
 
     def sharpe(x: np.ndarray) -> np.ndarray:
@@ -278,10 +279,12 @@ def _sharpe_ci(
     }
 
 
-def _dm(model: np.ndarray, other: np.ndarray, h: int) -> dict[str, Any]:
+def _dm(model: np.ndarray, other: np.ndarray) -> dict[str, Any]:
+    """DM on the period returns: the rebalancing periods do not overlap, so horizon 1
+    (no lags, no HLN factor of h), whatever the forecast horizon."""
     from .significance import diebold_mariano
 
-    out = diebold_mariano(-model, -other, horizon=h)
+    out = diebold_mariano(-model, -other, horizon=1)
     out["beats_5pct"] = out.pop("beats_naive_5pct")
     return out
 
@@ -406,11 +409,11 @@ def portfolio_metrics(
             entry[leg] = _stats(r, bench, ppy)
             if leg == "short":
                 continue
-            entry[leg]["dm_vs_equal_weight"] = _dm(r, bench, h)
+            entry[leg]["dm_vs_equal_weight"] = _dm(r, bench)
             if naive_ranks and model != "naive":
-                entry[leg]["dm_vs_naive"] = _dm(r, wide[leg]["naive"].to_numpy(), h)
+                entry[leg]["dm_vs_naive"] = _dm(r, wide[leg]["naive"].to_numpy())
         entry["long_short"]["sharpe_ci"] = _sharpe_ci(
-            wide["long_short"][model].to_numpy(), ppy, h, bootstrap_reps, seed, alpha
+            wide["long_short"][model].to_numpy(), ppy, bootstrap_reps, seed, alpha
         )
         entry["turnover"] = _json_float(rows["turnover"].mean())
         entry["n_periods"] = len(rows)

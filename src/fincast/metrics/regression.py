@@ -20,7 +20,8 @@ from sklearn.metrics import (
 )
 
 from ..errors import DataError
-from .forecast_tests import pesaran_timmermann
+from .forecast_tests import pesaran_timmermann, pesaran_timmermann_clustered
+from .overlap import independent_rows
 
 __all__ = ["REGRESSION_METRICS", "regression_metrics"]
 
@@ -34,6 +35,8 @@ REGRESSION_METRICS = (
     "n_predictions",
     "pt_statistic",
     "pt_pvalue",
+    "direction_call_share",
+    "pt_test",
 )
 
 
@@ -49,17 +52,24 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> float | None:
-    """Share of rows with a non-zero actual move whose predicted sign matches it.
+def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | None, float | None]:
+    """Direction accuracy over the calls, and the share of rows with a call.
 
-    Undefined (None) when nothing moved, or when the forecast never calls a direction (a
-    constant "no change" forecast such as the naive one of ``return``: a score of 0 would
-    read as "always wrong", which it is not).
+    Among the rows whose actual value moved (non-zero), a forecast of exactly 0 makes no
+    call (a network shrunk to naive's "no change" on that day). The accuracy is the share
+    of the calls whose sign matches the move, so a forecast that abstains is not scored as
+    wrong; the share is the fraction of moved rows with a call. Both are None when nothing
+    moved; the accuracy is None when the forecast never calls a direction (the naive one
+    of ``return``).
     """
     moved = actual != 0
-    if not moved.any() or not (predicted[moved] != 0).any():
-        return None
-    return float(accuracy_score(np.sign(actual[moved]), np.sign(predicted[moved])))
+    if not moved.any():
+        return None, None
+    called = moved & (predicted != 0)
+    share = float(called.sum() / moved.sum())
+    if not called.any():
+        return None, share
+    return float(accuracy_score(np.sign(actual[called]), np.sign(predicted[called]))), share
 
 
 def regression_metrics(
@@ -68,6 +78,8 @@ def regression_metrics(
     *,
     y_naive: ArrayLike | None = None,
     relative: bool = False,
+    dates: ArrayLike | None = None,
+    horizons: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Error and direction metrics of point forecasts.
 
@@ -86,20 +98,29 @@ def regression_metrics(
     relative
         True for forecasts of a value (``level``): directions are moves relative to
         ``y_naive``; False for forecasts of a change (``return``): their signs.
+    dates, horizons
+        The date and horizon (in steps) of each row. With them the Pesaran-Timmermann test
+        takes the rows of every H-th date only (H the largest horizon), whose h-step
+        targets do not overlap (:func:`fincast.metrics.overlap.independent_rows`), and
+        pools the rows that share a date (a panel's series) by clustering on the date;
+        without them every row counts as an independent observation.
 
     Returns
     -------
     dict
         ``mse``, ``rmse``, ``mae``, ``r2``, ``direction_accuracy`` (floats or ``None`` when
         undefined) and ``n_predictions`` (int). ``r2`` needs at least 2 rows.
-        ``direction_accuracy`` is the share of rows whose predicted direction matches the
-        actual one, counting only rows that actually moved: the sign of ``y_pred`` against
-        the sign of ``y_true`` by default; the sign of ``y_pred - y_naive`` against the
-        sign of ``y_true - y_naive`` with ``relative`` (``None`` without ``y_naive``, and
-        ``None`` for a forecast that never moves, such as naive itself).
+        ``direction_accuracy`` is the share of the forecast's calls whose direction
+        matches the actual one, among the rows that actually moved; a forecast of no
+        change makes no call on that row (``direction_call_share`` is the share of moved
+        rows with a call): the sign of ``y_pred`` against the sign of ``y_true`` by
+        default; the sign of ``y_pred - y_naive`` against the sign of ``y_true - y_naive``
+        with ``relative`` (``None`` without ``y_naive``, and ``None`` for a forecast that
+        never moves, such as naive itself).
         ``pt_statistic`` / ``pt_pvalue`` (``return`` only): the Pesaran-Timmermann test that
         the sign of ``y_pred`` anticipates the sign of ``y_true`` (one-sided; ``None`` for
-        a forecast whose sign never changes, such as naive's 0).
+        a forecast whose sign never changes, such as naive's 0); ``pt_test`` says which
+        rows it used (with ``dates``).
 
     Raises
     ------
@@ -122,6 +143,10 @@ def regression_metrics(
         )
     keep = np.isfinite(actual) & np.isfinite(predicted)
     actual, predicted = actual[keep], predicted[keep]
+    sample = None
+    if dates is not None:
+        h = None if horizons is None else np.asarray(horizons).reshape(-1)[keep]
+        sample = independent_rows(np.asarray(dates).reshape(-1)[keep], h)
     n = len(actual)
     out: dict[str, Any] = dict.fromkeys(REGRESSION_METRICS)
     out["n_predictions"] = n
@@ -132,13 +157,23 @@ def regression_metrics(
     out["mae"] = _finite_or_none(mean_absolute_error(actual, predicted))
     out["r2"] = _finite_or_none(r2_score(actual, predicted)) if n >= 2 else None
     if not relative:
-        out["direction_accuracy"] = _sign_accuracy(actual, predicted)
-        pt = pesaran_timmermann(actual, predicted)
+        out["direction_accuracy"], out["direction_call_share"] = _sign_accuracy(actual, predicted)
+        if sample is None:
+            pt = pesaran_timmermann(actual, predicted)
+        else:
+            k = sample.keep
+            if sample.clustered:
+                pt = pesaran_timmermann_clustered(actual[k], predicted[k], sample.cluster[k])
+            else:
+                pt = pesaran_timmermann(actual[k], predicted[k])
+            if pt["statistic"] is not None:
+                kind = "regression form, clustered" if sample.clustered else "1992"
+                out["pt_test"] = f"PT ({kind}) on {sample.describe()}"
         out["pt_statistic"], out["pt_pvalue"] = pt["statistic"], pt["pvalue"]
     elif naive is not None:
         naive = naive[keep]
         known = np.isfinite(naive)
-        out["direction_accuracy"] = _sign_accuracy(
+        out["direction_accuracy"], out["direction_call_share"] = _sign_accuracy(
             actual[known] - naive[known], predicted[known] - naive[known]
         )
     return out

@@ -101,7 +101,9 @@ def kupiec_pof(misses: ArrayLike, p: float) -> dict[str, Any]:
     }
 
 
-def christoffersen(misses: ArrayLike, p: float) -> dict[str, Any]:
+def christoffersen(
+    misses: ArrayLike, p: float, *, groups: ArrayLike | None = None
+) -> dict[str, Any]:
     """Christoffersen's independence and conditional-coverage tests of a miss sequence.
 
     From the transition counts ``n_ij`` (a row in state i followed by one in state j, 1 =
@@ -114,7 +116,10 @@ def christoffersen(misses: ArrayLike, p: float) -> dict[str, Any]:
         LR_cc  = -2 [ln L(p, p)   - ln L(pi01, pi11)]   ~ chi2(2)
 
     ``LR_cc = LR_uc + LR_ind`` with ``LR_uc`` on the ``n - 1`` transitions, as in the
-    paper. ``uc_*`` is Kupiec's test on all ``n`` rows (:func:`kupiec_pof`).
+    paper. ``uc_*`` is Kupiec's test on all ``n`` rows (:func:`kupiec_pof`). With
+    ``groups`` (the series of each row, each series' rows consecutive and in time order)
+    only transitions within a series count: the last row of one series followed by the
+    first of the next is no transition.
 
     Returns
     -------
@@ -140,6 +145,12 @@ def christoffersen(misses: ArrayLike, p: float) -> dict[str, Any]:
         "uc_pvalue": uc["pvalue"],
     }
     prev, cur = hits[:-1].astype(int), hits[1:].astype(int)
+    if groups is not None:
+        g = np.asarray(groups).reshape(-1)
+        if len(g) != len(hits):
+            raise DataError(f"groups has {len(g)} rows but misses has {len(hits)}")
+        same = g[1:] == g[:-1]
+        prev, cur = prev[same], cur[same]
     counts = np.zeros((2, 2), dtype=int)
     np.add.at(counts, (prev, cur), 1)
     out["transitions"] = counts.tolist()

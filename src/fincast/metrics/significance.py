@@ -27,7 +27,7 @@ most ``sqrt(n)``. Everything is deterministic under ``seed``.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,13 +50,13 @@ __all__ = [
 DEFAULT_BOOTSTRAP_REPS = 500
 
 
-def _long_run_variance(d: np.ndarray, lags: int, kernel: Literal["uniform", "bartlett"]) -> float:
+def _long_run_variance(d: np.ndarray, lags: int) -> float:
+    """``γ0 + 2 Σ_{k=1}^{lags} γk`` (uniform weights, autocovariances with divisor n)."""
     n = len(d)
     e = d - d.mean()
     total = float(e @ e) / n
     for k in range(1, lags + 1):
-        weight = 1.0 if kernel == "uniform" else 1.0 - k / (lags + 1)
-        total += 2.0 * weight * float(e[k:] @ e[:-k]) / n
+        total += 2.0 * float(e[k:] @ e[:-k]) / n
     return total
 
 
@@ -69,9 +69,12 @@ def diebold_mariano(
     ``mean(d) / sqrt(V / n)`` where ``V = γ0 + 2 Σ_{k=1}^{h-1} γk`` is the usual DM long-run
     variance (autocovariances γk with divisor n, h - 1 lags, uniform weights as in Diebold
     and Mariano 1995 and R's ``forecast::dm.test``). When that estimate is not positive
-    (possible for h > 1) the Bartlett (Newey-West) weights ``1 - k/h`` are used instead. The
-    Harvey-Leybourne-Newbold (1997) factor ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` corrects the
-    statistic, which is compared with Student's t with n - 1 degrees of freedom.
+    (possible for h > 1) the test falls back to h = 1, as ``dm.test`` does: no lags and the
+    HLN factor of h = 1 (``variance="h1_fallback"``). The Harvey-Leybourne-Newbold (1997)
+    factor ``sqrt((n + 1 - 2h + h(h-1)/n) / n)`` corrects the statistic, which is compared
+    with Student's t with n - 1 degrees of freedom; where that factor is not defined
+    (``n + 1 - 2h + h(h-1)/n <= 0``, too few rows for the horizon) the test is undefined and
+    ``reason`` says so.
 
     Parameters
     ----------
@@ -87,7 +90,7 @@ def diebold_mariano(
     dict
         ``statistic`` (HLN-corrected; negative when the model has smaller losses),
         ``p_value`` (one-sided, H1: the model is more accurate), ``p_value_two_sided``,
-        ``mean_loss_diff``, ``n``, ``variance`` (``uniform`` or ``bartlett``) and
+        ``mean_loss_diff``, ``n``, ``variance`` (``uniform`` or ``h1_fallback``) and
         ``beats_naive_5pct`` (one-sided p < 0.05). When the test is undefined (n < 3, zero
         variance, e.g. a model identical to naive) the statistic and p-values are None and
         ``beats_naive_5pct`` is False.
@@ -127,17 +130,23 @@ def diebold_mariano(
     }
     if n < 3:
         return result
+    if n + 1 - 2 * h + h * (h - 1) / n <= 0:  # the HLN factor is not defined
+        result["reason"] = f"too few rows ({n}) for the horizon {h}"
+        return result
     lags = min(h - 1, n - 1)
-    kernel: Literal["uniform", "bartlett"] = "uniform"
-    var = _long_run_variance(d, lags, kernel)
+    variance = "uniform"
+    var = _long_run_variance(d, lags)
     if not var > 0 and lags > 0:
-        kernel = "bartlett"
-        var = _long_run_variance(d, lags, kernel)
+        # As R's forecast::dm.test: a negative long-run variance falls back to h = 1 (no
+        # lags and the HLN factor of h = 1), which is conservative; Bartlett weights with
+        # h - 1 lags were not (n 40, h 3: p 0.022 where dm.test gives 0.060).
+        variance, h = "h1_fallback", 1
+        var = _long_run_variance(d, 0)
     scale = float(np.abs(d).max())
     if not var > (1e-14 * scale) ** 2 or not math.isfinite(var):
         return result
     dm = mean / math.sqrt(var / n)
-    hln = math.sqrt(max(n + 1 - 2 * h + h * (h - 1) / n, 0.0) / n)
+    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     stat = dm * hln
     p_one = float(stats.t.cdf(stat, df=n - 1))
     p_two = float(2 * stats.t.sf(abs(stat), df=n - 1))
@@ -145,7 +154,7 @@ def diebold_mariano(
         statistic=_json_float(stat),
         p_value=_json_float(p_one),
         p_value_two_sided=_json_float(p_two),
-        variance=kernel,
+        variance=variance,
         beats_naive_5pct=bool(p_one < 0.05),
     )
     return result

@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from .forecast_tests import mincer_zarnowitz, newey_west_lags
+from .overlap import independent_rows
 
 __all__ = ["VOLATILITY_METRICS", "qlike", "volatility_metrics"]
 
@@ -25,6 +26,7 @@ VOLATILITY_METRICS = (
     "mz_beta",
     "mz_r2",
     "mz_pvalue",
+    "mz_test",
 )
 
 
@@ -50,16 +52,27 @@ def qlike(sigma_true: ArrayLike, sigma_pred: ArrayLike) -> float:
     return float(np.mean(ratio - np.log(ratio) - 1.0))
 
 
-def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
+def volatility_metrics(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    *,
+    dates: ArrayLike | None = None,
+    horizons: ArrayLike | None = None,
+) -> dict[str, Any]:
     """MSE, RMSE, MAE, QLIKE, R² and the Mincer-Zarnowitz regression of volatility forecasts.
 
     Rows where either value is not finite, or the forecast is not > 0, are left out.
     ``mz_*`` is the Mincer-Zarnowitz regression on variances, realised = a + b forecast
     (:func:`fincast.metrics.forecast_tests.mincer_zarnowitz`): ``mz_alpha``, ``mz_beta``,
-    ``mz_r2`` and ``mz_pvalue``, the p-value of the joint test a = 0, b = 1 (Wald, with
-    Newey-West standard errors at ``floor(4 (n / 100)^(2/9))`` lags, since the targets of
-    neighbouring rows overlap; rows are taken in the order given). A small p-value means
-    the forecasts are biased or mis-scaled.
+    ``mz_r2`` and ``mz_pvalue``, the p-value of the joint test a = 0, b = 1. A small
+    p-value means the forecasts are biased or mis-scaled.
+
+    With ``dates`` (and ``horizons``, in steps) the regression is fitted on the rows of
+    every H-th date (H the largest horizon: :func:`fincast.metrics.overlap.independent_rows`),
+    whose h-step targets do not overlap, with an HC3 F test, or an F test clustered by date
+    when several rows share a date (a panel, or several horizons pooled); ``mz_test`` says
+    which. Without ``dates`` the rows are taken in the order given with Newey-West
+    standard errors at ``floor(4 (n / 100)^(2/9))`` lags.
 
     Examples
     --------
@@ -80,7 +93,17 @@ def volatility_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, Any]:
     q = qlike(t, p)
     out["qlike"] = q if math.isfinite(q) else None
     out["r2"] = float(r2_score(t, p)) if len(t) > 1 and np.var(t) > 0 else None
-    mz = mincer_zarnowitz(np.square(t), np.square(p), hac_lags=newey_west_lags(len(t)))
+    if dates is None:
+        mz = mincer_zarnowitz(np.square(t), np.square(p), hac_lags=newey_west_lags(len(t)))
+    else:
+        h = None if horizons is None else np.asarray(horizons).reshape(-1)[keep]
+        rows = independent_rows(np.asarray(dates).reshape(-1)[keep], h)
+        k = rows.keep
+        clusters = rows.cluster[k] if rows.clustered else None
+        mz = mincer_zarnowitz(
+            np.square(t[k]), np.square(p[k]), clusters=clusters, robust=clusters is None
+        )
+        out["mz_test"] = f"{mz['test']} on {rows.describe()}" if mz["test"] else None
     out["mz_alpha"], out["mz_beta"] = mz["alpha"], mz["beta"]
     out["mz_r2"], out["mz_pvalue"] = mz["r2"], mz["pvalue"]
     return out

@@ -116,6 +116,7 @@ def adaptive_conformal(
     gamma: float = 0.005,
     delay: int = 1,
     window: int | None = None,
+    cap: ArrayLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Adaptive conformal inference (ACI) intervals for one series and one horizon.
 
@@ -141,6 +142,12 @@ def adaptive_conformal(
         Rows until an outcome is known (the forecast horizon).
     window
         Keep only the most recent ``window`` scores (``None``: all).
+    cap
+        Largest half-width of each test row, shape ``(m,)`` (``None``: no cap). The capped
+        interval is the one returned and the one whose misses update ``alpha``: were the
+        update to see the uncapped (possibly infinite) interval, a capped row that misses
+        would count as covered, and after a volatility jump the reported intervals would
+        miss at 15-23 % for a 10 % target.
 
     Returns
     -------
@@ -163,6 +170,9 @@ def adaptive_conformal(
     true = np.asarray(y_true, dtype="float64").reshape(-1)
     if len(pred) != len(true):
         raise DataError(f"y_pred has {len(pred)} rows but y_true has {len(true)}")
+    limit = None if cap is None else np.asarray(cap, dtype="float64").reshape(-1)
+    if limit is not None and len(limit) != len(pred):
+        raise DataError(f"cap has {len(limit)} rows but y_pred has {len(pred)}")
     res = np.abs(np.asarray(val_residuals, dtype="float64").reshape(-1))
     scores = list(res[np.isfinite(res)])
     target = 1.0 - level
@@ -181,5 +191,7 @@ def adaptive_conformal(
             q = 0.0
         else:
             q = _order_statistic(np.asarray(pool), 1.0 - alpha)
+        if limit is not None:
+            q = min(q, float(limit[t]))
         lo[t], hi[t] = pred[t] - q, pred[t] + q
     return lo, hi

@@ -267,7 +267,9 @@ class Task:
     # ---- scoring -----------------------------------------------------------------------
     def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
         """The metrics of predictions-table rows (with ``y_naive``), without skill."""
-        return kit.regression(rows["y_true"], rows["y_pred"])
+        return kit.regression(
+            rows["y_true"], rows["y_pred"], dates=rows["date"], horizons=rows["horizon"]
+        )
 
     def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
         """Skill against naive on NaN-free rows: ``1 - MSE / MSE_naive`` by default."""

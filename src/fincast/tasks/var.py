@@ -172,12 +172,18 @@ class VaRTask(QuantileTask):
         """The VaR / ES backtests. Rows of one series and horizon are tested in time order
         on non-overlapping periods (every h-th date: overlapping h-step returns would make
         breaches cluster by construction); rows pooled over series or horizons get only
-        the tests that need no order (hit rate, Kupiec, Z2)."""
+        the tests that need no order (hit rate, Kupiec, Z2), on the rows of every H-th
+        date (H the largest horizon), whose periods do not overlap either."""
         assert kit.risk is not None
         ordered = rows["id"].nunique() == 1 and rows["horizon"].nunique() == 1
         if ordered:
             rows = rows.sort_values("date", kind="stable")
             rows = rows.iloc[:: int(rows["horizon"].iloc[0])] if len(rows) else rows
+        elif len(rows):
+            dates = pd.to_datetime(rows["date"]).to_numpy()
+            calendar = np.unique(dates)
+            step = max(int(rows["horizon"].max()), 1)
+            rows = rows[np.searchsorted(calendar, dates) % step == 0]
         pairs = self._pairs(rows)
         return kit.risk(
             rows["y_true"].to_numpy(dtype="float64"),

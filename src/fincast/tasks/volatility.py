@@ -100,4 +100,6 @@ class VolatilityTask(Task):
         return [{"forecast": max(float(chunk[0]), 0.0), "last_value": last_value}]
 
     def metrics(self, rows: pd.DataFrame, kit: MetricKit) -> dict[str, Any]:
-        return kit.volatility(rows["y_true"], rows["y_pred"])
+        return kit.volatility(
+            rows["y_true"], rows["y_pred"], dates=rows["date"], horizons=rows["horizon"]
+        )

@@ -71,6 +71,21 @@ def trial_returns(frame: pd.DataFrame, task: str, cost_bps: float) -> list[float
     return [float(v) for v in rows["net_return"].to_numpy(dtype="float64")]
 
 
+def _dsr_undefined(n_finished: int, variance: float) -> str | None:
+    """Why the deflated Sharpe ratio cannot be computed, or None when it can.
+
+    The DSR deflates by the best Sharpe ratio expected from the trials by luck, estimated
+    from the variance of the finished trials' Sharpe ratios: with fewer than two of them,
+    or none that differ, that variance is unknown (0 is not an estimate), and a "DSR"
+    computed with it would be the undeflated PSR.
+    """
+    if n_finished < 2:
+        return f"{n_finished} finished trial(s); the deflation needs the Sharpe ratios of >= 2"
+    if not variance > 0:
+        return "the finished trials' Sharpe ratios do not vary"
+    return None
+
+
 def backtest_dsr(
     returns: Sequence[float], summary: dict[str, Any], periods_per_year: float | None = None
 ) -> dict[str, Any]:
@@ -92,15 +107,21 @@ def backtest_dsr(
     variance = float(summary.get("trial_sharpe_variance") or 0.0)
     n_tried = max(int(summary.get("n_trials") or 1), 1)
     skew, kurt = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
-    try:
-        out |= deflated_sharpe_ratio(sharpe, len(r), n_tried, variance, skew, kurt)
-    except Exception:  # a non-positive variance of the Sharpe estimate: undefined
-        out |= {"sr0": None, "psr": None}
+    undefined = _dsr_undefined(int(summary.get("n_finished", n_tried) or 0), variance)
+    out |= {"sr0": None, "psr": None}
+    if undefined is None:
+        try:
+            out |= deflated_sharpe_ratio(sharpe, len(r), n_tried, variance, skew, kurt)
+        except Exception:  # a non-positive variance of the Sharpe estimate: undefined
+            undefined = "the Sharpe ratio's estimated variance is not positive"
     annual = sharpe * math.sqrt(periods_per_year) if periods_per_year else None
-    out |= {"sharpe": sharpe, "sharpe_annual": annual}
+    out |= {"sharpe": sharpe, "sharpe_annual": annual, "dsr_undefined": undefined}
     shown = f"{annual:.2f} annualised" if annual is not None else f"{sharpe:.3f} per period"
     if out["dsr"] is None:
-        out["verdict"] = f"tuned backtest Sharpe {shown}: the deflated Sharpe ratio is undefined."
+        out["verdict"] = (
+            f"tuned backtest Sharpe {shown}: the deflated Sharpe ratio cannot be computed "
+            f"({undefined})."
+        )
         return out
     out["significant"] = bool(out["dsr"] >= DSR_LEVEL)
     word = "stays significant" if out["significant"] else "is not significant"
@@ -225,12 +246,16 @@ def overfitting_summary(
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
     sharpe = float(np.mean(r) / np.std(r, ddof=1))
     skew, kurt = float(stats.skew(r)), float(stats.kurtosis(r, fisher=False))
-    try:
-        dsr = deflated_sharpe_ratio(sharpe, n_obs, max(int(n_tried), 1), variance, skew, kurt)
-    except Exception:  # non-positive variance of the Sharpe estimate: undefined
-        dsr = {"dsr": None, "sr0": None, "psr": None}
+    undefined = _dsr_undefined(len(sharpes), variance)
+    dsr: dict[str, Any] = {"dsr": None, "sr0": None, "psr": None}
+    if undefined is None:
+        try:
+            dsr = deflated_sharpe_ratio(sharpe, n_obs, max(int(n_tried), 1), variance, skew, kurt)
+        except Exception:  # non-positive variance of the Sharpe estimate: undefined
+            undefined = "the Sharpe ratio's estimated variance is not positive"
     annual = sharpe * math.sqrt(periods_per_year) if periods_per_year else None
     out |= {"sharpe": sharpe, "sharpe_annual": annual, "trial_sharpe_variance": variance}
+    out |= {"n_finished": len(sharpes), "dsr_undefined": undefined}
     out |= dsr
     out["significant"] = None if dsr["dsr"] is None else bool(dsr["dsr"] >= DSR_LEVEL)
     lengths = {len(x) for x in usable}
@@ -249,7 +274,8 @@ def overfitting_summary(
     shown = f"{annual:.2f} annualised" if annual is not None else f"{sharpe:.3f} per period"
     if out["significant"] is None:
         out["verdict"] = (
-            f"best trial's validation Sharpe {shown}: the deflated Sharpe ratio is undefined."
+            f"best trial's validation Sharpe {shown}: the deflated Sharpe ratio cannot be "
+            f"computed ({undefined})."
         )
     elif out["significant"]:
         out["verdict"] = (
