@@ -14,6 +14,7 @@ from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
 from .garch import GarchBaseline
+from .har import HARBaseline, LogHARBaseline
 from .majority import MajorityBaseline
 from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
@@ -53,6 +54,8 @@ _BUILTIN: tuple[type[Model], ...] = (
     PersistenceBaseline,
     GarchBaseline,
     EWMABaseline,
+    HARBaseline,
+    LogHARBaseline,
     FHSBaseline,
     RiskMetricsBaseline,
     GarchNormalBaseline,
