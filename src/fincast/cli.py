@@ -20,7 +20,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from . import _backend  # noqa: F401  (selects the Keras backend first)
-from .cli_options import INVOCATION, run_command
+from .cli_options import INVOCATION, join_help, run_command
 from .cli_output import (
     err_console,
     out_console,
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fincast`` console script; returns the exit code."""
     from .cli_errors import run_app
 
-    return run_app(app, list(sys.argv[1:] if argv is None else argv))
+    return run_app(join_help(app), list(sys.argv[1:] if argv is None else argv))
 
 
 def run() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 import sys
 import types
 import typing
@@ -24,7 +25,39 @@ import typer
 from .config import SECTIONS, RunConfig, option_info, yaml_mapping
 from .errors import ConfigError
 
-__all__ = ["INVOCATION", "config_flags", "flag", "options_table", "run_command", "shown_default"]
+__all__ = [
+    "INVOCATION",
+    "config_flags",
+    "flag",
+    "join_help",
+    "options_table",
+    "paragraphs",
+    "run_command",
+    "shown_default",
+]
+
+
+def paragraphs(text: str | None) -> str | None:
+    """``text`` (a docstring) with each paragraph on one line, paragraphs apart by a blank line.
+
+    A docstring's hard line breaks are for the source file; left in, rich prints them and a
+    sentence breaks in the middle in ``--help`` whatever the terminal's width.
+    """
+    if text is None:
+        return None
+    blocks = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(b.split()) for b in blocks if b.strip())
+
+
+def join_help(app: typer.Typer) -> typer.Typer:
+    """Give ``app`` and each of its commands their help as :func:`paragraphs` (idempotent)."""
+    info = app.info
+    if isinstance(info.help, str):
+        info.help = paragraphs(info.help)
+    for command in app.registered_commands:
+        text = command.help or (command.callback.__doc__ if command.callback else None)
+        command.help = paragraphs(text)
+    return app
 
 
 def _opt(*names: str, help: str, panel: str = "Invocation") -> Any:
