@@ -115,6 +115,7 @@ def evaluate(
     bootstrap_reps: int = significance.DEFAULT_BOOTSTRAP_REPS,
     alpha: float = 0.05,
     portfolio: str = "quantile:5",
+    figures: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Score, trade and test every model of a predictions table.
 
@@ -135,6 +136,10 @@ def evaluate(
     portfolio
         Cross-sectional portfolio rule of panels (see
         :func:`~fincast.metrics.portfolio.portfolio_metrics`).
+    figures
+        When given, receives the portfolio's per-period returns and IC decay
+        (``"returns"``, ``"ic_decay"``) the metrics were computed from, for the report's
+        figures (see :func:`~fincast.metrics.portfolio.portfolio_metrics`).
 
     Returns
     -------
@@ -216,7 +221,7 @@ def evaluate(
     metrics["verdict"] = verdict_rows(metrics)
     metrics["portfolio"] = portfolio_metrics(
         predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
-        bootstrap_reps=bootstrap_reps, alpha=alpha,
+        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures,
     )  # fmt: skip
     return metrics
 

@@ -504,29 +504,86 @@ def _is_panel(frame: pd.DataFrame) -> bool:
     return bool(frame.groupby(["model", "date"])["id"].nunique().max() >= 2)
 
 
+def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Each row's group number, numbered in the sorted order of the keys (0, 1, …)."""
+    if len(keys) == 1:
+        codes, _ = pd.factorize(frame[keys[0]], sort=True)
+        return np.asarray(codes, dtype="int64")
+    return frame.groupby(keys, sort=True).ngroup().to_numpy(dtype="int64")
+
+
+def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Average ranks (1 = smallest) of ``values`` within each group, as pandas' ``rank()``.
+
+    One sort of (group, value) and run lengths, no per-group Python call; NaN ranks NaN.
+    The average rank of a tie run is an integer or a half, exact in floating point, so
+    the result is the same bits as ``groupby(...).rank()``.
+    """
+    n = len(values)
+    if n == 0:
+        return np.empty(0, dtype="float64")
+    order = np.lexsort((values, codes))
+    v, c = values[order], codes[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(c[1:], c[:-1], out=new_group[1:])
+    new_run = new_group.copy()
+    new_run[1:] |= v[1:] != v[:-1]
+    run = np.cumsum(new_run) - 1
+    pos = np.arange(n)
+    start = np.maximum.accumulate(np.where(new_group, pos, 0))
+    first = pos[new_run][run]
+    length = np.bincount(run)[run]
+    ranks = np.empty(n, dtype="float64")
+    ranks[order] = (first - start) + (length + 1) / 2.0
+    ranks[np.isnan(values)] = np.nan
+    return ranks
+
+
+def _corr_by_codes(
+    codes: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Pearson and Spearman correlation of x with y within each group of ``codes``.
+
+    Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` and the rows of
+    each group. Means and sums are pandas' grouped reductions over one integer key, in row
+    order (the same compensated sums as grouping by the key columns themselves).
+    """
+    key = pd.Index(codes, name="_g")
+    size = pd.Series(codes).groupby(codes, sort=True).size()
+    groups = size.index.to_numpy()
+    result: dict[str, np.ndarray] = {}
+    pairs = {"ic": (x, y), "rank_ic": (_grouped_rank(codes, x), _grouped_rank(codes, y))}
+    for name, (a, b) in pairs.items():
+        d = pd.DataFrame({"a": a, "b": b}, index=key)
+        g = d.groupby(level=0, sort=True)
+        means = g.transform("mean")
+        da = d["a"].to_numpy() - means["a"].to_numpy()
+        db = d["b"].to_numpy() - means["b"].to_numpy()
+        parts = pd.DataFrame({"sxy": da * db, "sxx": da * da, "syy": db * db}, index=key)
+        sums = parts.groupby(level=0, sort=True).sum()
+        lo, hi = g.min(), g.max()
+        spread = (hi["a"] - lo["a"]).to_numpy()
+        spread_y = (hi["b"] - lo["b"]).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = sums["sxy"].to_numpy() / np.sqrt(sums["sxx"].to_numpy() * sums["syy"].to_numpy())
+        corr = np.where((spread > 0) & (spread_y > 0), corr, np.nan)
+        result[name] = np.clip(corr, -1.0, 1.0)
+    return groups, result, size.to_numpy()
+
+
 def _grouped_corr(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Pearson and Spearman correlation of signal with fwd_return within each group."""
-    d = frame[[*keys, "signal", "fwd_return"]].copy()
-    grouped = d.groupby(keys, sort=True)
-    d["rx"] = grouped["signal"].rank()
-    d["ry"] = grouped["fwd_return"].rank()
-    result: dict[str, pd.Series] = {}
-    for name, (x, y) in {"ic": ("signal", "fwd_return"), "rank_ic": ("rx", "ry")}.items():
-        g = d.groupby(keys, sort=True)
-        dx = d[x] - g[x].transform("mean")
-        dy = d[y] - g[y].transform("mean")
-        parts = pd.DataFrame({"sxy": dx * dy, "sxx": dx * dx, "syy": dy * dy})
-        for k in keys:
-            parts[k] = d[k].to_numpy()
-        sums = parts.groupby(keys, sort=True).sum()
-        spread = g[x].max() - g[x].min()
-        spread_y = g[y].max() - g[y].min()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            corr = sums["sxy"] / np.sqrt(sums["sxx"] * sums["syy"])
-        result[name] = corr.where((spread > 0) & (spread_y > 0)).clip(-1.0, 1.0)
-    out = pd.DataFrame(result)
-    out["n"] = d.groupby(keys, sort=True).size()
-    return out.reset_index()
+    codes = _group_codes(frame, keys)
+    _, corr, n = _corr_by_codes(
+        codes,
+        frame["signal"].to_numpy(dtype="float64"),
+        frame["fwd_return"].to_numpy(dtype="float64"),
+    )
+    _, first = np.unique(codes, return_index=True)
+    out = frame[keys].iloc[first].reset_index(drop=True)
+    out["ic"], out["rank_ic"], out["n"] = corr["ic"], corr["rank_ic"], n
+    return out
 
 
 def ic_series(

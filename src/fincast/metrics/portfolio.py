@@ -128,6 +128,13 @@ def _scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFrame:
     return frame.groupby(["model", "id", "date"], as_index=False, sort=False).mean()
 
 
+def _leg_sizes(spec: PortfolioSpec, n_series: np.ndarray) -> np.ndarray:
+    """:meth:`PortfolioSpec.leg_size` of every element of ``n_series`` at once."""
+    n = np.asarray(n_series, dtype="int64")
+    k = np.maximum(1, n // spec.n) if spec.scheme == "quantile" else np.full_like(n, spec.n)
+    return np.where(n < 2, 0, np.minimum(k, n // 2))
+
+
 def _weights(frame: pd.DataFrame, spec: PortfolioSpec) -> pd.DataFrame:
     """Long (> 0) and short (< 0) target weights of every (model, date, id)."""
     f = frame.dropna(subset=["score"]).sort_values(
@@ -137,7 +144,7 @@ def _weights(frame: pd.DataFrame, spec: PortfolioSpec) -> pd.DataFrame:
     pos = g.cumcount().to_numpy()
     n = g["score"].transform("size").to_numpy()
     spread = (g["score"].transform("max") - g["score"].transform("min")).to_numpy()
-    k = np.array([spec.leg_size(int(v)) for v in n]) * (spread > 0)
+    k = _leg_sizes(spec, n) * (spread > 0)
     side = np.where(pos < k, 1.0, np.where(pos >= n - k, -1.0, 0.0))
     if spec.weighting == "forecast":
         raw = (f["score"] - g["score"].transform("mean")).abs().to_numpy() * (side != 0)
@@ -218,10 +225,12 @@ def portfolio_returns(
             continue
         long = _leg_returns(w.assign(weight=w["weight"].clip(lower=0.0)), cost)
         short = _leg_returns(w.assign(weight=w["weight"].clip(upper=0.0)), cost)
-        counts = w.groupby("date").agg(
-            n_long=("weight", lambda s: int((s > 0).sum())),
-            n_short=("weight", lambda s: int((s < 0).sum())),
-            n_series=("id", "size"),
+        sign = w["weight"].to_numpy()
+        counts = (
+            pd.DataFrame({"n_long": sign > 0, "n_short": sign < 0, "n_series": 1})
+            .groupby(w["date"].to_numpy())
+            .sum()
+            .astype("int64")
         )
         parts.append(
             pd.DataFrame(
@@ -313,15 +322,23 @@ def ic_decay(
         ["signal", "fwd_return"]
     ].mean()
     calendar = np.sort(frame["date"].unique())
-    frame["pos"] = np.searchsorted(calendar, frame["date"].to_numpy())
-    realised = frame.drop_duplicates(["id", "pos"])[["id", "pos", "fwd_return"]]
+    pos = np.searchsorted(calendar, frame["date"].to_numpy()).astype("int64")
+    id_codes = np.unique(frame["id"].to_numpy(dtype=object), return_inverse=True)[1]
+    width = len(calendar) + max_lag + 1
+    keys = id_codes.astype("int64") * width + pos  # one integer per (id, date)
+    first = np.unique(keys, return_index=True)[1]  # the first row of each (id, date)
+    known, realised = keys[first], frame["fwd_return"].to_numpy(dtype="float64")[first]
+    groups = finance._group_codes(frame, ["model", "date"])
+    group_model = frame["model"].to_numpy()[np.unique(groups, return_index=True)[1]]
+    signal = frame["signal"].to_numpy(dtype="float64")
     out = []
-    for lag in range(max_lag + 1):
-        later = realised.assign(pos=realised["pos"] - lag)
-        rows = frame.drop(columns="fwd_return").merge(later, on=["id", "pos"], how="inner")
-        if rows.empty:
+    for lag in range(max_lag + 1 if len(frame) else 0):
+        at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
+        hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
+        if not hit.any():
             continue
-        per = finance._grouped_corr(rows, ["model", "date"])
+        present, corr, n = finance._corr_by_codes(groups[hit], signal[hit], realised[at[hit]])
+        per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
         summary = per.groupby("model", sort=False)["rank_ic"].agg(["mean", "size"])
         for model, row in summary.iterrows():
@@ -343,6 +360,7 @@ def portfolio_metrics(
     seed: int = 0,
     bootstrap_reps: int = 500,
     alpha: float = 0.05,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Cross-sectional portfolio metrics of every model of a panel (``metrics.json`` ``portfolio``).
 
@@ -358,6 +376,10 @@ def portfolio_metrics(
         Cost per unit of turnover, in basis points.
     seed, bootstrap_reps, alpha
         The Sharpe interval's bootstrap (``1 - alpha`` level).
+    tables
+        When given, receives the tables the figures are drawn from, so the report need not
+        compute them again: ``"returns"`` (:func:`portfolio_returns`) and ``"ic_decay"``
+        (:func:`ic_decay`), both of the smallest horizon.
 
     Returns
     -------
@@ -423,6 +445,8 @@ def portfolio_metrics(
         }
         models[model] = entry
     decay = ic_decay(predictions, task, horizon=h)
+    if tables is not None:
+        tables.update(returns=returns, ic_decay=decay)
     for model, rows in decay.groupby("model", sort=False):
         if "skipped" not in models.get(str(model), {"skipped": ""}):
             models[str(model)]["ic_decay"] = [_json_float(v) for v in rows["rank_ic"]]

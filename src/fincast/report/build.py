@@ -75,7 +75,8 @@ def publish(
     }
     if bootstrap_reps is not None:
         options["bootstrap_reps"] = bootstrap_reps
-    metrics = evaluate(predictions, config.task, **options)
+    figures: dict[str, pd.DataFrame] = {}  # computed once by the metrics, drawn below
+    metrics = evaluate(predictions, config.task, figures=figures, **options)
     for key in RUN_FIELDS:
         metrics[key] = run_fields.get(key, [])
     for key in OPTIONAL_RUN_FIELDS:
@@ -86,8 +87,11 @@ def publish(
         predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
     )
     if "skipped" not in metrics["portfolio"]:
+        from .plots import first_seed
         from .portfolio import plot_ic_decay, plot_portfolio
 
+        if len(first_seed(predictions)) != len(predictions):
+            figures = {}  # the figures draw the first seed; the metrics average the seeds
         plots.append(
             plot_portfolio(
                 predictions,
@@ -95,9 +99,17 @@ def publish(
                 run_dir / "plots" / "portfolio.png",
                 spec=config.portfolio,
                 cost_bps=config.cost_bps,
+                returns=figures.get("returns"),
             )
         )
-        plots.append(plot_ic_decay(predictions, config.task, run_dir / "plots" / "ic_decay.png"))
+        plots.append(
+            plot_ic_decay(
+                predictions,
+                config.task,
+                run_dir / "plots" / "ic_decay.png",
+                decay=figures.get("ic_decay"),
+            )
+        )
     if "models" in metrics["intervals"]:
         from .intervals import plot_fan
 

@@ -79,10 +79,22 @@ def portfolio_section(metrics: dict[str, Any]) -> str:
 
 
 def plot_portfolio(
-    predictions: pd.DataFrame, task: str, path: Path, *, spec: str, cost_bps: float
+    predictions: pd.DataFrame,
+    task: str,
+    path: Path,
+    *,
+    spec: str,
+    cost_bps: float,
+    returns: pd.DataFrame | None = None,
 ) -> Path:
-    """Cumulative net return of every model's long-short portfolio and the benchmark."""
-    returns = portfolio_returns(first_seed(predictions), task, spec=spec, cost_bps=cost_bps)
+    """Cumulative net return of every model's long-short portfolio and the benchmark.
+
+    ``returns``, when given, is :func:`~fincast.metrics.portfolio.portfolio_returns` of the
+    first seed of ``predictions`` already computed (by the metrics); otherwise it is
+    computed here.
+    """
+    if returns is None:
+        returns = portfolio_returns(first_seed(predictions), task, spec=spec, cost_bps=cost_bps)
     fig, ax = _new_figure()
     for name, rows in returns.groupby("model", sort=False):
         if name != EQUAL_WEIGHT and not (rows["n_long"] > 0).any():
@@ -101,9 +113,21 @@ def plot_portfolio(
     return _save(fig, path)
 
 
-def plot_ic_decay(predictions: pd.DataFrame, task: str, path: Path, *, max_lag: int = 10) -> Path:
-    """Mean cross-sectional rank IC of each model's forecast at lags 0 … ``max_lag``."""
-    decay = ic_decay(first_seed(predictions), task, max_lag=max_lag)
+def plot_ic_decay(
+    predictions: pd.DataFrame,
+    task: str,
+    path: Path,
+    *,
+    max_lag: int = 10,
+    decay: pd.DataFrame | None = None,
+) -> Path:
+    """Mean cross-sectional rank IC of each model's forecast at lags 0 … ``max_lag``.
+
+    ``decay``, when given, is :func:`~fincast.metrics.portfolio.ic_decay` of the first seed
+    of ``predictions`` already computed (by the metrics); otherwise it is computed here.
+    """
+    if decay is None:
+        decay = ic_decay(first_seed(predictions), task, max_lag=max_lag)
     fig, ax = _new_figure()
     for name, rows in decay.groupby("model", sort=False):
         ax.plot(rows["lag"], rows["rank_ic"], marker="o", label=str(name))
