@@ -34,7 +34,9 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("typer.rich_utils.MAX_WIDTH", 1000, raising=False)
 
 
-@pytest.mark.parametrize("command", [[], *[[c] for c in _commands()]], ids=lambda c: c[0] if c else "top")
+@pytest.mark.parametrize(
+    "command", [[], *[[c] for c in _commands()]], ids=lambda c: c[0] if c else "top"
+)
 def test_every_help_line_ends_a_sentence(command, capsys, wide):
     lines = _help(command, capsys)
     assert len(lines) >= 2

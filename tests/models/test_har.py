@@ -104,9 +104,7 @@ def test_loghar_fits_logs_with_floored_zeros_and_a_smearing_correction():
         y2 = b.y[:, j] ** 2
         ly = np.log(np.maximum(y2, 0.01 * y2.mean()))
         coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(len(lx)), lx]), ly, rcond=None)
-        np.testing.assert_allclose(
-            model.fits_["s"]["coef"][j], ols(lx, ly), rtol=1e-8, atol=1e-10
-        )
+        np.testing.assert_allclose(model.fits_["s"]["coef"][j], ols(lx, ly), rtol=1e-8, atol=1e-10)
         resid = ly - np.column_stack([np.ones(len(lx)), lx]) @ coef
         smear = np.mean(np.exp(resid / 2))
         assert smear > 1.0  # exp(E[log]) underestimates E[vol]
