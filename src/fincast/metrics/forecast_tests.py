@@ -106,7 +106,7 @@ def pesaran_timmermann_clustered(
     dict
         As :func:`pesaran_timmermann`, the ``statistic`` being the clustered t of ``b``.
     """
-    from statsmodels.regression.linear_model import OLS
+    from statsmodels.regression.linear_model import OLS, WLS
 
     a = np.asarray(actual, dtype="float64").reshape(-1)
     f = np.asarray(forecast, dtype="float64").reshape(-1)
@@ -148,6 +148,7 @@ def mincer_zarnowitz(
     hac_lags: int | None = None,
     clusters: ArrayLike | None = None,
     robust: bool = False,
+    gls: bool = False,
 ) -> dict[str, Any]:
     """Mincer-Zarnowitz regression ``actual = a + b forecast + e`` and its joint test.
 
@@ -161,15 +162,21 @@ def mincer_zarnowitz(
     date (:func:`fincast.metrics.overlap.independent_rows`) than fed to a HAC estimate with
     h - 1 lags: in a GARCH(1,1) simulation (n 500, the exact conditional variance as the
     forecast) HAC with ``max(h - 1, floor(4 (n/100)^(2/9)))`` lags rejected at 5 % in
-    11 / 23 / 29 % of the samples at h = 1 / 5 / 20, the thinned HC3 test in 10 / 12 / 8 %
-    (heavy-tailed squared returns keep every version above its level). Fitted by
-    :class:`statsmodels.regression.linear_model.OLS`.
+    11 / 23 / 29 % of the samples at h = 1 / 5 / 20, the thinned HC3 test in 10 / 12 / 8 %.
+    With ``gls`` the regression is weighted by ``1 / forecast^2`` (the GLS form of Patton &
+    Sheppard 2009, for variance forecasts: under the null the error's spread is
+    proportional to the forecast), and the F test is the classical one on the weighted
+    rows, or clustered with ``clusters``; on the thinned rows of the same GARCH simulation
+    it rejected in 8 / 5 / 9 % at n 500 and 6 / 6 / 6 % at n 2,000 (300 samples each), the
+    HC3 test in 9 / 10 / 13 % at n 2,000. Fitted by
+    :class:`statsmodels.regression.linear_model.OLS` (``WLS`` with ``gls``).
 
     Returns
     -------
     dict
         ``alpha``, ``beta``, ``r2``, ``statistic`` (F or chi2), ``pvalue``, ``test``
-        (``"F"``, ``"F_hc3"``, ``"F_cluster"`` or ``"wald_hac"``), ``n``; ``None``
+        (``"F"``, ``"F_hc3"``, ``"F_cluster"``, ``"F_gls"``, ``"F_gls_cluster"`` or
+        ``"wald_hac"``), ``n``; ``None``
         everywhere but ``n`` with fewer than 3 rows or a constant forecast.
 
     Examples
@@ -178,7 +185,7 @@ def mincer_zarnowitz(
     >>> round(r["beta"], 2)
     1.04
     """
-    from statsmodels.regression.linear_model import OLS
+    from statsmodels.regression.linear_model import OLS, WLS
 
     groups = None
     if clusters is not None:
@@ -193,9 +200,22 @@ def mincer_zarnowitz(
     out["n"] = n
     if n < 3 or not np.ptp(f) > 0 or (groups is not None and len(np.unique(groups)) < 3):
         return out
+    if gls and not (f > 0).all():
+        raise DataError("mincer_zarnowitz: the GLS form needs forecasts > 0")
     x = np.column_stack([np.ones(n), f])
     restriction = (np.eye(2), np.array([0.0, 1.0]))
-    if groups is not None or robust:
+    if gls:
+        model = WLS(a, x, weights=1.0 / np.square(f))
+        if groups is None:
+            fit = model.fit()
+            test = fit.f_test(restriction)
+            stat, pvalue, name = float(np.squeeze(test.fvalue)), float(test.pvalue), "F_gls"
+        else:
+            fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+            test = fit.wald_test(restriction, scalar=True, use_f=True)
+            stat, pvalue = float(np.squeeze(test.statistic)), float(test.pvalue)
+            name = "F_gls_cluster"
+    elif groups is not None or robust:
         cov = {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}
         fit = OLS(a, x).fit(**(cov if groups is not None else {"cov_type": "HC3"}))
         test = fit.wald_test(restriction, scalar=True, use_f=True)

@@ -69,7 +69,8 @@ def volatility_metrics(
 
     With ``dates`` (and ``horizons``, in steps) the regression is fitted on the rows of
     every H-th date (H the largest horizon: :func:`fincast.metrics.overlap.independent_rows`),
-    whose h-step targets do not overlap, with an HC3 F test, or an F test clustered by date
+    whose h-step targets do not overlap, in its GLS form (each row weighted by one over its
+    forecast variance squared, Patton & Sheppard 2009) with an F test, clustered by date
     when several rows share a date (a panel, or several horizons pooled); ``mz_test`` says
     which. Without ``dates`` the rows are taken in the order given with Newey-West
     standard errors at ``floor(4 (n / 100)^(2/9))`` lags.
@@ -100,9 +101,7 @@ def volatility_metrics(
         rows = independent_rows(np.asarray(dates).reshape(-1)[keep], h)
         k = rows.keep
         clusters = rows.cluster[k] if rows.clustered else None
-        mz = mincer_zarnowitz(
-            np.square(t[k]), np.square(p[k]), clusters=clusters, robust=clusters is None
-        )
+        mz = mincer_zarnowitz(np.square(t[k]), np.square(p[k]), clusters=clusters, gls=True)
         out["mz_test"] = f"{mz['test']} on {rows.describe()}" if mz["test"] else None
     out["mz_alpha"], out["mz_beta"] = mz["alpha"], mz["beta"]
     out["mz_r2"], out["mz_pvalue"] = mz["r2"], mz["pvalue"]
