@@ -142,6 +142,26 @@ def _sharpe(block: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype="float64")
 
 
+def _split_sharpe(
+    chosen: np.ndarray, cut: np.ndarray, means: np.ndarray, size: int
+) -> np.ndarray:
+    """Per-period Sharpe ratio (ddof 1) of every trial on the union of the blocks each row of
+    ``chosen`` (splits x blocks, 0/1) picks; ``-inf`` where a trial is constant there.
+
+    The variance is pooled from each block's sum of squared deviations about its own mean
+    plus the spread of the block means, so no split's rows are gathered."""
+    within = ((cut - means[:, None, :]) ** 2).sum(axis=1)  # blocks x trials
+    k = chosen.sum(axis=1, keepdims=True) * size
+    mean = chosen @ means * size / k
+    between = chosen @ (means**2) * size - k * mean**2
+    var = (chosen @ within + np.maximum(between, 0.0)) / (k - 1)
+    scale = chosen @ (means**2 + within / size) * size / k  # mean square, for a tolerance
+    flat = var <= 1e-12 * np.maximum(scale, np.finfo("float64").tiny)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(flat, -np.inf, mean / np.sqrt(np.where(flat, 1.0, var)))
+    return np.asarray(out, dtype="float64")
+
+
 def cscv_pbo(returns: np.ndarray, n_blocks: int = 16) -> dict[str, Any]:
     """Probability of backtest overfitting by CSCV (Bailey et al. 2015, section 2).
 
@@ -175,17 +195,19 @@ def cscv_pbo(returns: np.ndarray, n_blocks: int = 16) -> dict[str, Any]:
     size = m.shape[0] // n_blocks
     if size < 1:
         raise ValueError(f"{m.shape[0]} periods cannot fill {n_blocks} blocks")
-    blocks = [m[i * size : (i + 1) * size] for i in range(n_blocks)]
     n = m.shape[1]
-    logits = []
-    for chosen in itertools.combinations(range(n_blocks), n_blocks // 2):
-        inside = np.concatenate([blocks[i] for i in chosen])
-        outside = np.concatenate([blocks[i] for i in range(n_blocks) if i not in chosen])
-        best = int(np.argmax(_sharpe(inside)))
-        rank = stats.rankdata(_sharpe(outside))[best]
-        w = rank / (n + 1)
-        logits.append(math.log(w / (1 - w)))
-    lam = np.asarray(logits)
+    # every split at once from per-block sums: in-sample blocks are rows of `chosen`
+    combos = np.array(list(itertools.combinations(range(n_blocks), n_blocks // 2)))
+    chosen = np.zeros((len(combos), n_blocks))
+    chosen[np.arange(len(combos))[:, None], combos] = 1.0
+    cut = m[: size * n_blocks].reshape(n_blocks, size, n)
+    means = cut.mean(axis=1)
+    inside = _split_sharpe(chosen, cut, means, size)
+    outside = _split_sharpe(1.0 - chosen, cut, means, size)
+    best = np.argmax(inside, axis=1)
+    rank = stats.rankdata(outside, axis=1)[np.arange(len(combos)), best]
+    w = rank / (n + 1)
+    lam = np.log(w / (1 - w))
     return {
         "pbo": float(np.mean(lam <= 0)),
         "n_splits": len(lam),
