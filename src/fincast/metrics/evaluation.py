@@ -254,7 +254,10 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"alpha", "summary": str, "models": [{"model", "skill_vs_naive", "ci_low",
         "ci_high", "ci_metric", "dm_p_value", "beats_naive" ("yes"/"no"), "status",
-        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}], "notes": [str]}``; ``notes`` are
+        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}], "notes": [str],
+        "assumptions": [str]}``; ``assumptions`` say what each test assumes (its lags, the
+        rows it counts as independent: :func:`~fincast.metrics.assumptions.verdict_assumptions`);
+        ``notes`` are
         the plain sentences a task's metrics carry under ``"notes"`` (e.g. the VaR backtests
         of ``var``), each prefixed with its model. A model beats naive when the
         one-sided Diebold-Mariano p-value is below ``alpha``; ``status`` says "beats naive",
@@ -308,9 +311,13 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
         summary = f"No model beats naive at {pct} (one-sided Diebold-Mariano)."
     else:
         summary = "Only the naive baseline was run: nothing to compare."
+    from .assumptions import verdict_assumptions
     from .coverage import interval_verdict
 
     out: dict[str, Any] = {"alpha": alpha, "summary": summary, "models": rows}
+    assumptions = verdict_assumptions(metrics)
+    if assumptions:
+        out["assumptions"] = assumptions
     if notes:
         out["notes"] = notes
     if "models" in (metrics.get("intervals") or {}):

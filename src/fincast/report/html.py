@@ -169,6 +169,13 @@ def _verdict(metrics: dict[str, Any]) -> str:
                 f"{_e(sig.get('n_periods'))} dates; the DM test is one-sided (H1: the model is "
                 "more accurate than naive), with the HLN small-sample correction."
             )
+    assumed = verdict.get("assumptions") or []
+    if assumed:
+        notes.append(
+            "<span id='assumptions'>What the tests assume: "
+            + "; ".join(_e(a) for a in assumed)
+            + ".</span>"
+        )
     for f in metrics.get("failures", []):
         notes.append(
             f"<span class='no'>Failed:</span> {_e(f.get('model'))} fold {_e(f.get('fold'))}: {_e(f.get('error'))}"
