@@ -106,7 +106,7 @@ def pesaran_timmermann_clustered(
     dict
         As :func:`pesaran_timmermann`, the ``statistic`` being the clustered t of ``b``.
     """
-    from statsmodels.regression.linear_model import OLS, WLS
+    from statsmodels.regression.linear_model import OLS
 
     a = np.asarray(actual, dtype="float64").reshape(-1)
     f = np.asarray(forecast, dtype="float64").reshape(-1)
