@@ -180,7 +180,8 @@ def test_missing_lightgbm_is_one_line_with_the_install_hint(monkeypatch, tmp_pat
     assert code == 2 and err.count("\n") == 0
     assert err.startswith("error: model 'lightgbm' needs LightGBM") and "fincast[gbdt]" in err
     assert not (out / "predictions.csv").exists()
-    assert "lightgbm" in MODELS  # still listed: `fincast models` needs no import
+    assert main(["models"]) == 0  # still listed: the listing imports nothing
+    assert "lightgbm" in MODELS and "│ lightgbm " in capsys.readouterr().out
 
 
 @pytest.mark.filterwarnings("ignore:Target and region quantiles")  # optuna, two trials
