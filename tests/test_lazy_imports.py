@@ -12,7 +12,10 @@ import pytest
 
 import fincast
 
-HEAVY = ("keras", "jax", "statsmodels", "arch", "matplotlib", "optuna", "ray", "exchange_calendars")
+HEAVY = (
+    "keras", "jax", "statsmodels", "arch", "matplotlib", "optuna", "ray", "exchange_calendars",
+    "lightgbm",
+)  # fmt: skip
 
 PROBE = """
 import contextlib, io, json, sys

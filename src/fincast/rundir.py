@@ -46,6 +46,7 @@ PACKAGES = (
     "arch",
     "matplotlib",
     "pydantic",
+    "lightgbm",  # optional (fincast[gbdt]): None when not installed
 )
 
 

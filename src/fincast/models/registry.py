@@ -14,6 +14,7 @@ from .baselines import MeanBaseline, NaiveBaseline
 from .drift import DriftBaseline
 from .ewma import EWMABaseline
 from .garch import GarchBaseline
+from .gbdt import LightGBMBaseline
 from .har import HARBaseline, LogHARBaseline
 from .majority import MajorityBaseline
 from .mlp import MLP, SeedMLP
@@ -56,6 +57,7 @@ _BUILTIN: tuple[type[Model], ...] = (
     EWMABaseline,
     HARBaseline,
     LogHARBaseline,
+    LightGBMBaseline,
     FHSBaseline,
     RiskMetricsBaseline,
     GarchNormalBaseline,
@@ -172,12 +174,14 @@ def model_params(config: Any, name: str) -> dict[str, Any]:
 
     ``config`` is a :class:`~fincast.config.RunConfig`.
     """
-    if is_baseline(name):
-        return dict(config.models.get(name, {}))
+    accepted = model_parameters(name)
+    if is_baseline(name):  # run-wide options it declares too (lightgbm: val_fraction)
+        shared = {k: v for k, v in config.section("training").items() if k in accepted}
+        return {**shared, **config.models.get(name, {})}
     params: dict[str, Any] = config.section("training")
     if params.get("patience") is None:  # unset: the model's own default
         params.pop("patience", None)
-    accepted = model_parameters(name)  # run-wide options only where the model has them
+    # run-wide options only where the model has them
     params = {k: v for k, v in params.items() if k in accepted}
     params.update(config.models.get(name, {}))
     return params

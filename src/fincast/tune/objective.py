@@ -205,7 +205,10 @@ class _FoldFit:
             if stop is not None:
                 hook = self.recorder = _RecordEachEpoch(self.scorer, stop)
             with unit_scope(stop) if stop is not None else nullcontext():
-                self.forecaster.fit(self.design.batch(self.train), self.val_batch, hooks=[hook])
+                if self.forecaster.kind != "network":  # lightgbm: no epochs, no early stop
+                    self.forecaster.fit(self.design.batch(self.train))
+                else:
+                    self.forecaster.fit(self.design.batch(self.train), self.val_batch, hooks=[hook])
         except FloatingPointError as exc:  # a training loss that is not finite
             self.error = exc
         except Exception as exc:
@@ -226,10 +229,12 @@ class _FoldFit:
         if self.error is not None:
             raise self.error
         task = self.objective.prep.task
-        self.val_loss = self.forecaster.history_.get("val_loss", [])
+        self.val_loss = getattr(self.forecaster, "history_", {}).get("val_loss", [])
         pred = self.forecaster.predict(self.val_batch)
         assert self.val_batch.y is not None
         self.value = score(task, self.val_batch.y, pred, self.val_batch.naive)
+        if self.forecaster.kind != "network":  # one report per fold, at its first step
+            self.scorer.report(0, self.value)
         self.frame = _trading_rows(task, self.design, self.val, np.asarray(pred), self.k)
 
 

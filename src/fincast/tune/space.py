@@ -7,7 +7,8 @@ A space maps a model parameter to one of
 - ``[32, 64, 128]``: a list of choices;
 - a single value: fixed, not searched.
 
-Every network declares its default space as its class attribute ``search_space``
+Every network (and ``lightgbm``) declares its default space as its class attribute
+``search_space``
 (:func:`default_space` reads it); the config's ``search_space`` overrides it parameter by
 parameter.
 """
@@ -90,5 +91,6 @@ def sample(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_tunable(model: str) -> bool:
-    """True for a network with a search space (baselines have nothing to tune)."""
-    return model in MODELS and MODELS[model].kind == "network" and bool(MODELS[model].search_space)
+    """True for a model with a search space: every network and ``lightgbm`` (the other
+    baselines have nothing to tune)."""
+    return model in MODELS and bool(MODELS[model].search_space)

@@ -86,12 +86,17 @@ def _import_optuna() -> Any:
 def _pick_model(config: RunConfig, model: str | None) -> str:
     if model is not None:
         if not is_tunable(model):
-            raise ConfigError(f"model {model!r} is not a Keras model; `fincast models` lists them")
+            raise ConfigError(
+                f"model {model!r} has nothing to tune (not a Keras model or lightgbm); "
+                "`fincast models` lists them"
+            )
         return model
     for name in config.models:
         if is_tunable(name):
             return name
-    raise ConfigError("nothing to tune: the config names no Keras model; pass --models seed-mlp")
+    raise ConfigError(
+        "nothing to tune: the config names no Keras model (or lightgbm); pass --models seed-mlp"
+    )
 
 
 @dataclass(frozen=True)
