@@ -36,3 +36,38 @@ def test_unknown_model_parameter_in_the_config_file(capsys, tmp_path, ohlcv_csv)
     err = capsys.readouterr().err
     assert code == 2
     assert "model 'lstm' has no parameter `layer`; did you mean `layers`?" in err
+
+
+@pytest.mark.parametrize("estimator", ["garman-klass", "rogers-satchell", "yang-zhang"])
+def test_range_estimators_need_ohlc_one_line_error(capsys, tmp_path, ohlcv, estimator):
+    path = tmp_path / "close.csv"
+    ohlcv[["date", "Close"]].to_csv(path, index=False)
+    out_dir = tmp_path / "run"
+    args = ["--task", "volatility", "--vol-estimator", estimator, "--models", "ridge"]
+    code = main(["backtest", str(path), "--out", str(out_dir), *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.strip().splitlines() == [
+        f"error: vol_estimator {estimator} needs open, high, low and close columns, and the "
+        "data has no open, high and low column; add them or use --vol-estimator close"
+    ]
+    assert not out_dir.exists()
+
+
+def test_garman_klass_backtest_on_the_builtin_sp500(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    args = ["--task", "volatility", "--vol-estimator", "garman-klass", "--models", "ridge"]
+    code = main(["backtest", "builtin:sp500", *args, "--folds", "2", "--out", str(out_dir)])
+    assert code == 0, capsys.readouterr().err
+    config = (out_dir / "config.yaml").read_text()
+    assert "vol_estimator: garman-klass" in config
+
+
+def test_realized_without_an_rv_column_is_one_line_error(capsys, tmp_path, ohlcv_csv):
+    out_dir = tmp_path / "run"
+    args = ["--task", "volatility", "--vol-estimator", "realized", "--models", "ridge"]
+    code = main(["backtest", str(ohlcv_csv), "--out", str(out_dir), *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "realized needs a realised-variance column" in lines[0]

@@ -157,6 +157,8 @@ GRID = [
     ("trend3", "panel", "rolling", {"series_embedding": True}),
     ("events", "single", "expanding", {}),
     ("volatility", "panel", "expanding", {"vol_estimator": "parkinson"}),
+    # the range estimator that also reads the previous row's close (issue 25)
+    ("volatility", "single", "rolling", {"vol_estimator": "yang-zhang"}),
     ("quantile", "single", "expanding", {"quantiles": [0.05, 0.5, 0.95]}),
     ("var", "panel", "expanding", {"alpha": [0.05], "position": "short"}),
 ]
@@ -191,7 +193,18 @@ def test_forecasts_before_t_ignore_everything_after_t(tmp_path, task, data, wind
 #: The networks other than the quick tier's MLP, one per grid point (all of them, and
 #: every sequence model on a ragged panel or the sign-changing rate): the full
 #: network x grid product would take many minutes.
-NETS = ["lstm", "seed-mlp", "transformer", "gru", "cnn", "lstm", "gru", "cnn", "transformer"]
+NETS = [
+    "lstm",
+    "seed-mlp",
+    "transformer",
+    "gru",
+    "cnn",
+    "lstm",
+    "gru",
+    "seed-mlp",
+    "cnn",
+    "transformer",
+]
 
 
 def test_every_network_is_in_the_slow_grid():

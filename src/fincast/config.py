@@ -215,9 +215,13 @@ class RunConfig(BaseModel):
         section="task",
         shown="up 1%, down 1%, |move| > 2 sd",
     )
-    vol_estimator: Literal["close", "parkinson"] = option(
+    vol_estimator: Literal[
+        "close", "parkinson", "garman-klass", "rogers-satchell", "yang-zhang", "realized"
+    ] = option(
         "close",
-        "volatility: close (squared log returns) or parkinson (high/low range).",
+        "volatility: the per-step variance: close (squared log returns), parkinson (high/low "
+        "range), garman-klass, rogers-satchell (open/high/low/close), yang-zhang (adds the "
+        "overnight return) or realized (the data's rv column, one row per session).",
         section="task",
     )
     transform: Literal["auto", "log", "diff"] = option(

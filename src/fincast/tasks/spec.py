@@ -41,8 +41,12 @@ class TaskSpec:
     events
         ``events``: the binary events (default :data:`DEFAULT_EVENTS`).
     vol_estimator
-        ``volatility``: ``close`` (close-to-close squared log returns) or ``parkinson``
-        (``log(high/low)^2 / (4 log 2)``, needs high and low columns).
+        ``volatility``: the per-step variance proxy, one of :data:`VOL_ESTIMATORS`:
+        ``close`` (close-to-close squared log returns), ``parkinson``
+        (``log(high/low)^2 / (4 log 2)``, needs high and low columns), ``garman-klass``,
+        ``rogers-satchell`` and ``yang-zhang`` (need open, high, low and close) or
+        ``realized`` (a realised-variance column); formulas in
+        :mod:`fincast.tasks.volatility`.
     transform
         How steps of the target column are measured in features and in ``level``'s
         changes: ``log``, ``diff`` or ``auto`` (see :meth:`uses_log`). Never decided from
