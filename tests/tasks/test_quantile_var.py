@@ -128,7 +128,7 @@ def test_normal_var_and_es_match_scipy():
 
 
 def test_one_value_baselines_refuse_the_quantile_tasks():
-    with pytest.raises(ConfigError, match="baselines of quantile are naive, fhs"):
+    with pytest.raises(ConfigError, match="baselines of quantile are naive, lightgbm, fhs"):
         make_model("mean", _spec("quantile"))
     with pytest.raises(ConfigError, match="does not support task 'return'"):
         make_model("fhs", _spec("return"))
