@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench bench-memory bench-scaleout bench-peers install clean
+.PHONY: demo test test-fast lint bench bench-size bench-memory bench-scaleout bench-peers install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-memory: $(STAMP)
 
 bench-scaleout: $(STAMP)
 	$(BIN)/python benchmarks/scaleout.py
+
+bench-size: $(STAMP)
+	$(BIN)/python benchmarks/size.py
 
 bench-peers: $(STAMP)
 	$(BIN)/python benchmarks/peers.py
