@@ -110,8 +110,10 @@ def session_bars(
         {"id": ids, "ts": stamps, "session": session_date(stamps, session_offset)},
         index=frame.index,
     )
-    fields = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
-    fields = {k: v for k, v in fields.items() if v is not None and v in frame.columns}
+    wanted: dict[str, str | None] = {
+        "open": open_, "high": high, "low": low, "close": close, "volume": volume
+    }
+    fields = {k: v for k, v in wanted.items() if v is not None and v in frame.columns}
     for key, col in fields.items():
         values = frame[col].astype("float64")
         if key != "volume" and (values <= 0).any():
