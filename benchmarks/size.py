@@ -237,11 +237,12 @@ def var_family(rng: np.random.Generator, h: int, panel: bool, alt: bool, boot: i
 
 
 def interval_family(rng: np.random.Generator, h: int, panel: bool, alt: bool, boot: int) -> Result:
-    """Coverage tests of exact 90 % intervals (the alternative: 80 % ones)."""
+    """Coverage tests of exact 90 % intervals (the alternative: 80 % ones); a panel has 100
+    non-overlapping periods (100 h dates), as the ``var`` family."""
     from fincast.metrics.coverage import interval_summary
 
     n_series = PANEL if panel else 1
-    n = 250 if panel else 2000
+    n = 100 * h if panel else 2000
     y = _forward(_shocks(rng, n_series, n + h), h, n)
     z = 1.2816 if alt else 1.6449
     rows = _table(

@@ -269,6 +269,8 @@ def test_interval_summary_tests_per_series_on_every_h_th_date() -> None:
     direct = interval_metrics(
         table["y_true"], table["lo_0.9"], table["hi_0.9"], 0.9,
         groups=table["id"].to_numpy(), tested=np.tile(np.arange(100) % 4 == 0, 2),
+        clusters=np.tile(np.arange(100), 2),
     )  # fmt: skip
+    assert m["tests"].startswith("clustered by date: 25 dates")  # two series share each date
     assert m["kupiec_pvalue"] == direct["kupiec_pvalue"]
     assert m["independence_pvalue"] == direct["independence_pvalue"]

@@ -43,6 +43,24 @@ def _dm(sig: dict[str, Any]) -> str | None:
     return text
 
 
+def _interval_form(models: dict[str, Any]) -> str | None:
+    """The clustered form of the interval tests, when a panel's rows share dates."""
+    for entry in models.values():
+        for level in (entry or {}).values():
+            if isinstance(level, dict) and level.get("tests"):
+                return str(level["tests"])
+    return None
+
+
+def _var_form(metrics: dict[str, Any]) -> str | None:
+    """The clustered form of a ``var`` run's pooled backtests, when its rows share dates."""
+    for name, entry in (metrics.get("models") or {}).items():
+        for level in ((entry or {}).get("levels") or {}).values():
+            if name != "naive" and isinstance(level, dict) and level.get("tests"):
+                return str(level["tests"])
+    return None
+
+
 def verdict_assumptions(metrics: dict[str, Any]) -> list[str]:
     """One short clause per test the metrics report: its lags, rows and resampling.
 
@@ -80,19 +98,21 @@ def verdict_assumptions(metrics: dict[str, Any]) -> list[str]:
     mz = _first(metrics, "mz_test")
     if mz:
         out.append(f"Mincer-Zarnowitz: {mz}")
-    if (metrics.get("intervals") or {}).get("models"):
+    intervals = (metrics.get("intervals") or {}).get("models") or {}
+    if intervals:
+        form = _interval_form(intervals)
         out.append(
             "interval coverage tests (Kupiec, Christoffersen): every h-th date of each series, "
-            "transitions within a series"
+            + (form or "transitions within a series")
         )
     if metrics.get("task") == "var":
+        form = _var_form(metrics)
         out.append(
             "VaR backtests: one series' non-overlapping h-step periods in time order (pooled "
-            "rows: hit rate, Kupiec and Z2 only, every H-th date)"
+            "rows: hit rate, Kupiec and Z2 only, every H-th date" + (f", {form})" if form else ")")
         )
     if (metrics.get("portfolio") or {}).get("models"):
         out.append(
-            "portfolio DM and Sharpe interval: horizon 1 on the non-overlapping rebalance "
-            "periods"
+            "portfolio DM and Sharpe interval: horizon 1 on the non-overlapping rebalance periods"
         )
     return out

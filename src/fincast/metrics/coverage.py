@@ -75,7 +75,8 @@ def interval_summary(predictions: pd.DataFrame, alpha: float = 0.05) -> dict[str
     for name in order_models(table["model"]):
         rows = _first_seed(table[table["model"] == name])
         entry: dict[str, Any] = {}
-        tested = independent_rows(rows["date"], h).keep
+        sample = independent_rows(rows["date"], h)
+        tested, clusters = sample.keep, sample.cluster
         for level in levels:
             lo_col, hi_col = interval_columns(level)
             m = interval_metrics(
@@ -85,6 +86,7 @@ def interval_summary(predictions: pd.DataFrame, alpha: float = 0.05) -> dict[str
                 level,
                 groups=rows["id"].to_numpy(),
                 tested=tested,
+                clusters=clusters,
             )
             m["reading"] = _reading(m, alpha)
             m["folds"] = {
@@ -97,6 +99,7 @@ def interval_summary(predictions: pd.DataFrame, alpha: float = 0.05) -> dict[str
                         level,
                         groups=part["id"].to_numpy(),
                         tested=independent_rows(part["date"], h).keep,
+                        clusters=independent_rows(part["date"], h).cluster,
                     ).items()
                     if k in ("coverage", "mean_width", "n", "kupiec_pvalue")
                 }

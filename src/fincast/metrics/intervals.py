@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 
 from ..errors import DataError
 
@@ -140,6 +141,7 @@ def interval_metrics(
     *,
     groups: ArrayLike | None = None,
     tested: ArrayLike | None = None,
+    clusters: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Coverage, mean width, Winkler score and the coverage tests of ``level`` intervals.
 
@@ -157,6 +159,14 @@ def interval_metrics(
         One boolean per row: the rows the tests use (e.g. every h-th date, whose h-step
         targets do not overlap); all rows by default. Coverage, width and Winkler score use
         every row.
+    clusters
+        A label per row (its date) for rows of several series that share a date's shocks.
+        When a tested label holds several rows, Kupiec's test is the clustered
+        beta-binomial one (:func:`~fincast.metrics.risk.kupiec_clustered`), the
+        independence test the score test with a date-clustered variance
+        (:func:`~fincast.metrics.risk.independence_clustered`), and conditional coverage
+        refers the sum of their chi2(1) statistics to chi2(2), as Christoffersen's
+        ``LR_cc = LR_uc + LR_ind``; ``tests`` then says so.
 
     Returns
     -------
@@ -171,7 +181,7 @@ def interval_metrics(
     >>> m["coverage"], m["misses"]
     (0.75, 1)
     """
-    from .risk import christoffersen
+    from .risk import christoffersen, independence_clustered, kupiec_clustered
 
     level = _check_level(level)
     yy, ll, hh, keep = _bounded(y, lo, hi)
@@ -180,7 +190,27 @@ def interval_metrics(
     if tested is not None:
         test_rows = np.asarray(tested, dtype=bool).reshape(-1)[keep]
     series = None if groups is None else np.asarray(groups).reshape(-1)[keep][test_rows]
+    labels = None if clusters is None else np.asarray(clusters).reshape(-1)[keep][test_rows]
+    if labels is not None and len(np.unique(labels)) == len(labels):
+        labels = None  # one row per date: nothing shares a shock
     tests = christoffersen(miss[test_rows], 1.0 - level, groups=series) if test_rows.any() else {}
+    form = None
+    if labels is not None and test_rows.any():
+        hits = miss[test_rows]
+        uc = kupiec_clustered(hits, 1.0 - level, labels)
+        ind = independence_clustered(
+            hits, series if series is not None else np.zeros(len(hits)), labels
+        )
+        cc = uc["lr"] + ind["lr"]
+        tests = {
+            "uc_pvalue": uc["pvalue"],
+            "ind_pvalue": ind["pvalue"],
+            "cc_pvalue": float(stats.chi2.sf(cc, 2)) if math.isfinite(cc) else None,
+        }
+        form = (
+            f"clustered by date: {uc['clusters']} dates (beta-binomial Kupiec, "
+            "independence score test with date-clustered variance)"
+        )
 
     def plain(v: Any) -> Any:
         return float(v) if v is not None and math.isfinite(float(v)) else None
@@ -195,4 +225,4 @@ def interval_metrics(
         "kupiec_pvalue": plain(tests.get("uc_pvalue")),
         "independence_pvalue": plain(tests.get("ind_pvalue")),
         "cc_pvalue": plain(tests.get("cc_pvalue")),
-    }
+    } | ({"tests": form} if form else {})

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import DataError
 from ..tasks.var import fz0
 from . import risk
 from .intervals import pinball_loss
@@ -129,6 +130,7 @@ def risk_metrics(
     *,
     seed: int = 0,
     ordered: bool = True,
+    clusters: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Backtests of VaR and ES forecasts (positive losses) per tail level ``alpha``.
 
@@ -144,6 +146,12 @@ def risk_metrics(
         The rows are one series' non-overlapping periods in time order. False (rows pooled
         over series or horizons): only the tests that do not need the order run (hit rate,
         Kupiec, Z2); Christoffersen's and the Basel zone are ``None``.
+    clusters
+        With ``ordered=False``: a label per row (its date) for rows that share a shock (the
+        series of a panel, the horizons of one date). When some label holds several rows,
+        Kupiec's test is the clustered beta-binomial one
+        (:func:`~fincast.metrics.risk.kupiec_clustered`) and the Z2 null draws a cluster's
+        rows from one common factor; the entry's ``tests`` says so.
 
     Returns
     -------
@@ -154,6 +162,11 @@ def risk_metrics(
         ``es_z2``, ``es_z2_pvalue`` and ``verdict``; ``notes``: the verdicts.
     """
     y = np.asarray(y_true, dtype="float64")
+    labels = None
+    if clusters is not None and not ordered:
+        labels = np.asarray(clusters).reshape(-1)
+        if len(labels) != len(y):
+            raise DataError(f"clusters has {len(labels)} rows but y_true has {len(y)}")
     levels: dict[str, Any] = {}
     losses, gaps, n = [], [], 0
     for alpha in var:
@@ -163,10 +176,17 @@ def risk_metrics(
         n = max(n, int(keep.sum()))
         if not keep.any():
             continue
+        cl = None if labels is None else labels[keep]
         if ordered:
             entry: dict[str, Any] = dict(risk.var_backtest(y[keep], v[keep], alpha))
         else:
-            pof = risk.kupiec_pof(y[keep] < -v[keep], alpha)
+            if cl is not None and len(np.unique(cl)) == len(cl):
+                cl = None  # one row per label: nothing shares a shock
+            pof = (
+                risk.kupiec_pof(y[keep] < -v[keep], alpha)
+                if cl is None
+                else risk.kupiec_clustered(y[keep] < -v[keep], alpha, cl)
+            )
             entry = {
                 "n": pof["n"],
                 "exceptions": pof["misses"],
@@ -176,13 +196,24 @@ def risk_metrics(
                 "cc_pvalue": None,
                 "basel_zone": None,
             }
+            if cl is not None:
+                entry["tests"] = (
+                    f"clustered by date: {pof['clusters']} dates (beta-binomial Kupiec, "
+                    f"Z2 with a common factor)"
+                )
         entry["var_pinball"] = float(np.mean(pinball(y[keep], -v[keep], alpha)))
         loss = fz0(y[keep], v[keep], e[keep], alpha)
         entry["fz0"] = float(np.nanmean(loss)) if np.isfinite(loss).any() else None
         ok = e[keep] > 0
         if ok.all() and (e[keep] > v[keep]).all():
             test = risk.acerbi_szekely_test(
-                y[keep], v[keep], e[keep], alpha, n_sims=Z2_SIMS, seed=seed
+                y[keep],
+                v[keep],
+                e[keep],
+                alpha,
+                n_sims=Z2_SIMS,
+                seed=seed,
+                clusters=cl,
             )
             entry["es_z2"], entry["es_z2_pvalue"] = test["z2"], test["pvalue"]
         else:

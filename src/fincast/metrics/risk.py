@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import optimize, stats
 from scipy.special import xlogy
 
 from ..errors import DataError
@@ -27,6 +27,9 @@ __all__ = [
     "acerbi_szekely_z2",
     "basel_zone",
     "christoffersen",
+    "equicorrelation",
+    "independence_clustered",
+    "kupiec_clustered",
     "kupiec_pof",
     "var_backtest",
 ]
@@ -99,6 +102,157 @@ def kupiec_pof(misses: ArrayLike, p: float) -> dict[str, Any]:
         "lr": lr,
         "pvalue": float(stats.chi2.sf(lr, 1)),
     }
+
+
+def _cluster_counts(hits: np.ndarray, clusters: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    c = np.asarray(clusters).reshape(-1)
+    if len(c) != len(hits):
+        raise DataError(f"clusters has {len(c)} rows but misses has {len(hits)}")
+    _, codes = np.unique(c, return_inverse=True)
+    return (
+        np.bincount(codes, weights=hits.astype("float64")).astype(int),
+        np.bincount(codes).astype(int),
+    )
+
+
+def _betabinom_nll(k: np.ndarray, size: np.ndarray, mu: float, rho: float) -> float:
+    """Negative log-likelihood of counts ``k`` of ``size`` draws, beta-binomial with mean
+    ``mu`` and intra-cluster correlation ``rho`` (``rho`` -> 0: the binomial)."""
+    if rho < 1e-9:
+        return float(-stats.binom.logpmf(k, size, mu).sum())
+    s = (1.0 - rho) / rho
+    return float(-stats.betabinom.logpmf(k, size, mu * s, (1.0 - mu) * s).sum())
+
+
+def _profile_rho(k: np.ndarray, size: np.ndarray, mu: float) -> tuple[float, float]:
+    """min over rho of the beta-binomial NLL at mean ``mu``: (nll, rho)."""
+    best = (_betabinom_nll(k, size, mu, 0.0), 0.0)
+    res = optimize.minimize_scalar(
+        lambda t: _betabinom_nll(k, size, mu, 1.0 / (1.0 + np.exp(-t))),
+        bounds=(-16.0, 6.0),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
+    if res.fun < best[0]:
+        best = (float(res.fun), float(1.0 / (1.0 + np.exp(-res.x))))
+    return best
+
+
+def kupiec_clustered(misses: ArrayLike, p: float, clusters: ArrayLike) -> dict[str, Any]:
+    """Kupiec's test of the miss rate for rows that share shocks within a cluster.
+
+    Rows of one date in a panel (or the horizons of one date) miss together on a market
+    shock, so their misses are not independent and Kupiec's binomial LR rejects a correct
+    forecast far too often (33-41 % at 5 % for 20 series sharing half their variance). Here
+    each cluster's miss count ``k_g`` of ``n_g`` rows is beta-binomial with mean ``p`` and an
+    intra-cluster correlation ``rho`` that the data estimate (Williams 1975; ``rho = 0`` is
+    Kupiec's binomial), and the likelihood ratio of ``p`` against the fitted rate, ``rho``
+    profiled out under both, is referred to chi2(1). Clusters must be independent of one
+    another (non-overlapping dates).
+
+    Returns
+    -------
+    dict
+        As :func:`kupiec_pof`, plus ``clusters`` (their number) and ``rho`` (the fitted
+        intra-cluster correlation of the misses under the alternative).
+
+    Examples
+    --------
+    All ten misses on one date of ten series: Kupiec sees 10 misses in 200 rows where 4
+    were due; clustered, they are one bad date in twenty.
+
+    >>> hits = [1] * 10 + [0] * 190
+    >>> dates = [d for d in range(20) for _ in range(10)]
+    >>> kupiec_pof(hits, 0.02)["pvalue"] < 0.05 < kupiec_clustered(hits, 0.02, dates)["pvalue"]
+    True
+    """
+    p = _rate(p)
+    hits = _misses(misses)
+    if not len(hits):
+        raise DataError("kupiec_clustered needs at least one row")
+    k, size = _cluster_counts(hits, clusters)
+    n, x = int(size.sum()), int(k.sum())
+    null, _ = _profile_rho(k, size, p)
+    if x in (0, n):
+        alt, rho = 0.0, 0.0
+    else:
+        res = optimize.minimize_scalar(
+            lambda t: _profile_rho(k, size, 1.0 / (1.0 + np.exp(-t)))[0],
+            bounds=(np.log(x / (n - x)) - 4.0, np.log(x / (n - x)) + 4.0),
+            method="bounded",
+            options={"xatol": 1e-6},
+        )
+        mu = float(1.0 / (1.0 + np.exp(-res.x)))
+        alt, rho = _profile_rho(k, size, mu)
+        at_rate = _profile_rho(k, size, x / n)
+        if at_rate[0] < alt:
+            alt, rho = at_rate
+    lr = max(0.0, 2.0 * (null - alt))
+    return {
+        "n": n,
+        "misses": x,
+        "miss_rate": x / n,
+        "expected_rate": p,
+        "lr": lr,
+        "pvalue": float(stats.chi2.sf(lr, 1)),
+        "clusters": len(k),
+        "rho": rho,
+    }
+
+
+def independence_clustered(
+    misses: ArrayLike, groups: ArrayLike, clusters: ArrayLike
+) -> dict[str, Any]:
+    """A test that misses do not follow misses, for series whose rows share dates' shocks.
+
+    Christoffersen's LR treats the transitions of a panel's series as independent, yet on a
+    market shock all series miss together, so their transitions move together. With
+    ``d_it = I_it - pi`` (``pi`` the pooled miss rate) and the pairs of consecutive rows of
+    one series, the score ``S = sum d_i,t-1 d_i,t`` has, under independence over time and
+    any dependence across series, variance ``sum_t D_t^2`` with ``D_t`` the sum of a date's
+    products (clustered by the later row's date), so ``z = S / sqrt(sum_t D_t^2)`` is
+    standard normal (two-sided, as Christoffersen's test). Rows of one series must be
+    consecutive and in time order, one cluster per date.
+
+    Returns
+    -------
+    dict
+        ``statistic`` (z), ``lr`` (z squared, the chi2(1) analogue of ``LR_ind``),
+        ``pvalue`` (``nan`` with fewer than 2 dates of pairs or no variation), ``pairs``.
+
+    Examples
+    --------
+    >>> r = independence_clustered([0, 1, 0, 1, 1, 0], ["a"] * 3 + ["b"] * 3, [0, 1, 2] * 2)
+    >>> r["pairs"]
+    4
+    """
+    hits = _misses(misses).astype("float64")
+    g = np.asarray(groups).reshape(-1)
+    c = np.asarray(clusters).reshape(-1)
+    if not len(g) == len(c) == len(hits):
+        raise DataError(
+            f"misses, groups and clusters differ in length: {len(hits)}, {len(g)}, {len(c)}"
+        )
+    same = g[1:] == g[:-1]
+    d = hits - hits.mean() if len(hits) else hits
+    prod = (d[:-1] * d[1:])[same]
+    labels = c[1:][same]
+    out: dict[str, Any] = {"pairs": int(same.sum())}
+    if len(prod) < 2 or len(np.unique(labels)) < 2:
+        return out | {"statistic": float("nan"), "lr": float("nan"), "pvalue": float("nan")}
+    _, codes = np.unique(labels, return_inverse=True)
+    per_date = np.bincount(codes, weights=prod)
+    var = float(np.sum(per_date**2))
+    if var <= 0:
+        return out | {"statistic": float("nan"), "lr": float("nan"), "pvalue": float("nan")}
+    # Centring on the pooled rate biases S by -pairs * Var(pi_hat): with G dates whose
+    # mean miss rates vary by V, E[(I_a - pi_hat)(I_b - pi_hat)] = -V / G for rows of
+    # different dates. Add it back (V from the dates' mean miss rates).
+    _, by_date = np.unique(c, return_inverse=True)
+    rates = np.bincount(by_date, weights=hits) / np.bincount(by_date)
+    bias = len(prod) * float(np.var(rates, ddof=1)) / len(rates) if len(rates) > 1 else 0.0
+    z = float((prod.sum() + bias) / np.sqrt(var))
+    return out | {"statistic": z, "lr": z * z, "pvalue": float(2.0 * stats.norm.sf(abs(z)))}
 
 
 def christoffersen(
@@ -254,19 +408,63 @@ def acerbi_szekely_z2(returns: ArrayLike, var: ArrayLike, es: ArrayLike, alpha: 
     return float(np.sum(r * hits / e) / (len(r) * alpha) + 1.0)
 
 
-def _normal_sampler(var: np.ndarray, es: np.ndarray, alpha: float) -> Callable[..., np.ndarray]:
-    """Sample from, per row, the normal distribution whose VaR and ES at alpha match."""
+def _normal_params(var: np.ndarray, es: np.ndarray, alpha: float) -> tuple[np.ndarray, ...]:
+    """Per row, the mean and sd of the normal distribution whose VaR and ES at alpha match."""
     z = stats.norm.ppf(alpha)
     tail = stats.norm.pdf(z) / alpha + z  # ES - VaR of a standard normal, > 0
     if (es <= var).any():
         raise DataError("ES must exceed VaR on every row for the normal null of the Z2 test")
     sigma = (es - var) / tail
-    mu = -var - sigma * z
+    return -var - sigma * z, sigma
+
+
+def _normal_sampler(var: np.ndarray, es: np.ndarray, alpha: float) -> Callable[..., np.ndarray]:
+    """Sample from, per row, the normal distribution whose VaR and ES at alpha match."""
+    mu, sigma = _normal_params(var, es, alpha)
 
     def sample(rng: np.random.Generator, size: int) -> np.ndarray:
         return mu + sigma * rng.standard_normal((size, len(var)))
 
     return sample
+
+
+def equicorrelation(z: np.ndarray, clusters: np.ndarray) -> float:
+    """Moment estimate of the common correlation of standardised draws within clusters.
+
+    With ``S_g`` the sum of cluster g's ``n_g`` draws, ``E[S_g^2] = n_g + n_g (n_g - 1) rho``
+    for unit-variance draws sharing correlation ``rho``, so
+    ``rho = sum(S_g^2 - n_g) / sum(n_g^2 - n_g)``, clipped to [0, 1).
+
+    Examples
+    --------
+    >>> equicorrelation(np.array([1.0, 1.0, -1.0, -1.0]), np.array([0, 0, 1, 1]))
+    0.999
+    """
+    _, codes = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(codes, weights=z)
+    sizes = np.bincount(codes).astype("float64")
+    pairs = float(np.sum(sizes**2 - sizes))
+    if pairs <= 0:
+        return 0.0
+    return float(np.clip(np.sum(sums**2 - sizes) / pairs, 0.0, 0.999))
+
+
+def _clustered_normal_sampler(
+    returns: np.ndarray, var: np.ndarray, es: np.ndarray, alpha: float, clusters: np.ndarray
+) -> tuple[Callable[..., np.ndarray], float]:
+    """The normal null of :func:`_normal_sampler` with the rows of a cluster drawn from one
+    common factor: correlation ``rho`` estimated from the standardised realised returns."""
+    mu, sigma = _normal_params(var, es, alpha)
+    _, codes = np.unique(clusters, return_inverse=True)
+    rho = equicorrelation((returns - mu) / sigma, codes)
+    groups = int(codes.max()) + 1 if len(codes) else 0
+    a, b = np.sqrt(rho), np.sqrt(1.0 - rho)
+
+    def sample(rng: np.random.Generator, size: int) -> np.ndarray:
+        common = rng.standard_normal((size, groups))[:, codes]
+        return mu + sigma * (a * common + b * rng.standard_normal((size, len(var))))
+
+    return sample, rho
 
 
 def acerbi_szekely_test(
@@ -278,6 +476,7 @@ def acerbi_szekely_test(
     sample: Callable[[np.random.Generator, int], np.ndarray] | None = None,
     n_sims: int = 5000,
     seed: int = 0,
+    clusters: ArrayLike | None = None,
 ) -> dict[str, Any]:
     """Z2 test of an ES forecast with its p-value simulated under the null.
 
@@ -299,18 +498,34 @@ def acerbi_szekely_test(
         Number of simulated paths.
     seed
         Seed of the simulation, so the p-value is reproducible.
+    clusters
+        A label per row (its date, for the series of a panel): rows of one cluster share a
+        shock, so the default normal null draws them from one common factor whose
+        correlation is estimated from the standardised returns (drawing them independently
+        rejects a correct ES 20-31 % of the time at 5 % for 20 series sharing half their
+        variance). Ignored with ``sample``.
 
     Returns
     -------
     dict
-        ``z2``, ``pvalue``, ``n``, ``exceptions``, ``n_sims``.
+        ``z2``, ``pvalue``, ``n``, ``exceptions``, ``n_sims``; with ``clusters`` also
+        ``rho``, the estimated within-cluster correlation.
     """
     alpha = _rate(alpha, "alpha")
     r, v, e = _var_es(returns, var, es)
     if not len(r):
         raise DataError("acerbi_szekely_test needs at least one row")
     z2 = acerbi_szekely_z2(r, v, e, alpha)
-    draw = sample or _normal_sampler(v, e, alpha)
+    rho = None
+    if sample is not None:
+        draw = sample
+    elif clusters is not None:
+        labels = np.asarray(clusters).reshape(-1)
+        if len(labels) != len(r):
+            raise DataError(f"clusters has {len(labels)} rows but returns has {len(r)}")
+        draw, rho = _clustered_normal_sampler(r, v, e, alpha, labels)
+    else:
+        draw = _normal_sampler(v, e, alpha)
     rng = np.random.default_rng(seed)
     sims = []
     chunk = max(1, min(n_sims, 2_000_000 // len(r)))
@@ -321,13 +536,14 @@ def acerbi_szekely_test(
         sims.append(np.sum(x * (x + v < 0) / e, axis=1) / (len(r) * alpha) + 1.0)
         done += size
     z_sim = np.concatenate(sims)
-    return {
+    out = {
         "z2": z2,
         "pvalue": float(np.mean(z_sim <= z2)),
         "n": len(r),
         "exceptions": int(np.sum(r + v < 0)),
         "n_sims": int(n_sims),
     }
+    return out if rho is None else out | {"rho": rho}
 
 
 def var_backtest(returns: ArrayLike, var: ArrayLike, alpha: float) -> dict[str, Any]:

@@ -173,23 +173,26 @@ class VaRTask(QuantileTask):
         on non-overlapping periods (every h-th date: overlapping h-step returns would make
         breaches cluster by construction); rows pooled over series or horizons get only
         the tests that need no order (hit rate, Kupiec, Z2), on the rows of every H-th
-        date (H the largest horizon), whose periods do not overlap either."""
+        date (H the largest horizon), whose periods do not overlap either, clustered by
+        date: rows of one date share its shocks."""
         assert kit.risk is not None
         ordered = rows["id"].nunique() == 1 and rows["horizon"].nunique() == 1
         if ordered:
             rows = rows.sort_values("date", kind="stable")
             rows = rows.iloc[:: int(rows["horizon"].iloc[0])] if len(rows) else rows
-        elif len(rows):
+        clusters = None
+        if not ordered and len(rows):
             dates = pd.to_datetime(rows["date"]).to_numpy()
-            calendar = np.unique(dates)
-            step = max(int(rows["horizon"].max()), 1)
-            rows = rows[np.searchsorted(calendar, dates) % step == 0]
+            position = np.searchsorted(np.unique(dates), dates)
+            kept = position % max(int(rows["horizon"].max()), 1) == 0
+            rows, clusters = rows[kept], position[kept]
         pairs = self._pairs(rows)
         return kit.risk(
             rows["y_true"].to_numpy(dtype="float64"),
             {a: v for a, (v, _) in pairs.items()},
             {a: e for a, (_, e) in pairs.items()},
             ordered=ordered,
+            clusters=clusters,
         )
 
     def _row_fz0(self, rows: pd.DataFrame, prefix: str) -> np.ndarray:
