@@ -16,6 +16,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent / "jupyter"
 
 
-def on_startup(command, dirty):  # noqa: ARG001 - mkdocs hook signature
+def on_startup(command, dirty):  # mkdocs hook signature
     paths = [str(HERE), *filter(None, os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep))]
     os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(dict.fromkeys(paths))

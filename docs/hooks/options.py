@@ -15,7 +15,7 @@ from mkdocs.exceptions import PluginError
 MARKERS = re.compile(r"<!-- options:start -->\n.*?\n<!-- options:end -->", re.S)
 
 
-def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 - mkdocs hook signature
+def on_page_markdown(markdown, page, config, files):  # mkdocs hook signature
     if page.file.src_uri != "reference/options.md":
         return markdown
     from fincast.cli_options import options_table
