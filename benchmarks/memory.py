@@ -12,7 +12,7 @@ Usage::
     python benchmarks/memory.py                      # 200 x 5000, limit 4 GB
     python benchmarks/memory.py --tickers 20 --days 1000 --json out.json
 
-Measured, not asserted by the test suite; the figures are quoted in the README.
+Measured, not asserted by the test suite; the figures are quoted in docs/guide/scale-out.md ("Memory").
 """
 
 from __future__ import annotations

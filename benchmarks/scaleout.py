@@ -4,7 +4,7 @@ Measured, not asserted. Runs the same backtest with ``--workers 1`` (sequential,
 process), local processes (``--workers 2``) and a local Ray cluster, checks that every
 executor wrote byte-identical predictions, and prints the speed-up over sequential. Then
 it runs a small ``fincast tune`` study with each executor and reports trials per minute.
-The figures measured on the project machine are in the README ("Scale-out").
+The figures measured on the project machine are in docs/guide/scale-out.md.
 
 Usage::
 

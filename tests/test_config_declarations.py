@@ -1,4 +1,4 @@
-"""Each option is declared once (config.py): sections, constraints, the README table, resume."""
+"""Each option is declared once (config.py): sections, constraints, the docs' options table, resume."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from fincast.cli_options import INVOCATION, config_flags, flag, options_table, s
 from fincast.config import SECTIONS, RunConfig, build_config, option_info
 from fincast.errors import ConfigError, RunError
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+#: The options reference of the docs site (its table is also rendered at build time).
+OPTIONS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "options.md"
 
 
 def test_every_key_has_a_section_and_a_help_text():
@@ -76,19 +77,19 @@ def test_a_constraint_is_a_one_line_exit_2_in_every_command(command, capsys, tmp
     assert not (tmp_path / "o").exists()
 
 
-def _readme_table() -> str:
-    text = README.read_text(encoding="utf-8")
+def _options_page_table() -> str:
+    text = OPTIONS_PAGE.read_text(encoding="utf-8")
     found = re.search(r"<!-- options:start -->\n(.*?)\n<!-- options:end -->", text, re.S)
-    assert found, "README.md lost its generated options table markers"
+    assert found, "docs/reference/options.md lost its generated options table markers"
     return found.group(1)
 
 
-def test_readme_options_table_is_the_declarations():
-    assert _readme_table() == options_table(), (
-        "README options table is out of date; paste the output of "
+def test_options_page_table_is_the_declarations():
+    assert _options_page_table() == options_table(), (
+        "docs/reference/options.md options table is out of date; paste the output of "
         '`python -c "from fincast.cli_options import options_table as t; print(t())"`'
     )
-    table = _readme_table()
+    table = _options_page_table()
     for name in RunConfig.model_fields:  # every key, with its default
         shown = "`DATA`" if name == "data" else f"`{flag(name)}`"
         row = next(r for r in table.splitlines() if r.startswith(f"| {shown} |"))

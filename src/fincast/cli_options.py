@@ -144,7 +144,7 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
 
 
 def shown_default(name: str) -> str:
-    """How help and the README show the default of key ``name``."""
+    """How help and the options reference show the default of key ``name``."""
     info = option_info(name)
     if info.get("shown") is not None:
         return str(info["shown"])
@@ -278,10 +278,10 @@ def run_command(
 
 
 def options_table() -> str:
-    """The README's options table (Markdown), generated from the declarations.
+    """The options table of the docs (Markdown), generated from the declarations.
 
-    A test checks that README.md holds exactly this table; after changing a declaration,
-    paste ``python -c "from fincast.cli_options import options_table as t; print(t())"``.
+    A test checks that docs/reference/options.md holds exactly this table (the docs build
+    also renders it there); after changing a declaration, paste ``python -c "from fincast.cli_options import options_table as t; print(t())"``.
     """
     rows = ["| flag | section | default | meaning |", "| --- | --- | --- | --- |"]
 

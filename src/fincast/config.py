@@ -3,7 +3,7 @@
 Each key of :class:`RunConfig` is declared here once, with its type, default, constraint,
 help text and section (:data:`SECTIONS`). The flags of ``fincast backtest``, ``train`` and
 ``tune`` are generated from these declarations (``fincast.cli_options``), the YAML keys are
-the field names, and the README's options table is checked against them by a test.
+the field names, and the docs' options table is checked against them by a test.
 Flags override the file.
 """
 
@@ -31,7 +31,7 @@ from .errors import ConfigError
 
 __all__ = ["SECTIONS", "RunConfig", "build_config", "load_config", "option_info"]
 
-#: The sections options are grouped in, in the order help and the README show them.
+#: The sections options are grouped in, in the order help and the options reference show them.
 SECTIONS = ("data", "task", "features", "models", "training", "folds", "execution")
 
 

@@ -34,7 +34,7 @@ Two methods (``--interval-method``):
   fifth of days (trailing 20-day volatility) and 72 % in the 2008 fold, Winkler 0.0637;
   ACI with gamma 0.05 covered 89.9 % overall, 91.3 % in the most volatile fifth, 89-90 %
   in every fold, Winkler 0.0463 (gamma 0.01: 90.3 %, 86.6 %, 0.0477; gamma 0.005: 90.8 %,
-  84.0 %, 0.0492). README "Prediction intervals" has the numbers.
+  84.0 %, 0.0492). docs/guide/risk.md "Prediction intervals" has the numbers.
 
 This module sits between the models and the backtest engine: it imports the design and
 the models, and the engine calls :func:`fold_intervals` once per (model, fold).

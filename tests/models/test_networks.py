@@ -171,7 +171,7 @@ def test_qlike_is_a_volatility_loss():
     from fincast.errors import ConfigError
 
     task = TaskSpec("volatility")
-    assert make_model("mlp", task).resolved_loss() == "mse"  # measured best (README)
+    assert make_model("mlp", task).resolved_loss() == "mse"  # measured best (docs/guide/models.md)
     assert make_model("mlp", task, {"loss": "qlike"}).resolved_loss() == "qlike"
     with pytest.raises(ConfigError, match="qlike"):
         make_model("mlp", TaskSpec("return"), {"loss": "qlike"})._check_params()

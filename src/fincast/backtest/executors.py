@@ -351,7 +351,7 @@ class RayExecutor(_Base):
 def default_workers(n_units: int | None = None) -> int:
     """Local processes used when ``--workers`` is not given: one (in this process).
 
-    Measured on this 2-core machine (benchmarks/scaleout.py, README "Scale-out"), two
+    Measured on this 2-core machine (benchmarks/scaleout.py, docs/guide/scale-out.md), two
     spawned processes finished seed-mlp and lstm walk-forward folds *slower* than one
     process: each worker pays for importing JAX/Keras and compiling its own functions, and
     one JAX process already keeps both cores busy. ``--workers N`` opts in where it helps

@@ -13,7 +13,7 @@ MLP engine time was unchanged (8.2 / 9.8 s together against 8.5 / 7.5 s fold by 
 the LSTM's was longer (47.7 / 56.9 s against 45.0 / 32.3 s: compiling one program holding
 every fold's step costs more than it saves), and the program grows with the folds: seed-mlp
 at 5 / 10 / 20 folds peaked at 654 / 783 / 1,006 MB against 611 / 626 / 632 MB fold by
-fold (README, Performance). With it on, only the local, in-process executor uses it; process pools and
+fold (docs/performance.md). With it on, only the local, in-process executor uses it; process pools and
 Ray run their units one at a time, and so does any unit whose set-up, training or forecast
 raised (run again by the executor, so its failure is recorded exactly as without this path).
 """

@@ -46,7 +46,7 @@ LOSSES = (
     "pinball",
 )
 #: ``qlike`` fits the ``volatility`` task only (the task object lists it); measured on
-#: ``builtin:sp500`` it lost to ``mse`` on the volatility (see the README), so ``mse`` stays
+#: ``builtin:sp500`` it lost to ``mse`` on the volatility (docs/guide/models.md), so ``mse`` stays
 #: the default there too.
 #: Minibatch updates per compiled call of ``model.fit`` (backends other than JAX): the same
 #: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.

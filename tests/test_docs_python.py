@@ -1,28 +1,20 @@
-"""The README's "From Python" example runs as written (a doctest)."""
+"""The docs' "From Python" page (docs/guide/python.md) runs as written (a doctest)."""
 
 from __future__ import annotations
 
 import doctest
-import re
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def _section(title: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.S | re.M)
-    assert match, f"README has no section {title!r}"
-    return match.group(1)
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "python.md"
 
 
 @pytest.mark.slow
 def test_from_python_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    section = _section("From Python")
-    test = doctest.DocTestParser().get_doctest(section, {}, "README From Python", str(README), 0)
+    page = PAGE.read_text(encoding="utf-8")
+    test = doctest.DocTestParser().get_doctest(page, {}, "docs From Python", str(PAGE), 0)
     assert len(test.examples) >= 8
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     runner = doctest.DocTestRunner(optionflags=flags)
