@@ -111,7 +111,11 @@ def session_bars(
         index=frame.index,
     )
     wanted: dict[str, str | None] = {
-        "open": open_, "high": high, "low": low, "close": close, "volume": volume
+        "open": open_,
+        "high": high,
+        "low": low,
+        "close": close,
+        "volume": volume,
     }
     fields = {k: v for k, v in wanted.items() if v is not None and v in frame.columns}
     for key, col in fields.items():

@@ -142,9 +142,7 @@ def _sharpe(block: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype="float64")
 
 
-def _split_sharpe(
-    chosen: np.ndarray, cut: np.ndarray, means: np.ndarray, size: int
-) -> np.ndarray:
+def _split_sharpe(chosen: np.ndarray, cut: np.ndarray, means: np.ndarray, size: int) -> np.ndarray:
     """Per-period Sharpe ratio (ddof 1) of every trial on the union of the blocks each row of
     ``chosen`` (splits x blocks, 0/1) picks; ``-inf`` where a trial is constant there.
 
