@@ -21,6 +21,7 @@ Rows are only ever inserted, never updated or deleted. Every append is one
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -123,7 +124,7 @@ def _clean(values: Iterable[float]) -> list[float | None]:
 
 
 @contextmanager
-def _connect(path: str | Path, *, create: bool) -> Iterator[sqlite3.Connection]:
+def _connect(path: str | os.PathLike[str], *, create: bool) -> Iterator[sqlite3.Connection]:
     """An open ledger with the schema checked (and created when ``create``)."""
     p = Path(path)
     if not create and not p.is_file():
@@ -177,7 +178,7 @@ def _check_schema(con: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def ledger_task(path: str | Path) -> dict[str, Any] | None:
+def ledger_task(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The task definition a ledger records (None for an empty one)."""
     with _connect(path, create=False) as con:
         row = con.execute("SELECT value FROM meta WHERE key = 'task'").fetchone()
@@ -189,7 +190,7 @@ def _describe_task(task: dict[str, Any]) -> str:
 
 
 def append_forecasts(
-    path: str | Path,
+    path: str | os.PathLike[str],
     *,
     task: dict[str, Any],
     model: dict[str, Any],
@@ -290,7 +291,7 @@ def append_forecasts(
     return added, same
 
 
-def read_forecasts(path: str | Path) -> pd.DataFrame:
+def read_forecasts(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Every forecast of the ledger, in insertion order (``output``/``naive`` as lists)."""
     with _connect(path, create=False) as con:
         frame = pd.read_sql_query("SELECT * FROM forecasts ORDER BY seq", con)
@@ -299,14 +300,16 @@ def read_forecasts(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def read_models(path: str | Path) -> dict[str, dict[str, Any]]:
+def read_models(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """The ledger's models: content hash -> ``model``, ``model_dir``, ``info``."""
     with _connect(path, create=False) as con:
         rows = con.execute("SELECT model_hash, model, model_dir, info FROM models").fetchall()
     return {h: {"model": m, "model_dir": d, "info": json.loads(i)} for h, m, d, i in rows}
 
 
-def read_observations(path: str | Path) -> dict[tuple[str, str], dict[str, float | None]]:
+def read_observations(
+    path: str | os.PathLike[str],
+) -> dict[tuple[str, str], dict[str, float | None]]:
     """The data values earlier scores used: (series, date) -> column -> value."""
     with _connect(path, create=False) as con:
         rows = con.execute("SELECT series, date, vals FROM observations").fetchall()
@@ -314,7 +317,9 @@ def read_observations(path: str | Path) -> dict[tuple[str, str], dict[str, float
 
 
 def append_observations(
-    path: str | Path, values: dict[tuple[str, str], dict[str, float | None]], scored_at: str
+    path: str | os.PathLike[str],
+    values: dict[tuple[str, str], dict[str, float | None]],
+    scored_at: str,
 ) -> int:
     """Record the data values a score used (those not recorded yet); returns how many."""
     added = 0
