@@ -68,7 +68,7 @@ def test_another_task_is_refused(tmp_path):
     db = tmp_path / "l.db"
     append_forecasts(db, task=TASK, model=MODEL, rows=[_row("2020-01-02")])
     other = {**TASK, "kind": "volatility"}
-    with pytest.raises(LedgerError, match="records task return .* forecasts volatility"):
+    with pytest.raises(LedgerError, match=r"records task return .* forecasts volatility"):
         append_forecasts(db, task=other, model=MODEL, rows=[_row("2020-01-03")])
     assert ledger_task(db) == TASK
 

@@ -301,7 +301,7 @@ def score_ledger(
     LedgerError
         An empty ledger, data that revise values already scored, nothing to score yet.
     """
-    from ..predictions import build_predictions, write_predictions
+    from ..predictions import build_predictions, read_predictions, write_predictions
     from ..report.build import publish
     from ..rundir import atomic_write_text
 
@@ -327,19 +327,23 @@ def score_ledger(
     )
     pos = where.reindex(index).to_numpy()
     notes: list[str] = []
-    missing_origin = np.isnan(pos)
+    absent = np.isnan(pos)
+    last = frame.groupby("id")["date"].max()
+    series_last = last.reindex(forecasts["series"].astype(str)).to_numpy()
+    later = absent & ~(pd.to_datetime(forecasts["origin"]).to_numpy() <= series_last)
+    missing_origin = absent & ~later  # inside the data's dates but not in it
     if missing_origin.any():
         first = forecasts[missing_origin].iloc[0]
         notes.append(
             f"{int(missing_origin.sum())} forecasts' origin dates are not in the data "
             f"(first: series {first['series']}, {first['origin']}); they were not scored"
         )
-    pos_i = np.where(missing_origin, 0, pos).astype("int64")
+    pos_i = np.where(absent, 0, pos).astype("int64")
     hs = forecasts["horizon"].to_numpy(dtype="int64")
     y = np.full(len(forecasts), np.nan)
     fwd = np.full(len(forecasts), np.nan)
     for h in np.unique(hs):
-        sel = (hs == h) & ~missing_origin
+        sel = (hs == h) & ~absent
         y[sel] = targets["y"][int(h)].to_numpy()[pos_i[sel]]
         fwd[sel] = targets["fwd_return"][int(h)].to_numpy()[pos_i[sel]]
     known = np.isfinite(y)
@@ -393,6 +397,7 @@ def score_ledger(
     tmp.mkdir(parents=True)
     try:
         write_predictions(tmp / "predictions.csv", predictions)
+        predictions = read_predictions(tmp / "predictions.csv")  # as the backtest: the file
         atomic_write_text(tmp / "config.yaml", config.to_yaml())
         dates = predictions["date"]
         folds = [

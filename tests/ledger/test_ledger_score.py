@@ -1,0 +1,144 @@
+"""A month of live forecasts on builtin:sp500, recorded day by day, then scored."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fincast
+from fincast.cli import main
+from fincast.design import build_design
+from fincast.features import FeatureSpec
+from fincast.ledger import LedgerError, read_ledger, score_ledger
+from fincast.results import TrainedModel
+from fincast.tasks import TaskSpec
+
+TRAIN_END = "2018-10-31"
+LIVE = ("2018-11-01", "2018-11-30")
+
+
+@contextlib.contextmanager
+def _no_fincast_warnings() -> Iterator[None]:
+    """Warnings raised from fincast's own code fail the test (Keras' are not ours)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", module=r"fincast(\..*)?$")
+        yield
+
+
+@pytest.fixture(scope="module")
+def spx() -> pd.DataFrame:
+    return fincast.load("builtin:sp500").frame
+
+
+@pytest.fixture(scope="module")
+def model(spx, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "spx"
+    with _no_fincast_warnings():
+        saved = fincast.train(
+            spx[spx["date"] <= TRAIN_END], out=out, models=["seed-mlp"], epochs=1, seed=0
+        )
+    forecaster, info = fincast.load_model(saved)  # loaded once, as a long-lived process would
+    return TrainedModel(saved.model_dir, info, forecaster)
+
+
+@pytest.fixture(scope="module")
+def month(spx, model, tmp_path_factory):
+    """The ledger after one predict --ledger call per trading day of November 2018."""
+    db = tmp_path_factory.mktemp("ledger") / "spx.db"
+    days = spx.loc[spx["date"].between(*LIVE), "date"]
+    with _no_fincast_warnings():
+        for day in days:  # the data as it stood at each day's close
+            table = fincast.predict(model, spx[spx["date"] <= day], ledger=db)
+            assert table.attrs["ledger"]["added"] == 1
+    return db, days
+
+
+def test_month_is_recorded_once_per_day(month, model):
+    db, days = month
+    frame = read_ledger(db)
+    assert len(frame) == len(days) == 21
+    assert list(frame["origin"]) == [d.date().isoformat() for d in days]
+    assert frame["model_hash"].nunique() == 1
+    assert (frame["data_last_date"] == frame["origin"]).all()
+    assert frame["rows_hash"].nunique() == len(days)
+    assert frame["fincast_version"].eq(fincast.__version__).all()
+    # recording the same day again adds nothing
+    again = fincast.predict(model, fincast.load("builtin:sp500").frame.iloc[:-30], ledger=db)
+    assert again.attrs["ledger"] == {"path": str(db), "added": 0, "already_recorded": 1}
+
+
+def test_score_matches_the_frozen_model_on_those_dates(month, model, spx, tmp_path):
+    db, days = month
+    live = score_ledger(db, "builtin:sp500", tmp_path / "live")
+    got = live.predictions
+    assert set(got["model"]) == {"naive", "seed-mlp"}
+    mine = got[got["model"] == "seed-mlp"].reset_index(drop=True)
+    # the frozen model over the same dates, as a backtest would predict them
+    info = model.info
+    task = TaskSpec.from_dict(info["task"])
+    ds = fincast.load("builtin:sp500")
+    design = build_design(
+        ds, task, FeatureSpec(info["features"]["kind"], info["features"]["lookback"])
+    )
+    rows = np.isin(design.dates, days.to_numpy())
+    frozen = model.forecaster.predict(design.batch(rows))[:, 0]
+    np.testing.assert_array_equal(mine["date"].to_numpy(), design.dates[rows])
+    np.testing.assert_allclose(mine["y_true"], design.y[rows, 0], rtol=1e-9)  # CSV: 10 digits
+    np.testing.assert_allclose(
+        mine["y_pred"] - mine["y_true"], frozen - design.y[rows, 0], rtol=1e-6, atol=1e-9
+    )
+    naive = got[got["model"] == "naive"]
+    np.testing.assert_allclose(naive["y_pred"], design.naive[rows, 0])
+    # what a backtest writes, for the live period
+    out = live.run_dir
+    for name in ("predictions.csv", "metrics.json", "report.html", "config.yaml", "live.json"):
+        assert (out / name).is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {r["model"] for r in metrics["verdict"]["models"]} == {"seed-mlp"}
+    assert metrics["live"]["scored"] == 21 and metrics["live"]["pending"] == 0
+    assert "Live against backtest" in (out / "report.html").read_text()
+    # the run directory rebuilds like a backtest's
+    assert fincast.rebuild_report(out).metrics["verdict"] == metrics["verdict"]
+
+
+def test_pending_targets_are_skipped_and_counted(month, spx, tmp_path):
+    db, days = month
+    cut = spx[spx["date"] <= days.iloc[-3]]  # the last 3 origins' outcomes are unknown
+    live = score_ledger(db, cut, tmp_path / "live")
+    assert live.live["pending"] == 3 and live.live["scored"] == 18
+    assert any("3 forecasts wait for their outcome" in n for n in live.live["notes"])
+
+
+def test_revised_history_is_named_not_rescored(month, spx, tmp_path):
+    db, days = month
+    score_ledger(db, spx, tmp_path / "first")
+    revised = spx.copy()
+    at = revised.index[revised["date"] == days.iloc[5]]
+    revised.loc[at, "Adj Close"] *= 1.01
+    with pytest.raises(
+        LedgerError, match=r"revises history .* sp500, 2018-11-08, column `Adj Close`"
+    ):
+        score_ledger(db, revised, tmp_path / "second")
+    assert not (tmp_path / "second").exists()
+
+
+def test_cli_predict_ledger_and_score(month, spx, model, tmp_path, capsys):
+    db = tmp_path / "cli.db"
+    csv = tmp_path / "new.csv"
+    spx[spx["date"] <= "2018-12-20"].to_csv(csv, index=False)
+    assert main(["predict", str(csv), "--model", str(model), "--ledger", str(db), "-q"]) == 0
+    assert "1 forecasts added" in capsys.readouterr().err
+    assert main(["score", str(db), "builtin:sp500", "--out", str(tmp_path / "o"), "-q"]) == 0
+    # bad input: one line, exit 2
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 200)
+    assert main(["score", str(bad), "builtin:sp500"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert main(["predict", str(csv), "--model", str(model), "--ledger", str(bad)]) == 2
