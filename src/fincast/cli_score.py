@@ -14,11 +14,18 @@ import typer
 
 from .cli_options import INVOCATION
 from .cli_output import err_console, out_console, print_forecast, print_path
+from .errors import FincastError
 
-__all__ = ["ALARM_EXIT", "predict_ledger", "register_score"]
+__all__ = ["ALARM_EXIT", "AlarmRaised", "predict_ledger", "register_score"]
 
 #: The exit code of ``fincast score --fail-on-alarm`` when an alarm fired.
 ALARM_EXIT = 3
+
+
+class AlarmRaised(FincastError):
+    """``fincast score --fail-on-alarm``: a monitor raised an alarm (exit code 3)."""
+
+    exit_code = ALARM_EXIT
 
 
 def predict_ledger(
@@ -74,7 +81,7 @@ def score(
             "--arl0",
             help="Monitor: in-control average run length in dates (mean dates to a false alarm).",
         ),
-    ] = 500.0,
+    ] = 2500.0,  # fincast.ledger.monitor.DEFAULT_ARL0 (not imported: the CLI starts light)
     fail_on_alarm: Annotated[
         bool, _opt("--fail-on-alarm", help="Exit 3 when a model's edge-loss alarm fires.")
     ] = False,
@@ -119,7 +126,12 @@ def score(
     print_path("run directory", result.run_dir)
     print_path("report", result.run_dir / "report.html")
     if fail_on_alarm and result.alarms:
-        raise typer.Exit(ALARM_EXIT)
+        first = result.alarms[0]
+        raise AlarmRaised(
+            f"--fail-on-alarm: {len(result.alarms)} monitor alarm(s); {first['model']} "
+            f"h={first['horizon']} lost its edge over naive on {first['alarm_date']} "
+            f"(report: {result.run_dir / 'report.html'})"
+        )
 
 
 def _num(value: Any) -> str:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
-from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import fincast
@@ -16,35 +12,11 @@ from fincast.cli import main
 from fincast.design import build_design
 from fincast.features import FeatureSpec
 from fincast.ledger import LedgerError, read_ledger, score_ledger
-from fincast.results import TrainedModel
 from fincast.tasks import TaskSpec
 
-TRAIN_END = "2018-10-31"
+from ._helpers import no_fincast_warnings
+
 LIVE = ("2018-11-01", "2018-11-30")
-
-
-@contextlib.contextmanager
-def _no_fincast_warnings() -> Iterator[None]:
-    """Warnings raised from fincast's own code fail the test (Keras' are not ours)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", module=r"fincast(\..*)?$")
-        yield
-
-
-@pytest.fixture(scope="module")
-def spx() -> pd.DataFrame:
-    return fincast.load("builtin:sp500").frame
-
-
-@pytest.fixture(scope="module")
-def model(spx, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "spx"
-    with _no_fincast_warnings():
-        saved = fincast.train(
-            spx[spx["date"] <= TRAIN_END], out=out, models=["seed-mlp"], epochs=1, seed=0
-        )
-    forecaster, info = fincast.load_model(saved)  # loaded once, as a long-lived process would
-    return TrainedModel(saved.model_dir, info, forecaster)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +24,7 @@ def month(spx, model, tmp_path_factory):
     """The ledger after one predict --ledger call per trading day of November 2018."""
     db = tmp_path_factory.mktemp("ledger") / "spx.db"
     days = spx.loc[spx["date"].between(*LIVE), "date"]
-    with _no_fincast_warnings():
+    with no_fincast_warnings():
         for day in days:  # the data as it stood at each day's close
             table = fincast.predict(model, spx[spx["date"] <= day], ledger=db)
             assert table.attrs["ledger"]["added"] == 1
