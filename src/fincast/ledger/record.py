@@ -15,7 +15,14 @@ from ..errors import ConfigError
 from ..tasks import Task, TaskSpec
 from .store import LedgerRow, append_forecasts
 
-__all__ = ["check_recordable", "model_hash", "predict_to_ledger", "rows_hash"]
+__all__ = [
+    "check_recordable",
+    "ledger_series",
+    "model_hash",
+    "named_by_file",
+    "predict_to_ledger",
+    "rows_hash",
+]
 
 
 def model_hash(model_dir: str | Path) -> str:
@@ -59,6 +66,26 @@ def _naive_outputs(task: TaskSpec, naive: np.ndarray) -> np.ndarray:
     baseline = make_model("naive", task, {}, seed=0)
     batch = Batch(np.zeros((len(naive), 1), dtype="float32"), naive)
     return np.asarray(baseline.fit(batch).predict(batch), dtype="float64")
+
+
+def named_by_file(frame: pd.DataFrame, name: str) -> bool:
+    """True for one series whose id is the dataset's name (a file with no id column)."""
+    ids = frame["id"].unique()
+    return len(ids) == 1 and str(ids[0]) == str(name)
+
+
+def ledger_series(ds: Any, info: dict[str, Any]) -> dict[str, str]:
+    """The ledger's id of each series of ``ds``.
+
+    A single series read from a file without an id column is named after the file, which
+    changes from one day's file to the next; the ledger names it after the series the
+    model was trained on (when that was one series too), so every day's forecasts of it
+    share one id.
+    """
+    trained = list((info.get("trained_on") or {}).get("series") or [])
+    if named_by_file(ds.frame, ds.name) and len(trained) == 1:
+        return {str(ds.name): str(trained[0])}
+    return {str(s): str(s) for s in ds.frame["id"].unique()}
 
 
 def _date_text(value: Any) -> str:
@@ -113,6 +140,7 @@ def predict_to_ledger(
     frame = fc.dataset.frame
     last = frame.groupby("id")["date"].max()
     created = datetime.now(UTC).isoformat(timespec="seconds")
+    names = ledger_series(fc.dataset, info)
     rows = []
     for i, (sid, origin) in enumerate(zip(fc.ids, fc.origins, strict=True)):
         origin_ts = pd.Timestamp(origin)
@@ -125,7 +153,7 @@ def predict_to_ledger(
                 LedgerRow(
                     model_hash=digest,
                     origin=_date_text(origin_ts),
-                    series=str(sid),
+                    series=names[str(sid)],
                     horizon=int(h),
                     target_date=None if target is None or pd.isna(target) else str(target),
                     model=str(info["model"]),

@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..tasks import TaskSpec, build_targets
 from .monitor import DEFAULT_ARL0, DEFAULT_REFERENCE, cusum
+from .record import named_by_file
 from .store import (
     LedgerError,
     append_observations,
@@ -315,6 +316,9 @@ def score_ledger(
     info = models[str(forecasts["model_hash"].iloc[0])]["info"]
     ds = _load(data, info, reader)
     frame = ds.frame.reset_index(drop=True)
+    recorded = sorted(set(forecasts["series"].astype(str)))
+    if named_by_file(frame, ds.name) and len(recorded) == 1 and recorded[0] != str(ds.name):
+        frame["id"] = recorded[0]  # one series, named after its file: the ledger's series
     targets = build_targets(frame, ds.target, task, ds.roles)
     where = pd.Series(
         np.arange(len(frame)),
