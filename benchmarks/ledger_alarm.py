@@ -29,16 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from fincast.ledger.monitor import cusum  # noqa: E402
+from fincast.ledger.monitor import cusum
 
 
 def _noise(rng: np.random.Generator, n: int, tails: str) -> np.ndarray:

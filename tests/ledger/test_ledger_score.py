@@ -114,3 +114,16 @@ def test_cli_predict_ledger_and_score(month, spx, model, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert main(["predict", str(csv), "--model", str(model), "--ledger", str(bad)]) == 2
+
+
+def test_a_single_series_named_after_each_days_file_keeps_one_id(spx, model, tmp_path):
+    db = tmp_path / "files.db"
+    plain = spx.drop(columns="id")  # no id column: the series is named after the file
+    for day in ("2018-12-17", "2018-12-18"):
+        plain[plain["date"] <= day].to_csv(tmp_path / f"spx_{day}.csv", index=False)
+        fincast.predict(model, tmp_path / f"spx_{day}.csv", ledger=db)
+    fincast.predict(model, tmp_path / "spx_2018-12-18.csv", ledger=db)  # a rerun
+    assert list(read_ledger(db)["series"]) == ["sp500", "sp500"]  # the training series
+    plain.to_csv(tmp_path / "latest.csv", index=False)
+    live = score_ledger(db, tmp_path / "latest.csv", tmp_path / "live")
+    assert live.live["scored"] == 2 and set(live.predictions["id"]) == {"sp500"}
