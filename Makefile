@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast docs lint bench bench-size bench-memory bench-scaleout bench-peers install clean
+.PHONY: demo test test-fast docs lint bench bench-size bench-ledger bench-memory bench-scaleout bench-peers install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench-scaleout: $(STAMP)
 
 bench-size: $(STAMP)
 	$(BIN)/python benchmarks/size.py
+
+bench-ledger: $(STAMP)
+	$(BIN)/python benchmarks/ledger_alarm.py
 
 bench-peers: $(STAMP)
 	$(BIN)/python benchmarks/peers.py

@@ -217,6 +217,7 @@ def predict(
     out: str | os.PathLike[str] | None = None,
     *,
     calendar: str | None = None,
+    ledger: str | os.PathLike[str] | None = None,
     **reader: Any,
 ) -> pd.DataFrame:
     """Forecast the next steps of every series of ``data`` with a trained model.
@@ -232,6 +233,9 @@ def predict(
     calendar
         Exchange calendar code of the target dates (default: the model's; ``none``: the
         data's business days).
+    ledger
+        A forecast ledger file (SQLite, created when missing) to append the forecast to
+        (:mod:`fincast.ledger`); ``model`` must then be saved in a directory.
     **reader
         Options of :func:`fincast.load` (``sep``, ``fillna``, ``wide``…).
 
@@ -240,6 +244,10 @@ def predict(
     pandas.DataFrame
         One row per (series, horizon); see :func:`fincast.persist.predict`.
     """
+    if ledger is not None:
+        from .ledger import record_forecast
+
+        return record_forecast(model, data, ledger, out, calendar=calendar, **reader)
     if isinstance(model, TrainedModel) and model.forecaster is not None:
         return model.predict(data, out, calendar=calendar, **reader)
     from .persist import predict as _predict

@@ -33,6 +33,7 @@ from .cli_output import (
     print_verdict,
 )
 from .cli_output import progress as _progress
+from .cli_score import predict_ledger, register_score
 from .errors import ConfigError
 
 app = typer.Typer(
@@ -205,7 +206,7 @@ _PREDICT_KEYS += ("thousands", "wide", "values", "calendar")
 
 @run_command(
     app,
-    invocation=("model", "data_option", "forecast_out", "quiet", "debug"),
+    invocation=("model", "data_option", "forecast_out", "ledger", "quiet", "debug"),
     sections=("data",),
     keys=_PREDICT_KEYS,
     data_required=True,
@@ -215,6 +216,7 @@ def predict(
     model: Path,
     data_option: str | None,
     forecast_out: Path | None,
+    ledger: Path | None,
     quiet: bool,
     debug: bool,
 ) -> None:
@@ -226,6 +228,8 @@ def predict(
     if data is None:
         raise ConfigError("predict needs new data: pass DATA (or --data) as a CSV/Parquet path")
     checked = build_config({**flags, "data": data}, where="command line")  # the flags' errors
+    if ledger is not None:  # the ledger's side of predict lives in cli_score
+        return predict_ledger(model, data, forecast_out, ledger, quiet, checked, flags)
     table = predict_model(model, data, forecast_out, **{k: getattr(checked, k) for k in flags})
     if not quiet:
         print_forecast(table, f"forecast · {model}")
@@ -265,6 +269,9 @@ def validate(flags: dict[str, Any], as_json: bool, quiet: bool, debug: bool) -> 
         out_console.print_json(json.dumps(summary, default=str))
         return
     print_validation(summary, cfg.data, ds.target, findings)
+
+
+register_score(app)  # fincast score LEDGER DATA (cli_score.py)
 
 
 @app.command()

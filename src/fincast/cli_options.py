@@ -99,6 +99,11 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
         _opt("--out", help="Write the forecast to this CSV file too."),
         None,
     ),
+    "ledger": (
+        Path | None,
+        _opt("--ledger", help="Append the forecast to this ledger file (SQLite; `fincast score`)."),
+        None,
+    ),
     "trials": (
         int,
         _opt(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,16 @@ from .models.registry import is_baseline, model_params
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
-__all__ = ["fit_on_all", "infer_frequency", "load_model", "predict", "predict_with", "train"]
+__all__ = [
+    "Forecast",
+    "fit_on_all",
+    "forecast_with",
+    "infer_frequency",
+    "load_model",
+    "predict",
+    "predict_with",
+    "train",
+]
 
 FORMAT_VERSION = 1
 
@@ -286,6 +296,48 @@ def predict_with(
     **reader: Any,
 ) -> pd.DataFrame:
     """:func:`predict` with a model already loaded (or trained in memory) and its info."""
+    forecast = forecast_with(model, info, data, calendar=calendar, **reader)
+    if out is not None:
+        atomic_write_text(
+            Path(out), forecast.table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        )
+    return forecast.table
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What :func:`forecast_with` computed: the forecast table and what it came from.
+
+    Attributes
+    ----------
+    table
+        The :func:`predict` table.
+    ids, origins
+        Series id and origin date of each forecast row (one per series), (n,).
+    outputs, naive
+        The model's raw outputs (n, horizons * task width) and the naive forecasts
+        (n, horizons) of those rows, as a backtest's predictions table is built from.
+    dataset
+        The data, as loaded.
+    """
+
+    table: pd.DataFrame
+    ids: np.ndarray
+    origins: np.ndarray
+    outputs: np.ndarray
+    naive: np.ndarray
+    dataset: Dataset
+
+
+def forecast_with(
+    model: KerasForecaster,
+    info: dict[str, Any],
+    data: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
+) -> Forecast:
+    """:func:`predict_with`'s forecast with the raw model outputs it came from."""
     task = model.task
     saved = info.get("reader") or {}
     options: dict[str, Any] = {
@@ -382,9 +434,11 @@ def predict_with(
                 if notes:
                     rec["note"] = "; ".join(notes)
                 rows.append({**base, **rec})
-    table = pd.DataFrame(rows)
-    if out is not None:
-        atomic_write_text(
-            Path(out), table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-        )
-    return table
+    return Forecast(
+        pd.DataFrame(rows),
+        np.asarray(design.ids[last_rows], dtype=object),
+        np.asarray(design.dates[last_rows]),
+        np.asarray(out_values, dtype="float64"),
+        np.asarray(design.naive[last_rows], dtype="float64"),
+        ds,
+    )

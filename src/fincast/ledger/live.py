@@ -1,0 +1,151 @@
+"""The live section of a score: each model's live figures beside its backtest's, and the
+monitor of its edge (:mod:`fincast.ledger.monitor`)."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..tasks import TaskSpec
+from .monitor import cusum
+
+__all__ = ["live_html", "live_section"]
+
+
+def _backtest_run(info: dict[str, Any], given: str | os.PathLike[str] | None) -> Path | None:
+    """The run directory the model was trained from (``fincast.json``) or ``given``."""
+    if given is not None:
+        return Path(given)
+    for key in ("run_dir", "backtest_run"):
+        if info.get(key):
+            return Path(str(info[key]))
+    recorded = (info.get("trained_on") or {}).get("run_dir")
+    return Path(str(recorded)) if recorded else None
+
+
+def _loss_diff(
+    predictions: pd.DataFrame, task: TaskSpec, model: str, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dates and ``L_model - L_naive`` per date (mean over series; every h-th origin)."""
+    keys = ["id", "date", "horizon"]
+    rows = predictions[predictions["horizon"] == horizon]
+    mine = rows[rows["model"] == model].reset_index(drop=True)
+    naive = rows[rows["model"] == "naive"].reset_index(drop=True)
+    loss_m, _ = task.task.row_loss(mine)
+    loss_n, _ = task.task.row_loss(naive)
+    a = mine[keys].assign(lm=loss_m.to_numpy())
+    b = naive[keys].assign(ln=loss_n.to_numpy())
+    both = a.merge(b, on=keys).dropna(subset=["lm", "ln"])
+    by_date = (both["lm"] - both["ln"]).groupby(both["date"]).mean().sort_index()
+    dates = by_date.index.to_numpy(dtype="datetime64[ns]")
+    values = by_date.to_numpy(dtype="float64")
+    keep = np.arange(len(values)) % horizon == 0  # non-overlapping h-step outcomes
+    return dates[keep], values[keep]
+
+
+def _verdict_row(metrics: dict[str, Any], model: str) -> dict[str, Any] | None:
+    for row in (metrics.get("verdict") or {}).get("models", []):
+        if row.get("model") == model:
+            return dict(row)
+    return None
+
+
+def _backtest_reference(
+    run: Path | None, task: TaskSpec, model: str, horizon: int
+) -> tuple[dict[str, Any] | None, np.ndarray | None, str | None]:
+    """The backtest's verdict row of ``model`` and its loss differences, if readable."""
+    if run is None:
+        return None, None, None
+    if not (run / "metrics.json").is_file() or not (run / "predictions.csv").is_file():
+        return None, None, f"backtest run {run} not found (or incomplete): no comparison"
+    from ..predictions import read_predictions
+
+    metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    predictions = read_predictions(run / "predictions.csv")
+    row = _verdict_row(metrics, model)
+    if row is None or model not in set(predictions["model"]):
+        return None, None, f"backtest run {run} has no model {model}: no comparison"
+    _, diff = _loss_diff(predictions, task, model, horizon)
+    return row, diff, None
+
+
+def live_html(live: dict[str, Any]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return html.escape("–" if v is None else str(v))
+
+    cols = [
+        "model",
+        "horizon",
+        "n_live",
+        "live_skill",
+        "live_dm_p",
+        "backtest_skill",
+        "backtest_dm_p",
+        "monitor",
+    ]
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>"
+        for r in live["comparison"]
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in live["notes"])
+    return (
+        '<section id="live"><h2>Live against backtest</h2>'
+        f"<p>{live['scored']} forecasts scored, {live['pending']} waiting for their outcome; "
+        f"monitor: one-sided CUSUM, in-control ARL {live['arl0']:g} dates.</p>"
+        f"<table><tr>{head}</tr>{body}</table><ul>{notes}</ul></section>"
+    )
+
+
+def live_section(
+    predictions: pd.DataFrame,
+    metrics: dict[str, Any],
+    task: TaskSpec,
+    forecasts: pd.DataFrame,
+    labels: dict[str, str],
+    models: dict[str, dict[str, Any]],
+    backtest: str | os.PathLike[str] | None,
+    arl0: float,
+    reference: int,
+) -> dict[str, Any]:
+    comparison, monitors, notes = [], [], []
+    for mh, label in labels.items():
+        info = models[mh]["info"]
+        run = _backtest_run(info, backtest)
+        live_row = _verdict_row(metrics, label) or {}
+        for h in sorted(set(forecasts.loc[forecasts["model_hash"] == mh, "horizon"])):
+            h = int(h)
+            if not (predictions["model"].eq(label) & predictions["horizon"].eq(h)).any():
+                continue
+            bt_row, bt_diff, note = _backtest_reference(run, task, str(info["model"]), h)
+            if note:
+                notes.append(note)
+            dates, diff = _loss_diff(predictions, task, label, h)
+            result = cusum(
+                dates, diff, reference_diff=bt_diff, reference=reference, target_arl0=arl0
+            )
+            monitors.append({"model": label, "model_hash": mh, "horizon": h, **result.to_dict()})
+            comparison.append(
+                {
+                    "model": label,
+                    "horizon": h,
+                    "n_live": len(diff),
+                    "live_skill": live_row.get("skill_vs_naive"),
+                    "live_dm_p": live_row.get("dm_p_value"),
+                    "live_status": live_row.get("status"),
+                    "backtest_run": None if run is None else str(run),
+                    "backtest_skill": None if bt_row is None else bt_row.get("skill_vs_naive"),
+                    "backtest_dm_p": None if bt_row is None else bt_row.get("dm_p_value"),
+                    "backtest_status": None if bt_row is None else bt_row.get("status"),
+                    "monitor": result.note,
+                }
+            )
+    return {"arl0": arl0, "comparison": comparison, "monitor": monitors, "notes": notes}

@@ -1,0 +1,129 @@
+"""A month of live forecasts on builtin:sp500, recorded day by day, then scored."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fincast
+from fincast.cli import main
+from fincast.design import build_design
+from fincast.features import FeatureSpec
+from fincast.ledger import LedgerError, read_ledger, score_ledger
+from fincast.tasks import TaskSpec
+
+from ._helpers import no_fincast_warnings
+
+LIVE = ("2018-11-01", "2018-11-30")
+
+
+@pytest.fixture(scope="module")
+def month(spx, model, tmp_path_factory):
+    """The ledger after one predict --ledger call per trading day of November 2018."""
+    db = tmp_path_factory.mktemp("ledger") / "spx.db"
+    days = spx.loc[spx["date"].between(*LIVE), "date"]
+    with no_fincast_warnings():
+        for day in days:  # the data as it stood at each day's close
+            table = fincast.predict(model, spx[spx["date"] <= day], ledger=db)
+            assert table.attrs["ledger"]["added"] == 1
+    return db, days
+
+
+def test_month_is_recorded_once_per_day(month, model):
+    db, days = month
+    frame = read_ledger(db)
+    assert len(frame) == len(days) == 21
+    assert list(frame["origin"]) == [d.date().isoformat() for d in days]
+    assert frame["model_hash"].nunique() == 1
+    assert (frame["data_last_date"] == frame["origin"]).all()
+    assert frame["rows_hash"].nunique() == len(days)
+    assert frame["fincast_version"].eq(fincast.__version__).all()
+    # recording the same day again adds nothing
+    again = fincast.predict(model, fincast.load("builtin:sp500").frame.iloc[:-30], ledger=db)
+    assert again.attrs["ledger"] == {"path": str(db), "added": 0, "already_recorded": 1}
+
+
+def test_score_matches_the_frozen_model_on_those_dates(month, model, spx, tmp_path):
+    db, days = month
+    live = score_ledger(db, "builtin:sp500", tmp_path / "live")
+    got = live.predictions
+    assert set(got["model"]) == {"naive", "seed-mlp"}
+    mine = got[got["model"] == "seed-mlp"].reset_index(drop=True)
+    # the frozen model over the same dates, as a backtest would predict them
+    info = model.info
+    task = TaskSpec.from_dict(info["task"])
+    ds = fincast.load("builtin:sp500")
+    design = build_design(
+        ds, task, FeatureSpec(info["features"]["kind"], info["features"]["lookback"])
+    )
+    rows = np.isin(design.dates, days.to_numpy())
+    frozen = model.forecaster.predict(design.batch(rows))[:, 0]
+    np.testing.assert_array_equal(mine["date"].to_numpy(), design.dates[rows])
+    np.testing.assert_allclose(mine["y_true"], design.y[rows, 0], rtol=1e-9)  # CSV: 10 digits
+    np.testing.assert_allclose(
+        mine["y_pred"] - mine["y_true"], frozen - design.y[rows, 0], rtol=1e-6, atol=1e-9
+    )
+    naive = got[got["model"] == "naive"]
+    np.testing.assert_allclose(naive["y_pred"], design.naive[rows, 0])
+    # what a backtest writes, for the live period
+    out = live.run_dir
+    for name in ("predictions.csv", "metrics.json", "report.html", "config.yaml", "live.json"):
+        assert (out / name).is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {r["model"] for r in metrics["verdict"]["models"]} == {"seed-mlp"}
+    assert metrics["live"]["scored"] == 21 and metrics["live"]["pending"] == 0
+    assert "Live against backtest" in (out / "report.html").read_text()
+    # the run directory rebuilds like a backtest's
+    assert fincast.rebuild_report(out).metrics["verdict"] == metrics["verdict"]
+
+
+def test_pending_targets_are_skipped_and_counted(month, spx, tmp_path):
+    db, days = month
+    cut = spx[spx["date"] <= days.iloc[-3]]  # the last 3 origins' outcomes are unknown
+    live = score_ledger(db, cut, tmp_path / "live")
+    assert live.live["pending"] == 3 and live.live["scored"] == 18
+    assert any("3 forecasts wait for their outcome" in n for n in live.live["notes"])
+
+
+def test_revised_history_is_named_not_rescored(month, spx, tmp_path):
+    db, days = month
+    score_ledger(db, spx, tmp_path / "first")
+    revised = spx.copy()
+    at = revised.index[revised["date"] == days.iloc[5]]
+    revised.loc[at, "Adj Close"] *= 1.01
+    with pytest.raises(
+        LedgerError, match=r"revises history .* sp500, 2018-11-08, column `Adj Close`"
+    ):
+        score_ledger(db, revised, tmp_path / "second")
+    assert not (tmp_path / "second").exists()
+
+
+def test_cli_predict_ledger_and_score(month, spx, model, tmp_path, capsys):
+    db = tmp_path / "cli.db"
+    csv = tmp_path / "new.csv"
+    spx[spx["date"] <= "2018-12-20"].to_csv(csv, index=False)
+    assert main(["predict", str(csv), "--model", str(model), "--ledger", str(db), "-q"]) == 0
+    assert "1 forecasts added" in capsys.readouterr().err
+    assert main(["score", str(db), "builtin:sp500", "--out", str(tmp_path / "o"), "-q"]) == 0
+    # bad input: one line, exit 2
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"garbage" * 200)
+    assert main(["score", str(bad), "builtin:sp500"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    assert main(["predict", str(csv), "--model", str(model), "--ledger", str(bad)]) == 2
+
+
+def test_a_single_series_named_after_each_days_file_keeps_one_id(spx, model, tmp_path):
+    db = tmp_path / "files.db"
+    plain = spx.drop(columns="id")  # no id column: the series is named after the file
+    for day in ("2018-12-17", "2018-12-18"):
+        plain[plain["date"] <= day].to_csv(tmp_path / f"spx_{day}.csv", index=False)
+        fincast.predict(model, tmp_path / f"spx_{day}.csv", ledger=db)
+    fincast.predict(model, tmp_path / "spx_2018-12-18.csv", ledger=db)  # a rerun
+    assert list(read_ledger(db)["series"]) == ["sp500", "sp500"]  # the training series
+    plain.to_csv(tmp_path / "latest.csv", index=False)
+    live = score_ledger(db, tmp_path / "latest.csv", tmp_path / "live")
+    assert live.live["scored"] == 2 and set(live.predictions["id"]) == {"sp500"}
