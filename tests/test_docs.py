@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 import yaml
 
 from fincast.cli_options import options_table
@@ -48,6 +49,9 @@ def test_readme_is_a_front_page_whose_links_resolve():
 
 
 def test_the_options_hook_renders_the_declarations():
+    pytest.importorskip(
+        "mkdocs", reason="the docs extra is not installed (pip install -e '.[docs]')"
+    )
     hook = _hook("options")
     page = SimpleNamespace(file=SimpleNamespace(src_uri="reference/options.md"))
     stale = "intro\n<!-- options:start -->\n| old |\n<!-- options:end -->\nafter\n"
