@@ -100,6 +100,8 @@ def print_verdict(metrics: dict[str, Any]) -> None:
             fmt(r.get("ic")),
         )
     wide().print(table)
+    if verdict.get("rival"):  # every network against the best classical model
+        wide().print(verdict["rival"], highlight=False, markup=False)
     for note in verdict.get("notes", []):  # a task's plain sentences (VaR backtests)
         wide().print(note, highlight=False, markup=False)
     if verdict.get("intervals"):

@@ -8,6 +8,7 @@ import pytest
 
 import fincast
 from fincast.models import MODELS
+from fincast.report.diagnostics import trained_by_epoch
 from fincast.tasks import TASKS, get_task
 
 from ..conftest import make_ohlcv
@@ -136,9 +137,21 @@ def run_and_check(
     if task == "var":
         assert (pred["es_0.01"] >= pred["var_0.01"]).all()
         assert set(metrics["models"]["mlp"]["levels"]) == {"0.01", "0.05"}
-    # training and validation history per model and fold for the networks
+    # training and validation history per model and fold for the networks; every other
+    # baseline than naive has its validation-tail loss (the verdict's rival is chosen on it)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
-    assert set(history) == set(nets)
+    assert set(trained_by_epoch(history)) == set(nets)
+    rivals = {m for m in history if m not in nets}
+    if get_task(task).significance and set(baselines) - {"naive"}:
+        assert rivals == set(metrics["models"]) - set(nets) - {"naive"}
+        assert all(
+            "loss" in h["validation"] or "error" in h["validation"]
+            for m in rivals
+            for h in history[m].values()
+        )
+        assert "rival" in metrics["significance"] and "rival" in metrics["verdict"]
+    else:
+        assert not rivals
 
 
 def test_default_baselines_follow_the_task(tmp_path, panel_csv):

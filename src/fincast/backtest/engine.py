@@ -198,7 +198,62 @@ def _fold_predictions(
 ) -> tuple[pd.DataFrame, dict[str, list[float]]]:
     setup = _fold_setup(prep, name, fold, seed)
     setup.model.fit(setup.train, setup.validation)
-    return _fold_frame(prep, name, fold, setup)
+    frame, history = _fold_frame(prep, name, fold, setup)
+    if is_rival(prep, name):  # history.json carries it to the verdict's rival choice
+        history = {**history, "validation": validation_loss(prep, name, fold, setup)}  # type: ignore[dict-item]
+    return frame, history
+
+
+def is_rival(prep: Prepared, name: str) -> bool:
+    """Whether baseline ``name`` is a candidate for the verdict's best classical rival.
+
+    Every baseline but ``naive`` is, when the run has a model that is not a baseline (a
+    network or the user's own) for the verdict to compare with it, and the task has a row
+    loss. Otherwise nothing extra is fitted.
+    """
+    return (
+        name != "naive"
+        and is_baseline(name)
+        and prep.task.task.significance
+        and not all(is_baseline(m) for m in prep.model_names)
+    )
+
+
+def validation_loss(prep: Prepared, name: str, fold: Fold, setup: FoldSetup) -> dict[str, Any]:
+    """The loss of baseline ``name`` on the validation tail of ``fold``, fitted before it.
+
+    A baseline that takes a validation slice (``lightgbm``'s early stopping) already
+    trained on the rows before the tail, so its fitted model scores the tail; any other is
+    fitted again on those rows (the tail and the test block unseen). The loss is the
+    task's row loss (:meth:`~fincast.tasks.base.Task.row_loss`) at the first horizon,
+    averaged per date and then over dates, as the significance tests average it. Returns
+    ``{"loss", "dates"}``, or ``{"error"}`` when the tail cannot be scored.
+    """
+    d = setup.design
+    try:
+        if setup.validation_mask is not None:
+            model, mask = setup.model, setup.validation_mask
+        else:
+            mask, before = validation_split(d, fold, setup.fold_train, prep.config.val_fraction)
+            if not before.any() or not mask.any():
+                return {"error": "no training rows before the validation tail"}
+            model = make_model(name, prep.task, setup.params, seed=setup.seed)
+            model.fit(d.batch(before), None)
+        out = np.asarray(model.predict(d.batch(mask)), dtype="float64")
+        if not np.isfinite(out).all():
+            return {"error": "non-finite forecasts on the validation tail"}
+        frame = build_predictions(
+            prep.task, d.ids[mask], d.dates[mask], d.y[mask], out, d.fwd_return[mask],
+            fold=fold.index, model=name,
+        )  # fmt: skip
+    except Exception as exc:  # the rival is then not chosen from this model in this fold
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    loss, _ = prep.task.task.row_loss(frame)
+    first = (frame["horizon"] == min(prep.task.horizons)).to_numpy()
+    per_date = loss[first].groupby(frame["date"].to_numpy()[first]).mean()
+    if per_date.empty or not np.isfinite(per_date).all():
+        return {"error": "no finite loss on the validation tail"}
+    return {"loss": float(per_date.mean()), "dates": len(per_date)}
 
 
 class FoldSetup(NamedTuple):
@@ -216,6 +271,28 @@ class FoldSetup(NamedTuple):
     seed: int
 
 
+def validation_split(
+    d: Design, fold: Fold, train_mask: np.ndarray, val_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The validation tail of a fold's training rows and the rows that train before it.
+
+    The tail is the chronological end of the training window (``val_fraction`` of its
+    dates, at least one); the training rows end a gap (the fold's purge) before it, and
+    none of their targets reaches into it. Early stopping and shrinkage use this tail, and
+    the verdict chooses each fold's best classical rival on it
+    (:func:`fincast.metrics.rivals.rival_choice`).
+    """
+    n_train = fold.train_end - fold.train_start
+    n_val = max(1, round(n_train * val_fraction))
+    val_start = fold.train_end - n_val
+    gap = fold.test_start - fold.train_end
+    validation_mask = train_mask & (d.date_pos >= val_start)
+    before = train_mask & (d.date_pos < val_start - gap)
+    if d.target_end_pos is not None:
+        before &= d.target_end_pos < val_start
+    return validation_mask, before
+
+
 def _fold_setup(prep: Prepared, name: str, fold: Fold, seed: int) -> FoldSetup:
     """The model of one (model, fold, seed), its training and validation rows, the fold's
     design and test rows: everything before ``fit``."""
@@ -227,17 +304,11 @@ def _fold_setup(prep: Prepared, name: str, fold: Fold, seed: int) -> FoldSetup:
     validation, validation_mask, fold_train = None, None, train_mask
     # models say whether they want a validation slice (early stopping, shrinkage)
     if getattr(model, "uses_validation", bool(params.get("patience"))):
-        # early stopping and shrinkage use the chronological end of the training fold,
-        # after a gap
         n_train = fold.train_end - fold.train_start
-        n_val = max(1, round(n_train * float(params.get("val_fraction", 0.2))))
-        val_start = fold.train_end - n_val
-        gap = fold.test_start - fold.train_end
-        validation_mask = train_mask & (d.date_pos >= val_start)
+        validation_mask, train_mask = validation_split(
+            d, fold, train_mask, float(params.get("val_fraction", 0.2))
+        )
         validation = d.chronological(validation_mask)
-        train_mask = train_mask & (d.date_pos < val_start - gap)
-        if d.target_end_pos is not None:
-            train_mask &= d.target_end_pos < val_start
         if not train_mask.any():
             raise ConfigError(
                 f"fold {fold.index} has too few training dates ({n_train}) to hold out a "

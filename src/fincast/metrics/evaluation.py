@@ -23,6 +23,7 @@ from ..predictions import SEED_COLUMN
 from . import finance, significance
 from .coverage import interval_summary
 from .portfolio import portfolio_metrics
+from .rivals import rival_tests
 from .summary import compute_metrics
 
 __all__ = ["SEED_COLUMN", "evaluate", "verdict_rows"]
@@ -116,6 +117,7 @@ def evaluate(
     alpha: float = 0.05,
     portfolio: str = "quantile:5",
     figures: dict[str, pd.DataFrame] | None = None,
+    validation: dict[str, dict[int, tuple[float, int]]] | None = None,
 ) -> dict[str, Any]:
     """Score, trade and test every model of a predictions table.
 
@@ -140,6 +142,11 @@ def evaluate(
         When given, receives the portfolio's per-period returns and IC decay
         (``"returns"``, ``"ic_decay"``) the metrics were computed from, for the report's
         figures (see :func:`~fincast.metrics.portfolio.portfolio_metrics`).
+    validation
+        Each baseline's loss on each fold's validation tail
+        (:func:`~fincast.metrics.rivals.validation_losses` of ``history.json``): when
+        given, the significance tests gain ``"rival"``, every network against the best
+        classical model chosen on those tails (:func:`~fincast.metrics.rivals.rival_tests`).
 
     Returns
     -------
@@ -217,6 +224,10 @@ def evaluate(
             )
         except FincastError as exc:
             metrics["significance"] = {"skipped": str(exc)}
+        if validation and "skipped" not in metrics["significance"]:
+            metrics["significance"]["rival"] = rival_tests(
+                predictions, task, validation, alpha=alpha
+            )
     metrics["intervals"] = interval_summary(predictions, alpha=alpha)
     metrics["verdict"] = verdict_rows(metrics)
     metrics["portfolio"] = portfolio_metrics(
@@ -241,6 +252,27 @@ def _status(beats: bool, skill: float | None) -> str:
     return "does not beat naive"
 
 
+def rival_sentence(rival: dict[str, Any], alpha: float = 0.05) -> str:
+    """The verdict's line on the best classical rival (``significance.rival``).
+
+    ``"Best classical rival, chosen on the validation tails up to each fold (...): loghar. mlp vs
+    loghar: +0.012 skill, DM p 0.030 (beats it at 5%)."``
+    """
+    if "skipped" in rival:
+        return f"Best classical rival not tested: {rival['skipped']}."
+    parts = []
+    for name, r in rival.get("models", {}).items():
+        gap, p = r.get("skill_gap"), r["dm"].get("p_value")
+        gap_text = "skill gap undefined" if gap is None else f"{gap:+.3f} skill"
+        p_text = "DM undefined" if p is None else f"DM p {'<0.001' if p < 0.001 else f'{p:.3f}'}"
+        tail = f" (beats it at {alpha:.0%})" if r.get("beats_rival") == "yes" else ""
+        parts.append(f"{name} vs {r['rival']}: {gap_text}, {p_text}{tail}")
+    return (
+        f"Best classical rival, chosen on {rival.get('chosen_on', 'the validation tails')}: "
+        f"{rival.get('rival')}. " + "; ".join(parts) + "."
+    )
+
+
 def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     """The verdict: for every model but naive, does it beat naive, and how surely.
 
@@ -254,8 +286,11 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     dict
         ``{"alpha", "summary": str, "models": [{"model", "skill_vs_naive", "ci_low",
         "ci_high", "ci_metric", "dm_p_value", "beats_naive" ("yes"/"no"), "status",
-        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"}], "notes": [str],
-        "assumptions": [str]}``; ``assumptions`` say what each test assumes (its lags, the
+        "sharpe", "buy_and_hold_sharpe", "ic", "seeds"[, "rival", "skill_vs_rival",
+        "rival_dm_p_value", "beats_rival"]}], "notes": [str], "assumptions": [str],
+        "rival": str}``; the rival fields (and the ``rival`` sentence, :func:`rival_sentence`)
+        are there when the run scored baselines on validation tails
+        (:mod:`fincast.metrics.rivals`); ``assumptions`` say what each test assumes (its lags, the
         rows it counts as independent: :func:`~fincast.metrics.assumptions.verdict_assumptions`);
         ``notes`` are
         the plain sentences a task's metrics carry under ``"notes"`` (e.g. the VaR backtests
@@ -266,6 +301,8 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
     sig = metrics.get("significance") or {}
     sig_models = sig.get("models", {}) if "skipped" not in sig else {}
     alpha = float(sig.get("alpha", 0.05))
+    rival = sig.get("rival") if "skipped" not in sig else None
+    rival_models = (rival or {}).get("models", {})
     bh = (metrics.get("finance") or {}).get("buy_and_hold", {}).get("long_flat", {})
     rows = []
     notes = [
@@ -282,6 +319,15 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
         fin = entry.get("finance", {})
         skill = entry.get("skill_vs_naive")
         beats = s.get("beats_naive") == "yes"
+        vs = rival_models.get(name)
+        against = {}
+        if vs is not None:
+            against = {
+                "rival": vs["rival"],
+                "skill_vs_rival": vs["skill_gap"],
+                "rival_dm_p_value": vs["dm"].get("p_value"),
+                "beats_rival": vs["beats_rival"],
+            }
         rows.append(
             {
                 "model": name,
@@ -296,6 +342,7 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
                 "buy_and_hold_sharpe": bh.get("sharpe"),
                 "ic": fin.get("ic", {}).get("ic"),
                 "seeds": entry.get("seeds", {}).get("n", 1),
+                **against,
             }
         )
     winners = [r["model"] for r in rows if r["beats_naive"] == "yes"]
@@ -320,6 +367,8 @@ def verdict_rows(metrics: dict[str, Any]) -> dict[str, Any]:
         out["assumptions"] = assumptions
     if notes:
         out["notes"] = notes
+    if rival:
+        out["rival"] = rival_sentence(rival, alpha)
     if "models" in (metrics.get("intervals") or {}):
         out["intervals"] = interval_verdict(metrics)
     return out

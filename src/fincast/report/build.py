@@ -76,6 +76,9 @@ def publish(
     if bootstrap_reps is not None:
         options["bootstrap_reps"] = bootstrap_reps
     figures: dict[str, pd.DataFrame] = {}  # computed once by the metrics, drawn below
+    from ..metrics.rivals import validation_losses
+
+    options["validation"] = validation_losses(history)  # each fold's rival, chosen before it
     metrics = evaluate(predictions, config.task, figures=figures, **options)
     for key in RUN_FIELDS:
         metrics[key] = run_fields.get(key, [])

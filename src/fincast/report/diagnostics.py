@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,9 +97,19 @@ def plot_residuals(predictions: pd.DataFrame, task: str, path: Path, *, bins: in
     return _save(fig, path)
 
 
+def trained_by_epoch(history: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The models of ``history.json`` with a loss per epoch (baselines record only their
+    validation-tail loss, :mod:`fincast.metrics.rivals`)."""
+    return [
+        m
+        for m, folds in history.items()
+        if any(h.get("loss") or h.get("val_loss") for h in (folds or {}).values())
+    ]
+
+
 def plot_loss_history(history: dict[str, dict[str, dict[str, list[float]]]], path: Path) -> Path:
     """Training (solid) and validation (dashed) loss per epoch, one panel per model, a line per fold."""
-    models = [m for m in history if history[m]]
+    models = trained_by_epoch(history)
     fig, axes = _grid(max(len(models), 1))
     for ax, name in zip(axes, models, strict=False):
         for j, (fold, h) in enumerate(sorted(history[name].items(), key=lambda kv: int(kv[0]))):

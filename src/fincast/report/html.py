@@ -146,6 +146,8 @@ def _verdict(metrics: dict[str, Any]) -> str:
                 body,
             )
         )
+    if verdict.get("rival"):  # every network against the best classical model
+        parts.append(f"<p id='rival'>{_e(verdict['rival'])}</p>")
     sig = metrics.get("significance") or {}
     notes = [_e(n) for n in verdict.get("notes", [])]  # a task's sentences (VaR backtests)
     if "skipped" in sig:

@@ -362,6 +362,6 @@ def write_plots(
         ic = diagnostics.plot_ic(view, task, out / "ic.png")
         if ic is not None:
             paths.append(ic)
-    if history:
+    if history and diagnostics.trained_by_epoch(history):
         paths.append(diagnostics.plot_loss_history(history, out / "loss.png"))
     return paths
