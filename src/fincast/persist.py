@@ -286,6 +286,21 @@ def predict(
     return predict_with(model, info, data, out, calendar=calendar, **reader)
 
 
+#: Rows before a series' last row that prediction reads (``har.HAR_LAGS``' longest).
+CONTEXT_ROWS = 22
+
+
+def _context_rows(ids: np.ndarray, last_rows: np.ndarray, depth: int) -> np.ndarray:
+    """Sorted indices of each series' last ``depth`` rows (ending at its row in ``last_rows``)."""
+    ids = np.asarray(ids)
+    keep = np.zeros(len(ids), dtype=bool)
+    for row in last_rows:
+        start = max(0, row - depth + 1)
+        span = np.arange(start, row + 1)
+        keep[span[ids[span] == ids[row]]] = True
+    return np.flatnonzero(keep)
+
+
 def predict_with(
     model: KerasForecaster,
     info: dict[str, Any],
@@ -394,8 +409,10 @@ def forecast_with(
         )
     if covariates:  # a stale covariate would be reused silently by the as-of join
         check_coverage(covariates, ds.frame, frame_last)
-    batch = design.batch(last_rows)
-    out_values = model.predict(batch)
+    # the last rows with the rows before them that a model reads along its series (the
+    # log-HAR input's monthly mean of a network reaches 22 steps back, beyond the window)
+    context = _context_rows(design.ids, last_rows, CONTEXT_ROWS)
+    out_values = model.predict(design.batch(context))[np.searchsorted(context, last_rows)]
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
     calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
     holidays = info.get("holidays") or []  # inferred from the training data

@@ -52,7 +52,17 @@ LOSSES = (
 #: updates, about 2.5x faster per epoch on a 2-core CPU than one call per minibatch.
 STEPS_PER_EXECUTION = 32
 #: Parameters that do not change the compiled training step (shapes are handled by JAX).
-_TRAINING_ONLY = frozenset({"seed", "epochs", "batch_size", "patience", "val_fraction", "shrink"})
+_TRAINING_ONLY = frozenset(
+    {
+        "seed",
+        "epochs",
+        "batch_size",
+        "patience",
+        "val_fraction",
+        "shrink",
+        "shrink_to",
+    }
+)
 #: Ridge penalty of the linear skip path's starting point (as the ``ridge`` baseline).
 SKIP_RIDGE_ALPHA = 1.0
 #: Smallest scaled variance whose log starts the QLIKE skip path (zero moves happen).
@@ -115,6 +125,21 @@ class KerasForecaster(Model):
         class frequencies) with a weight in [0, 1] fitted on the validation slice
         (:mod:`fincast.models.shrink`; the slice's second half when early stopping is
         on); reported as ``shrinkage_``.
+    shrink_to
+        What shrinkage pulls toward (regression tasks without quantile outputs): ``naive``,
+        or ``linear``: first the naive forecast toward the skip path's starting point (the
+        ridge fit) with its own weight, then that toward the network with the network's
+        weight, each as ``shrink`` fits it - so the network's weight measures only what it
+        adds to the linear model, and on noise both weights are 0 (naive). Default:
+        ``linear`` for ``volatility``, ``naive`` otherwise (measured,
+        ``docs/guide/rivals.md``).
+    har_input
+        ``volatility`` only: append the log-HAR forecast
+        (:class:`~fincast.models.har.LogHARBaseline`, fitted on the training rows of the
+        fold only) to the feature row, so the skip path starts at the ridge combination of
+        the features and log-HAR and the network learns what both miss. Needs the return
+        features (``ret``, ``ret_lag1`` …; the ``default`` feature set); ignored without
+        them and by sequence networks without ``skip``.
     seed
         Seed for weight initialisation, dropout and shuffling.
     """
@@ -139,6 +164,8 @@ class KerasForecaster(Model):
         "skip": Options((True, False)),
         "weight_decay": Interval(0, None),
         "shrink": Options((True, False)),
+        "har_input": Options((True, False)),
+        "shrink_to": Options(("naive", "linear"), optional=True),
     }
     flag_params = frozenset(
         {"epochs", "batch_size", "lr", "optimizer", "loss", "dropout", "l1", "l2", "patience"}
@@ -162,6 +189,8 @@ class KerasForecaster(Model):
         skip: bool = True,
         weight_decay: float = 1e-4,
         shrink: bool = True,
+        har_input: bool = True,
+        shrink_to: str | None = None,
         seed: int = 0,
     ) -> None:
         self.task = task
@@ -178,6 +207,8 @@ class KerasForecaster(Model):
         self.skip = skip
         self.weight_decay = weight_decay
         self.shrink = shrink
+        self.har_input = har_input
+        self.shrink_to = shrink_to
         self.seed = seed
 
     # -- parameters -------------------------------------------------------------------
@@ -352,10 +383,27 @@ class KerasForecaster(Model):
                 raise ValueError(f"{type(self).__name__} needs look-back windows in its Batch")
             windows = np.asarray(data.windows, dtype="float64")
             if self.packed:
-                row = np.asarray(data.X, dtype="float64")
+                row = self._row(data)
                 return np.concatenate([windows.reshape(len(windows), -1), row], axis=1)
             return windows
-        return np.asarray(data.X, dtype="float64")
+        return self._row(data)
+
+    def _row(self, data: Batch) -> np.ndarray:
+        """The feature row, with the log-HAR forecast appended when ``har_input`` is on."""
+        row = np.asarray(data.X, dtype="float64")
+        har = getattr(self, "har_", None)
+        if har is None:
+            return row
+        return np.concatenate([row, har.predict(data).astype("float64")], axis=1)
+
+    def _har_applies(self, data: Batch) -> bool:
+        """True when ``har_input`` acts: volatility, a feature row, the return features."""
+        if not self.har_input or self.task.kind != "volatility":
+            return False
+        if self.sequence and not self.packed:
+            return False
+        names = tuple(data.feature_names or ())
+        return "ret" in names and "ret_lag1" in names
 
     def _scale(self, data: Batch) -> np.ndarray:
         return ((self._inputs(data) - self.x_mean_) / self.x_scale_).astype("float32")
@@ -414,6 +462,11 @@ class KerasForecaster(Model):
         if self.packed:
             assert train.windows is not None
             self.window_shape_ = tuple(int(d) for d in np.shape(train.windows)[1:])
+        self.har_ = None
+        if self._har_applies(train):
+            from .har import LogHARBaseline
+
+            self.har_ = LogHARBaseline(self.task, pooled=True).fit(train)
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
         self.x_mean_ = flat.mean(axis=0)
@@ -441,6 +494,9 @@ class KerasForecaster(Model):
                 x_scaled, y if self.task.is_classification else y_scaled
             )
             self.model_.get_layer("linear").set_weights([kernel, bias])
+        self.start_ = None
+        if self.skip and self._linear_anchor:
+            self.start_ = (kernel, bias)
         has_val = validation is not None and len(validation) > 0
         stopping_rows, shrink_rows = validation, validation
         if has_val and self.early_stopping and self._shrinks:
@@ -528,11 +584,19 @@ class KerasForecaster(Model):
             if not before < after:
                 self.model_.set_weights(trained)
             self.history_["start_val_loss"] = [before]
-        self.shrinkage_ = None
+        self.shrinkage_ = self.linear_weight_ = None
         if self._shrinks and has_val:
             assert shrink_rows is not None and shrink_rows.y is not None
             raw = self._raw_predict(shrink_rows)
             self.anchor_ = self._class_frequencies(y) if self.task.is_classification else None
+            if getattr(self, "start_", None) is not None:  # naive -> linear start first
+                self.linear_weight_ = shrink.fit_weight(
+                    self._linear_forecast(shrink_rows),
+                    self._anchor(shrink_rows),
+                    shrink_rows.y,
+                    output=self.task.output,
+                )
+                self.history_["linear_weight"] = [float(w) for w in self.linear_weight_]
             self.shrinkage_ = shrink.fit_weight(
                 raw,
                 self._anchor(shrink_rows),
@@ -586,12 +650,40 @@ class KerasForecaster(Model):
             out = self.model_.predict(x, batch_size=4096, verbose=0)
         return self.outputs(out)
 
+    @property
+    def _linear_anchor(self) -> bool:
+        """True when shrinkage pulls toward the linear start (``shrink_to="linear"``)."""
+        to = self.shrink_to or ("linear" if self.task.kind == "volatility" else "naive")
+        return (
+            to == "linear"
+            and not self.task.is_classification
+            and self.task.task.network_levels(self.task) is None
+        )
+
+    def _linear_forecast(self, data: Batch) -> np.ndarray:
+        """The skip path's starting point (the ridge fit) alone, in target units."""
+        kernel, bias = self.start_
+        flat = self._scale(data).reshape(len(data), -1).astype("float64")
+        if self.packed:
+            steps, width = self.window_shape_
+            flat = flat[:, steps * width :]
+        return self.outputs(flat @ kernel + bias)
+
     def _anchor(self, data: Batch) -> np.ndarray:
-        """What shrinkage pulls toward: the naive forecast, or the class frequencies."""
+        """What shrinkage pulls toward: the naive forecast, or the class frequencies.
+
+        With ``shrink_to="linear"`` the naive forecast moved toward the linear start by its
+        own fitted weight (``linear_weight_``), so the network's weight measures only what
+        it adds to the linear model.
+        """
         if self.task.is_classification:
             anchor = np.asarray(self.anchor_, dtype="float64")
             return np.broadcast_to(anchor, (len(data), len(anchor)))
-        return np.asarray(data.naive, dtype="float64").reshape(len(data), -1)
+        naive = np.asarray(data.naive, dtype="float64").reshape(len(data), -1)
+        weight = getattr(self, "linear_weight_", None)
+        if weight is None:
+            return naive
+        return shrink.combine(self._linear_forecast(data), naive, weight)
 
     def predict(self, data: Batch) -> np.ndarray:
         """Forecasts in target units, or class / event probabilities for class tasks."""
@@ -758,6 +850,7 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
 
     path = Path(directory) / "model.keras"
     model.model_.save(path)
+    start = getattr(model, "start_", None)
     return {
         "x_mean": model.x_mean_.tolist(),
         "x_scale": model.x_scale_.tolist(),
@@ -768,7 +861,38 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
         "shrinkage": _listed(getattr(model, "shrinkage_", None)),
         "anchor": _listed(getattr(model, "anchor_", None)),
         "window_shape": getattr(model, "window_shape_", None),
+        "har": _har_state(getattr(model, "har_", None)),
+        "linear_weight": _listed(getattr(model, "linear_weight_", None)),
+        "start": None if start is None else [_listed(start[0]), _listed(start[1])],
     }
+
+
+def _har_state(har: Any) -> dict[str, Any] | None:
+    """The fitted log-HAR input of a network (its coefficients) as JSON, or ``None``."""
+    if har is None:
+        return None
+
+    def one(fit: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {k: np.asarray(v, dtype="float64").tolist() for k, v in fit.items()}
+
+    return {
+        "pooled": one(har.pooled_fit_),
+        "series": {sid: one(fit) for sid, fit in har.fits_.items()},
+    }
+
+
+def _har_from_state(model: KerasForecaster, state: dict[str, Any] | None) -> Any:
+    if state is None:
+        return None
+    from .har import LogHARBaseline
+
+    def one(fit: dict[str, Any]) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype="float64") for k, v in fit.items()}
+
+    har = LogHARBaseline(model.task, pooled=True)
+    har.pooled_fit_ = one(state["pooled"])
+    har.fits_ = {sid: one(fit) for sid, fit in state["series"].items()}
+    return har
 
 
 def _listed(value: Any) -> list[float] | None:
@@ -795,5 +919,9 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
     model.var_scale_ = _array(state.get("var_scale"))
     model.shrinkage_ = _array(state.get("shrinkage"))
     model.anchor_ = _array(state.get("anchor"))
+    model.har_ = _har_from_state(model, state.get("har"))
+    model.linear_weight_ = _array(state.get("linear_weight"))
+    start = state.get("start")
+    model.start_ = None if start is None else (_array(start[0]), _array(start[1]))
     if state.get("window_shape") is not None:
         model.window_shape_ = tuple(int(d) for d in state["window_shape"])

@@ -1,0 +1,128 @@
+"""The networks' log-HAR input (``har_input``): fitted on the training rows, read by the skip path."""
+
+import numpy as np
+import pytest
+
+from fincast.models import Batch, make_model
+from fincast.models.keras_base import load_keras_state, save_keras_state
+from fincast.tasks import TaskSpec
+
+from .test_har import garch_returns, har_batch
+
+TASK = TaskSpec("volatility", (1, 5))
+#: A learning rate too small to move the weights: the forecast is the starting point.
+FROZEN = {"units": 8, "layers": 1, "epochs": 1, "lr": 1e-12, "patience": 0, "shrink": False}
+
+
+def _split() -> tuple[Batch, Batch]:
+    """Training and later rows; naive: the volatility of the last 5 returns, each horizon."""
+    r = garch_returns(900, 3)
+    out = []
+    for b in (har_batch(r[:600], 8), har_batch(r[560:], 8)):
+        naive = np.sqrt(np.mean(b.X[:, :5].astype("float64") ** 2, axis=1))
+        naive = np.repeat(naive[:, None], len(TASK.horizons), axis=1)
+        out.append(Batch(b.X, naive, b.y, b.ids, None, b.feature_names))
+    return out[0], out[1]
+
+
+def _augmented(batch: Batch, column: np.ndarray) -> Batch:
+    X = np.concatenate([batch.X, column.astype("float32")], axis=1)
+    return Batch(X, batch.naive, batch.y, batch.ids, None)
+
+
+def test_the_start_is_ridge_on_the_features_and_the_training_fitted_loghar():
+    train, test = _split()
+    loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
+    net = make_model("mlp", TASK, FROZEN, seed=0).fit(train)
+    # the log-HAR inside the network: pooled over the series, on the training rows alone
+    assert net.har_.pooled and not net.har_.fits_
+    for key, value in loghar.pooled_fit_.items():
+        np.testing.assert_array_equal(net.har_.pooled_fit_[key], value)
+    np.testing.assert_array_equal(net._inputs(test)[:, -2:], loghar.predict(test))
+    ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
+    expected = ridge.predict(_augmented(test, loghar.predict(test)))
+    np.testing.assert_allclose(net.predict(test), expected, rtol=2e-3, atol=1e-6)
+    # without it the start is ridge on the features alone
+    plain = make_model("mlp", TASK, {**FROZEN, "har_input": False}, seed=0).fit(train)
+    assert plain.har_ is None and plain._inputs(test).shape[1] == test.X.shape[1]
+    np.testing.assert_allclose(
+        plain.predict(test), make_model("ridge", TASK).fit(train).predict(test), rtol=2e-3
+    )
+    assert not np.allclose(plain.predict(test), net.predict(test), rtol=2e-3)
+
+
+@pytest.mark.parametrize("name", ["lstm", "cnn"])
+def test_sequence_networks_read_it_in_their_feature_row(name):
+    train, test = _split()
+    windows = lambda b: np.repeat(b.X[:, None, :], 3, axis=1)  # noqa: E731
+    train = Batch(train.X, train.naive, train.y, train.ids, windows(train), train.feature_names)
+    test = Batch(test.X, test.naive, test.y, test.ids, windows(test), test.feature_names)
+    params = dict(FROZEN)
+    if name == "cnn":
+        del params["units"]
+        params["filters"] = 4
+    net = make_model(name, TASK, params, seed=0).fit(train)
+    assert net.har_ is not None
+    inputs = net._inputs(test)
+    assert inputs.shape[1] == 3 * test.X.shape[1] + test.X.shape[1] + len(TASK.horizons)
+    np.testing.assert_array_equal(inputs[:, -2:], net.har_.predict(test))
+    # without the skip path there is no feature row: the window alone
+    bare = make_model(name, TASK, {**params, "skip": False}, seed=0).fit(train)
+    assert bare.har_ is None
+
+
+def test_other_tasks_and_features_without_returns_leave_it_out():
+    train, _ = _split()
+    net = make_model("mlp", TaskSpec("return", (1, 5)), FROZEN, seed=0).fit(train)
+    assert net.har_ is None
+    no_returns = Batch(train.X, train.naive, train.y, train.ids, None, None)
+    assert make_model("mlp", TASK, FROZEN, seed=0).fit(no_returns).har_ is None
+
+
+def test_a_saved_network_keeps_its_loghar_input(tmp_path):
+    train, test = _split()
+    net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, test)
+    state = save_keras_state(net, tmp_path)
+    again = make_model("mlp", TASK, FROZEN, seed=0)
+    load_keras_state(again, tmp_path, state)
+    np.testing.assert_array_equal(again.predict(test), net.predict(test))
+
+
+# -- shrinkage toward the linear start ---------------------------------------------------
+def test_volatility_shrinks_toward_the_linear_start_in_two_steps():
+    from fincast.models.shrink import combine, fit_weight_mse
+
+    train, test = _split()
+    val, rest = test.take(np.arange(len(test)) < 200), test.take(np.arange(len(test)) >= 200)
+    params = {**FROZEN, "shrink": True}  # frozen: the network is its linear start
+    net = make_model("mlp", TASK, params, seed=0).fit(train, val)
+    assert net.shrink_to is None and net.linear_weight_ is not None
+    loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
+    ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
+    lin_val = ridge.predict(_augmented(val, loghar.predict(val)))
+    np.testing.assert_allclose(net._linear_forecast(val), lin_val, rtol=2e-3, atol=1e-6)
+    # patience 0: both weights are fitted on the whole validation slice, one per horizon
+    lin = net._linear_forecast(val)
+    for j in range(2):
+        expected = fit_weight_mse(lin[:, j], val.naive[:, j], val.y[:, j])
+        assert net.linear_weight_[j] == pytest.approx(expected, abs=1e-12)
+    assert net.linear_weight_.min() > 0.5  # the linear fit is real skill on GARCH data
+    anchor = combine(net._linear_forecast(rest), rest.naive, net.linear_weight_)
+    np.testing.assert_allclose(
+        net.predict(rest), combine(net._raw_predict(rest), anchor, net.shrinkage_), rtol=1e-12
+    )
+    assert net.history_["linear_weight"] == list(net.linear_weight_)
+
+
+def test_other_tasks_keep_the_naive_anchor_and_noise_still_gives_naive():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 4)).astype("float32")
+    y = rng.normal(size=(500, 1))
+    b = Batch(X, np.zeros_like(y), y, np.array(["a"] * 500, dtype=object), None)
+    train, val = b.take(np.arange(500) < 350), b.take(np.arange(500) >= 350)
+    task = TaskSpec("return")
+    params = {"units": 8, "layers": 1, "epochs": 5}
+    assert make_model("mlp", task, params, seed=0).fit(train, val).linear_weight_ is None
+    linear = make_model("mlp", task, {**params, "shrink_to": "linear"}, seed=0).fit(train, val)
+    assert list(linear.linear_weight_) == [0.0] and list(linear.shrinkage_) == [0.0]
+    np.testing.assert_array_equal(linear.predict(val), val.naive)
