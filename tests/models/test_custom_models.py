@@ -12,7 +12,7 @@ import pytest
 import fincast
 from fincast.cli import main
 from fincast.errors import ModelError
-from fincast.models import MODELS
+from fincast.models import MODELS, make_model
 from fincast.models.custom import BuilderModel, register_builder
 from fincast.tasks import TaskSpec
 
@@ -235,3 +235,18 @@ def test_python_builders_are_refused_in_worker_processes(tmp_path):
     with pytest.raises(fincast.ConfigError, match="cannot run in worker processes"):
         fincast.backtest(make_ohlcv(), models={"mine": flat}, workers=2, out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_users_network_gets_no_loghar_input_unless_asked():
+    """On volatility fincast's networks read the log-HAR forecast; a builder's input stays."""
+    from fincast.models.custom import register_builder
+
+    from .test_volatility_networks import FROZEN, TASK, _split
+
+    register_builder("mine-vol", flat)
+    train, test = _split()
+    params = {k: v for k, v in FROZEN.items() if k not in ("units", "layers")}
+    mine = make_model("mine-vol", TASK, params, seed=0).fit(train)
+    assert mine.har_ is None and mine._inputs(test).shape[1] == test.X.shape[1]
+    asked = make_model("mine-vol", TASK, {**params, "har_input": True}, seed=0).fit(train)
+    assert asked._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons)

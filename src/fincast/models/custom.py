@@ -66,8 +66,8 @@ class BuilderModel(KerasForecaster):
     """A :class:`KerasForecaster` whose network comes from a user's builder.
 
     Defaults differ from fincast's own networks in what would change the user's network:
-    no linear skip path, no weight decay and no shrinkage toward naive (each can be turned
-    on); early stopping (``patience`` 10) is on as for the other networks.
+    no linear skip path, no weight decay, no shrinkage toward naive and no log-HAR input on
+    ``volatility`` (``har_input``; each can be turned on); early stopping (``patience`` 10) is on as for the other networks.
     """
 
     description = "your Keras model (builder)"
@@ -83,9 +83,17 @@ class BuilderModel(KerasForecaster):
         skip: bool = False,
         weight_decay: float = 0.0,
         shrink: bool = False,
+        har_input: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(task, skip=skip, weight_decay=weight_decay, shrink=shrink, **kwargs)
+        super().__init__(
+            task,
+            skip=skip,
+            weight_decay=weight_decay,
+            shrink=shrink,
+            har_input=har_input,
+            **kwargs,
+        )
         self.builder = builder  # the config's import path, as given
         self.windows = type(self).sequence if windows is None else bool(windows)
 
