@@ -203,37 +203,64 @@ def mincer_zarnowitz(
     if gls and not (f > 0).all():
         raise DataError("mincer_zarnowitz: the GLS form needs forecasts > 0")
     x = np.column_stack([np.ones(n), f])
+    # a design of rank < 2 (GLS: x / f, nearly collinear when f hardly varies) has no
+    # unique alpha and beta, and no test: statsmodels would fit a pseudo-inverse
+    if np.linalg.matrix_rank(x / np.abs(f)[:, None] if gls else x) < 2:
+        return out
     restriction = (np.eye(2), np.array([0.0, 1.0]))
     if gls:
         model = WLS(a, x, weights=1.0 / np.square(f))
         if groups is None:
             fit = model.fit()
-            test = fit.f_test(restriction)
+            test = _wald(fit, restriction, use_f=None)
             stat, pvalue, name = float(np.squeeze(test.fvalue)), float(test.pvalue), "F_gls"
         else:
             fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
-            test = fit.wald_test(restriction, scalar=True, use_f=True)
+            test = _wald(fit, restriction, use_f=True)
             stat, pvalue = float(np.squeeze(test.statistic)), float(test.pvalue)
             name = "F_gls_cluster"
     elif groups is not None or robust:
         cov = {"cov_type": "cluster", "cov_kwds": {"groups": groups}, "use_t": True}
         fit = OLS(a, x).fit(**(cov if groups is not None else {"cov_type": "HC3"}))
-        test = fit.wald_test(restriction, scalar=True, use_f=True)
+        test = _wald(fit, restriction, use_f=True)
         stat, pvalue = float(np.squeeze(test.statistic)), float(test.pvalue)
         name = "F_cluster" if groups is not None else "F_hc3"
     elif hac_lags is None:
         fit = OLS(a, x).fit()
-        test = fit.f_test(restriction)
+        test = _wald(fit, restriction, use_f=None)
         stat, pvalue, name = float(np.squeeze(test.fvalue)), float(test.pvalue), "F"
     else:
         fit = OLS(a, x).fit(cov_type="HAC", cov_kwds={"maxlags": int(hac_lags)})
-        test = fit.wald_test(restriction, scalar=True, use_f=False)
+        test = _wald(fit, restriction, use_f=False)
         stat, pvalue, name = float(np.squeeze(test.statistic)), float(test.pvalue), "wald_hac"
     out |= {"alpha": float(fit.params[0]), "beta": float(fit.params[1])}
     out |= {"r2": float(fit.rsquared), "test": name}
     if math.isfinite(stat):
         out |= {"statistic": stat, "pvalue": pvalue}
     return out
+
+
+def _wald(fit: Any, restriction: tuple[np.ndarray, np.ndarray], *, use_f: bool | None) -> Any:
+    """``fit.wald_test`` (``use_f=None``: ``fit.f_test``) of the joint restriction, quiet
+    about a rank-deficient covariance.
+
+    With few clusters (or a forecast nearly constant within them) the robust covariance of
+    the two restrictions can be singular; statsmodels then tests on its generalised inverse
+    with the reduced rank as degrees of freedom and says so with a ``ValueWarning`` each
+    time. That test is the right one to report; the notice, raised once per series and
+    fold, is not.
+    """
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import ValueWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "covariance of constraints does not have full rank", ValueWarning
+        )
+        if use_f is None:
+            return fit.f_test(restriction)
+        return fit.wald_test(restriction, scalar=True, use_f=use_f)
 
 
 def probabilistic_sharpe_ratio(
