@@ -135,8 +135,8 @@ class KerasForecaster(Model):
         ``docs/guide/rivals.md``).
     har_input
         ``volatility`` only: append the log-HAR forecast
-        (:class:`~fincast.models.har.LogHARBaseline`, fitted on the training rows of the
-        fold only) to the feature row, so the skip path starts at the ridge combination of
+        (:class:`~fincast.models.har.LogHARBaseline`, pooled over a panel's series and
+        fitted on the training rows of the fold only) to the feature row, so the skip path starts at the ridge combination of
         the features and log-HAR and the network learns what both miss. Needs the return
         features (``ret``, ``ret_lag1`` …; the ``default`` feature set); ignored without
         them and by sequence networks without ``skip``.
