@@ -87,9 +87,13 @@ def calendar_notes(code: str | None, dates: pd.Series | np.ndarray) -> list[str]
 @functools.lru_cache(maxsize=32)
 def _sessions(code: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
     """The sessions of ``code`` from ``start`` to ``end`` (cached: calendars are slow to make)."""
+    import warnings
+
     xcals = _library()
     try:
-        cal = xcals.get_calendar(code, start=start, end=end)
+        with warnings.catch_warnings():  # its own pandas 4 deprecation notices (Series.values)
+            warnings.simplefilter("ignore", getattr(pd.errors, "Pandas4Warning", FutureWarning))
+            cal = xcals.get_calendar(code, start=start, end=end)
     except Exception as exc:  # dates outside what the library covers
         raise ConfigError(
             f"calendar {code} cannot cover {start.date()} to {end.date()} ({exc}); leave "
