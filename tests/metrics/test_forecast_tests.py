@@ -128,3 +128,22 @@ def test_deflated_sharpe_from_returns_deflates_the_best_of_many_lucky_trials() -
     )
     assert r["dsr"] == pytest.approx(direct["dsr"])
     assert deflated_sharpe_from_returns(np.zeros(10), [0.1])["dsr"] is None
+
+
+def test_mincer_zarnowitz_gives_no_test_on_a_rank_deficient_design():
+    """A design of rank < 2 has no unique alpha and beta: no numbers (statsmodels would give
+    alpha = beta = 0.506 from a pseudo-inverse here)."""
+    import warnings
+
+    from fincast.metrics.forecast_tests import mincer_zarnowitz
+
+    rng = np.random.default_rng(0)
+    f = 1.0 + 1e-17 * np.arange(50)  # varies (ptp > 0) but x / f is collinear in floating point
+    f[-1] = 1.0 + 1e-15
+    a = f + rng.normal(0, 0.1, 50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and quiet
+        out = mincer_zarnowitz(a, f, gls=True)
+    assert out["n"] == 50 and out["test"] is None and out["beta"] is None
+    ok = mincer_zarnowitz(a, rng.uniform(1, 2, 50), gls=True)  # a full-rank design is tested
+    assert ok["test"] == "F_gls" and ok["pvalue"] is not None
