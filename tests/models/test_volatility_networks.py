@@ -100,14 +100,14 @@ def test_volatility_shrinks_toward_the_linear_start_in_two_steps():
     loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
     ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
     lin_val = ridge.predict(_augmented(val, loghar.predict(val)))
-    np.testing.assert_allclose(net._linear_forecast(val), lin_val, rtol=2e-3, atol=1e-6)
+    lin = net._linear_forecast(net._scale(val))
+    np.testing.assert_allclose(lin, lin_val, rtol=2e-3, atol=1e-6)
     # patience 0: both weights are fitted on the whole validation slice, one per horizon
-    lin = net._linear_forecast(val)
     for j in range(2):
         expected = fit_weight_mse(lin[:, j], val.naive[:, j], val.y[:, j])
         assert net.linear_weight_[j] == pytest.approx(expected, abs=1e-12)
     assert net.linear_weight_.min() > 0.5  # the linear fit is real skill on GARCH data
-    anchor = combine(net._linear_forecast(rest), rest.naive, net.linear_weight_)
+    anchor = combine(net._linear_forecast(net._scale(rest)), rest.naive, net.linear_weight_)
     np.testing.assert_allclose(
         net.predict(rest), combine(net._raw_predict(rest), anchor, net.shrinkage_), rtol=1e-12
     )

@@ -338,10 +338,7 @@ class KerasForecaster(Model):
         inputs. Class tasks: a zero kernel and the log training class frequencies as bias,
         i.e. the majority baseline's probabilities.
         """
-        flat = x.reshape(len(x), -1).astype("float64")
-        if self.packed:  # the skip path reads the feature row only
-            steps, width = self.window_shape_
-            flat = flat[:, steps * width :]
+        flat = self._skip_row(x)
         n_out = len(self.task.horizons) * self.task.width
         if self.task.is_classification:
             freq = np.clip(self._class_frequencies(y), 1e-4, 1 - 1e-4)
@@ -367,6 +364,14 @@ class KerasForecaster(Model):
             kernel = np.repeat(kernel, len(levels), axis=1)
             bias = (bias[:, None] + offsets).reshape(-1)
         return kernel, bias
+
+    def _skip_row(self, x: np.ndarray) -> np.ndarray:
+        """What the skip path reads of scaled inputs ``x``: the flat row (packed: its row part)."""
+        flat = x.reshape(len(x), -1).astype("float64")
+        if self.packed:
+            steps, width = self.window_shape_
+            flat = flat[:, steps * width :]
+        return flat
 
     def _class_frequencies(self, y: np.ndarray) -> np.ndarray:
         """Training frequency of each output column (class probabilities per horizon)."""
@@ -587,19 +592,20 @@ class KerasForecaster(Model):
         self.shrinkage_ = self.linear_weight_ = None
         if self._shrinks and has_val:
             assert shrink_rows is not None and shrink_rows.y is not None
-            raw = self._raw_predict(shrink_rows)
+            x = self._scale(shrink_rows)
+            raw = self._raw_predict(shrink_rows, x)
             self.anchor_ = self._class_frequencies(y) if self.task.is_classification else None
             if getattr(self, "start_", None) is not None:  # naive -> linear start first
                 self.linear_weight_ = shrink.fit_weight(
-                    self._linear_forecast(shrink_rows),
-                    self._anchor(shrink_rows),
+                    self._linear_forecast(x),
+                    self._anchor(shrink_rows, x),
                     shrink_rows.y,
                     output=self.task.output,
                 )
                 self.history_["linear_weight"] = [float(w) for w in self.linear_weight_]
             self.shrinkage_ = shrink.fit_weight(
                 raw,
-                self._anchor(shrink_rows),
+                self._anchor(shrink_rows, x),
                 shrink_rows.y,
                 output=self.task.output,
                 width=self.task.width,
@@ -640,9 +646,12 @@ class KerasForecaster(Model):
             return trainer.evaluate(trainable, non_trainable, *val_data)
         return float(self.model_.evaluate(*val_data, batch_size=4096, verbose=0))
 
-    def _raw_predict(self, data: Batch) -> np.ndarray:
-        """The network's own forecasts in target units, before any shrinkage."""
-        x = self._scale(data)
+    def _raw_predict(self, data: Batch, x: np.ndarray | None = None) -> np.ndarray:
+        """The network's own forecasts in target units, before any shrinkage.
+
+        ``x``: ``data``'s scaled inputs when the caller has them already.
+        """
+        x = self._scale(data) if x is None else x
         if fastfit.available():
             key = self._structure_key(x.shape[1:])
             out = fastfit.trainer_for(key, self.model_, train=False).predict(self.model_, x)
@@ -660,16 +669,12 @@ class KerasForecaster(Model):
             and self.task.task.network_levels(self.task) is None
         )
 
-    def _linear_forecast(self, data: Batch) -> np.ndarray:
-        """The skip path's starting point (the ridge fit) alone, in target units."""
+    def _linear_forecast(self, x: np.ndarray) -> np.ndarray:
+        """The skip path's starting point (the ridge fit) alone on scaled inputs ``x``."""
         kernel, bias = self.start_
-        flat = self._scale(data).reshape(len(data), -1).astype("float64")
-        if self.packed:
-            steps, width = self.window_shape_
-            flat = flat[:, steps * width :]
-        return self.outputs(flat @ kernel + bias)
+        return self.outputs(self._skip_row(x) @ kernel + bias)
 
-    def _anchor(self, data: Batch) -> np.ndarray:
+    def _anchor(self, data: Batch, x: np.ndarray | None = None) -> np.ndarray:
         """What shrinkage pulls toward: the naive forecast, or the class frequencies.
 
         With ``shrink_to="linear"`` the naive forecast moved toward the linear start by its
@@ -683,15 +688,17 @@ class KerasForecaster(Model):
         weight = getattr(self, "linear_weight_", None)
         if weight is None:
             return naive
-        return shrink.combine(self._linear_forecast(data), naive, weight)
+        x = self._scale(data) if x is None else x
+        return shrink.combine(self._linear_forecast(x), naive, weight)
 
     def predict(self, data: Batch) -> np.ndarray:
         """Forecasts in target units, or class / event probabilities for class tasks."""
-        out = self._raw_predict(data)
+        x = self._scale(data)
+        out = self._raw_predict(data, x)
         weight = getattr(self, "shrinkage_", None)
         if weight is None:
             return out
-        return shrink.combine(out, self._anchor(data), weight)
+        return shrink.combine(out, self._anchor(data, x), weight)
 
 
 def _halves(validation: Batch) -> tuple[Batch, Batch]:
