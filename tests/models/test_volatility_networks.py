@@ -89,32 +89,52 @@ def test_a_saved_network_keeps_its_loghar_input(tmp_path):
 
 
 # -- shrinkage toward the linear start ---------------------------------------------------
-def test_volatility_shrinks_toward_the_linear_start_in_two_steps():
+def test_volatility_shrinks_toward_the_linear_start_itself():
     from fincast.models.shrink import combine, fit_weight_mse
 
     train, test = _split()
     val, rest = test.take(np.arange(len(test)) < 200), test.take(np.arange(len(test)) >= 200)
     params = {**FROZEN, "shrink": True}  # frozen: the network is its linear start
     net = make_model("mlp", TASK, params, seed=0).fit(train, val)
-    assert net.shrink_to is None and net.linear_weight_ is not None
+    assert net.shrink_to is None
     loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
     ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
     lin_val = ridge.predict(_augmented(val, loghar.predict(val)))
     lin = net._linear_forecast(net._scale(val))
     np.testing.assert_allclose(lin, lin_val, rtol=2e-3, atol=1e-6)
-    # patience 0: both weights are fitted on the whole validation slice, one per horizon
+    # the anchor is the linear start, unshrunk toward naive (weight 1, kept in the history)
+    assert list(net.linear_weight_) == [1.0, 1.0] == net.history_["linear_weight"]
+    np.testing.assert_array_equal(net._anchor(val), lin)
+    # patience 0: the network's weight is fitted on the whole validation slice, per horizon
+    raw = net._raw_predict(val)
     for j in range(2):
-        expected = fit_weight_mse(lin[:, j], val.naive[:, j], val.y[:, j])
-        assert net.linear_weight_[j] == pytest.approx(expected, abs=1e-12)
-    assert net.linear_weight_.min() > 0.5  # the linear fit is real skill on GARCH data
-    anchor = combine(net._linear_forecast(net._scale(rest)), rest.naive, net.linear_weight_)
+        expected = fit_weight_mse(raw[:, j], lin[:, j], val.y[:, j])
+        assert net.shrinkage_[j] == pytest.approx(expected, abs=1e-12)
+    anchor = net._linear_forecast(net._scale(rest))
     np.testing.assert_allclose(
         net.predict(rest), combine(net._raw_predict(rest), anchor, net.shrinkage_), rtol=1e-12
     )
-    assert net.history_["linear_weight"] == list(net.linear_weight_)
 
 
-def test_other_tasks_keep_the_naive_anchor_and_noise_still_gives_naive():
+def test_a_model_saved_with_a_fitted_linear_weight_keeps_its_forecast(tmp_path):
+    """Models saved before the linear start was fixed at weight 1 carry a fitted weight
+    toward naive; they still forecast with it."""
+    from fincast.models.shrink import combine
+
+    train, test = _split()
+    net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, test)
+    net.linear_weight_ = np.array([0.25, 0.5])
+    state = save_keras_state(net, tmp_path)
+    again = make_model("mlp", TASK, FROZEN, seed=0)
+    load_keras_state(again, tmp_path, state)
+    lin = again._linear_forecast(again._scale(test))
+    anchor = combine(lin, test.naive, np.array([0.25, 0.5]))
+    expected = combine(again._raw_predict(test), anchor, net.shrinkage_)
+    np.testing.assert_allclose(again.predict(test), expected, rtol=1e-12)
+    assert not np.allclose(anchor, lin)  # the fitted weight matters
+
+
+def test_other_tasks_keep_the_naive_anchor_and_noise_gives_naive():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(500, 4)).astype("float32")
     y = rng.normal(size=(500, 1))
@@ -124,5 +144,6 @@ def test_other_tasks_keep_the_naive_anchor_and_noise_still_gives_naive():
     params = {"units": 8, "layers": 1, "epochs": 5}
     assert make_model("mlp", task, params, seed=0).fit(train, val).linear_weight_ is None
     linear = make_model("mlp", task, {**params, "shrink_to": "linear"}, seed=0).fit(train, val)
-    assert list(linear.linear_weight_) == [0.0] and list(linear.shrinkage_) == [0.0]
-    np.testing.assert_array_equal(linear.predict(val), val.naive)
+    # asked for on noise, the linear anchor is the ridge start: the network adds nothing
+    assert list(linear.linear_weight_) == [1.0] and list(linear.shrinkage_) == [0.0]
+    np.testing.assert_array_equal(linear.predict(val), linear._linear_forecast(linear._scale(val)))
