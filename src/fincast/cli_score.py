@@ -72,7 +72,8 @@ def score(
         Path | None,
         _opt(
             "--backtest",
-            help="Backtest run directory to compare with (default: the one fincast.json records).",
+            help="Backtest run directory to compare with (default: the one `fincast train "
+            "--backtest` recorded in the model's fincast.json).",
         ),
     ] = None,
     arl0: Annotated[
@@ -115,6 +116,7 @@ def score(
                 markup=False,
                 soft_wrap=True,
             )
+        out_console.print(live["intervals"], highlight=False, markup=False, soft_wrap=True)
     for alarm in result.alarms:
         err_console.print(
             f"alarm: {alarm['model']} h={alarm['horizon']} lost its edge over naive on "

@@ -43,6 +43,7 @@ from .tasks import TaskSpec
 
 __all__ = [
     "Forecast",
+    "backtest_run",
     "fit_on_all",
     "forecast_with",
     "infer_frequency",
@@ -77,7 +78,56 @@ def _holidays(ds: Dataset) -> list[str]:
     return data_holidays(ds.frame.loc[ds.frame["id"] == longest, "date"])
 
 
-def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) -> Path:
+def backtest_run(run: str | os.PathLike[str], config: RunConfig, model: str) -> Path:
+    """``run`` as the backtest of ``model`` under ``config``'s task, absolute (ConfigError).
+
+    A backtest run directory holds ``config.yaml``, ``metrics.json`` and
+    ``predictions.csv`` (``fincast backtest --out RUN``); it must have backtested ``model``
+    on the same task (kind, horizons and their settings) as ``config``.
+    """
+    from .config import load_config
+
+    path = Path(run)
+    needed = ("config.yaml", "metrics.json", "predictions.csv")
+    absent = [name for name in needed if not (path / name).is_file()]
+    if absent:
+        raise ConfigError(
+            f"--backtest {path} is not a finished backtest run directory (missing "
+            f"{', '.join(absent)}); pass the --out directory of a `fincast backtest` run"
+        )
+    try:
+        run_task = TaskSpec.from_config(load_config(path / "config.yaml")).to_dict()
+        verdict = json.loads((path / "metrics.json").read_text(encoding="utf-8"))["verdict"]
+        models = sorted({str(row["model"]) for row in verdict["models"]})
+    except (ConfigError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"--backtest {path} cannot be read as a backtest run ({exc}); rerun the backtest"
+        ) from None
+    if model not in models:
+        raise ConfigError(
+            f"--backtest {path} did not backtest {model} (it holds "
+            f"{', '.join(models) or 'no model'}); pass the run of `fincast backtest "
+            f"--models {model}` with the same settings"
+        )
+    task = TaskSpec.from_config(config).to_dict()
+    if run_task != task:
+        differ = sorted(k for k in {*task, *run_task} if task.get(k) != run_task.get(k))
+        raise ConfigError(
+            f"--backtest {path} forecast another task ({', '.join(differ)}: "
+            f"{', '.join(f'{run_task.get(k)!r}' for k in differ)}; this model: "
+            f"{', '.join(f'{task.get(k)!r}' for k in differ)}); pass the backtest of the "
+            "same task and horizons"
+        )
+    return path.resolve()
+
+
+def train(
+    config: RunConfig,
+    out: str | Path,
+    data: pd.DataFrame | None = None,
+    *,
+    backtest: str | os.PathLike[str] | None = None,
+) -> Path:
     """Fit one Keras model on all the data and save it to ``out``.
 
     Parameters
@@ -88,6 +138,10 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         The model directory to create (must not exist or be empty).
     data
         A DataFrame to read instead of ``config.data`` (the Python API's).
+    backtest
+        The backtest run directory of this model (:func:`backtest_run` checks it before
+        any work); recorded in ``fincast.json`` as ``backtest_run`` (absolute), where
+        ``fincast score`` finds it.
 
     Returns
     -------
@@ -108,6 +162,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
             "pass e.g. --models seed-mlp"
         )
     name = keras_models[0]
+    run = None if backtest is None else backtest_run(backtest, config, name)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
@@ -180,6 +235,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
             "start": str(pd.Timestamp(design.dates.min()).date()),
             "end": str(pd.Timestamp(design.dates.max()).date()),
         },
+        "backtest_run": None if run is None else str(run),
         "state": state,
         "versions": package_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -14,19 +14,35 @@ import pandas as pd
 
 from ..tasks import TaskSpec
 from .monitor import cusum
+from .store import LedgerError
 
-__all__ = ["live_html", "live_section"]
+__all__ = ["NO_INTERVALS", "check_backtest", "live_html", "live_section"]
+
+#: What the live report says of interval coverage and VaR hit rates.
+NO_INTERVALS = (
+    "live interval coverage and VaR hit rate are not available: saved models make point "
+    "forecasts only (fincast train refuses --intervals), so live and backtest are compared "
+    "on skill and DM against naive"
+)
 
 
 def _backtest_run(info: dict[str, Any], given: str | os.PathLike[str] | None) -> Path | None:
-    """The run directory the model was trained from (``fincast.json``) or ``given``."""
+    """``given`` (``--backtest``), else the run ``fincast train`` recorded in ``fincast.json``."""
     if given is not None:
         return Path(given)
-    for key in ("run_dir", "backtest_run"):
-        if info.get(key):
-            return Path(str(info[key]))
-    recorded = (info.get("trained_on") or {}).get("run_dir")
+    recorded = info.get("backtest_run")
     return Path(str(recorded)) if recorded else None
+
+
+def check_backtest(run: str | os.PathLike[str]) -> None:
+    """Refuse a ``--backtest`` that is not a finished backtest run directory (LedgerError)."""
+    path = Path(run)
+    absent = [n for n in ("metrics.json", "predictions.csv") if not (path / n).is_file()]
+    if absent:
+        raise LedgerError(
+            f"--backtest {path} is not a finished backtest run directory (missing "
+            f"{', '.join(absent)}); pass the --out directory of the model's `fincast backtest`"
+        )
 
 
 def _loss_diff(
@@ -57,13 +73,19 @@ def _verdict_row(metrics: dict[str, Any], model: str) -> dict[str, Any] | None:
 
 
 def _backtest_reference(
-    run: Path | None, task: TaskSpec, model: str, horizon: int
+    run: Path | None, recorded: bool, task: TaskSpec, model: str, horizon: int
 ) -> tuple[dict[str, Any] | None, np.ndarray | None, str | None]:
     """The backtest's verdict row of ``model`` and its loss differences, if readable."""
     if run is None:
         return None, None, None
     if not (run / "metrics.json").is_file() or not (run / "predictions.csv").is_file():
-        return None, None, f"backtest run {run} not found (or incomplete): no comparison"
+        where = "recorded in the model's fincast.json " if recorded else ""
+        return (
+            None,
+            None,
+            f"the backtest run {run} {where}no longer exists (or is incomplete): {model} is "
+            "shown without its backtest; pass --backtest RUN to compare with another run",
+        )
     from ..predictions import read_predictions
 
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
@@ -101,6 +123,7 @@ def live_html(live: dict[str, Any]) -> str:
         '<section id="live"><h2>Live against backtest</h2>'
         f"<p>{live['scored']} forecasts scored, {live['pending']} waiting for their outcome; "
         f"monitor: one-sided CUSUM, in-control ARL {live['arl0']:g} dates.</p>"
+        f"<p>{html.escape(live['intervals'][:1].upper() + live['intervals'][1:])}.</p>"
         f"<table><tr>{head}</tr>{body}</table><ul>{notes}</ul></section>"
     )
 
@@ -125,8 +148,10 @@ def live_section(
             h = int(h)
             if not (predictions["model"].eq(label) & predictions["horizon"].eq(h)).any():
                 continue
-            bt_row, bt_diff, note = _backtest_reference(run, task, str(info["model"]), h)
-            if note:
+            bt_row, bt_diff, note = _backtest_reference(
+                run, backtest is None, task, str(info["model"]), h
+            )
+            if note and note not in notes:
                 notes.append(note)
             dates, diff = _loss_diff(predictions, task, label, h)
             result = cusum(
@@ -148,4 +173,10 @@ def live_section(
                     "monitor": result.note,
                 }
             )
-    return {"arl0": arl0, "comparison": comparison, "monitor": monitors, "notes": notes}
+    return {
+        "arl0": arl0,
+        "comparison": comparison,
+        "monitor": monitors,
+        "notes": notes,
+        "intervals": NO_INTERVALS,
+    }

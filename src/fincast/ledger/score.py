@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec, build_targets
-from .live import live_html, live_section
+from .live import check_backtest, live_html, live_section
 from .monitor import DEFAULT_ARL0, DEFAULT_REFERENCE
 from .record import named_by_file
 from .store import (
@@ -198,8 +198,9 @@ def score_ledger(
         The output directory (default ``runs/<time>-live-<ledger>``); an earlier score
         output there is replaced.
     backtest
-        The backtest run directory to compare with (default: the one ``fincast.json``
-        records, if any).
+        The backtest run directory to compare with (default: the one ``fincast train``
+        recorded in each model's ``fincast.json``, if any; a recorded run that no longer
+        exists gives a note).
     arl0, reference
         The monitor's in-control average run length and live reference length.
     **reader
@@ -213,13 +214,16 @@ def score_ledger(
     Raises
     ------
     LedgerError
-        An empty ledger, data that revise values already scored, nothing to score yet.
+        An empty ledger, data that revise values already scored, nothing to score yet,
+        a ``backtest`` that is not a backtest run directory.
     """
     from ..predictions import build_predictions, read_predictions, write_predictions
     from ..report.build import publish
     from ..rundir import atomic_write_text
 
     ledger = Path(ledger)
+    if backtest is not None:
+        check_backtest(backtest)
     spec = ledger_task(ledger)
     forecasts = read_forecasts(ledger)
     if spec is None or forecasts.empty:
