@@ -116,7 +116,15 @@ def score(
                 markup=False,
                 soft_wrap=True,
             )
-        out_console.print(live["intervals"], highlight=False, markup=False, soft_wrap=True)
+            for level, sides in (row.get("intervals") or {}).items():
+                out_console.print(
+                    _interval_line(row, level, sides),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+        if live.get("intervals"):
+            out_console.print(live["intervals"], highlight=False, markup=False, soft_wrap=True)
     for alarm in result.alarms:
         err_console.print(
             f"alarm: {alarm['model']} h={alarm['horizon']} lost its edge over naive on "
@@ -138,6 +146,23 @@ def score(
 
 def _num(value: Any) -> str:
     return "–" if value is None else f"{value:.4g}"
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _interval_line(row: dict[str, Any], level: str, sides: dict[str, Any]) -> str:
+    """E.g. ``seed-mlp h=1 90 % interval: live coverage 85.0 % (n 20, Kupiec p 0.4, …)``."""
+    live, bt = sides["live"], sides.get("backtest") or {}
+    return (
+        f"{row['model']} h={row['horizon']} {100 * float(level):g} % interval: live coverage "
+        f"{_pct(live['coverage'])} (n {live['n']}, Kupiec p {_num(live['kupiec_p'])}, "
+        f"Christoffersen p {_num(live['christoffersen_p'])}), backtest "
+        f"{_pct(bt.get('coverage'))}; VaR {_pct(live['var_rate'])} hit rate live "
+        f"{_pct(live['var_hit_rate'])} (Kupiec p {_num(live['var_kupiec_p'])}), backtest "
+        f"{_pct(bt.get('var_hit_rate'))}"
+    )
 
 
 def register_score(app: typer.Typer) -> None:

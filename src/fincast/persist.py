@@ -34,10 +34,12 @@ from .data.health import DataHealthWarning
 from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
+from .intervals import check_intervals, saved_bounds, saved_calibration
 from .models import MODELS, make_model
 from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
+from .predictions import interval_columns
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
@@ -150,11 +152,6 @@ def train(
     """
     register_from_config(config)  # builders by import path, plugins (fincast.models)
     calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
-    if config.intervals:
-        raise ConfigError(
-            "--intervals is calibrated per walk-forward fold and applies to backtests; "
-            "fincast train saves point forecasts only: drop --intervals"
-        )
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
@@ -170,6 +167,7 @@ def train(
         {"fillna": config.fillna, **entry} for entry in saved_entries(config.covariates)
     ]
     task = TaskSpec.from_config(config)
+    check_intervals(task, config.intervals)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(config.data if data is None else data, **config.reader_options())
     reader = {"wide": ds.layout == "wide", "values": config.values}
@@ -199,6 +197,15 @@ def train(
     model = make_model(name, task, params, seed=config.seed)
     assert isinstance(model, KerasForecaster)
     fit_on_all(model, design, task)
+    intervals = None
+    if config.intervals:  # split conformal on the training data's tail (fincast.intervals)
+        before, cal_rows = _tail(model, design, task)
+        fitted: Any = model
+        if not model.uses_validation:  # refit before the tail, as a backtest does
+            fitted = make_model(name, task, params, seed=config.seed).fit(design.batch(before))
+        intervals = saved_calibration(
+            task, design, config.intervals, fitted=fitted, cal_mask=cal_rows, source=ds.source
+        )
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
         for p in tmp.iterdir():
@@ -235,6 +242,7 @@ def train(
             "start": str(pd.Timestamp(design.dates.min()).date()),
             "end": str(pd.Timestamp(design.dates.max()).date()),
         },
+        "intervals": intervals,
         "backtest_run": None if run is None else str(run),
         "state": state,
         "versions": package_versions(),
@@ -247,6 +255,16 @@ def train(
     return out
 
 
+def _tail(model: KerasForecaster, design: Design, task: TaskSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The rows before the last ``val_fraction`` of the dates (purged) and those dates' rows."""
+    dates = len(design.calendar)
+    val_start = dates - max(1, round(dates * float(model.val_fraction)))
+    train_rows = design.date_pos < val_start - task.max_horizon
+    if design.target_end_pos is not None:
+        train_rows &= design.target_end_pos < val_start
+    return train_rows, design.date_pos >= val_start
+
+
 def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasForecaster:
     """Fit ``model`` on every row of ``design``, as ``fincast train`` does.
 
@@ -255,12 +273,8 @@ def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasF
     """
     if not model.uses_validation:
         return model.fit(design.batch())
-    dates = len(design.calendar)
-    val_start = dates - max(1, round(dates * float(model.val_fraction)))
-    train_rows = design.date_pos < val_start - task.max_horizon
-    if design.target_end_pos is not None:
-        train_rows &= design.target_end_pos < val_start
-    return model.fit(design.batch(train_rows), design.chronological(design.date_pos >= val_start))
+    train_rows, val_rows = _tail(model, design, task)
+    return model.fit(design.batch(train_rows), design.chronological(val_rows))
 
 
 def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
@@ -335,8 +349,10 @@ def predict(
         target units; the probability of "up" for ``direction``; the realised volatility
         for ``volatility``; the most likely class, with ``prob_down``, ``prob_flat``,
         ``prob_up``, for ``trend3``), plus ``last_value`` and, for ``return``, the implied
-        ``forecast_level``. For ``events`` one row per (series, horizon, event) with
-        ``label`` and its probability as ``forecast``.
+        ``forecast_level``; for a model trained with ``--intervals``, ``lo_<level>`` and
+        ``hi_<level>`` (split-conformal bounds, in the units of the task's target: the
+        log return for ``return``). For ``events`` one row per (series, horizon, event)
+        with ``label`` and its probability as ``forecast``.
     """
     model, info = load_model(model_dir)
     return predict_with(model, info, data, out, calendar=calendar, **reader)
@@ -469,6 +485,7 @@ def forecast_with(
     # log-HAR input's monthly mean of a network reaches 22 steps back, beyond the window)
     context = _context_rows(design.ids, last_rows, CONTEXT_ROWS)
     out_values = model.predict(design.batch(context))[np.searchsorted(context, last_rows)]
+    saved_intervals = info.get("intervals")
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
     calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
     holidays = info.get("holidays") or []  # inferred from the training data
@@ -491,6 +508,7 @@ def forecast_with(
             sessions = business_days_after(origin, task.horizons, holidays)
         else:
             sessions = {}
+        bounds = saved_bounds(task, out_values[i], saved_intervals) if saved_intervals else {}
         for j, h in enumerate(task.horizons):
             target = sessions.get(h)
             if target is None and offset is not None:
@@ -504,6 +522,9 @@ def forecast_with(
                 "horizon": h,
             }
             for rec in _forecast_records(task, out_values[i], j, last_value):
+                for level, (lo, hi) in sorted(bounds.items()):
+                    lo_name, hi_name = interval_columns(level)
+                    rec[lo_name], rec[hi_name] = float(lo[j]), float(hi[j])
                 if notes:
                     rec["note"] = "; ".join(notes)
                 rows.append({**base, **rec})
