@@ -183,3 +183,23 @@ def test_a_tail_too_short_for_the_level_is_a_one_line_error(tmp_path, capsys):
     assert err.startswith("error: ") and "\n" not in err
     assert "too few for a 0.9999 interval (needs " in err and "--val-fraction" in err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_ledger_of_models_with_and_without_intervals_names_the_point_one(
+    spx, model, trained, tmp_path
+):
+    db = tmp_path / "two.db"
+    for day in ("2018-11-01", "2018-11-02", "2018-11-05"):
+        fincast.predict(model, spx[spx["date"] <= day], ledger=db)  # point forecasts
+        fincast.predict(trained, spx[spx["date"] <= day], ledger=db)  # with intervals
+    live = score_ledger(db, spx, tmp_path / "live")
+    rows = {bool(r["intervals"]): r["model"] for r in live.live["comparison"]}
+    assert set(rows) == {True, False} and rows[True] != rows[False]
+    assert live.live["intervals"] == (
+        f"live interval coverage and VaR hit rate are not available for {rows[False]}: it was "
+        "trained without --intervals and makes point forecasts (retrain with `fincast train "
+        "… --intervals 0.9` for live intervals); live and backtest are compared on skill and "
+        "DM against naive"
+    )
+    point = live.predictions[live.predictions["model"] == rows[False]]
+    assert point["lo_0.8"].isna().all()

@@ -98,12 +98,21 @@ def intervals_note(without: list[str], any_with: bool) -> str | None:
     if not without:
         return None
     how = (
-        "saved models make point forecasts unless trained with --intervals (e.g. `fincast "
-        "train … --intervals 0.9`), so live and backtest are compared on skill and DM "
-        "against naive"
+        "{who} trained without --intervals and {verb} point forecasts (retrain with `fincast "
+        "train … --intervals 0.9` for live intervals); live and backtest are compared on "
+        "skill and DM against naive"
     )
     if not any_with:
-        return f"live interval coverage and VaR hit rate are not available: {how}"
+        text = how.format(
+            who="the model was" if len(without) == 1 else "the models were",
+            verb="makes" if len(without) == 1 else "make",
+        )
+        return f"live interval coverage and VaR hit rate are not available: {text}"
+    text = how.format(
+        who="it was" if len(without) == 1 else "they were",
+        verb="makes" if len(without) == 1 else "make",
+    )
     return (
-        f"live interval coverage and VaR hit rate are not available for {', '.join(without)}: {how}"
+        f"live interval coverage and VaR hit rate are not available for "
+        f"{', '.join(without)}: {text}"
     )
