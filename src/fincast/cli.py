@@ -163,11 +163,7 @@ def tune(
 
 @run_command(app, invocation=("config", "backtest_run", "quiet", "debug"))
 def train(
-    flags: dict[str, Any],
-    config: Path | None,
-    backtest_run: Path | None,
-    quiet: bool,
-    debug: bool,
+    flags: dict[str, Any], config: Path | None, backtest_run: Path | None, quiet: bool, debug: bool
 ) -> None:
     """Fit one model on all the data and save it (model.keras + fincast.json) to --out."""
     from .data.health import DataHealthWarning
@@ -175,15 +171,16 @@ def train(
 
     out = flags.pop("out", None) or "model"  # a model directory, not the config's run directory
     cfg = _config(config, flags)
-    if backtest_run is None and config is not None:
-        backtest_run = _run_of_config(config, cfg)
+    if backtest_run is None and config is not None:  # a run's config.yaml: that run
+        from .provenance import run_of_config
+
+        backtest_run, note = run_of_config(config, cfg)
+        if note:
+            err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", DataHealthWarning)
-        if quiet:
+        with nullcontext() if quiet else err_console.status("training on all the data…"):
             path = train_model(cfg, out, backtest=backtest_run)
-        else:
-            with err_console.status("training on all the data…"):
-                path = train_model(cfg, out, backtest=backtest_run)
     for w in seen:
         kind = "note" if w.category.__name__ == "DataNote" else "warning"
         if kind == "note" or issubclass(w.category, DataHealthWarning):
@@ -191,32 +188,6 @@ def train(
     print_path("model saved", path)
     if backtest_run is not None:
         print_path("backtest recorded", backtest_run)
-
-
-def _run_of_config(config: Path, cfg: Any) -> Path | None:
-    """The backtest run whose ``config.yaml`` is ``config``, if it backtested the model.
-
-    A config file of another kind gives None; a run that did not backtest the model (or
-    another task) gives None and a note saying why.
-    """
-    from .persist import backtest_run
-
-    run = config.parent
-    if config.name != "config.yaml" or not (run / "metrics.json").is_file():
-        return None
-    if len(cfg.models) != 1:
-        return None  # train refuses it next
-    try:
-        backtest_run(run, cfg, next(iter(cfg.models)))
-    except ConfigError as exc:
-        err_console.print(
-            f"note: no backtest recorded for the model ({exc})",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        return None
-    return run
 
 
 @app.command()

@@ -40,12 +40,12 @@ from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
 from .predictions import interval_columns
+from .provenance import backtest_run
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
 __all__ = [
     "Forecast",
-    "backtest_run",
     "fit_on_all",
     "forecast_with",
     "infer_frequency",
@@ -78,49 +78,6 @@ def _holidays(ds: Dataset) -> list[str]:
         return []
     longest = ds.frame.groupby("id").size().idxmax()
     return data_holidays(ds.frame.loc[ds.frame["id"] == longest, "date"])
-
-
-def backtest_run(run: str | os.PathLike[str], config: RunConfig, model: str) -> Path:
-    """``run`` as the backtest of ``model`` under ``config``'s task, absolute (ConfigError).
-
-    A backtest run directory holds ``config.yaml``, ``metrics.json`` and
-    ``predictions.csv`` (``fincast backtest --out RUN``); it must have backtested ``model``
-    on the same task (kind, horizons and their settings) as ``config``.
-    """
-    from .config import load_config
-
-    path = Path(run)
-    needed = ("config.yaml", "metrics.json", "predictions.csv")
-    absent = [name for name in needed if not (path / name).is_file()]
-    if absent:
-        raise ConfigError(
-            f"--backtest {path} is not a finished backtest run directory (missing "
-            f"{', '.join(absent)}); pass the --out directory of a `fincast backtest` run"
-        )
-    try:
-        run_task = TaskSpec.from_config(load_config(path / "config.yaml")).to_dict()
-        verdict = json.loads((path / "metrics.json").read_text(encoding="utf-8"))["verdict"]
-        models = sorted({str(row["model"]) for row in verdict["models"]})
-    except (ConfigError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"--backtest {path} cannot be read as a backtest run ({exc}); rerun the backtest"
-        ) from None
-    if model not in models:
-        raise ConfigError(
-            f"--backtest {path} did not backtest {model} (it holds "
-            f"{', '.join(models) or 'no model'}); pass the run of `fincast backtest "
-            f"--models {model}` with the same settings"
-        )
-    task = TaskSpec.from_config(config).to_dict()
-    if run_task != task:
-        differ = sorted(k for k in {*task, *run_task} if task.get(k) != run_task.get(k))
-        raise ConfigError(
-            f"--backtest {path} forecast another task ({', '.join(differ)}: "
-            f"{', '.join(f'{run_task.get(k)!r}' for k in differ)}; this model: "
-            f"{', '.join(f'{task.get(k)!r}' for k in differ)}); pass the backtest of the "
-            "same task and horizons"
-        )
-    return path.resolve()
 
 
 def train(
