@@ -73,6 +73,7 @@ __all__ = [
     "calibration_rows",
     "check_calibration",
     "check_intervals",
+    "check_saved_tail",
     "fold_intervals",
     "interval_bounds",
     "mean_intervals",
@@ -327,8 +328,6 @@ def saved_calibration(
     DataError
         When the tail holds too few rows for a level (an unbounded interval).
     """
-    from .errors import DataError
-
     raw = np.asarray(fitted.predict(d.batch(cal_mask)), dtype="float64")
     n_h = len(task.horizons)
     pred = task.task.prediction_columns(task, raw.reshape(-1, 1))["y_pred"].reshape(-1, n_h)
@@ -338,12 +337,8 @@ def saved_calibration(
     quantiles: dict[str, list[float]] = {}
     for level in sorted(float(v) for v in levels):
         q = [conformal_quantile(scores[:, j], level) for j in range(n_h)]
-        if not all(math.isfinite(v) for v in q):
-            raise DataError(
-                f"{source}: the calibration tail holds {rows} rows, too few for a {level:g} "
-                f"interval (needs {_min_rows(level)}); raise --val-fraction, pass more data "
-                "or lower --intervals"
-            )
+        if not all(math.isfinite(v) for v in q):  # fewer scored rows than the level needs
+            check_saved_tail(rows, [level], source)
         quantiles[f"{level:g}"] = q
     start = pd.Timestamp(np.asarray(d.dates)[cal_mask].min()).date().isoformat()
     return {
@@ -353,6 +348,19 @@ def saved_calibration(
         "rows": rows,
         "start": start,
     }
+
+
+def check_saved_tail(rows: int, levels: Sequence[float], source: str) -> None:
+    """Refuse levels a calibration tail of ``rows`` rows cannot reach (DataError)."""
+    from .errors import DataError
+
+    for level in sorted(float(v) for v in levels):
+        if rows < _min_rows(level):
+            raise DataError(
+                f"{source}: the calibration tail holds {rows} rows, too few for a {level:g} "
+                f"interval (needs {_min_rows(level)}); raise --val-fraction, pass more data "
+                "or lower --intervals"
+            )
 
 
 def saved_bounds(

@@ -34,7 +34,7 @@ from .data.health import DataHealthWarning
 from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
-from .intervals import check_intervals, saved_bounds, saved_calibration
+from .intervals import check_intervals, check_saved_tail, saved_bounds, saved_calibration
 from .models import MODELS, make_model
 from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
@@ -153,10 +153,12 @@ def train(
     params = model_params(config, name)
     model = make_model(name, task, params, seed=config.seed)
     assert isinstance(model, KerasForecaster)
+    before, cal_rows = _tail(model, design, task)
+    if config.intervals:  # before any training
+        check_saved_tail(int(cal_rows.sum()), config.intervals, ds.source)
     fit_on_all(model, design, task)
     intervals = None
     if config.intervals:  # split conformal on the training data's tail (fincast.intervals)
-        before, cal_rows = _tail(model, design, task)
         fitted: Any = model
         if not model.uses_validation:  # refit before the tail, as a backtest does
             fitted = make_model(name, task, params, seed=config.seed).fit(design.batch(before))

@@ -176,7 +176,13 @@ def test_train_refuses_intervals_on_a_task_without_a_continuous_target(spx, tmp_
     assert not (tmp_path / "m").exists()
 
 
-def test_a_tail_too_short_for_the_level_is_a_one_line_error(tmp_path, capsys):
+def test_a_tail_too_short_for_the_level_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    import fincast.persist
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the tail is checked before any training")
+
+    monkeypatch.setattr(fincast.persist, "fit_on_all", no_training)
     args = ["train", "builtin:sp500", "--models", "seed-mlp", "--epochs", "1"]
     assert main([*args, "--intervals", "0.9999", "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err.strip()
