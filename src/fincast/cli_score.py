@@ -155,13 +155,17 @@ def _pct(value: Any) -> str:
 def _interval_line(row: dict[str, Any], level: str, sides: dict[str, Any]) -> str:
     """E.g. ``seed-mlp h=1 90 % interval: live coverage 85.0 % (n 20, Kupiec p 0.4, …)``."""
     live, bt = sides["live"], sides.get("backtest") or {}
-    return (
+    line = (
         f"{row['model']} h={row['horizon']} {100 * float(level):g} % interval: live coverage "
         f"{_pct(live['coverage'])} (n {live['n']}, Kupiec p {_num(live['kupiec_p'])}, "
         f"Christoffersen p {_num(live['christoffersen_p'])}), backtest "
-        f"{_pct(bt.get('coverage'))}; VaR {_pct(live['var_rate'])} hit rate live "
-        f"{_pct(live['var_hit_rate'])} (Kupiec p {_num(live['var_kupiec_p'])}), backtest "
-        f"{_pct(bt.get('var_hit_rate'))}"
+        f"{_pct(bt.get('coverage'))}"
+    )
+    if live["var_rate"] is None:  # the lower bound is no value at risk (not a return)
+        return line
+    return (
+        f"{line}; VaR {_pct(live['var_rate'])} hit rate live {_pct(live['var_hit_rate'])} "
+        f"(Kupiec p {_num(live['var_kupiec_p'])}), backtest {_pct(bt.get('var_hit_rate'))}"
     )
 
 

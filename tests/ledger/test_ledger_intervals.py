@@ -209,3 +209,29 @@ def test_a_ledger_of_models_with_and_without_intervals_names_the_point_one(
     )
     point = live.predictions[live.predictions["model"] == rows[False]]
     assert point["lo_0.8"].isna().all()
+
+
+def test_volatility_intervals_are_scored_live_without_a_var(spx, tmp_path, capsys):
+    """A volatility interval's lower bound is no value at risk: coverage only."""
+    with no_fincast_warnings():
+        vol = fincast.train(
+            spx[spx["date"] <= TRAIN_END],
+            out=tmp_path / "vol",
+            models=["seed-mlp"],
+            task="volatility",
+            epochs=1,
+            intervals=[0.9],
+        )
+    db = tmp_path / "vol.db"
+    for day in ("2018-11-01", "2018-11-02", "2018-11-05", "2018-11-06"):
+        table = fincast.predict(vol, spx[spx["date"] <= day], ledger=db)
+        assert 0 <= table["lo_0.9"].iloc[0] <= table["forecast"].iloc[0] < table["hi_0.9"].iloc[0]
+    live = score_ledger(db, spx, tmp_path / "live")
+    rows = live.predictions[live.predictions["model"] == "seed-mlp"]
+    figures = live.live["comparison"][0]["intervals"]["0.9"]["live"]
+    inside = (rows["y_true"] >= rows["lo_0.9"]) & (rows["y_true"] <= rows["hi_0.9"])
+    assert figures["n"] == 4 and figures["coverage"] == pytest.approx(inside.mean())
+    assert figures["var_rate"] is None and figures["var_hit_rate"] is None
+    assert main(["score", str(db), "builtin:sp500", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "seed-mlp h=1 90 % interval: live coverage " in out and "VaR" not in out

@@ -5,8 +5,8 @@ forecast (:func:`fincast.intervals.saved_bounds`); ``fincast score`` puts them i
 predictions table, and :func:`fincast.metrics.coverage.interval_summary` scores them as a
 backtest's (coverage, Kupiec's test of the miss rate, Christoffersen's conditional
 coverage). The lower bound of a central ``level`` interval is the forecast
-``(1 - level) / 2`` quantile, the value at risk of that tail for returns: its hit rate (rows
-with ``y`` below it) gets the same two tests (:func:`fincast.metrics.risk.christoffersen`)
+``(1 - level) / 2`` quantile, the value at risk of that tail for returns
+(``Task.lower_bound_is_var``): its hit rate (rows with ``y`` below it) gets the same two tests (:func:`fincast.metrics.risk.christoffersen`)
 on the rows of every h-th date, whose h-step outcomes do not overlap.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..tasks import TaskSpec
 
 __all__ = ["interval_figures", "intervals_note"]
 
@@ -58,14 +60,19 @@ def _tail_hits(rows: pd.DataFrame, lo_col: str, rate: float, horizon: int) -> di
 
 
 def interval_figures(
-    metrics: dict[str, Any], predictions: pd.DataFrame, model: str, horizon: int
+    metrics: dict[str, Any],
+    predictions: pd.DataFrame,
+    task: TaskSpec,
+    model: str,
+    horizon: int,
 ) -> dict[str, dict[str, Any]]:
     """``{"<level>": figures}`` of ``model``'s intervals at ``horizon`` (``{}``: none).
 
     The figures: ``coverage``, ``n``, ``kupiec_p``, ``christoffersen_p`` (conditional
     coverage) and ``reading`` from ``metrics["intervals"]`` (scored at the table's smallest
-    horizon), and the lower bound's ``var_rate`` (nominal), ``var_hit_rate``,
-    ``var_kupiec_p`` and ``var_christoffersen_p``.
+    horizon), and, where the lower bound is a value at risk (a return task,
+    ``Task.lower_bound_is_var``), its ``var_rate`` (nominal), ``var_hit_rate``,
+    ``var_kupiec_p`` and ``var_christoffersen_p`` (None otherwise).
     """
     from ..predictions import interval_columns
 
@@ -81,14 +88,17 @@ def interval_figures(
             continue
         level = float(m["level"])
         rate = (1.0 - level) / 2.0
+        var = _tail_hits(rows, interval_columns(level)[0], rate, horizon)
+        if not task.task.lower_bound_is_var:
+            var = dict.fromkeys(var)
         out[key] = {
             "coverage": _plain(m["coverage"]),
             "n": int(m["n"]),
             "kupiec_p": _plain(m.get("kupiec_pvalue")),
             "christoffersen_p": _plain(m.get("cc_pvalue")),
             "reading": m.get("reading"),
-            "var_rate": rate,
-            **_tail_hits(rows, interval_columns(level)[0], rate, horizon),
+            "var_rate": rate if task.task.lower_bound_is_var else None,
+            **var,
         }
     return out
 

@@ -91,7 +91,7 @@ def _backtest_reference(
     if row is None or model not in set(predictions["model"]):
         return None, None, {}, f"backtest run {run} has no model {model}: no comparison"
     _, diff = _loss_diff(predictions, task, model, horizon)
-    return row, diff, interval_figures(metrics, predictions, model, horizon), None
+    return row, diff, interval_figures(metrics, predictions, task, model, horizon), None
 
 
 def live_html(live: dict[str, Any]) -> str:
@@ -157,8 +157,8 @@ def _intervals_html(comparison: list[dict[str, Any]], cell: Any) -> str:
     )
     return (
         "<h3>Intervals and VaR, live against backtest</h3><p>The lower bound of a central "
-        "level interval is the forecast (1 − level)/2 quantile, the value at risk of that "
-        f"tail.</p><table><tr>{head}</tr>{''.join(rows)}</table>"
+        "level interval is the forecast (1 − level)/2 quantile, for returns the value at risk "
+        f"of that tail.</p><table><tr>{head}</tr>{''.join(rows)}</table>"
     )
 
 
@@ -187,7 +187,7 @@ def live_section(
             bt_row, bt_diff, bt_intervals, note = _backtest_reference(
                 run, backtest is None, task, str(info["model"]), h
             )
-            live_intervals = interval_figures(metrics, predictions, label, h)
+            live_intervals = interval_figures(metrics, predictions, task, label, h)
             if note and note not in notes:
                 notes.append(note)
             dates, diff = _loss_diff(predictions, task, label, h)
