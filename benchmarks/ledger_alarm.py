@@ -22,6 +22,10 @@ Measured per setting:
 Usage::
 
     python benchmarks/ledger_alarm.py [--reps 400] [--arl0 2500] [--out benchmarks/results/ledger_alarm.json]
+
+``make bench-ledger`` runs it with 400 replications a row; ``make bench``
+(``benchmarks/run.py``) runs :func:`run` with :data:`BENCH_REPS` (a few seconds) and
+prints the same table.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from typing import Any
 import numpy as np
 
 from fincast.ledger.monitor import cusum
+
+#: Replications a row in ``make bench`` (``make bench-ledger``: 400).
+BENCH_REPS = 200
 
 
 def _noise(rng: np.random.Generator, n: int, tails: str) -> np.ndarray:
@@ -122,6 +129,67 @@ def measure(
     }
 
 
+def run(
+    reps: int,
+    *,
+    arl0: float = 2500.0,
+    cap: int = 5000,
+    edges: tuple[float, ...] = (0.5, 0.25),
+    seed: int = 0,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Every setting's row (edge x noise x reference) and the seconds it took."""
+    rows = []
+    start = time.perf_counter()
+    for edge in edges:
+        for tails in ("normal", "t3"):
+            for reference in ("backtest", "live"):
+                row = measure(reps, arl0, edge, tails, reference, cap, seed)
+                rows.append(row)
+                if log is not None:
+                    log(_line(row))
+    return {"seconds": time.perf_counter() - start, "cap": cap, "rows": rows}
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (
+        f"edge {row['edge']:g} {row['tails']:6} ref {row['reference']:8}: ARL0 "
+        f"{row['arl0']:7.0f} (target {row['target_arl0']:g}, censored {row['censored']:.0%}), "
+        f"false alarm <=252 {row['false_alarm_252']:.1%} <=500 {row['false_alarm_500']:.1%}; "
+        f"delay mean {row['delay_mean']:.0f} median {row['delay_median']:.0f} "
+        f"p90 {row['delay_p90']:.0f}, detected<=250 {row['detected_250']:.0%}"
+        + (f", unarmed {row['unarmed']}" if row["unarmed"] else "")
+    )
+
+
+def markdown(results: dict[str, Any]) -> list[str]:
+    """The table of docs/guide/ledger.md ("Measured"), as Markdown lines."""
+    rows = results["rows"]
+    reps = rows[0]["reps"] if rows else 0
+    target = rows[0]["target_arl0"] if rows else 0
+    lines = [
+        "",
+        f"**Ledger monitor** (`benchmarks/ledger_alarm.py`, {reps} replications a row, ARL0 "
+        f"target {target:,.0f}, runs capped at {results.get('cap', 0):,} dates; "
+        f"{results['seconds']:.0f} s): false alarms while the edge persists, delay once it "
+        "has gone.",
+        "",
+        "| edge | noise | reference | ARL0 (lower bound) | false alarm <= 252 dates | <= 500 "
+        "| delay mean / median / p90 | detected <= 250 |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        noise = "normal" if row["tails"] == "normal" else "t(3)"
+        reference = "backtest (500)" if row["reference"] == "backtest" else "live (60)"
+        lines.append(
+            f"| {row['edge']:g} | {noise} | {reference} | {row['arl0']:,.0f} | "
+            f"{row['false_alarm_252']:.1%} | {row['false_alarm_500']:.1%} | "
+            f"{row['delay_mean']:.0f} / {row['delay_median']:.0f} / {row['delay_p90']:.0f} | "
+            f"{row['detected_250']:.0%} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=400)
@@ -131,28 +199,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results/ledger_alarm.json")
     args = parser.parse_args(argv)
-    rows = []
-    start = time.perf_counter()
-    for edge in (float(e) for e in args.edges.split(",")):
-        for tails in ("normal", "t3"):
-            for reference in ("backtest", "live"):
-                row = measure(args.reps, args.arl0, edge, tails, reference, args.cap, args.seed)
-                rows.append(row)
-                print(
-                    f"edge {edge:g} {tails:6} ref {reference:8}: ARL0 {row['arl0']:7.0f} "
-                    f"(target {args.arl0:g}, censored {row['censored']:.0%}), false alarm "
-                    f"<=252 {row['false_alarm_252']:.1%} <=500 {row['false_alarm_500']:.1%}; "
-                    f"delay mean {row['delay_mean']:.0f} median {row['delay_median']:.0f} "
-                    f"p90 {row['delay_p90']:.0f}, detected<=250 {row['detected_250']:.0%}"
-                    + (f", unarmed {row['unarmed']}" if row["unarmed"] else ""),
-                    flush=True,
-                )
+    edges = tuple(float(e) for e in args.edges.split(","))
+    results = run(
+        args.reps,
+        arl0=args.arl0,
+        cap=args.cap,
+        edges=edges,
+        seed=args.seed,
+        log=lambda line: print(line, flush=True),
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps({"seconds": time.perf_counter() - start, "rows": rows}, indent=2) + "\n"
-    )
-    print(f"wrote {out} in {time.perf_counter() - start:.0f} s")
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(out)
+    print("\n".join(markdown(results)))
+    print(f"wrote {out} in {results['seconds']:.0f} s")
     return 0
 
 

@@ -15,7 +15,10 @@ Writes ``benchmarks/results/<date>.json`` and prints Markdown tables:
    and HTML of the demo run's report, in fresh processes;
 7. the peer workload of issue 14 (:mod:`benchmarks.peers`): fincast against a plain Keras
    script with per-fold ``fit``, engine and whole-process time, peak RSS, the ratios
-   against their targets, and the achieved GFLOP/s beside the machine's matmul peak.
+   against their targets, and the achieved GFLOP/s beside the machine's matmul peak;
+8. the ledger monitor's false-alarm rate and detection delay
+   (:mod:`benchmarks.ledger_alarm`; :data:`~benchmarks.ledger_alarm.BENCH_REPS`
+   replications a row here, 400 in ``make bench-ledger``).
 
 Run ``python benchmarks/run.py --quick`` for a seconds-long smoke run with tiny sizes.
 Timings are measured, never asserted; on a shared machine they vary from run to run.
@@ -41,6 +44,7 @@ for _path in (ROOT / "src", ROOT):  # benchmark the sources next to this file
 from benchmarks import (  # noqa: E402
     defaults,
     health,
+    ledger_alarm,
     peers,
     quality,
     report_speed,
@@ -141,6 +145,10 @@ def run(quick: bool = False, log: Any = print) -> dict[str, Any]:
         ),
         "random_walk": quality.random_walk_skill(n, settings=small),
     }
+    log("ledger monitor: CUSUM false alarms and detection delay on simulated edges ...")
+    results["ledger_alarm"] = (
+        ledger_alarm.run(20, cap=1000) if quick else ledger_alarm.run(ledger_alarm.BENCH_REPS)
+    )
     if quick:
         results["defaults"] = {"skipped": "quick run"}
     else:
@@ -273,6 +281,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += report_speed.markdown(results["report"])
     if "health" in results:
         lines += health.markdown(results["health"])
+    if "ledger_alarm" in results:
+        lines += ledger_alarm.markdown(results["ledger_alarm"])
     if isinstance(results.get("defaults"), list):
         lines += ["", "**Default settings** (every network and baseline, no flags):", ""]
         lines.append(defaults.markdown(results["defaults"]))

@@ -15,7 +15,14 @@ if str(ROOT) not in sys.path:  # benchmarks/ sits next to src/, it is not instal
 
 pytest.importorskip("optax")
 
-from benchmarks import quality, run, simulate, throughput, walkforward  # noqa: E402
+from benchmarks import (  # noqa: E402
+    ledger_alarm,
+    quality,
+    run,
+    simulate,
+    throughput,
+    walkforward,
+)
 
 from .conftest import make_ohlcv  # noqa: E402
 
@@ -107,8 +114,27 @@ def _fake_results():
             "ar_garch_defaults": {"rows": 10, "settings": {}, "models": models},
             "random_walk": {"rows": 10, "models": {"seed-mlp": {"skill_vs_naive": -0.01}}},
         },
+        "ledger_alarm": {"seconds": 4.0, "cap": 5000, "rows": [_ALARM_ROW]},
     }
     return results
+
+
+_ALARM_ROW = {
+    "tails": "t3",
+    "reference": "backtest",
+    "edge": 0.5,
+    "target_arl0": 2500.0,
+    "reps": 200,
+    "unarmed": 0,
+    "arl0": 3261.4,
+    "censored": 0.3,
+    "false_alarm_252": 0.065,
+    "false_alarm_500": 0.11,
+    "delay_mean": 49.2,
+    "delay_median": 44.0,
+    "delay_p90": 75.1,
+    "detected_250": 1.0,
+}
 
 
 def test_the_report_tables_and_goals(tmp_path):
@@ -120,6 +146,27 @@ def test_the_report_tables_and_goals(tmp_path):
     assert "seed-mlp MSE / best possible | 1.02 | <= 1.05 | yes |" in text
     assert "lstm MSE / best possible | 1.2 | <= 1.05 | **no** |" in text
     assert "| broken | failed:" in text
+    assert "**Ledger monitor** (`benchmarks/ledger_alarm.py`, 200 replications a row" in text
+    assert "| 0.5 | t(3) | backtest (500) | 3,261 | 6.5% | 11.0% | 49 / 44 / 75 | 100% |" in text
+
+
+def test_ledger_alarm_rows_measure_false_alarms_and_delays():
+    out = ledger_alarm.run(30, cap=400, edges=(0.5,), seed=1)
+    assert [(r["tails"], r["reference"]) for r in out["rows"]] == [
+        ("normal", "backtest"),
+        ("normal", "live"),
+        ("t3", "backtest"),
+        ("t3", "live"),
+    ]
+    backtest = out["rows"][0]
+    assert backtest["reps"] == 30 and backtest["unarmed"] == 0
+    # the edge vanishes at the start: a strong edge's loss is seen within a few dozen dates
+    assert backtest["detected_250"] >= 0.9 and backtest["delay_median"] < 150
+    # while it persists, false alarms within a year stay rare (design: about 10 %)
+    assert backtest["false_alarm_252"] <= 0.3 and backtest["arl0"] > 252
+    table = ledger_alarm.markdown(out)
+    assert sum(line.startswith("| 0.5 |") for line in table) == 4
+    assert ledger_alarm.BENCH_REPS < 400  # make bench runs fewer than make bench-ledger
 
 
 def test_main_writes_the_results_and_prints_the_tables(tmp_path, monkeypatch, capsys):

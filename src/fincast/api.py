@@ -164,6 +164,7 @@ def train(
     *,
     out: str | os.PathLike[str] | _Unset | None = DEFAULT,
     config: RunConfig | None = None,
+    backtest: str | os.PathLike[str] | None = None,
     **options: Any,
 ) -> TrainedModel:
     """Fit one Keras model on all the data, as ``fincast train``.
@@ -177,6 +178,9 @@ def train(
         model in memory only.
     config
         A full configuration; ``options`` override its values.
+    backtest
+        The run directory of this model's backtest (same model and task), recorded in
+        ``fincast.json`` so that ``fincast score`` compares live figures with it.
     **options
         Any :class:`~fincast.config.RunConfig` key; ``models`` must name one Keras model.
 
@@ -197,10 +201,10 @@ def train(
     cfg, frame, write = _config(data, config, options, "train()", out)
     if write:
         target = cfg.out or "model"
-        path = _train(cfg, target, frame)
+        path = _train(cfg, target, frame, backtest=backtest)
         return TrainedModel(Path(path), _read_info(path), None)
     with tempfile.TemporaryDirectory(prefix="fincast-") as tmp:
-        path = _train(cfg, Path(tmp) / "model", frame)
+        path = _train(cfg, Path(tmp) / "model", frame, backtest=backtest)
         forecaster, info = _load_model(path)
     return TrainedModel(None, info, forecaster)
 

@@ -161,26 +161,33 @@ def tune(
     print_path("run directory", result.run_dir)
 
 
-@run_command(app, invocation=_RUN)
-def train(flags: dict[str, Any], config: Path | None, quiet: bool, debug: bool) -> None:
+@run_command(app, invocation=("config", "backtest_run", "quiet", "debug"))
+def train(
+    flags: dict[str, Any], config: Path | None, backtest_run: Path | None, quiet: bool, debug: bool
+) -> None:
     """Fit one model on all the data and save it (model.keras + fincast.json) to --out."""
     from .data.health import DataHealthWarning
     from .persist import train as train_model
 
     out = flags.pop("out", None) or "model"  # a model directory, not the config's run directory
     cfg = _config(config, flags)
+    if backtest_run is None and config is not None:  # a run's config.yaml: that run
+        from .provenance import run_of_config
+
+        backtest_run, note = run_of_config(config, cfg)
+        if note:
+            err_console.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always", DataHealthWarning)
-        if quiet:
-            path = train_model(cfg, out)
-        else:
-            with err_console.status("training on all the data…"):
-                path = train_model(cfg, out)
+        with nullcontext() if quiet else err_console.status("training on all the data…"):
+            path = train_model(cfg, out, backtest=backtest_run)
     for w in seen:
         kind = "note" if w.category.__name__ == "DataNote" else "warning"
         if kind == "note" or issubclass(w.category, DataHealthWarning):
             err_console.print(f"{kind}: {w.message}", highlight=False, markup=False, soft_wrap=True)
     print_path("model saved", path)
+    if backtest_run is not None:
+        print_path("backtest recorded", backtest_run)
 
 
 @app.command()

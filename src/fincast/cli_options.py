@@ -104,6 +104,15 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
         _opt("--ledger", help="Append the forecast to this ledger file (SQLite; `fincast score`)."),
         None,
     ),
+    "backtest_run": (
+        Path | None,
+        _opt(
+            "--backtest",
+            help="The backtest run of this model, recorded in fincast.json for `fincast score` "
+            "(default: the run whose config.yaml --config reads, if it backtested the model).",
+        ),
+        None,
+    ),
     "trials": (
         int,
         _opt(

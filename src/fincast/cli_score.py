@@ -72,7 +72,8 @@ def score(
         Path | None,
         _opt(
             "--backtest",
-            help="Backtest run directory to compare with (default: the one fincast.json records).",
+            help="Backtest run directory to compare with (default: the one `fincast train "
+            "--backtest` recorded in the model's fincast.json).",
         ),
     ] = None,
     arl0: Annotated[
@@ -115,6 +116,15 @@ def score(
                 markup=False,
                 soft_wrap=True,
             )
+            for level, sides in (row.get("intervals") or {}).items():
+                out_console.print(
+                    _interval_line(row, level, sides),
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+        if live.get("intervals"):
+            out_console.print(live["intervals"], highlight=False, markup=False, soft_wrap=True)
     for alarm in result.alarms:
         err_console.print(
             f"alarm: {alarm['model']} h={alarm['horizon']} lost its edge over naive on "
@@ -136,6 +146,27 @@ def score(
 
 def _num(value: Any) -> str:
     return "–" if value is None else f"{value:.4g}"
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def _interval_line(row: dict[str, Any], level: str, sides: dict[str, Any]) -> str:
+    """E.g. ``seed-mlp h=1 90 % interval: live coverage 85.0 % (n 20, Kupiec p 0.4, …)``."""
+    live, bt = sides["live"], sides.get("backtest") or {}
+    line = (
+        f"{row['model']} h={row['horizon']} {100 * float(level):g} % interval: live coverage "
+        f"{_pct(live['coverage'])} (n {live['n']}, Kupiec p {_num(live['kupiec_p'])}, "
+        f"Christoffersen p {_num(live['christoffersen_p'])}), backtest "
+        f"{_pct(bt.get('coverage'))}"
+    )
+    if live["var_rate"] is None:  # the lower bound is no value at risk (not a return)
+        return line
+    return (
+        f"{line}; VaR {_pct(live['var_rate'])} hit rate live {_pct(live['var_hit_rate'])} "
+        f"(Kupiec p {_num(live['var_kupiec_p'])}), backtest {_pct(bt.get('var_hit_rate'))}"
+    )
 
 
 def register_score(app: typer.Typer) -> None:

@@ -250,7 +250,8 @@ class RunConfig(BaseModel):
     intervals: list[float] | None = option(
         None,
         "return, level, volatility: prediction intervals at these nominal coverages, e.g. "
-        "0.8,0.95 (conformal, calibrated on each fold's validation tail; lo_/hi_ columns).",
+        "0.8,0.95 (conformal, calibrated on each fold's validation tail; lo_/hi_ columns; "
+        "train: split conformal on the data's tail, kept for predict).",
         section="task",
         shown="none",
         metavar="LEVELS",

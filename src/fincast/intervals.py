@@ -36,6 +36,14 @@ Two methods (``--interval-method``):
   in every fold, Winkler 0.0463 (gamma 0.01: 90.3 %, 86.6 %, 0.0477; gamma 0.005: 90.8 %,
   84.0 %, 0.0492). docs/guide/risk.md "Prediction intervals" has the numbers.
 
+A saved model (``fincast train --intervals``) keeps split-conformal quantiles
+(:func:`saved_calibration`): scored on the validation tail the network held out (or, for a
+network that holds none out, by a refit on the rows before that tail, as a backtest does),
+one quantile per level and horizon, stored in ``fincast.json``; ``fincast predict`` puts
+the bounds beside each forecast (:func:`saved_bounds`). ACI needs the outcomes of earlier
+test rows, which a saved model forecasting one day at a time does not have: saved
+intervals are split conformal.
+
 This module sits between the models and the backtest engine: it imports the design and
 the models, and the engine calls :func:`fold_intervals` once per (model, fold).
 """
@@ -65,9 +73,12 @@ __all__ = [
     "calibration_rows",
     "check_calibration",
     "check_intervals",
+    "check_saved_tail",
     "fold_intervals",
     "interval_bounds",
     "mean_intervals",
+    "saved_bounds",
+    "saved_calibration",
 ]
 
 
@@ -284,3 +295,81 @@ def mean_intervals(frames: Sequence[pd.DataFrame], out: pd.DataFrame) -> pd.Data
         for col in interval_columns(level):
             out[col] = np.mean([f[col].to_numpy(dtype="float64") for f in frames], axis=0)
     return out
+
+
+def saved_calibration(
+    task: TaskSpec,
+    d: Design,
+    levels: Sequence[float],
+    *,
+    fitted: Any,
+    cal_mask: np.ndarray,
+    source: str,
+) -> dict[str, Any]:
+    """The split-conformal quantiles a saved model keeps (``fincast.json`` ``intervals``).
+
+    Parameters
+    ----------
+    fitted
+        A model fitted on rows that end before ``cal_mask``'s dates (with a purge gap).
+    cal_mask
+        The calibration rows (the tail of the training data).
+    source
+        The data's name, for the error message.
+
+    Returns
+    -------
+    dict
+        ``method`` (``split``), ``levels``, ``q`` (``{"0.9": [q of each horizon]}``),
+        ``rows`` (calibration rows with a score) and ``start`` (their first date).
+
+    Raises
+    ------
+    DataError
+        When the tail holds too few rows for a level (an unbounded interval).
+    """
+    raw = np.asarray(fitted.predict(d.batch(cal_mask)), dtype="float64")
+    n_h = len(task.horizons)
+    pred = task.task.prediction_columns(task, raw.reshape(-1, 1))["y_pred"].reshape(-1, n_h)
+    y = np.asarray(d.y[cal_mask], dtype="float64").reshape(-1, n_h)
+    scores = task.task.interval_score(y, pred).reshape(len(y), -1)
+    rows = int(np.isfinite(scores).all(axis=1).sum())
+    quantiles: dict[str, list[float]] = {}
+    for level in sorted(float(v) for v in levels):
+        q = [conformal_quantile(scores[:, j], level) for j in range(n_h)]
+        if not all(math.isfinite(v) for v in q):  # fewer scored rows than the level needs
+            check_saved_tail(rows, [level], source)
+        quantiles[f"{level:g}"] = q
+    start = pd.Timestamp(np.asarray(d.dates)[cal_mask].min()).date().isoformat()
+    return {
+        "method": "split",
+        "levels": sorted(float(v) for v in levels),
+        "q": quantiles,
+        "rows": rows,
+        "start": start,
+    }
+
+
+def check_saved_tail(rows: int, levels: Sequence[float], source: str) -> None:
+    """Refuse levels a calibration tail of ``rows`` rows cannot reach (DataError)."""
+    from .errors import DataError
+
+    for level in sorted(float(v) for v in levels):
+        if rows < _min_rows(level):
+            raise DataError(
+                f"{source}: the calibration tail holds {rows} rows, too few for a {level:g} "
+                f"interval (needs {_min_rows(level)}); raise --val-fraction, pass more data "
+                "or lower --intervals"
+            )
+
+
+def saved_bounds(
+    task: TaskSpec, out: np.ndarray, saved: dict[str, Any]
+) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """``{level: (lo, hi)}``, each (horizons,), of one row ``out`` of model outputs."""
+    pred = task.task.prediction_columns(task, np.asarray(out, dtype="float64").reshape(-1, 1))
+    bounds = {}
+    for level, q in saved["q"].items():
+        lo, hi = task.task.interval_bounds(pred["y_pred"], np.asarray(q, dtype="float64"))
+        bounds[float(level)] = (np.asarray(lo).reshape(-1), np.asarray(hi).reshape(-1))
+    return bounds

@@ -34,10 +34,13 @@ from .data.health import DataHealthWarning
 from .design import Design, build_design
 from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
+from .intervals import check_intervals, check_saved_tail, saved_bounds, saved_calibration
 from .models import MODELS, make_model
 from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
+from .predictions import interval_columns
+from .provenance import backtest_run
 from .rundir import atomic_write_text, package_versions
 from .tasks import TaskSpec
 
@@ -77,7 +80,13 @@ def _holidays(ds: Dataset) -> list[str]:
     return data_holidays(ds.frame.loc[ds.frame["id"] == longest, "date"])
 
 
-def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) -> Path:
+def train(
+    config: RunConfig,
+    out: str | Path,
+    data: pd.DataFrame | None = None,
+    *,
+    backtest: str | os.PathLike[str] | None = None,
+) -> Path:
     """Fit one Keras model on all the data and save it to ``out``.
 
     Parameters
@@ -88,6 +97,10 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         The model directory to create (must not exist or be empty).
     data
         A DataFrame to read instead of ``config.data`` (the Python API's).
+    backtest
+        The backtest run directory of this model (:func:`backtest_run` checks it before
+        any work); recorded in ``fincast.json`` as ``backtest_run`` (absolute), where
+        ``fincast score`` finds it.
 
     Returns
     -------
@@ -96,11 +109,6 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
     """
     register_from_config(config)  # builders by import path, plugins (fincast.models)
     calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
-    if config.intervals:
-        raise ConfigError(
-            "--intervals is calibrated per walk-forward fold and applies to backtests; "
-            "fincast train saves point forecasts only: drop --intervals"
-        )
     keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
     if len(config.models) != 1 or len(keras_models) != 1:
         raise ConfigError(
@@ -108,6 +116,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
             "pass e.g. --models seed-mlp"
         )
     name = keras_models[0]
+    run = None if backtest is None else backtest_run(backtest, config, name)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose another directory")
@@ -115,6 +124,7 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
         {"fillna": config.fillna, **entry} for entry in saved_entries(config.covariates)
     ]
     task = TaskSpec.from_config(config)
+    check_intervals(task, config.intervals)
     features = FeatureSpec(config.features, config.lookback)
     ds = load(config.data if data is None else data, **config.reader_options())
     reader = {"wide": ds.layout == "wide", "values": config.values}
@@ -143,7 +153,18 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
     params = model_params(config, name)
     model = make_model(name, task, params, seed=config.seed)
     assert isinstance(model, KerasForecaster)
+    before, cal_rows = _tail(model, design, task)
+    if config.intervals:  # before any training
+        check_saved_tail(int(cal_rows.sum()), config.intervals, ds.source)
     fit_on_all(model, design, task)
+    intervals = None
+    if config.intervals:  # split conformal on the training data's tail (fincast.intervals)
+        fitted: Any = model
+        if not model.uses_validation:  # refit before the tail, as a backtest does
+            fitted = make_model(name, task, params, seed=config.seed).fit(design.batch(before))
+        intervals = saved_calibration(
+            task, design, config.intervals, fitted=fitted, cal_mask=cal_rows, source=ds.source
+        )
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
         for p in tmp.iterdir():
@@ -180,6 +201,8 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
             "start": str(pd.Timestamp(design.dates.min()).date()),
             "end": str(pd.Timestamp(design.dates.max()).date()),
         },
+        "intervals": intervals,
+        "backtest_run": None if run is None else str(run),
         "state": state,
         "versions": package_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -191,6 +214,16 @@ def train(config: RunConfig, out: str | Path, data: pd.DataFrame | None = None) 
     return out
 
 
+def _tail(model: KerasForecaster, design: Design, task: TaskSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The rows before the last ``val_fraction`` of the dates (purged) and those dates' rows."""
+    dates = len(design.calendar)
+    val_start = dates - max(1, round(dates * float(model.val_fraction)))
+    train_rows = design.date_pos < val_start - task.max_horizon
+    if design.target_end_pos is not None:
+        train_rows &= design.target_end_pos < val_start
+    return train_rows, design.date_pos >= val_start
+
+
 def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasForecaster:
     """Fit ``model`` on every row of ``design``, as ``fincast train`` does.
 
@@ -199,12 +232,8 @@ def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasF
     """
     if not model.uses_validation:
         return model.fit(design.batch())
-    dates = len(design.calendar)
-    val_start = dates - max(1, round(dates * float(model.val_fraction)))
-    train_rows = design.date_pos < val_start - task.max_horizon
-    if design.target_end_pos is not None:
-        train_rows &= design.target_end_pos < val_start
-    return model.fit(design.batch(train_rows), design.chronological(design.date_pos >= val_start))
+    train_rows, val_rows = _tail(model, design, task)
+    return model.fit(design.batch(train_rows), design.chronological(val_rows))
 
 
 def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
@@ -279,8 +308,10 @@ def predict(
         target units; the probability of "up" for ``direction``; the realised volatility
         for ``volatility``; the most likely class, with ``prob_down``, ``prob_flat``,
         ``prob_up``, for ``trend3``), plus ``last_value`` and, for ``return``, the implied
-        ``forecast_level``. For ``events`` one row per (series, horizon, event) with
-        ``label`` and its probability as ``forecast``.
+        ``forecast_level``; for a model trained with ``--intervals``, ``lo_<level>`` and
+        ``hi_<level>`` (split-conformal bounds, in the units of the task's target: the
+        log return for ``return``). For ``events`` one row per (series, horizon, event)
+        with ``label`` and its probability as ``forecast``.
     """
     model, info = load_model(model_dir)
     return predict_with(model, info, data, out, calendar=calendar, **reader)
@@ -413,6 +444,7 @@ def forecast_with(
     # log-HAR input's monthly mean of a network reaches 22 steps back, beyond the window)
     context = _context_rows(design.ids, last_rows, CONTEXT_ROWS)
     out_values = model.predict(design.batch(context))[np.searchsorted(context, last_rows)]
+    saved_intervals = info.get("intervals")
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None
     calendar = info.get("calendar") if calendar is None else calendar_for(calendar, None)
     holidays = info.get("holidays") or []  # inferred from the training data
@@ -435,6 +467,7 @@ def forecast_with(
             sessions = business_days_after(origin, task.horizons, holidays)
         else:
             sessions = {}
+        bounds = saved_bounds(task, out_values[i], saved_intervals) if saved_intervals else {}
         for j, h in enumerate(task.horizons):
             target = sessions.get(h)
             if target is None and offset is not None:
@@ -448,6 +481,9 @@ def forecast_with(
                 "horizon": h,
             }
             for rec in _forecast_records(task, out_values[i], j, last_value):
+                for level, (lo, hi) in sorted(bounds.items()):
+                    lo_name, hi_name = interval_columns(level)
+                    rec[lo_name], rec[hi_name] = float(lo[j]), float(hi[j])
                 if notes:
                     rec["note"] = "; ".join(notes)
                 rows.append({**base, **rec})

@@ -1,5 +1,6 @@
-"""The live section of a score: each model's live figures beside its backtest's, and the
-monitor of its edge (:mod:`fincast.ledger.monitor`)."""
+"""The live section of a score: each model's live figures beside its backtest's (skill,
+DM, interval coverage and VaR hit rate, :mod:`fincast.ledger.coverage`), and the monitor
+of its edge (:mod:`fincast.ledger.monitor`)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,30 @@ import numpy as np
 import pandas as pd
 
 from ..tasks import TaskSpec
+from .coverage import interval_figures, intervals_note
 from .monitor import cusum
+from .store import LedgerError
 
-__all__ = ["live_html", "live_section"]
+__all__ = ["check_backtest", "live_html", "live_section"]
 
 
 def _backtest_run(info: dict[str, Any], given: str | os.PathLike[str] | None) -> Path | None:
-    """The run directory the model was trained from (``fincast.json``) or ``given``."""
+    """``given`` (``--backtest``), else the run ``fincast train`` recorded in ``fincast.json``."""
     if given is not None:
         return Path(given)
-    for key in ("run_dir", "backtest_run"):
-        if info.get(key):
-            return Path(str(info[key]))
-    recorded = (info.get("trained_on") or {}).get("run_dir")
+    recorded = info.get("backtest_run")
     return Path(str(recorded)) if recorded else None
+
+
+def check_backtest(run: str | os.PathLike[str]) -> None:
+    """Refuse a ``--backtest`` that is not a finished backtest run directory (LedgerError)."""
+    path = Path(run)
+    absent = [n for n in ("metrics.json", "predictions.csv") if not (path / n).is_file()]
+    if absent:
+        raise LedgerError(
+            f"--backtest {path} is not a finished backtest run directory (missing "
+            f"{', '.join(absent)}); pass the --out directory of the model's `fincast backtest`"
+        )
 
 
 def _loss_diff(
@@ -57,22 +68,30 @@ def _verdict_row(metrics: dict[str, Any], model: str) -> dict[str, Any] | None:
 
 
 def _backtest_reference(
-    run: Path | None, task: TaskSpec, model: str, horizon: int
-) -> tuple[dict[str, Any] | None, np.ndarray | None, str | None]:
-    """The backtest's verdict row of ``model`` and its loss differences, if readable."""
+    run: Path | None, recorded: bool, task: TaskSpec, model: str, horizon: int
+) -> tuple[dict[str, Any] | None, np.ndarray | None, dict[str, Any], str | None]:
+    """The backtest's verdict row of ``model``, its loss differences and interval
+    figures, if readable, or a note saying why not."""
     if run is None:
-        return None, None, None
+        return None, None, {}, None
     if not (run / "metrics.json").is_file() or not (run / "predictions.csv").is_file():
-        return None, None, f"backtest run {run} not found (or incomplete): no comparison"
+        where = "recorded in the model's fincast.json " if recorded else ""
+        return (
+            None,
+            None,
+            {},
+            f"the backtest run {run} {where}no longer exists (or is incomplete): {model} is "
+            "shown without its backtest; pass --backtest RUN to compare with another run",
+        )
     from ..predictions import read_predictions
 
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     predictions = read_predictions(run / "predictions.csv")
     row = _verdict_row(metrics, model)
     if row is None or model not in set(predictions["model"]):
-        return None, None, f"backtest run {run} has no model {model}: no comparison"
+        return None, None, {}, f"backtest run {run} has no model {model}: no comparison"
     _, diff = _loss_diff(predictions, task, model, horizon)
-    return row, diff, None
+    return row, diff, interval_figures(metrics, predictions, task, model, horizon), None
 
 
 def live_html(live: dict[str, Any]) -> str:
@@ -97,11 +116,49 @@ def live_html(live: dict[str, Any]) -> str:
         for r in live["comparison"]
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in live["notes"])
+    said = live.get("intervals")
     return (
         '<section id="live"><h2>Live against backtest</h2>'
         f"<p>{live['scored']} forecasts scored, {live['pending']} waiting for their outcome; "
         f"monitor: one-sided CUSUM, in-control ARL {live['arl0']:g} dates.</p>"
-        f"<table><tr>{head}</tr>{body}</table><ul>{notes}</ul></section>"
+        f"<table><tr>{head}</tr>{body}</table>{_intervals_html(live['comparison'], cell)}"
+        + (f"<p>{html.escape(said[:1].upper() + said[1:])}.</p>" if said else "")
+        + f"<ul>{notes}</ul></section>"
+    )
+
+
+#: The interval table's columns: (heading, side, figure).
+_INTERVAL_COLUMNS = [
+    ("live coverage", "live", "coverage"),
+    ("n", "live", "n"),
+    ("Kupiec p", "live", "kupiec_p"),
+    ("Christoffersen p", "live", "christoffersen_p"),
+    ("backtest coverage", "backtest", "coverage"),
+    ("backtest Kupiec p", "backtest", "kupiec_p"),
+    ("VaR level", "live", "var_rate"),
+    ("live VaR hit rate", "live", "var_hit_rate"),
+    ("VaR Kupiec p", "live", "var_kupiec_p"),
+    ("VaR Christoffersen p", "live", "var_christoffersen_p"),
+    ("backtest VaR hit rate", "backtest", "var_hit_rate"),
+]
+
+
+def _intervals_html(comparison: list[dict[str, Any]], cell: Any) -> str:
+    rows = []
+    for r in comparison:
+        for level, sides in (r.get("intervals") or {}).items():
+            values = [(sides.get(side) or {}).get(figure) for _, side, figure in _INTERVAL_COLUMNS]
+            cells = [r["model"], r["horizon"], level, *values]
+            rows.append("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in cells) + "</tr>")
+    if not rows:
+        return ""
+    head = "".join(
+        f"<th>{c}</th>" for c in ["model", "horizon", "level", *(c[0] for c in _INTERVAL_COLUMNS)]
+    )
+    return (
+        "<h3>Intervals and VaR, live against backtest</h3><p>The lower bound of a central "
+        "level interval is the forecast (1 − level)/2 quantile, for returns the value at risk "
+        f"of that tail.</p><table><tr>{head}</tr>{''.join(rows)}</table>"
     )
 
 
@@ -116,7 +173,9 @@ def live_section(
     arl0: float,
     reference: int,
 ) -> dict[str, Any]:
-    comparison, monitors, notes = [], [], []
+    comparison: list[dict[str, Any]] = []
+    monitors: list[dict[str, Any]] = []
+    notes: list[str] = []
     for mh, label in labels.items():
         info = models[mh]["info"]
         run = _backtest_run(info, backtest)
@@ -125,8 +184,11 @@ def live_section(
             h = int(h)
             if not (predictions["model"].eq(label) & predictions["horizon"].eq(h)).any():
                 continue
-            bt_row, bt_diff, note = _backtest_reference(run, task, str(info["model"]), h)
-            if note:
+            bt_row, bt_diff, bt_intervals, note = _backtest_reference(
+                run, backtest is None, task, str(info["model"]), h
+            )
+            live_intervals = interval_figures(metrics, predictions, task, label, h)
+            if note and note not in notes:
                 notes.append(note)
             dates, diff = _loss_diff(predictions, task, label, h)
             result = cusum(
@@ -146,6 +208,18 @@ def live_section(
                     "backtest_dm_p": None if bt_row is None else bt_row.get("dm_p_value"),
                     "backtest_status": None if bt_row is None else bt_row.get("status"),
                     "monitor": result.note,
+                    "intervals": {
+                        level: {"live": figures, "backtest": bt_intervals.get(level)}
+                        for level, figures in live_intervals.items()
+                    },
                 }
             )
-    return {"arl0": arl0, "comparison": comparison, "monitor": monitors, "notes": notes}
+    scored = {r["model"] for r in comparison}
+    with_intervals = {r["model"] for r in comparison if r["intervals"]}
+    return {
+        "arl0": arl0,
+        "comparison": comparison,
+        "monitor": monitors,
+        "notes": notes,
+        "intervals": intervals_note(sorted(scored - with_intervals), bool(with_intervals)),
+    }

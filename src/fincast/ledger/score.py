@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..tasks import TaskSpec, build_targets
-from .live import live_html, live_section
+from .live import check_backtest, live_html, live_section
 from .monitor import DEFAULT_ARL0, DEFAULT_REFERENCE
 from .record import named_by_file
 from .store import (
@@ -154,6 +154,25 @@ def _matrix(values: pd.Series) -> np.ndarray:
     return np.array([[np.nan if v is None else v for v in row] for row in values], dtype="float64")
 
 
+def _recorded_bounds(records: pd.Series) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """The ``lo_<level>`` / ``hi_<level>`` bounds ``predict`` recorded with each forecast
+    (one record a row; the levels every row has), ``{}`` for point forecasts."""
+    from ..predictions import interval_columns
+
+    first = [recs[0] if recs else {} for recs in records]
+    names = [{k for k in rec if k.startswith("lo_")} for rec in first]
+    common = set.intersection(*names) if names else set()
+    bounds = {}
+    for name in common:
+        level = float(name[3:])
+        lo_name, hi_name = interval_columns(level)
+        if all(hi_name in rec for rec in first):
+            lo = np.array([np.nan if rec[lo_name] is None else rec[lo_name] for rec in first])
+            hi = np.array([np.nan if rec[hi_name] is None else rec[hi_name] for rec in first])
+            bounds[level] = (lo.astype("float64"), hi.astype("float64"))
+    return bounds
+
+
 def _default_out(ledger: Path) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{stamp}-live-{ledger.stem}"
@@ -198,8 +217,9 @@ def score_ledger(
         The output directory (default ``runs/<time>-live-<ledger>``); an earlier score
         output there is replaced.
     backtest
-        The backtest run directory to compare with (default: the one ``fincast.json``
-        records, if any).
+        The backtest run directory to compare with (default: the one ``fincast train``
+        recorded in each model's ``fincast.json``, if any; a recorded run that no longer
+        exists gives a note).
     arl0, reference
         The monitor's in-control average run length and live reference length.
     **reader
@@ -213,13 +233,21 @@ def score_ledger(
     Raises
     ------
     LedgerError
-        An empty ledger, data that revise values already scored, nothing to score yet.
+        An empty ledger, data that revise values already scored, nothing to score yet,
+        a ``backtest`` that is not a backtest run directory.
     """
-    from ..predictions import build_predictions, read_predictions, write_predictions
+    from ..predictions import (
+        build_predictions,
+        read_predictions,
+        with_intervals,
+        write_predictions,
+    )
     from ..report.build import publish
     from ..rundir import atomic_write_text
 
     ledger = Path(ledger)
+    if backtest is not None:
+        check_backtest(backtest)
     spec = ledger_task(ledger)
     forecasts = read_forecasts(ledger)
     if spec is None or forecasts.empty:
@@ -286,19 +314,20 @@ def score_ledger(
         for model, rows, col in [("naive", naive, "naive")] + [
             (labels[mh], g, "output") for mh, g in rows_h.groupby("model_hash", sort=False)
         ]:
-            parts.append(
-                build_predictions(
-                    one,
-                    rows["series"].astype(str).to_numpy(dtype=object),
-                    pd.to_datetime(rows["origin"]).to_numpy(),
-                    rows["y"].to_numpy()[:, None],
-                    _matrix(rows[col]),
-                    rows["fwd"].to_numpy()[:, None],
-                    fold=0,
-                    model=model,
-                )
+            built = build_predictions(
+                one,
+                rows["series"].astype(str).to_numpy(dtype=object),
+                pd.to_datetime(rows["origin"]).to_numpy(),
+                rows["y"].to_numpy()[:, None],
+                _matrix(rows[col]),
+                rows["fwd"].to_numpy()[:, None],
+                fold=0,
+                model=model,
             )
-    predictions = pd.concat(parts, ignore_index=True)
+            bounds = _recorded_bounds(rows["forecast"]) if model != "naive" else {}
+            parts.append(with_intervals(built, bounds) if bounds else built)
+    widest = max(parts, key=lambda part: len(part.columns)).columns  # interval columns' place
+    predictions = pd.concat(parts, ignore_index=True)[list(widest)]
     order = {m: i for i, m in enumerate(["naive", *sorted(set(labels.values()))])}
     predictions = (
         predictions.assign(_o=predictions["model"].map(order))

@@ -165,6 +165,9 @@ class Task:
     #: Whether prediction intervals (``--intervals``) apply: a continuous target with one
     #: forecast per row (:meth:`interval_score`, :meth:`interval_bounds`).
     intervals: ClassVar[bool] = False
+    #: Whether an interval's lower bound is a value at risk (the target is a return): the
+    #: live report then gives its hit rate (:mod:`fincast.ledger.coverage`).
+    lower_bound_is_var: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"

@@ -19,6 +19,7 @@ class ReturnTask(Task):
     description = "h-step-ahead log return of the target column (default)"
     plot_ylabel = "h-step log return"
     intervals = True
+    lower_bound_is_var = True
 
     def targets(self, inp: HorizonInputs) -> tuple[pd.Series, pd.Series]:
         return inp.fwd, pd.Series(0.0, index=inp.frame.index)
