@@ -205,3 +205,23 @@ def test_architecture_page_names_every_module_and_only_those():
     gone += [f"benchmarks/{n}" for n in bench if not (ROOT / "benchmarks" / n).exists()]
     assert missing == [], f"modules the architecture page does not name: {missing}"
     assert gone == [], f"named on the architecture page but gone: {gone}"
+
+
+def _prose_lines(text: str) -> set[str]:
+    """The lines of a Markdown text outside fenced code blocks, stripped."""
+    lines, fenced = set(), False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.add(line.strip())
+    return lines
+
+
+def test_readme_links_every_guide_page_and_repeats_no_prose_of_the_site():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = sorted(p.relative_to(ROOT).as_posix() for p in (DOCS / "guide").glob("*.md"))
+    assert [page for page in guide if f"]({page})" not in readme] == []
+    site = set().union(*(_prose_lines(p.read_text("utf-8")) for p in DOCS.rglob("*.md")))
+    kept_twice = [line for line in _prose_lines(readme) if len(line) >= 50 and line in site]
+    assert kept_twice == []
