@@ -225,3 +225,19 @@ def test_readme_links_every_guide_page_and_repeats_no_prose_of_the_site():
     site = set().union(*(_prose_lines(p.read_text("utf-8")) for p in DOCS.rglob("*.md")))
     kept_twice = [line for line in _prose_lines(readme) if len(line) >= 50 and line in site]
     assert kept_twice == []
+
+
+def test_notebook_links_to_markdown_sources_point_at_the_built_pages():
+    hook = _hook("notebooks")
+    notebook = SimpleNamespace(file=SimpleNamespace(src_uri="tutorials/a.ipynb"))
+    html = (
+        '<a href="../guide/models.md#your-own-keras-model">x</a> <a href="../guide/panels.md">'
+        '<a href="https://example.org/readme.md">e</a> <a href="#top">t</a>'
+    )
+    assert hook.on_page_content(html, notebook, None, None) == (
+        '<a href="../guide/models.html#your-own-keras-model">x</a> '
+        '<a href="../guide/panels.html"><a href="https://example.org/readme.md">e</a> '
+        '<a href="#top">t</a>'
+    )
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="guide/risk.md"))
+    assert hook.on_page_content(html, page, None, None) == html

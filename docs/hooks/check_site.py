@@ -1,5 +1,7 @@
 """Open pages of the built site in headless Chromium and check that they rendered.
 
+The pages (``PAGES``): the user guide's volatility page and the three tutorials.
+
 Run after ``mkdocs build`` (``make docs`` does): ``python docs/hooks/check_site.py [site]``.
 The site is served from a local HTTP server; each page is loaded in an iframe of a probe page
 of the same origin, whose script reports, once every image has settled: the page's title,
@@ -24,18 +26,18 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PROBE_PREFIX = "/__check__/"
+ANCHOR = re.compile(r"""\b(?:id|name)=["']([^"']+)["']""")  # what a #fragment can land on
 
 
-@dataclass(frozen=True)
-class PageCheck:
+class PageCheck(NamedTuple):
     """What one page of the site must show once rendered."""
 
     path: str  # relative to the site root, e.g. "guide/risk.html"
@@ -56,15 +58,33 @@ PAGES = (
         "guide/risk.html",
         title="Volatility, intervals and risk - fincast",
         heading="Volatility, intervals and risk",
-        min_images=1,
+        min_images=1,  # the fan chart
+    ),
+    PageCheck(
+        "tutorials/seed-vs-networks.html",
+        title="The seed's MLP against fincast's networks - fincast",
+        heading="The seed's MLP against fincast's networks",
+        min_images=2,
+        min_tables=3,
+        min_plots=2,
+        shot_height=5200,
     ),
     PageCheck(
         "tutorials/volatility-own-model.html",
         title="Volatility with your own Keras model - fincast",
-        heading="Volatility with your own Keras model",
-        min_images=3,
-        min_tables=2,
-        min_plots=3,
+        heading="Volatility with your own Keras model and prediction intervals",
+        min_images=2,
+        min_tables=3,
+        min_plots=2,  # the fan chart, actual against predicted
+        shot_height=5200,
+    ),
+    PageCheck(
+        "tutorials/panel-portfolio.html",
+        title="A panel with covariates and its portfolio - fincast",
+        heading="A panel with covariates and its cross-sectional portfolio",
+        min_images=2,
+        min_tables=4,
+        min_plots=2,
         shot_height=5200,
     ),
 )
@@ -165,7 +185,7 @@ def _chromium(browser: str, profile: Path, *args: str) -> subprocess.CompletedPr
 def _anchors(file: Path, cache: dict[Path, set[str]]) -> set[str]:
     if file not in cache:
         text = file.read_text(encoding="utf-8", errors="replace")
-        cache[file] = {html.unescape(m) for m in re.findall(r'\bid="([^"]+)"', text)}
+        cache[file] = {html.unescape(m) for m in ANCHOR.findall(text)}
     return cache[file]
 
 
