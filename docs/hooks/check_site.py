@@ -59,6 +59,7 @@ PAGES = (
         title="Volatility, intervals and risk - fincast",
         heading="Volatility, intervals and risk",
         min_images=1,  # the fan chart
+        shot_height=4400,  # down to the fan chart
     ),
     PageCheck(
         "tutorials/seed-vs-networks.html",
@@ -67,7 +68,7 @@ PAGES = (
         min_images=2,
         min_tables=3,
         min_plots=2,
-        shot_height=5200,
+        shot_height=3600,
     ),
     PageCheck(
         "tutorials/volatility-own-model.html",
@@ -76,7 +77,7 @@ PAGES = (
         min_images=2,
         min_tables=3,
         min_plots=2,  # the fan chart, actual against predicted
-        shot_height=5200,
+        shot_height=4600,
     ),
     PageCheck(
         "tutorials/panel-portfolio.html",
@@ -85,7 +86,7 @@ PAGES = (
         min_images=2,
         min_tables=4,
         min_plots=2,
-        shot_height=5200,
+        shot_height=4600,
     ),
 )
 

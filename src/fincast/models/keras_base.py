@@ -671,6 +671,8 @@ class KerasForecaster(Model):
 
     def _linear_forecast(self, x: np.ndarray) -> np.ndarray:
         """The skip path's starting point (the ridge fit) alone on scaled inputs ``x``."""
+        if self.start_ is None:  # callers check start_ first; this keeps the types honest
+            raise RuntimeError("the linear start is not fitted (start_ is None)")
         kernel, bias = self.start_
         return self.outputs(self._skip_row(x) @ kernel + bias)
 
@@ -929,6 +931,10 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
     model.har_ = _har_from_state(model, state.get("har"))
     model.linear_weight_ = _array(state.get("linear_weight"))
     start = state.get("start")
-    model.start_ = None if start is None else (_array(start[0]), _array(start[1]))
+    model.start_ = (
+        None
+        if start is None
+        else (np.asarray(start[0], dtype="float64"), np.asarray(start[1], dtype="float64"))
+    )
     if state.get("window_shape") is not None:
         model.window_shape_ = tuple(int(d) for d in state["window_shape"])
