@@ -26,7 +26,10 @@ test-fast: $(STAMP)
 # The documentation site, into site/: --strict turns every warning (a broken link, a missing
 # page, an unresolved reference) into a failure, and the tutorials are executed, so a notebook
 # cell that raises fails it too. NO_MKDOCS_2_WARNING silences mkdocs-material's end-of-life
-# banner, which is about the theme's future, not about these docs.
+# banner, which is about the theme's future, not about these docs. Then check_site.py opens
+# the user guide's volatility page and the three tutorials in headless Chromium and fails on a
+# page that did not render (title, images, the notebooks' tables and plots, links);
+# screenshots land in site/_checks/. Without Chromium it prints why it skips.
 DOCS_STAMP := $(VENV)/.installed-docs
 
 $(DOCS_STAMP): $(STAMP) pyproject.toml
@@ -35,6 +38,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml
 
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	$(BIN)/python docs/hooks/check_site.py site
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs/hooks

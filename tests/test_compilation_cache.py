@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fincast import _backend
 
 # a backtest in a fresh process that counts the compiled programs read from the cache
@@ -44,6 +46,7 @@ def _backtest(csv: Path, out: Path, env: dict[str, str]) -> tuple[int, int]:
     return int(counts["hits"]), int(counts["requests"])
 
 
+@pytest.mark.slow
 def test_a_run_from_a_warm_cache_writes_the_bytes_of_a_cold_one(tmp_path, ohlcv_csv):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache-home")

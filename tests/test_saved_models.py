@@ -105,6 +105,7 @@ def test_saved_model_equals_the_in_memory_model_for_every_pair(tmp_path, panel_c
     check_saved_equals_in_memory(tmp_path, panel_csv, name, task)
 
 
+@pytest.mark.slow
 def test_cli_train_and_predict_processes_equal_the_in_memory_model(tmp_path, panel_csv):
     """The real commands, in their own processes, for one sequence model."""
     name, task = "gru", "direction"

@@ -79,6 +79,7 @@ def test_completion_order_does_not_change_the_outputs(tmp_path, ohlcv_csv, monke
     assert run_bytes(a) == run_bytes(b)
 
 
+@pytest.mark.slow
 def test_local_processes_give_the_same_bytes_and_report_progress(tmp_path, ohlcv_csv):
     seq = run_backtest(cfg(ohlcv_csv, tmp_path / "seq", workers=1))
     seen = []
@@ -148,6 +149,7 @@ THREADED = {
 }
 
 
+@pytest.mark.slow
 def test_threads_give_the_bytes_of_one_thread(tmp_path, ohlcv_csv):
     """Networks (dropout, early stopping, skip paths, shrinkage) and statsmodels' AR trained
     two or three at a time write what one thread writes."""

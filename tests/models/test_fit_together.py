@@ -112,6 +112,7 @@ def test_no_recompilation_between_folds_models_or_predictions():
     }
 
 
+@pytest.mark.slow
 def test_a_backtest_with_folds_trained_together_writes_the_same_predictions(tmp_path, monkeypatch):
     """FINCAST_TOGETHER=1 trains every (fold, seed) of a network in one program: the
     predictions table is byte for byte the one of fold-by-fold training."""

@@ -112,6 +112,7 @@ def test_shrinkage_weight_never_sees_the_test_block(tmp_path, scale, shift):
 
 
 # -- the linear skip path ----------------------------------------------------------------
+@pytest.mark.slow
 def test_a_network_started_at_the_ridge_solution_predicts_like_ridge():
     """Every network's skip path starts at ``ridge`` on the feature row (sequence nets too)."""
     task = TaskSpec("return")

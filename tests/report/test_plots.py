@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ from fincast.report import (
     plot_drawdown,
     write_plots,
 )
-from fincast.report._figures import _fit, _new_figure, thin
+from fincast.report._figures import _fit, _new_figure, _save, thin
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -213,3 +215,15 @@ def test_the_layout_keeps_labels_and_title_inside_the_figure(scale):
         assert inside.containsy(box.y0) and inside.containsy(box.y1), box
     if scale is not None:  # ordinary labels: the axes take most of the figure
         assert ax.get_position().width > 0.8 and ax.get_position().height > 0.7
+
+
+def test_a_plot_of_values_near_the_float_limit_is_saved_without_a_warning(tmp_path):
+    """matplotlib's autoscaling and tick formatter overflow on an axis near 1e308 (numpy's
+    RuntimeWarning, twice per bad-input run before); the PNG is written, quietly."""
+    fig, ax = _new_figure()
+    ax.plot([0, 1, 2], [1.0, 1e308, -1e308])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path = _save(fig, tmp_path / "extreme.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close(fig)

@@ -29,6 +29,7 @@ def test_the_toy_task_is_unknown_until_registered():
         TaskSpec("absmove")
 
 
+@pytest.mark.slow
 def test_a_toy_task_runs_through_backtest_report_and_tune(toy, tmp_path, ohlcv_csv):
     optuna = pytest.importorskip("optuna")
     from fincast.tune import tune

@@ -47,6 +47,7 @@ def _trials(out):
     return study.get_trials(deepcopy=False)
 
 
+@pytest.mark.slow
 def test_cli_tune_never_shows_test_dates_to_a_trial_and_its_best_config_reruns(
     tmp_path, ohlcv_csv, capsys
 ):

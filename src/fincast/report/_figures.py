@@ -123,8 +123,12 @@ def _fit(fig: Figure) -> None:
 def _save(fig: Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     try:
-        _fit(fig)
-        fig.savefig(buffer, format="png", dpi=DPI)
+        # an axis spanning values near the float limit (a price of 1e308) overflows inside
+        # matplotlib's autoscaling and tick formatter (numpy scalar arithmetic); the drawing
+        # comes out right or fails below, so numpy's overflow notice is only noise here
+        with np.errstate(over="ignore"):
+            _fit(fig)
+            fig.savefig(buffer, format="png", dpi=DPI)
     except (OverflowError, ValueError) as exc:
         # extreme values (a price of 1e308, a return curve overflowing to inf) must not cost
         # the run its results: draw a placeholder that says why
