@@ -57,3 +57,14 @@ def test_the_report_prints_them_under_the_verdict() -> None:
 def test_nothing_tested_nothing_assumed() -> None:
     assert verdict_assumptions({"models": {"naive": {}}}) == []
     assert "assumptions" not in verdict_rows({"models": {"naive": {}}})
+
+
+def test_a_bootstrap_test_not_computed_says_why() -> None:
+    metrics = _metrics(20)
+    reason = "9 non-overlapping periods (180 dates at horizon 20); the bootstrap MCS holds its size from 100"
+    metrics["significance"]["not_computed"] = {"mcs": reason}
+    lines = verdict_assumptions(metrics)
+    assert "SPA: stationary bootstrap, mean block 9, 500 replications" in lines
+    assert f"MCS: not computed, {reason}" in lines
+    html = _verdict(metrics)
+    assert "MCS not computed: 9 non-overlapping periods" in html

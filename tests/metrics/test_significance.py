@@ -276,3 +276,28 @@ def test_significance_only_naive_has_no_joint_tests() -> None:
     table = regression_table(n=30)
     out = significance(table[table["model"] == "naive"], "return", bootstrap_reps=20)
     assert out["models"] == {} and out["spa"] is None and out["mcs"] is None
+
+
+def test_spa_and_mcs_need_enough_non_overlapping_periods() -> None:
+    """Below MIN_PERIODS the bootstrap tests reject a true null too often (docs/guide/size.md):
+    they are not run, and the result says why."""
+    from fincast.metrics.significance import MIN_PERIODS
+
+    assert MIN_PERIODS == {"spa": 50, "mcs": 100}
+    enough = significance(regression_table(n=100), "return", bootstrap_reps=50)
+    assert enough["spa"] is not None and enough["mcs"] is not None
+    assert "not_computed" not in enough
+    # 99 dates at h 1: SPA runs, the MCS does not
+    mid = significance(regression_table(n=99), "return", bootstrap_reps=50)
+    assert mid["spa"] is not None and mid["mcs"] is None
+    assert mid["not_computed"] == {
+        "mcs": "99 non-overlapping periods (99 dates at horizon 1); the bootstrap MCS holds "
+        "its size from 100"
+    }
+    # 245 dates at h 5 are 49 periods: neither (the DM tests are still there)
+    five = regression_table(n=245).assign(horizon=5)
+    short = significance(five, "return", bootstrap_reps=50)
+    assert short["spa"] is None and short["mcs"] is None
+    assert set(short["not_computed"]) == {"spa", "mcs"}
+    assert "49 non-overlapping periods (245 dates at horizon 5)" in short["not_computed"]["spa"]
+    assert short["models"]["good"]["dm"]["p_value"] is not None

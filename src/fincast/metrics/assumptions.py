@@ -83,11 +83,14 @@ def verdict_assumptions(metrics: dict[str, Any]) -> list[str]:
     if dm:
         out.append(dm)
     spa = sig.get("spa") if isinstance(sig, dict) else None
+    skipped = (sig.get("not_computed") if isinstance(sig, dict) else None) or {}
     if spa:
         out.append(
-            f"SPA and MCS: stationary bootstrap, mean block {spa.get('block_size')}, "
-            f"{spa.get('reps')} replications"
+            f"{'SPA' if 'mcs' in skipped else 'SPA and MCS'}: stationary bootstrap, mean block "
+            f"{spa.get('block_size')}, {spa.get('reps')} replications"
         )
+    for test, reason in skipped.items():
+        out.append(f"{test.upper()}: not computed, {reason}")
     method = _first(metrics, "finance", "ic", "t_method")
     if method:
         n_t = _first(metrics, "finance", "ic", "n_t")

@@ -50,6 +50,15 @@ __all__ = [
 DEFAULT_BOOTSTRAP_REPS = 500
 
 
+#: The fewest non-overlapping periods (dates at the headline horizon / that horizon) at
+#: which the bootstrap SPA test and the MCS are computed. Below them their stationary
+#: bootstrap sees too few independent periods and rejects a true null too often: three
+#: forecasts of equal accuracy, 5 % level, 300-500 simulations (docs/guide/size.md):
+#: MCS 12 % at 25 periods, 9 % at 50, 5-8 % from 100 (also at h 20 with 25 periods:
+#: 15 %); SPA 7 % at 25 and 11 % at 12 (panel, h 20), 4-6 % from 50.
+MIN_PERIODS = {"spa": 50, "mcs": 100}
+
+
 def _long_run_variance(d: np.ndarray, lags: int) -> float:
     """``γ0 + 2 Σ_{k=1}^{lags} γk`` (uniform weights, autocovariances with divisor n)."""
     n = len(d)
@@ -299,12 +308,15 @@ def significance(
                                "dm_extra": {loss: {...dm, "against": model}},
                                "ci": {"metric", "estimate", "low", "high", "level"}}},
              "spa": {"consistent", "lower", "upper", "reps", "block_size"} | None,
-             "mcs": {"size", "included", "excluded", "pvalues": {name: p}} | None}
+             "mcs": {"size", "included", "excluded", "pvalues": {name: p}} | None,
+             "not_computed": {"spa" | "mcs": reason}}   # only when a test was not run
 
         ``ci.metric`` is ``skill_vs_naive``: ``1 - MSE / MSE_naive`` for the regression
         tasks, ``accuracy - accuracy_naive`` for ``direction``; the interval is the
         stationary-bootstrap percentile interval over dates. ``spa``/``mcs`` are None when there is no model
-        besides naive. The MCS includes ``naive`` as a candidate.
+        besides naive, or when the dates hold fewer non-overlapping periods than
+        :data:`MIN_PERIODS` asks (``not_computed`` then says why). The MCS includes
+        ``naive`` as a candidate.
 
     Raises
     ------
@@ -403,7 +415,18 @@ def significance(
         }
 
     result["extra_losses"] = _extra_dm(predictions, task, others, h0, result["models"])
-    if others and n >= 3:
+    if not others or n < 3:
+        return result
+    periods = n // h0
+    short = {
+        test: f"{periods} non-overlapping periods ({n} dates at horizon {h0}); the bootstrap "
+        f"{test.upper()} holds its size from {least}"
+        for test, least in MIN_PERIODS.items()
+        if periods < least
+    }
+    if short:
+        result["not_computed"] = short
+    if "spa" not in short:
         spa = SPA(naive, wide[others].to_numpy(), reps=bootstrap_reps, block_size=block, seed=seed)
         with np.errstate(divide="ignore", invalid="ignore"):
             spa.compute()
@@ -415,6 +438,7 @@ def significance(
             "reps": bootstrap_reps,
             "block_size": block,
         }
+    if "mcs" not in short:
         try:
             result["mcs"] = _mcs(wide[models], mcs_size, bootstrap_reps, block, seed)
         except (IndexError, ValueError, np.linalg.LinAlgError):

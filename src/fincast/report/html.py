@@ -165,6 +165,8 @@ def _verdict(metrics: dict[str, Any]) -> str:
                 f"Model Confidence Set ({1 - float(mcs.get('size', 0.1)):.0%}): "
                 f"{_e(', '.join(mcs.get('included', [])) or 'empty')}."
             )
+        for test, reason in (sig.get("not_computed") or {}).items():
+            notes.append(f"{_e(test.upper())} not computed: {_e(reason)}.")
         if sig.get("loss"):
             notes.append(
                 f"Loss compared: {_e(sig['loss'])} at horizon {_e(sig.get('horizon'))}, over "
