@@ -251,3 +251,35 @@ def test_information_coefficient_is_the_reference() -> None:
     per = per[per["n"] >= 2]
     assert got["m"]["rank_ic"] == float(per["rank_ic"].dropna().mean())
     assert got["m"]["ic"] == float(per["ic"].dropna().mean())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_grouped_rank_from_places_of_a_larger_array_is_the_same(seed: int) -> None:
+    """ic_decay ranks subsets of one array by its integer sort places: the same ranks."""
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(size=2000), 1)  # many ties
+    values[:7] = 0.0
+    values[7:11] = -0.0
+    places = finance._sort_places(values)
+    for _ in range(5):
+        keep = rng.random(2000) < 0.6
+        codes = rng.integers(0, 40, keep.sum())
+        want = pd.Series(values[keep]).groupby(codes).rank().to_numpy()
+        got = finance._grouped_rank(codes, values[keep], places[keep])
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, finance._grouped_rank(codes, values[keep]))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ic_decay_with_dates_a_model_ranks_nothing_is_the_reference(seed: int) -> None:
+    """Dates whose forecasts are equal across series are skipped up front: same figures."""
+    preds = table(seed)
+    dates = np.sort(preds["date"].unique())
+    flat = preds[preds["model"] == "m"].assign(model="flat_days")
+    on_flat_day = flat["date"].isin(dates[::3])
+    flat.loc[on_flat_day, "y_pred"] = 0.25  # equal across series on every third date
+    both = pd.concat([preds, flat], ignore_index=True)
+    got = ic_decay(both, "return", max_lag=5)
+    want = ref_ic_decay(both, "return", max_lag=5)
+    assert set(got["model"]) == {"m", "ties", "flat_days"}  # naive ranks nothing
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

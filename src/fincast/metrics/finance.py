@@ -512,17 +512,38 @@ def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return frame.groupby(keys, sort=True).ngroup().to_numpy(dtype="int64")
 
 
-def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _sort_places(values: np.ndarray) -> np.ndarray:
+    """Each value's place in the sorted array (NaN last): a key that orders like ``values``.
+
+    Equal values take consecutive places, so any subset sorted by (group, place) has each
+    group's ties next to each other: :func:`_grouped_rank` can then rank subsets of the
+    same values by sorting integers instead of floats.
+    """
+    order = np.argsort(values)
+    places = np.empty(len(values), dtype="int64")
+    places[order] = np.arange(len(values), dtype="int64")
+    return places
+
+
+def _grouped_rank(
+    codes: np.ndarray, values: np.ndarray, places: np.ndarray | None = None
+) -> np.ndarray:
     """Average ranks (1 = smallest) of ``values`` within each group, as pandas' ``rank()``.
 
     One sort of (group, value) and run lengths, no per-group Python call; NaN ranks NaN.
     The average rank of a tie run is an integer or a half, exact in floating point, so
-    the result is the same bits as ``groupby(...).rank()``.
+    the result is the same bits as ``groupby(...).rank()``. ``places``, when given, are
+    :func:`_sort_places` of a larger array these values are taken from (the same
+    ranks, from a sort of integers).
     """
     n = len(values)
     if n == 0:
         return np.empty(0, dtype="float64")
-    order = np.lexsort((values, codes))
+    if places is None:
+        order = np.lexsort((values, codes))
+    else:
+        span = int(places.max()) + 1
+        order = np.argsort(codes.astype("int64") * span + places)  # unique keys
     v, c = values[order], codes[order]
     new_group = np.empty(n, dtype=bool)
     new_group[0] = True
@@ -541,19 +562,28 @@ def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _corr_by_codes(
-    codes: np.ndarray, x: np.ndarray, y: np.ndarray
+    codes: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    pearson: bool = True,
+    places: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
-    Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` and the rows of
-    each group. Means and sums are pandas' grouped reductions over one integer key, in row
-    order (the same compensated sums as grouping by the key columns themselves).
+    Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` (without ``ic``
+    when not ``pearson``) and the rows of each group. Means and sums are pandas' grouped
+    reductions over one integer key, in row order (the same compensated sums as grouping by
+    the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
+    (see :func:`_grouped_rank`).
     """
     key = pd.Index(codes, name="_g")
     size = pd.Series(codes).groupby(codes, sort=True).size()
     groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
-    pairs = {"ic": (x, y), "rank_ic": (_grouped_rank(codes, x), _grouped_rank(codes, y))}
+    px, py = places if places is not None else (None, None)
+    ranks = (_grouped_rank(codes, x, px), _grouped_rank(codes, y, py))
+    pairs = {"ic": (x, y), "rank_ic": ranks} if pearson else {"rank_ic": ranks}
     for name, (a, b) in pairs.items():
         d = pd.DataFrame({"a": a, "b": b}, index=key)
         g = d.groupby(level=0, sort=True)

@@ -331,13 +331,29 @@ def ic_decay(
     groups = finance._group_codes(frame, ["model", "date"])
     group_model = frame["model"].to_numpy()[np.unique(groups, return_index=True)[1]]
     signal = frame["signal"].to_numpy(dtype="float64")
+    # A (model, date) whose forecasts are all equal ranks nothing at any lag (its rank IC is
+    # NaN and left out), so its rows are dropped before the lags: the same figures, less work
+    # (the naive model of a return panel). Each lag then ranks subsets of the same two arrays,
+    # sorted by integer places rather than floats.
+    spread = pd.Series(signal).groupby(groups).agg(["min", "max"])
+    ranks_something = (spread["max"] > spread["min"]).to_numpy()[
+        np.searchsorted(spread.index.to_numpy(), groups)
+    ]
+    keys, groups, signal = keys[ranks_something], groups[ranks_something], signal[ranks_something]
+    signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
     out = []
-    for lag in range(max_lag + 1 if len(frame) else 0):
+    for lag in range(max_lag + 1 if len(keys) else 0):
         at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
         hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
         if not hit.any():
             continue
-        present, corr, n = finance._corr_by_codes(groups[hit], signal[hit], realised[at[hit]])
+        present, corr, n = finance._corr_by_codes(
+            groups[hit],
+            signal[hit],
+            realised[at[hit]],
+            pearson=False,
+            places=(signal_places[hit], realised_places[at[hit]]),
+        )
         per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
         summary = per.groupby("model", sort=False)["rank_ic"].agg(["mean", "size"])
