@@ -283,3 +283,15 @@ def test_ic_decay_with_dates_a_model_ranks_nothing_is_the_reference(seed: int) -
     want = ref_ic_decay(both, "return", max_lag=5)
     assert set(got["model"]) == {"m", "ties", "flat_days"}  # naive ranks nothing
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_evaluate_hands_its_ic_to_the_portfolio_with_the_same_figures() -> None:
+    """evaluate computes the IC once; the portfolio section is what it computes alone."""
+    from fincast.metrics.evaluation import evaluate
+    from fincast.metrics.portfolio import portfolio_metrics
+
+    preds = table(2)
+    got = evaluate(preds, "return", bootstrap_reps=50)["portfolio"]
+    alone = portfolio_metrics(preds, "return", bootstrap_reps=50)
+    assert got["models"]["m"]["ic"]["rank_ic"] is not None
+    assert got == alone

@@ -230,9 +230,11 @@ def evaluate(
             )
     metrics["intervals"] = interval_summary(predictions, alpha=alpha)
     metrics["verdict"] = verdict_rows(metrics)
+    # the IC of the whole table at the smallest horizon is the one the finance entries hold
+    ic = {m: e["ic"] for m, e in fin_entries.items()} if fin is not None and not multi else None
     metrics["portfolio"] = portfolio_metrics(
         predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
-        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures,
+        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures, ic=ic,
     )  # fmt: skip
     return metrics
 

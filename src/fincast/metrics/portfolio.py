@@ -377,6 +377,7 @@ def portfolio_metrics(
     bootstrap_reps: int = 500,
     alpha: float = 0.05,
     tables: dict[str, pd.DataFrame] | None = None,
+    ic: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Cross-sectional portfolio metrics of every model of a panel (``metrics.json`` ``portfolio``).
 
@@ -396,6 +397,9 @@ def portfolio_metrics(
         When given, receives the tables the figures are drawn from, so the report need not
         compute them again: ``"returns"`` (:func:`portfolio_returns`) and ``"ic_decay"``
         (:func:`ic_decay`), both of the smallest horizon.
+    ic
+        :func:`~fincast.metrics.finance.information_coefficient` of ``predictions`` at the
+        smallest horizon when the caller has it already (it is not computed again).
 
     Returns
     -------
@@ -431,7 +435,8 @@ def portfolio_metrics(
         leg: returns.pivot(index="date", columns="model", values=leg).fillna(0.0) for leg in _LEGS
     }
     bench = wide["long"][EQUAL_WEIGHT].to_numpy()
-    ic = finance.information_coefficient(predictions, task, horizon=h)
+    if ic is None:
+        ic = finance.information_coefficient(predictions, task, horizon=h)
     models: dict[str, Any] = {}
     naive_ranks = (
         "naive" in wide["long"] and (returns.query("model == 'naive'")["n_long"] > 0).any()
