@@ -323,7 +323,7 @@ def ic_decay(
     ].mean()
     calendar = np.sort(frame["date"].unique())
     pos = np.searchsorted(calendar, frame["date"].to_numpy()).astype("int64")
-    id_codes = np.unique(frame["id"].to_numpy(dtype=object), return_inverse=True)[1]
+    id_codes = pd.factorize(frame["id"], sort=True)[0]  # a hash, not a sort of objects
     width = len(calendar) + max_lag + 1
     keys = id_codes.astype("int64") * width + pos  # one integer per (id, date)
     first = np.unique(keys, return_index=True)[1]  # the first row of each (id, date)
