@@ -526,7 +526,10 @@ def _sort_places(values: np.ndarray) -> np.ndarray:
 
 
 def _grouped_rank(
-    codes: np.ndarray, values: np.ndarray, places: np.ndarray | None = None
+    codes: np.ndarray,
+    values: np.ndarray,
+    places: np.ndarray | None = None,
+    order: np.ndarray | None = None,
 ) -> np.ndarray:
     """Average ranks (1 = smallest) of ``values`` within each group, as pandas' ``rank()``.
 
@@ -534,12 +537,15 @@ def _grouped_rank(
     The average rank of a tie run is an integer or a half, exact in floating point, so
     the result is the same bits as ``groupby(...).rank()``. ``places``, when given, are
     :func:`_sort_places` of a larger array these values are taken from (the same
-    ranks, from a sort of integers).
+    ranks, from a sort of integers). ``order``, when given, is the permutation that sorts
+    the rows by (group, value) already (no sort at all).
     """
     n = len(values)
     if n == 0:
         return np.empty(0, dtype="float64")
-    if places is None:
+    if order is not None:
+        pass
+    elif places is None:
         order = np.lexsort((values, codes))
     else:
         span = int(places.max()) + 1
@@ -568,6 +574,7 @@ def _corr_by_codes(
     *,
     pearson: bool = True,
     places: tuple[np.ndarray, np.ndarray] | None = None,
+    x_order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
@@ -575,14 +582,14 @@ def _corr_by_codes(
     when not ``pearson``) and the rows of each group. Means and sums are pandas' grouped
     reductions over one integer key, in row order (the same compensated sums as grouping by
     the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
-    (see :func:`_grouped_rank`).
+    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x).
     """
     key = pd.Index(codes, name="_g")
     size = pd.Series(codes).groupby(codes, sort=True).size()
     groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
     px, py = places if places is not None else (None, None)
-    ranks = (_grouped_rank(codes, x, px), _grouped_rank(codes, y, py))
+    ranks = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
     pairs = {"ic": (x, y), "rank_ic": ranks} if pearson else {"rank_ic": ranks}
     for name, (a, b) in pairs.items():
         d = pd.DataFrame({"a": a, "b": b}, index=key)

@@ -339,20 +339,27 @@ def ic_decay(
     ranks_something = (spread["max"] > spread["min"]).to_numpy()[
         np.searchsorted(spread.index.to_numpy(), groups)
     ]
-    keys, groups, signal = keys[ranks_something], groups[ranks_something], signal[ranks_something]
+    # rows grouped by (model, date), in their order within each group (the sums are the
+    # same, added in the same order; pandas groups sorted keys faster)
+    rows = np.flatnonzero(ranks_something)
+    rows = rows[np.argsort(groups[rows], kind="stable")]
+    keys, groups, signal = keys[rows], groups[rows], signal[rows]
     signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
+    by_signal = np.argsort(groups * (len(signal) + 1) + signal_places)  # (group, signal), once
     out = []
     for lag in range(max_lag + 1 if len(keys) else 0):
         at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
         hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
         if not hit.any():
             continue
+        sub = by_signal[hit[by_signal]]  # the lag's rows, still sorted by (group, signal)
         present, corr, n = finance._corr_by_codes(
             groups[hit],
             signal[hit],
             realised[at[hit]],
             pearson=False,
             places=(signal_places[hit], realised_places[at[hit]]),
+            x_order=(np.cumsum(hit) - 1)[sub],
         )
         per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
