@@ -295,3 +295,35 @@ def test_evaluate_hands_its_ic_to_the_portfolio_with_the_same_figures() -> None:
     alone = portfolio_metrics(preds, "return", bootstrap_reps=50)
     assert got["models"]["m"]["ic"]["rank_ic"] is not None
     assert got == alone
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_evaluate_hands_the_strategy_returns_the_plots_would_compute(seed: int) -> None:
+    """The trading curves are drawn from the metrics' long/flat returns: the same table."""
+    from fincast.metrics.evaluation import evaluate
+    from fincast.report.plots import _trading_curves
+
+    preds = table(seed, horizons=(1, 5))
+    figures: dict[str, pd.DataFrame] = {}
+    evaluate(preds, "return", cost_bps=7.0, bootstrap_reps=20, figures=figures)
+    handed = figures["strategy_returns"]
+    alone = finance.strategy_returns(preds, "return", mode="long_flat", cost_bps=7.0)
+    pd.testing.assert_frame_equal(handed, alone, check_exact=True)
+    drawn = _trading_curves(preds, "return", None, 7.0, handed)
+    computed = _trading_curves(preds, "return", None, 7.0)
+    pd.testing.assert_frame_equal(drawn[0], computed[0], check_exact=True)
+    assert drawn[1:] == computed[1:]
+
+
+def test_a_multi_seed_run_hands_no_strategy_returns() -> None:
+    """The metrics average the seeds while the plots draw the first: nothing handed over."""
+    from fincast.metrics.evaluation import evaluate
+
+    preds = table(0)
+    seeded = pd.concat(
+        [preds.assign(seed=0), preds[preds["model"] == "m"].assign(seed=1)], ignore_index=True
+    )
+    seeded.loc[seeded["model"] != "m", "seed"] = np.nan
+    figures: dict[str, pd.DataFrame] = {}
+    evaluate(seeded, "return", bootstrap_reps=20, figures=figures)
+    assert "strategy_returns" not in figures

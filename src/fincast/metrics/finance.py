@@ -416,6 +416,7 @@ def trading_metrics(
     periods_per_year: float | None = None,
     horizon: int | None = None,
     threshold: float = 0.5,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, dict[str, float | int | None]]]:
     """Performance of trading each model's forecasts, after costs.
 
@@ -439,6 +440,9 @@ def trading_metrics(
         The horizon to trade (default the smallest).
     threshold
         Probability threshold for ``direction``.
+    tables
+        When given, receives each mode's :func:`strategy_returns` table under the mode's
+        name (the report draws its curves from ``long_flat``).
 
     Returns
     -------
@@ -478,6 +482,8 @@ def trading_metrics(
         m: {} for m in [*_model_order(predictions), BUY_AND_HOLD]
     }
     for m, returns in _mode_returns(predictions, task, modes, cost_bps, h, threshold).items():
+        if tables is not None:
+            tables[m] = returns
         for model, group in returns.groupby("model", sort=False):
             out[str(model)][m] = _period_metrics(group, ppy)
     return {k: v for k, v in out.items() if v}
