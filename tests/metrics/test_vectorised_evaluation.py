@@ -327,3 +327,15 @@ def test_a_multi_seed_run_hands_no_strategy_returns() -> None:
     figures: dict[str, pd.DataFrame] = {}
     evaluate(seeded, "return", bootstrap_reps=20, figures=figures)
     assert "strategy_returns" not in figures
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ic_series_without_ranks_is_the_same_ic(seed: int) -> None:
+    """The IC plot asks for the Pearson IC only: the same figures as the full pass."""
+    preds = table(seed)
+    full = finance.ic_series_by_model(preds, "return")
+    pearson = finance.ic_series_by_model(preds, "return", rank=False)
+    assert set(pearson) == set(full)
+    for name, frame in pearson.items():
+        assert "rank_ic" not in frame.columns
+        pd.testing.assert_frame_equal(frame, full[name].drop(columns="rank_ic"), check_exact=True)

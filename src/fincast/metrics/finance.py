@@ -579,13 +579,14 @@ def _corr_by_codes(
     y: np.ndarray,
     *,
     pearson: bool = True,
+    rank: bool = True,
     places: tuple[np.ndarray, np.ndarray] | None = None,
     x_order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
     Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` (without ``ic``
-    when not ``pearson``) and the rows of each group. Means and sums are pandas' grouped
+    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group. Means and sums are pandas' grouped
     reductions over one integer key, in row order (the same compensated sums as grouping by
     the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
     (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x).
@@ -595,8 +596,9 @@ def _corr_by_codes(
     groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
     px, py = places if places is not None else (None, None)
-    ranks = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
-    pairs = {"ic": (x, y), "rank_ic": ranks} if pearson else {"rank_ic": ranks}
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {"ic": (x, y)} if pearson else {}
+    if rank:
+        pairs["rank_ic"] = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
     for name, (a, b) in pairs.items():
         d = pd.DataFrame({"a": a, "b": b}, index=key)
         g = d.groupby(level=0, sort=True)
@@ -615,17 +617,22 @@ def _corr_by_codes(
     return groups, result, size.to_numpy()
 
 
-def _grouped_corr(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Pearson and Spearman correlation of signal with fwd_return within each group."""
+def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) -> pd.DataFrame:
+    """Pearson and Spearman (unless not ``rank``) correlation of signal with fwd_return
+    within each group."""
     codes = _group_codes(frame, keys)
     _, corr, n = _corr_by_codes(
         codes,
         frame["signal"].to_numpy(dtype="float64"),
         frame["fwd_return"].to_numpy(dtype="float64"),
+        rank=rank,
     )
     _, first = np.unique(codes, return_index=True)
     out = frame[keys].iloc[first].reset_index(drop=True)
-    out["ic"], out["rank_ic"], out["n"] = corr["ic"], corr["rank_ic"], n
+    out["ic"] = corr["ic"]
+    if rank:
+        out["rank_ic"] = corr["rank_ic"]
+    out["n"] = n
     return out
 
 
@@ -680,9 +687,18 @@ def _split(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def ic_series_by_model(
-    predictions: pd.DataFrame, task: str, *, horizon: int | None = None
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    horizon: int | None = None,
+    rank: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """:func:`ic_series` of every model with rows, computed in one pass (for plots).
+
+    ``rank=False`` leaves out the ``rank_ic`` column (a plot of the Pearson IC needs no
+    ranks); the ``ic`` figures are the same either way. (Leaving some models' rows out
+    would not be: pandas sums groups whose keys come sorted another way, which moves the
+    last digits.)
 
     Returns
     -------
@@ -693,7 +709,7 @@ def ic_series_by_model(
     """
     frame = _ic_rows(predictions, task, horizon)
     key = "date" if _is_panel(frame) else "fold"
-    return _split(_grouped_corr(frame, ["model", key]))
+    return _split(_grouped_corr(frame, ["model", key], rank=rank))
 
 
 def _summary(values: pd.Series) -> tuple[float, float, int]:

@@ -339,8 +339,9 @@ def ic_decay(
     ranks_something = (spread["max"] > spread["min"]).to_numpy()[
         np.searchsorted(spread.index.to_numpy(), groups)
     ]
-    # rows grouped by (model, date), in their order within each group (the sums are the
-    # same, added in the same order; pandas groups sorted keys faster)
+    # rows grouped by (model, date), in their order within each group: pandas groups sorted
+    # keys faster (and may then add in another order, but ranks are integers and halves,
+    # whose sums and products here are exact in any order)
     rows = np.flatnonzero(ranks_something)
     rows = rows[np.argsort(groups[rows], kind="stable")]
     keys, groups, signal = keys[rows], groups[rows], signal[rows]
