@@ -13,7 +13,7 @@ stages nested in it:
 
 - ``read``: ``data.load``; ``health``: ``screen_records``; ``features``: ``build_design``
 - ``train``: a (model, fold) minus its ``predict``; ``predict``: the forecasts and their rows
-- ``write``: the predictions parts and ``predictions.csv`` (written and read back)
+- ``write``: the predictions parts and ``predictions.csv`` (assembled and read back)
 - ``metrics``: ``evaluate``; ``report``: plots and ``report.html``
 - ``other``: the rest (configuration, checks, the manifest)
 
@@ -105,8 +105,10 @@ def _patch(clock: StageClock) -> None:
         (build, "write_report", "report"),
         (portfolio, "plot_portfolio", "report"),
         (portfolio, "plot_ic_decay", "report"),
+        (engine, "_assemble", "write"),  # predictions.csv from the parts (newer engines)
     ]:
-        setattr(module, name, clock.wrap(stage, getattr(module, name)))
+        if hasattr(module, name):
+            setattr(module, name, clock.wrap(stage, getattr(module, name)))
     engine.pd = _ReadCsvTimed(engine.pd, clock)  # the parts read back before publishing
 
 
