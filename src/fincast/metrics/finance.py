@@ -251,7 +251,7 @@ def _mode_returns(
     """:func:`strategy_returns` of each mode; the rows are sampled and sorted once."""
     if not cost_bps >= 0:
         raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
-    frame = predictions.copy()
+    frame = predictions.copy(deep=False)  # copy-on-write: the new columns only, not the panel
     for m in modes:
         frame[f"position_{m}"] = positions(frame, task, mode=m, threshold=threshold)
     held = [f"position_{m}" for m in modes]
@@ -497,7 +497,7 @@ def _ic_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> pd.Da
     h = _pick_horizon(predictions, horizon)
     rows = predictions[predictions["horizon"] == h]
     cols = ["id", "date", "model", "fwd_return"] + (["fold"] if "fold" in rows.columns else [])
-    frame = rows[cols].copy()
+    frame = rows[cols].copy(deep=False)  # copy-on-write: assigning signal copies nothing else
     frame["signal"] = _forecast_score(rows, task)
     if "fold" not in frame.columns:
         frame["fold"] = 0
