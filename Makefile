@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast docs lint bench bench-size bench-ledger bench-memory bench-scaleout bench-peers install clean
+.PHONY: demo test test-fast docs lint bench bench-size bench-ledger bench-memory bench-scale bench-scaleout bench-peers install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python benchmarks/memory.py
+
+# Rows vs wall time, peak RSS and stage shares of a ridge backtest at 1M and 2M rows
+# (benchmarks/scale.py --help: --rows 1e6,2e6,5e6,1e7, --mlp); one run at a time.
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/scale.py
 
 bench-scaleout: $(STAMP)
 	$(BIN)/python benchmarks/scaleout.py

@@ -104,10 +104,10 @@ class Design:
 
     def _without_unseen_series(self, train_mask: np.ndarray | None) -> Design:
         """The design less the ``series=ID`` columns of ids absent from ``train_mask``."""
-        if train_mask is None:
-            return self
-        seen = {f"series={s}" for s in np.unique(self.ids[train_mask])}
         names = self.feature_names
+        if train_mask is None or not any(c.startswith("series=") for c in names):
+            return self  # no series columns: nothing to look up (the ids are not sorted)
+        seen = {f"series={s}" for s in pd.unique(self.ids[train_mask])}
         drop = {c for c in names if c.startswith("series=") and c not in seen}
         if not drop:
             return self

@@ -27,7 +27,8 @@ writing and checking; it depends on the task objects only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ __all__ = [
     "check_predictions",
     "interval_columns",
     "interval_levels",
+    "join_parts",
     "read_predictions",
     "with_intervals",
     "write_predictions",
@@ -175,3 +177,71 @@ def read_predictions(path: Path) -> pd.DataFrame:
 def write_predictions(path: Path, predictions: pd.DataFrame) -> Path:
     """Write a predictions table atomically (CSV with a stable float format)."""
     return write_csv(path, predictions)
+
+
+def _kept_as_text(values: Iterable[str]) -> bool:
+    """Whether pandas' ``read_csv`` reads each value, alone in its column, back as itself.
+
+    Then it reads any column of them as those strings (not numbers, booleans or missing):
+    a column is converted only when every value in it converts.
+    """
+    values = list(dict.fromkeys(values))
+    if not values or not all(type(v) is str for v in values):
+        return not values
+    row = pd.DataFrame([values], columns=[f"c{i}" for i in range(len(values))], dtype=object)
+    back = pd.read_csv(io.StringIO(row.to_csv(index=False)))
+    return all(
+        pd.api.types.is_string_dtype(back[c].dtype) and back[c].iloc[0] == v
+        for c, v in zip(row.columns, values, strict=True)
+    )
+
+
+def _other_columns_numeric(path: Path, lines: int = 1000) -> bool:
+    """Whether the first ``lines`` rows of a part read back as numbers outside ``id``,
+    ``date``, ``model`` and ``label``, and print as they were written."""
+    from ._csv import to_csv_text
+
+    with open(path, "rb") as fh:
+        sample = b"".join(line for _, line in zip(range(lines + 1), fh, strict=False))
+    head = pd.read_csv(io.BytesIO(sample))
+    if any(
+        not pd.api.types.is_numeric_dtype(head[c].dtype)
+        for c in head.columns
+        if c not in ("id", "date", "model", "label")
+    ):
+        return False
+    return to_csv_text(head).encode() == sample
+
+
+def join_parts(paths: Sequence[Path], strings: Iterable[str]) -> bytes | None:
+    """The bytes of ``write_predictions(concat(read_csv(p) for p in paths))``, or None.
+
+    The parts are CSV written by :func:`write_predictions`; reading them back and writing
+    them again gives their own text when they share one header, none is empty, and pandas
+    reads every string value in them (``strings``: the ids, models and labels of the ``id``,
+    ``model`` and ``label`` columns; any other column must be numeric, and the first rows of
+    the first part must print as they were written) back as
+    itself (:func:`_kept_as_text`), and no field is ``-0`` (an integer column reads it as 0),
+    since floats written with ``%.10g`` read back to values that print the same. Then the table is the parts' text joined, without parsing
+    and formatting it again; otherwise None (the caller reads and writes the parts).
+    """
+    if not paths or not _kept_as_text(strings):
+        return None
+    if not _other_columns_numeric(Path(paths[0])):
+        return None
+    header: bytes | None = None
+    bodies = []
+    for path in paths:
+        text = Path(path).read_bytes()
+        first, sep, body = text.partition(b"\n")
+        if not sep or not body or not text.endswith(b"\n"):
+            return None
+        if b",-0," in body or b",-0\n" in body:  # read as the integer 0 if all its column is
+            return None
+        if header is None:
+            header = first
+        elif first != header:
+            return None
+        bodies.append(body)
+    assert header is not None
+    return header + b"\n" + b"".join(bodies)

@@ -74,9 +74,9 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     """Write a frame as CSV atomically, with a stable float format."""
-    return atomic_write_text(
-        path, frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    )
+    from ._csv import to_csv_text  # the same bytes as pandas' to_csv, built faster
+
+    return atomic_write_text(path, to_csv_text(frame, "%.10g"))
 
 
 def package_versions() -> dict[str, str | None]:

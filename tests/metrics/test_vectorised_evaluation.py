@@ -251,3 +251,91 @@ def test_information_coefficient_is_the_reference() -> None:
     per = per[per["n"] >= 2]
     assert got["m"]["rank_ic"] == float(per["rank_ic"].dropna().mean())
     assert got["m"]["ic"] == float(per["ic"].dropna().mean())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_grouped_rank_from_places_of_a_larger_array_is_the_same(seed: int) -> None:
+    """ic_decay ranks subsets of one array by its integer sort places: the same ranks."""
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(size=2000), 1)  # many ties
+    values[:7] = 0.0
+    values[7:11] = -0.0
+    places = finance._sort_places(values)
+    for _ in range(5):
+        keep = rng.random(2000) < 0.6
+        codes = rng.integers(0, 40, keep.sum())
+        want = pd.Series(values[keep]).groupby(codes).rank().to_numpy()
+        got = finance._grouped_rank(codes, values[keep], places[keep])
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, finance._grouped_rank(codes, values[keep]))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ic_decay_with_dates_a_model_ranks_nothing_is_the_reference(seed: int) -> None:
+    """Dates whose forecasts are equal across series are skipped up front: same figures."""
+    preds = table(seed)
+    dates = np.sort(preds["date"].unique())
+    flat = preds[preds["model"] == "m"].assign(model="flat_days")
+    on_flat_day = flat["date"].isin(dates[::3])
+    flat.loc[on_flat_day, "y_pred"] = 0.25  # equal across series on every third date
+    both = pd.concat([preds, flat], ignore_index=True)
+    got = ic_decay(both, "return", max_lag=5)
+    want = ref_ic_decay(both, "return", max_lag=5)
+    assert set(got["model"]) == {"m", "ties", "flat_days"}  # naive ranks nothing
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_evaluate_hands_its_ic_to_the_portfolio_with_the_same_figures() -> None:
+    """evaluate computes the IC once; the portfolio section is what it computes alone."""
+    from fincast.metrics.evaluation import evaluate
+    from fincast.metrics.portfolio import portfolio_metrics
+
+    preds = table(2)
+    got = evaluate(preds, "return", bootstrap_reps=50)["portfolio"]
+    alone = portfolio_metrics(preds, "return", bootstrap_reps=50)
+    assert got["models"]["m"]["ic"]["rank_ic"] is not None
+    assert got == alone
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_evaluate_hands_the_strategy_returns_the_plots_would_compute(seed: int) -> None:
+    """The trading curves are drawn from the metrics' long/flat returns: the same table."""
+    from fincast.metrics.evaluation import evaluate
+    from fincast.report.plots import _trading_curves
+
+    preds = table(seed, horizons=(1, 5))
+    figures: dict[str, pd.DataFrame] = {}
+    evaluate(preds, "return", cost_bps=7.0, bootstrap_reps=20, figures=figures)
+    handed = figures["strategy_returns"]
+    alone = finance.strategy_returns(preds, "return", mode="long_flat", cost_bps=7.0)
+    pd.testing.assert_frame_equal(handed, alone, check_exact=True)
+    drawn = _trading_curves(preds, "return", None, 7.0, handed)
+    computed = _trading_curves(preds, "return", None, 7.0)
+    pd.testing.assert_frame_equal(drawn[0], computed[0], check_exact=True)
+    assert drawn[1:] == computed[1:]
+
+
+def test_a_multi_seed_run_hands_no_strategy_returns() -> None:
+    """The metrics average the seeds while the plots draw the first: nothing handed over."""
+    from fincast.metrics.evaluation import evaluate
+
+    preds = table(0)
+    seeded = pd.concat(
+        [preds.assign(seed=0), preds[preds["model"] == "m"].assign(seed=1)], ignore_index=True
+    )
+    seeded.loc[seeded["model"] != "m", "seed"] = np.nan
+    figures: dict[str, pd.DataFrame] = {}
+    evaluate(seeded, "return", bootstrap_reps=20, figures=figures)
+    assert "strategy_returns" not in figures
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ic_series_without_ranks_is_the_same_ic(seed: int) -> None:
+    """The IC plot asks for the Pearson IC only: the same figures as the full pass."""
+    preds = table(seed)
+    full = finance.ic_series_by_model(preds, "return")
+    pearson = finance.ic_series_by_model(preds, "return", rank=False)
+    assert set(pearson) == set(full)
+    for name, frame in pearson.items():
+        assert "rank_ic" not in frame.columns
+        pd.testing.assert_frame_equal(frame, full[name].drop(columns="rank_ic"), check_exact=True)

@@ -36,12 +36,13 @@ from ..predictions import (
     SEED_COLUMN,
     build_predictions,
     check_predictions,
+    join_parts,
     read_predictions,
     with_intervals,
     write_predictions,
 )
 from ..report.build import publish
-from ..rundir import RunDirectory, atomic_write_text, safe_name
+from ..rundir import RunDirectory, atomic_write_bytes, atomic_write_text, safe_name
 from ..tasks import TaskSpec
 from .executors import WorkUnit, check_executor, crash_hook, make_executor
 from .splits import Fold, walk_forward_folds
@@ -554,17 +555,16 @@ def run_backtest(
         failures = [failed[u] for u in sorted(failed)]
         elapsed = time.perf_counter() - t0
 
-        frames = []
+        parts = []
         histories = {}  # re-read from the parts, in order, so a resumed run writes the same
         for unit in _units(prep):  # assembled in unit order, never completion order
             part = _part_path(run, unit)
             if part.exists():
-                frames.append(pd.read_csv(part))
+                parts.append(part)
             hist = part.with_suffix(".history.json")
             if hist.exists():
                 histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
-        predictions = pd.concat(frames, ignore_index=True)
-        write_predictions(out / "predictions.csv", predictions)
+        _assemble(prep, parts, out / "predictions.csv")
         predictions = read_predictions(out / "predictions.csv")
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
@@ -604,6 +604,23 @@ def run_backtest(
     finally:
         run.close(complete=complete)
     return BacktestResult(out, predictions, metrics, metrics["failures"], [*prep.warnings, *notes])
+
+
+def _assemble(prep: Prepared, parts: list[Path], path: Path) -> None:
+    """Write the predictions table of the run from its parts, in order.
+
+    The parts' text joined when that is the same bytes as reading and writing them again
+    (:func:`~fincast.predictions.join_parts`), else read, concatenated and written.
+    """
+    models = [*prep.model_names, *(f"{n}-ensemble" for n in prep.model_names)]
+    labels = [str(v) for v in prep.task.labels] if prep.task.task.row_per_label else []
+    strings = [*pd.unique(prep.design.ids), *models, *labels]
+    joined = join_parts(parts, strings)
+    if joined is not None:
+        atomic_write_bytes(path, joined)
+        return
+    frames = [pd.read_csv(part) for part in parts]
+    write_predictions(path, pd.concat(frames, ignore_index=True))
 
 
 def _training_dates(prep: Prepared, fold_index: int) -> int:

@@ -85,10 +85,15 @@ def _seed_groups(predictions: pd.DataFrame) -> tuple[list[str], list[Any]]:
 
 
 def _finance_entries(
-    table: pd.DataFrame, task: str, cost_bps: float, ppy: float, h: int
+    table: pd.DataFrame,
+    task: str,
+    cost_bps: float,
+    ppy: float,
+    h: int,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, Any]]:
     trading = finance.trading_metrics(
-        table, task, cost_bps=cost_bps, periods_per_year=ppy, horizon=h
+        table, task, cost_bps=cost_bps, periods_per_year=ppy, horizon=h, tables=tables
     )
     ic = finance.information_coefficient(table, task, horizon=h)
     return {
@@ -98,13 +103,19 @@ def _finance_entries(
 
 
 def _score(
-    table: pd.DataFrame, task: str, fin: dict[str, Any] | None
+    table: pd.DataFrame,
+    task: str,
+    fin: dict[str, Any] | None,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """compute_metrics of ``table`` and, if finance applies, the finance entries."""
     scores = compute_metrics(table, task)
     if fin is None:
         return scores, {}
-    return scores, _finance_entries(table, task, fin["cost_bps"], fin["ppy"], fin["horizon"])
+    entries = _finance_entries(
+        table, task, fin["cost_bps"], fin["ppy"], fin["horizon"], tables=tables
+    )
+    return scores, entries
 
 
 def evaluate(
@@ -141,7 +152,9 @@ def evaluate(
     figures
         When given, receives the portfolio's per-period returns and IC decay
         (``"returns"``, ``"ic_decay"``) the metrics were computed from, for the report's
-        figures (see :func:`~fincast.metrics.portfolio.portfolio_metrics`).
+        figures (see :func:`~fincast.metrics.portfolio.portfolio_metrics`), and, for a run
+        trained with one seed, the long/flat strategy returns (``"strategy_returns"``,
+        :func:`~fincast.metrics.finance.strategy_returns`) of the trading curves.
     validation
         Each baseline's loss on each fold's validation tail
         (:func:`~fincast.metrics.rivals.validation_losses` of ``history.json``): when
@@ -191,7 +204,10 @@ def evaluate(
             _score(predictions[~model_col.isin(multi) | (seed_col == s)], task, fin) for s in seeds
         ]
     else:
-        per_seed = [_score(predictions, task, fin)]
+        trading: dict[str, pd.DataFrame] = {}
+        per_seed = [_score(predictions, task, fin, tables=trading)]
+        if figures is not None and "long_flat" in trading:  # the report's strategy curves
+            figures["strategy_returns"] = trading["long_flat"]
     metrics, fin_entries = per_seed[0]
     for name, entry in metrics["models"].items():
         if fin is not None:
@@ -230,9 +246,11 @@ def evaluate(
             )
     metrics["intervals"] = interval_summary(predictions, alpha=alpha)
     metrics["verdict"] = verdict_rows(metrics)
+    # the IC of the whole table at the smallest horizon is the one the finance entries hold
+    ic = {m: e["ic"] for m, e in fin_entries.items()} if fin is not None and not multi else None
     metrics["portfolio"] = portfolio_metrics(
         predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
-        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures,
+        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures, ic=ic,
     )  # fmt: skip
     return metrics
 

@@ -251,7 +251,7 @@ def _mode_returns(
     """:func:`strategy_returns` of each mode; the rows are sampled and sorted once."""
     if not cost_bps >= 0:
         raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
-    frame = predictions.copy()
+    frame = predictions.copy(deep=False)  # copy-on-write: the new columns only, not the panel
     for m in modes:
         frame[f"position_{m}"] = positions(frame, task, mode=m, threshold=threshold)
     held = [f"position_{m}" for m in modes]
@@ -416,6 +416,7 @@ def trading_metrics(
     periods_per_year: float | None = None,
     horizon: int | None = None,
     threshold: float = 0.5,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, dict[str, dict[str, float | int | None]]]:
     """Performance of trading each model's forecasts, after costs.
 
@@ -439,6 +440,9 @@ def trading_metrics(
         The horizon to trade (default the smallest).
     threshold
         Probability threshold for ``direction``.
+    tables
+        When given, receives each mode's :func:`strategy_returns` table under the mode's
+        name (the report draws its curves from ``long_flat``).
 
     Returns
     -------
@@ -478,6 +482,8 @@ def trading_metrics(
         m: {} for m in [*_model_order(predictions), BUY_AND_HOLD]
     }
     for m, returns in _mode_returns(predictions, task, modes, cost_bps, h, threshold).items():
+        if tables is not None:
+            tables[m] = returns
         for model, group in returns.groupby("model", sort=False):
             out[str(model)][m] = _period_metrics(group, ppy)
     return {k: v for k, v in out.items() if v}
@@ -491,7 +497,7 @@ def _ic_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> pd.Da
     h = _pick_horizon(predictions, horizon)
     rows = predictions[predictions["horizon"] == h]
     cols = ["id", "date", "model", "fwd_return"] + (["fold"] if "fold" in rows.columns else [])
-    frame = rows[cols].copy()
+    frame = rows[cols].copy(deep=False)  # copy-on-write: assigning signal copies nothing else
     frame["signal"] = _forecast_score(rows, task)
     if "fold" not in frame.columns:
         frame["fold"] = 0
@@ -512,17 +518,44 @@ def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return frame.groupby(keys, sort=True).ngroup().to_numpy(dtype="int64")
 
 
-def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _sort_places(values: np.ndarray) -> np.ndarray:
+    """Each value's place in the sorted array (NaN last): a key that orders like ``values``.
+
+    Equal values take consecutive places, so any subset sorted by (group, place) has each
+    group's ties next to each other: :func:`_grouped_rank` can then rank subsets of the
+    same values by sorting integers instead of floats.
+    """
+    order = np.argsort(values)
+    places = np.empty(len(values), dtype="int64")
+    places[order] = np.arange(len(values), dtype="int64")
+    return places
+
+
+def _grouped_rank(
+    codes: np.ndarray,
+    values: np.ndarray,
+    places: np.ndarray | None = None,
+    order: np.ndarray | None = None,
+) -> np.ndarray:
     """Average ranks (1 = smallest) of ``values`` within each group, as pandas' ``rank()``.
 
     One sort of (group, value) and run lengths, no per-group Python call; NaN ranks NaN.
     The average rank of a tie run is an integer or a half, exact in floating point, so
-    the result is the same bits as ``groupby(...).rank()``.
+    the result is the same bits as ``groupby(...).rank()``. ``places``, when given, are
+    :func:`_sort_places` of a larger array these values are taken from (the same
+    ranks, from a sort of integers). ``order``, when given, is the permutation that sorts
+    the rows by (group, value) already (no sort at all).
     """
     n = len(values)
     if n == 0:
         return np.empty(0, dtype="float64")
-    order = np.lexsort((values, codes))
+    if order is not None:
+        pass
+    elif places is None:
+        order = np.lexsort((values, codes))
+    else:
+        span = int(places.max()) + 1
+        order = np.argsort(codes.astype("int64") * span + places)  # unique keys
     v, c = values[order], codes[order]
     new_group = np.empty(n, dtype=bool)
     new_group[0] = True
@@ -541,19 +574,31 @@ def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _corr_by_codes(
-    codes: np.ndarray, x: np.ndarray, y: np.ndarray
+    codes: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    pearson: bool = True,
+    rank: bool = True,
+    places: tuple[np.ndarray, np.ndarray] | None = None,
+    x_order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
-    Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` and the rows of
-    each group. Means and sums are pandas' grouped reductions over one integer key, in row
-    order (the same compensated sums as grouping by the key columns themselves).
+    Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` (without ``ic``
+    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group. Means and sums are pandas' grouped
+    reductions over one integer key, in row order (the same compensated sums as grouping by
+    the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
+    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x).
     """
     key = pd.Index(codes, name="_g")
     size = pd.Series(codes).groupby(codes, sort=True).size()
     groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
-    pairs = {"ic": (x, y), "rank_ic": (_grouped_rank(codes, x), _grouped_rank(codes, y))}
+    px, py = places if places is not None else (None, None)
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {"ic": (x, y)} if pearson else {}
+    if rank:
+        pairs["rank_ic"] = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
     for name, (a, b) in pairs.items():
         d = pd.DataFrame({"a": a, "b": b}, index=key)
         g = d.groupby(level=0, sort=True)
@@ -572,17 +617,22 @@ def _corr_by_codes(
     return groups, result, size.to_numpy()
 
 
-def _grouped_corr(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Pearson and Spearman correlation of signal with fwd_return within each group."""
+def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) -> pd.DataFrame:
+    """Pearson and Spearman (unless not ``rank``) correlation of signal with fwd_return
+    within each group."""
     codes = _group_codes(frame, keys)
     _, corr, n = _corr_by_codes(
         codes,
         frame["signal"].to_numpy(dtype="float64"),
         frame["fwd_return"].to_numpy(dtype="float64"),
+        rank=rank,
     )
     _, first = np.unique(codes, return_index=True)
     out = frame[keys].iloc[first].reset_index(drop=True)
-    out["ic"], out["rank_ic"], out["n"] = corr["ic"], corr["rank_ic"], n
+    out["ic"] = corr["ic"]
+    if rank:
+        out["rank_ic"] = corr["rank_ic"]
+    out["n"] = n
     return out
 
 
@@ -637,9 +687,18 @@ def _split(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def ic_series_by_model(
-    predictions: pd.DataFrame, task: str, *, horizon: int | None = None
+    predictions: pd.DataFrame,
+    task: str,
+    *,
+    horizon: int | None = None,
+    rank: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """:func:`ic_series` of every model with rows, computed in one pass (for plots).
+
+    ``rank=False`` leaves out the ``rank_ic`` column (a plot of the Pearson IC needs no
+    ranks); the ``ic`` figures are the same either way. (Leaving some models' rows out
+    would not be: pandas sums groups whose keys come sorted another way, which moves the
+    last digits.)
 
     Returns
     -------
@@ -650,7 +709,7 @@ def ic_series_by_model(
     """
     frame = _ic_rows(predictions, task, horizon)
     key = "date" if _is_panel(frame) else "fold"
-    return _split(_grouped_corr(frame, ["model", key]))
+    return _split(_grouped_corr(frame, ["model", key], rank=rank))
 
 
 def _summary(values: pd.Series) -> tuple[float, float, int]:

@@ -347,7 +347,7 @@ def ic_decay(
     ].mean()
     calendar = np.sort(frame["date"].unique())
     pos = np.searchsorted(calendar, frame["date"].to_numpy()).astype("int64")
-    id_codes = np.unique(frame["id"].to_numpy(dtype=object), return_inverse=True)[1]
+    id_codes = pd.factorize(frame["id"], sort=True)[0]  # a hash, not a sort of objects
     width = len(calendar) + max_lag + 1
     keys = id_codes.astype("int64") * width + pos  # one integer per (id, date)
     first = np.unique(keys, return_index=True)[1]  # the first row of each (id, date)
@@ -355,13 +355,37 @@ def ic_decay(
     groups = finance._group_codes(frame, ["model", "date"])
     group_model = frame["model"].to_numpy()[np.unique(groups, return_index=True)[1]]
     signal = frame["signal"].to_numpy(dtype="float64")
+    # A (model, date) whose forecasts are all equal ranks nothing at any lag (its rank IC is
+    # NaN and left out), so its rows are dropped before the lags: the same figures, less work
+    # (the naive model of a return panel). Each lag then ranks subsets of the same two arrays,
+    # sorted by integer places rather than floats.
+    spread = pd.Series(signal).groupby(groups).agg(["min", "max"])
+    ranks_something = (spread["max"] > spread["min"]).to_numpy()[
+        np.searchsorted(spread.index.to_numpy(), groups)
+    ]
+    # rows grouped by (model, date), in their order within each group: pandas groups sorted
+    # keys faster (and may then add in another order, but ranks are integers and halves,
+    # whose sums and products here are exact in any order)
+    rows = np.flatnonzero(ranks_something)
+    rows = rows[np.argsort(groups[rows], kind="stable")]
+    keys, groups, signal = keys[rows], groups[rows], signal[rows]
+    signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
+    by_signal = np.argsort(groups * (len(signal) + 1) + signal_places)  # (group, signal), once
     out = []
-    for lag in range(max_lag + 1 if len(frame) else 0):
+    for lag in range(max_lag + 1 if len(keys) else 0):
         at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
         hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
         if not hit.any():
             continue
-        present, corr, n = finance._corr_by_codes(groups[hit], signal[hit], realised[at[hit]])
+        sub = by_signal[hit[by_signal]]  # the lag's rows, still sorted by (group, signal)
+        present, corr, n = finance._corr_by_codes(
+            groups[hit],
+            signal[hit],
+            realised[at[hit]],
+            pearson=False,
+            places=(signal_places[hit], realised_places[at[hit]]),
+            x_order=(np.cumsum(hit) - 1)[sub],
+        )
         per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
         summary = per.groupby("model", sort=False)["rank_ic"].agg(["mean", "size"])
@@ -385,6 +409,7 @@ def portfolio_metrics(
     bootstrap_reps: int = 500,
     alpha: float = 0.05,
     tables: dict[str, pd.DataFrame] | None = None,
+    ic: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Cross-sectional portfolio metrics of every model of a panel (``metrics.json`` ``portfolio``).
 
@@ -404,6 +429,9 @@ def portfolio_metrics(
         When given, receives the tables the figures are drawn from, so the report need not
         compute them again: ``"returns"`` (:func:`portfolio_returns`) and ``"ic_decay"``
         (:func:`ic_decay`), both of the smallest horizon.
+    ic
+        :func:`~fincast.metrics.finance.information_coefficient` of ``predictions`` at the
+        smallest horizon when the caller has it already (it is not computed again).
 
     Returns
     -------
@@ -439,7 +467,8 @@ def portfolio_metrics(
         leg: returns.pivot(index="date", columns="model", values=leg).fillna(0.0) for leg in _LEGS
     }
     bench = wide["long"][EQUAL_WEIGHT].to_numpy()
-    ic = finance.information_coefficient(predictions, task, horizon=h)
+    if ic is None:
+        ic = finance.information_coefficient(predictions, task, horizon=h)
     models: dict[str, Any] = {}
     naive_ranks = (
         "naive" in wide["long"] and (returns.query("model == 'naive'")["n_long"] > 0).any()

@@ -156,6 +156,15 @@ def compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     >>> compute_metrics(p, "return")["models"]["m"]["skill_vs_naive"]
     0.75
     """
+    from sklearn import config_context
+
+    # sklearn checks the types of its metrics' parameters on every call (about half of the
+    # time of a panel's per-series scores); the arrays here are fincast's own, so skip it
+    with config_context(skip_parameter_validation=True):
+        return _compute_metrics(predictions, task)
+
+
+def _compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
     kind = get_task(task)
     check_predictions(predictions)
     frame = _with_naive(predictions, kind)

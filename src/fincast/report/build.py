@@ -87,7 +87,12 @@ def publish(
             metrics[key] = run_fields[key]
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     plots = write_plots(
-        predictions, config.task, run_dir / "plots", cost_bps=config.cost_bps, history=history
+        predictions,
+        config.task,
+        run_dir / "plots",
+        cost_bps=config.cost_bps,
+        history=history,
+        strategy=figures.get("strategy_returns"),
     )
     if "skipped" not in metrics["portfolio"]:
         from .plots import first_seed

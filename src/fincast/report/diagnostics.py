@@ -232,7 +232,7 @@ def plot_ic(predictions: pd.DataFrame, task: str, path: Path, *, window: int = 2
     """
     rows, h = _smallest_horizon(predictions)
     names = [n for n in _models_to_show([*rows["model"].astype(str).unique()]) if n != _NAIVE]
-    every = ic_series_by_model(rows, task, horizon=h)
+    every = ic_series_by_model(rows, task, horizon=h, rank=False)
     series = {n: every[n] for n in names if n in every and every[n]["ic"].notna().any()}
     if not series:
         return None

@@ -169,14 +169,23 @@ def plot_actual_vs_predicted(
 
 
 def _trading_curves(
-    predictions: pd.DataFrame, task: str, series: str | None, cost_bps: float
+    predictions: pd.DataFrame,
+    task: str,
+    series: str | None,
+    cost_bps: float,
+    returns: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, str, int]:
-    """Equity curves (long/flat, net of costs) of every model and buy-and-hold."""
+    """Equity curves (long/flat, net of costs) of every model and buy-and-hold.
+
+    ``returns``: :func:`strategy_returns` of these rows (long/flat, smallest horizon,
+    ``cost_bps``) when the metrics computed them already.
+    """
     _require(predictions, task, ("id", "date", "model", "horizon", "y_pred", "fwd_return"))
     if not tradable(task):
         raise ConfigError(f"task {task!r} has no trading rule, so no strategy curves")
     rows, sid, h = _series_and_horizon(first_seed(predictions), series)
-    returns = strategy_returns(rows, task, mode="long_flat", cost_bps=cost_bps, horizon=h)
+    if returns is None:
+        returns = strategy_returns(rows, task, mode="long_flat", cost_bps=cost_bps, horizon=h)
     n_series = rows["id"].nunique()
     if sid is None and n_series == 1:
         sid = str(rows["id"].iloc[0])
@@ -306,6 +315,7 @@ def write_plots(
     *,
     cost_bps: float = 5.0,
     history: dict[str, dict[str, dict[str, list[float]]]] | None = None,
+    strategy: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write every plot that applies to the task into ``out_dir``, in report order.
 
@@ -327,6 +337,10 @@ def write_plots(
         Transaction cost per side of the trading curves.
     history
         ``history.json``: ``{model: {fold: {"loss": [...], "val_loss": [...]}}}``.
+    strategy
+        The long/flat :func:`~fincast.metrics.finance.strategy_returns` of ``predictions``
+        at ``cost_bps`` when the metrics have them (``evaluate``'s ``figures``); used only
+        when the plots draw the table as it is (one seed, every row).
 
     Returns
     -------
@@ -345,11 +359,13 @@ def write_plots(
     out.mkdir(parents=True, exist_ok=True)
     view = first_seed(predictions)
     view, shown = get_task(task).plot_view(view)  # e.g. events: the first event
+    if view is not predictions:
+        strategy = None  # computed from other rows than these
     shown_task = shown.name
     paths = [plot_actual_vs_predicted(view, shown_task, out / "actual_vs_predicted.png")]
     trading = tradable(task) and "fwd_return" in view.columns
     if trading:  # one set of curves for both plots
-        curves = _trading_curves(view, task, None, cost_bps)
+        curves = _trading_curves(view, task, None, cost_bps, strategy)
         paths.append(_draw_cumulative(curves, view, task, out / "cumulative_returns.png", cost_bps))
         paths.append(_draw_drawdown(curves, view, task, out / "drawdown.png"))
     if diagnostics.is_class_task(task):
