@@ -17,6 +17,7 @@ from .store import LedgerRow, append_forecasts
 
 __all__ = [
     "check_recordable",
+    "hashed_columns",
     "ledger_series",
     "model_hash",
     "named_by_file",
@@ -40,6 +41,11 @@ def rows_hash(frame: pd.DataFrame, series: str, origin: pd.Timestamp, columns: l
     rows = frame.loc[(frame["id"] == series) & (frame["date"] <= origin), ["date", *columns]]
     text = rows.to_csv(index=False, float_format="%.17g", lineterminator="\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hashed_columns(info: dict[str, Any]) -> list[str]:
+    """The columns a forecast's ``rows_hash`` covers (besides the date): the model's."""
+    return list(info["columns"])
 
 
 def check_recordable(task: TaskSpec) -> None:
@@ -144,7 +150,7 @@ def predict_to_ledger(
     rows = []
     for i, (sid, origin) in enumerate(zip(fc.ids, fc.origins, strict=True)):
         origin_ts = pd.Timestamp(origin)
-        used = rows_hash(frame, sid, origin_ts, list(info["columns"]))
+        used = rows_hash(frame, sid, origin_ts, hashed_columns(info))
         for j, h in enumerate(task.horizons):
             mine = table[(table["id"] == sid) & (table["horizon"] == h)]
             target = mine["target_date"].iloc[0] if len(mine) else None
