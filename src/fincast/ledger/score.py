@@ -5,8 +5,9 @@ The realised targets come from the task's own target code
 exactly as the same forecast in a backtest would be. The result is a run directory like a
 backtest's (``predictions.csv``, ``config.yaml``, ``metrics.json``, ``plots/``,
 ``report.html``) for the live period, plus ``live.json``: forecasts still waiting for
-their outcome, each model's live figures beside its backtest's, and the sequential monitor
-of its edge over naive (:mod:`fincast.ledger.monitor`).
+their outcome, each model's live figures beside its backtest's, the sequential monitor
+of its edge over naive (:mod:`fincast.ledger.monitor`), and the forecasts whose history
+was revised in the data since they were made (``revised_inputs``).
 """
 
 from __future__ import annotations
@@ -319,7 +320,11 @@ def score_ledger(
     Returns
     -------
     LiveScore
-        The predictions table of the live period, its metrics and the live section.
+        The predictions table of the live period, its metrics and the live section. A
+        forecast whose history (its series' rows up to the origin, over the model's
+        columns) differs in ``data`` from the one it was made from (its recorded
+        ``rows_hash``) is still scored, as made; such forecasts give one note and
+        :attr:`LiveScore.revised_inputs` (``live.json`` ``revised_inputs``).
 
     Raises
     ------
