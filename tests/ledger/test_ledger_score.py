@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fincast
@@ -13,6 +14,7 @@ from fincast.cli import main
 from fincast.design import build_design
 from fincast.features import FeatureSpec
 from fincast.ledger import LedgerError, read_ledger, score_ledger
+from fincast.ledger.record import rows_hash, rows_hashes
 from fincast.ledger.score import input_hashes
 from fincast.tasks import TaskSpec
 
@@ -206,3 +208,15 @@ def test_revised_history_counts_only_the_forecasts_made_after_it(month, spx, tmp
         )
         for n in live.live["notes"]
     )
+
+
+def test_rows_hashes_in_one_pass_equal_rows_hash_at_each_origin(spx):
+    cols = ["Open", "Adj Close", "Volume"]
+    gappy = spx.copy()
+    gappy.loc[gappy.index[[3, 2000]], "Volume"] = np.nan  # written as empty fields
+    at = [1, 0, 100, 2000, 2001, len(spx) - 1, 100]  # unsorted, repeated, the first row
+    for frame in (gappy, gappy.assign(date=gappy["date"] + pd.Timedelta(hours=16))):
+        origins = [pd.Timestamp(frame["date"].iloc[i]) for i in at]
+        assert rows_hashes(frame, "sp500", origins, cols) == [
+            rows_hash(frame, "sp500", o, cols) for o in origins
+        ]

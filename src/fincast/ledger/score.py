@@ -28,7 +28,7 @@ from ..errors import ConfigError
 from ..tasks import TaskSpec, build_targets
 from .live import check_backtest, live_html, live_section
 from .monitor import DEFAULT_ARL0, DEFAULT_REFERENCE
-from .record import hashed_columns, named_by_file, rows_hash
+from .record import hashed_columns, named_by_file, rows_hashes
 from .store import (
     LedgerError,
     append_observations,
@@ -96,23 +96,26 @@ def _input_hashes(
     ``None`` where the data cannot say: the series or its origin row is not in ``frame``,
     or the frame lacks a column the forecast's model read.
     """
+    keys = [
+        (tuple(hashed_columns(models[str(mh)]["info"])), str(sid), str(origin))
+        for mh, sid, origin in forecasts[["model_hash", "series", "origin"]].itertuples(index=False)
+    ]
     parts = {str(sid): part for sid, part in frame.groupby("id", sort=False)}
-    done: dict[tuple[tuple[str, ...], str, str], str | None] = {}
-    out: list[str | None] = []
-    for mh, sid, origin in forecasts[["model_hash", "series", "origin"]].itertuples(index=False):
-        columns = hashed_columns(models[str(mh)]["info"])
-        key = (tuple(columns), str(sid), str(origin))
-        if key not in done:
-            part = parts.get(str(sid))
-            at = pd.Timestamp(origin)
-            known = (
-                part is not None
-                and all(c in part.columns for c in columns)
-                and bool((part["date"] == at).any())
-            )
-            done[key] = rows_hash(part, str(sid), at, columns) if known else None
-        out.append(done[key])
-    return out
+    wanted: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for columns, sid, origin in dict.fromkeys(keys):
+        part = parts.get(sid)
+        if (
+            part is not None
+            and all(c in part.columns for c in columns)
+            and bool((part["date"] == pd.Timestamp(origin)).any())
+        ):
+            wanted.setdefault((columns, sid), []).append(origin)
+    done: dict[tuple[tuple[str, ...], str, str], str] = {}
+    for (columns, sid), origins in wanted.items():
+        stamps = [pd.Timestamp(o) for o in origins]
+        hashes = rows_hashes(parts[sid], sid, stamps, list(columns))
+        done.update({(columns, sid, o): h for o, h in zip(origins, hashes, strict=True)})
+    return [done.get(key) for key in keys]
 
 
 def input_hashes(
