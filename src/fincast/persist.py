@@ -49,6 +49,7 @@ __all__ = [
     "fit_on_all",
     "forecast_with",
     "infer_frequency",
+    "load_as_trained",
     "load_model",
     "predict",
     "predict_with",
@@ -375,16 +376,17 @@ class Forecast:
     dataset: Dataset
 
 
-def forecast_with(
-    model: KerasForecaster,
-    info: dict[str, Any],
-    data: str | os.PathLike[str] | pd.DataFrame,
-    *,
-    calendar: str | None = None,
-    **reader: Any,
-) -> Forecast:
-    """:func:`predict_with`'s forecast with the raw model outputs it came from."""
-    task = model.task
+def load_as_trained(
+    data: str | os.PathLike[str] | pd.DataFrame, info: dict[str, Any], **reader: Any
+) -> Dataset:
+    """Read ``data`` as the model's training data was read (``info`` of ``fincast.json``).
+
+    The reader options saved with the model (date and id columns, target, wide layout),
+    overridden by ``reader``; the model's target and the OHLCV roles of its columns. The
+    frame :func:`forecast_with` forecasts from, and the one ``fincast score`` checks a
+    ledger's recorded ``rows_hash`` against: both read it here. Columns the model needs
+    are not checked (each caller says what is missing in its own terms).
+    """
     saved = info.get("reader") or {}
     options: dict[str, Any] = {
         "date_col": info.get("date_col"),
@@ -395,6 +397,21 @@ def forecast_with(
     }
     options.update({k: v for k, v in reader.items() if v is not None})
     ds = load(data, **options)
+    roles = {r: c for r, c in info["roles"].items() if c in ds.frame.columns}
+    return Dataset(ds.frame, ds.name, ds.source, info["target"], roles, ds.sha256)
+
+
+def forecast_with(
+    model: KerasForecaster,
+    info: dict[str, Any],
+    data: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    calendar: str | None = None,
+    **reader: Any,
+) -> Forecast:
+    """:func:`predict_with`'s forecast with the raw model outputs it came from."""
+    task = model.task
+    ds = load_as_trained(data, info, **reader)
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
     if missing:
         raise DataError(
@@ -402,8 +419,6 @@ def forecast_with(
             f"trained with are missing (it needs {', '.join(info['columns'])}); "
             "pass data with the same columns"
         )
-    roles = {r: c for r, c in info["roles"].items() if c in ds.frame.columns}
-    ds = Dataset(ds.frame, ds.name, ds.source, info["target"], roles, ds.sha256)
     if task.uses_log(ds.target, ds.roles):
         check_positive(ds, ds.target, *task.positive_reason("the model's task"))
     freq = _per_series_frequency(ds)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fincast
@@ -12,6 +14,8 @@ from fincast.cli import main
 from fincast.design import build_design
 from fincast.features import FeatureSpec
 from fincast.ledger import LedgerError, read_ledger, score_ledger
+from fincast.ledger.record import rows_hash, rows_hashes
+from fincast.ledger.score import input_hashes
 from fincast.tasks import TaskSpec
 
 from ._helpers import no_fincast_warnings
@@ -28,7 +32,17 @@ def month(spx, model, tmp_path_factory):
         for day in days:  # the data as it stood at each day's close
             table = fincast.predict(model, spx[spx["date"] <= day], ledger=db)
             assert table.attrs["ledger"]["added"] == 1
+    shutil.copy(db, db.with_name("unscored.db"))  # before any score records observations
     return db, days
+
+
+def unscored(month, tmp_path):
+    """A fresh copy of the month's ledger, as it was before any score."""
+    db, _ = month
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    copy = tmp_path / "ledger.db"
+    shutil.copy(db.with_name("unscored.db"), copy)
+    return copy
 
 
 def test_month_is_recorded_once_per_day(month, model):
@@ -127,3 +141,82 @@ def test_a_single_series_named_after_each_days_file_keeps_one_id(spx, model, tmp
     plain.to_csv(tmp_path / "latest.csv", index=False)
     live = score_ledger(db, tmp_path / "latest.csv", tmp_path / "live")
     assert live.live["scored"] == 2 and set(live.predictions["id"]) == {"sp500"}
+
+
+def test_recomputed_history_hash_equals_the_recorded_one(month):
+    """Score reads and prepares the rows as predict did: every recorded hash is recomputed."""
+    db, _ = month
+    recorded = read_ledger(db)["rows_hash"]
+    assert list(input_hashes(db, "builtin:sp500")) == list(recorded)
+    # a data file with no id column, named after the file, hashes the same rows
+    assert list(input_hashes(db, fincast.load("builtin:sp500").frame.drop(columns="id"))) == list(
+        recorded
+    )
+
+
+def test_unchanged_history_gives_no_note(month, tmp_path):
+    live = score_ledger(unscored(month, tmp_path), "builtin:sp500", tmp_path / "live")
+    assert live.revised_inputs is None and "revised_inputs" not in live.live
+    assert not any("history" in n for n in live.live["notes"])
+    saved = json.loads((live.run_dir / "live.json").read_text())
+    assert "revised_inputs" not in saved
+
+
+def test_revised_history_before_the_origins_is_noted_and_scored_as_made(month, spx, tmp_path):
+    _, days = month
+    base = score_ledger(unscored(month, tmp_path / "a"), spx, tmp_path / "base")
+    revised = spx.copy()
+    at = revised.index[revised["date"] == "2018-10-15"]  # before every origin; no score used it
+    revised.loc[at, "Adj Close"] *= 1.01
+    live = score_ledger(unscored(month, tmp_path / "b"), revised, tmp_path / "revised")
+    first = days.iloc[0].date().isoformat()
+    assert live.revised_inputs == {
+        "forecasts": 21,
+        "origins": 21,
+        "first": [{"series": "sp500", "origin": d.date().isoformat()} for d in days.iloc[:5]],
+    }
+    note = [n for n in live.live["notes"] if "history" in n]
+    assert note == [
+        "the history 21 forecasts were made from differs in <DataFrame> (first: series sp500, "
+        f"origin {first}): the data were revised since (e.g. back-adjusted prices); these "
+        "forecasts are scored as made, on the outcomes in <DataFrame>"
+    ]
+    saved = json.loads((live.run_dir / "live.json").read_text())
+    assert saved["revised_inputs"] == live.revised_inputs
+    # scored as made: the same predictions and verdict as on the unrevised data
+    assert live.predictions.equals(base.predictions)
+    assert live.metrics["verdict"] == base.metrics["verdict"]
+
+
+def test_revised_history_counts_only_the_forecasts_made_after_it(month, spx, tmp_path):
+    db, days = month
+    revised = spx.copy()
+    at = revised.index[revised["date"] == days.iloc[15]]
+    revised.loc[at, "Adj Close"] *= 1.01
+    got = input_hashes(unscored(month, tmp_path), revised)
+    recorded = read_ledger(db)["rows_hash"]
+    assert list(got.iloc[:15]) == list(recorded.iloc[:15])
+    assert (got.iloc[15:] != recorded.iloc[15:]).all()
+    live = score_ledger(unscored(month, tmp_path), revised, tmp_path / "live")
+    assert live.revised_inputs is not None and live.revised_inputs["forecasts"] == 6
+    first = days.iloc[15].date().isoformat()
+    assert live.revised_inputs["first"][0] == {"series": "sp500", "origin": first}
+    assert any(
+        n.startswith(
+            "the history 6 forecasts were made from differs in <DataFrame> (first: "
+            f"series sp500, origin {first})"
+        )
+        for n in live.live["notes"]
+    )
+
+
+def test_rows_hashes_in_one_pass_equal_rows_hash_at_each_origin(spx):
+    cols = ["Open", "Adj Close", "Volume"]
+    gappy = spx.copy()
+    gappy.loc[gappy.index[[3, 2000]], "Volume"] = np.nan  # written as empty fields
+    at = [1, 0, 100, 2000, 2001, len(spx) - 1, 100]  # unsorted, repeated, the first row
+    for frame in (gappy, gappy.assign(date=gappy["date"] + pd.Timedelta(hours=16))):
+        origins = [pd.Timestamp(frame["date"].iloc[i]) for i in at]
+        assert rows_hashes(frame, "sp500", origins, cols) == [
+            rows_hash(frame, "sp500", o, cols) for o in origins
+        ]

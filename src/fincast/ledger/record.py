@@ -17,11 +17,13 @@ from .store import LedgerRow, append_forecasts
 
 __all__ = [
     "check_recordable",
+    "hashed_columns",
     "ledger_series",
     "model_hash",
     "named_by_file",
     "predict_to_ledger",
     "rows_hash",
+    "rows_hashes",
 ]
 
 
@@ -40,6 +42,39 @@ def rows_hash(frame: pd.DataFrame, series: str, origin: pd.Timestamp, columns: l
     rows = frame.loc[(frame["id"] == series) & (frame["date"] <= origin), ["date", *columns]]
     text = rows.to_csv(index=False, float_format="%.17g", lineterminator="\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def rows_hashes(
+    frame: pd.DataFrame, series: str, origins: list[pd.Timestamp], columns: list[str]
+) -> list[str]:
+    """:func:`rows_hash` of ``series`` at each of ``origins``, the series written once.
+
+    The SHA-256 of a prefix of the series' CSV lines is carried forward from one origin to
+    the next, so a year of origins costs one CSV of the series, not one each. Dates with a
+    time of day (written with it only when some row has one) and unsorted rows fall back
+    to :func:`rows_hash` per origin.
+    """
+    part = frame.loc[frame["id"] == series, ["date", *columns]]
+    dates = part["date"]
+    if not dates.is_monotonic_increasing or not (dates == dates.dt.normalize()).all():
+        return [rows_hash(frame, series, o, columns) for o in origins]
+    text = part.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    head, _, body = text.partition("\n")
+    lines = body.split("\n")[: len(part)]
+    ends = np.searchsorted(dates.to_numpy(), np.asarray(origins, dtype="datetime64[ns]"), "right")
+    digest = hashlib.sha256((head + "\n").encode("utf-8"))
+    done = 0
+    out: dict[int, str] = {}
+    for end in sorted(set(int(e) for e in ends)):
+        digest.update("".join(line + "\n" for line in lines[done:end]).encode("utf-8"))
+        done = end
+        out[end] = digest.copy().hexdigest()
+    return [out[int(e)] for e in ends]
+
+
+def hashed_columns(info: dict[str, Any]) -> list[str]:
+    """The columns a forecast's ``rows_hash`` covers (besides the date): the model's."""
+    return list(info["columns"])
 
 
 def check_recordable(task: TaskSpec) -> None:
@@ -144,7 +179,7 @@ def predict_to_ledger(
     rows = []
     for i, (sid, origin) in enumerate(zip(fc.ids, fc.origins, strict=True)):
         origin_ts = pd.Timestamp(origin)
-        used = rows_hash(frame, sid, origin_ts, list(info["columns"]))
+        used = rows_hash(frame, sid, origin_ts, hashed_columns(info))
         for j, h in enumerate(task.horizons):
             mine = table[(table["id"] == sid) & (table["horizon"] == h)]
             target = mine["target_date"].iloc[0] if len(mine) else None

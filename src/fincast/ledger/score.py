@@ -5,8 +5,9 @@ The realised targets come from the task's own target code
 exactly as the same forecast in a backtest would be. The result is a run directory like a
 backtest's (``predictions.csv``, ``config.yaml``, ``metrics.json``, ``plots/``,
 ``report.html``) for the live period, plus ``live.json``: forecasts still waiting for
-their outcome, each model's live figures beside its backtest's, and the sequential monitor
-of its edge over naive (:mod:`fincast.ledger.monitor`).
+their outcome, each model's live figures beside its backtest's, the sequential monitor
+of its edge over naive (:mod:`fincast.ledger.monitor`), and the forecasts whose history
+was revised in the data since they were made (``revised_inputs``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..errors import ConfigError
 from ..tasks import TaskSpec, build_targets
 from .live import check_backtest, live_html, live_section
 from .monitor import DEFAULT_ARL0, DEFAULT_REFERENCE
-from .record import named_by_file
+from .record import hashed_columns, named_by_file, rows_hashes
 from .store import (
     LedgerError,
     append_observations,
@@ -37,7 +38,7 @@ from .store import (
     read_observations,
 )
 
-__all__ = ["LiveScore", "score_ledger"]
+__all__ = ["LiveScore", "input_hashes", "score_ledger"]
 
 #: The file that marks a directory as a ``fincast score`` output (it may be replaced).
 MARKER = "live.json"
@@ -57,28 +58,122 @@ class LiveScore:
         """The monitors that raised an alarm (model, horizon, date)."""
         return [m for m in self.live["monitor"] if m["alarm"]]
 
+    @property
+    def revised_inputs(self) -> dict[str, Any] | None:
+        """The forecasts whose history (rows up to the origin) differs in the data scored:
+        ``forecasts`` (count), ``origins`` (distinct series and origin) and the ``first``
+        few; None when every recorded ``rows_hash`` matched."""
+        return self.live.get("revised_inputs")
+
 
 def _load(data: Any, info: dict[str, Any], reader: dict[str, Any]) -> Any:
-    from ..data import Dataset, load
+    from ..persist import load_as_trained
 
-    saved = info.get("reader") or {}
-    options: dict[str, Any] = {
-        "date_col": info.get("date_col"),
-        "id_col": info.get("id_col"),
-        "target": None if saved.get("wide") else info["target"],
-        "wide": bool(saved.get("wide")),
-        "values": saved.get("values", "prices"),
-    }
-    options.update({k: v for k, v in reader.items() if v is not None})
-    ds = load(data, **options)
+    ds = load_as_trained(data, info, **reader)  # as predict read it
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
     if missing:
         raise LedgerError(
             f"{ds.source}: column(s) {', '.join(missing)} the ledger's model read are missing; "
             "pass the same data the forecasts were made from, extended with the new dates"
         )
-    roles = {r: c for r, c in info["roles"].items() if c in ds.frame.columns}
-    return Dataset(ds.frame, ds.name, ds.source, info["target"], roles, ds.sha256)
+    return ds
+
+
+def _live_frame(ds: Any, forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The data's frame with the ledger's series ids (a file-named single series renamed)."""
+    frame = ds.frame.reset_index(drop=True)
+    recorded = sorted(set(forecasts["series"].astype(str)))
+    if named_by_file(frame, ds.name) and len(recorded) == 1 and recorded[0] != str(ds.name):
+        frame["id"] = recorded[0]  # one series, named after its file: the ledger's series
+    return frame
+
+
+def _input_hashes(
+    forecasts: pd.DataFrame, frame: pd.DataFrame, models: dict[str, dict[str, Any]]
+) -> list[str | None]:
+    """Each forecast's ``rows_hash`` recomputed on ``frame`` as predict computed it.
+
+    ``None`` where the data cannot say: the series or its origin row is not in ``frame``,
+    or the frame lacks a column the forecast's model read.
+    """
+    keys = [
+        (tuple(hashed_columns(models[str(mh)]["info"])), str(sid), str(origin))
+        for mh, sid, origin in forecasts[["model_hash", "series", "origin"]].itertuples(index=False)
+    ]
+    parts = {str(sid): part for sid, part in frame.groupby("id", sort=False)}
+    wanted: dict[tuple[tuple[str, ...], str], list[str]] = {}
+    for columns, sid, origin in dict.fromkeys(keys):
+        part = parts.get(sid)
+        if (
+            part is not None
+            and all(c in part.columns for c in columns)
+            and bool((part["date"] == pd.Timestamp(origin)).any())
+        ):
+            wanted.setdefault((columns, sid), []).append(origin)
+    done: dict[tuple[tuple[str, ...], str, str], str] = {}
+    for (columns, sid), origins in wanted.items():
+        stamps = [pd.Timestamp(o) for o in origins]
+        hashes = rows_hashes(parts[sid], sid, stamps, list(columns))
+        done.update({(columns, sid, o): h for o, h in zip(origins, hashes, strict=True)})
+    return [done.get(key) for key in keys]
+
+
+def input_hashes(
+    ledger: str | os.PathLike[str], data: str | os.PathLike[str] | pd.DataFrame, **reader: Any
+) -> pd.Series:
+    """Each forecast's ``rows_hash`` recomputed on ``data``, as :func:`score_ledger` does.
+
+    Parameters
+    ----------
+    ledger
+        A ledger written by ``predict(..., ledger=...)``.
+    data
+        The data (path, ``builtin:NAME`` or frame).
+    **reader
+        Options of :func:`fincast.load`.
+
+    Returns
+    -------
+    pandas.Series
+        One hash per forecast, in the ledger's order (``None`` where the data do not
+        hold the forecast's series up to its origin); equal to the ledger's ``rows_hash``
+        where the history the forecast was made from is unchanged in ``data``.
+    """
+    forecasts = read_forecasts(ledger)
+    if forecasts.empty:
+        return pd.Series([], dtype=object, name="rows_hash")
+    models = read_models(ledger)
+    ds = _load(data, models[str(forecasts["model_hash"].iloc[0])]["info"], reader)
+    hashes = _input_hashes(forecasts, _live_frame(ds, forecasts), models)
+    return pd.Series(hashes, index=forecasts.index, dtype=object, name="rows_hash")
+
+
+#: How many (series, origin) ``live.json``'s ``revised_inputs`` lists.
+REVISED_SHOWN = 5
+
+
+def _revised_inputs(
+    forecasts: pd.DataFrame, hashes: list[str | None], source: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The forecasts whose history differs in the data: ``live.json``'s entry and a note."""
+    differ = np.array(
+        [h is not None and h != rec for h, rec in zip(hashes, forecasts["rows_hash"], strict=True)]
+    )
+    if not differ.any():
+        return None, None
+    rows = forecasts.loc[differ, ["series", "origin"]].astype(str)
+    pairs = rows.drop_duplicates().sort_values(["origin", "series"], kind="stable")
+    first = [
+        {"series": s, "origin": o} for s, o in pairs.head(REVISED_SHOWN).itertuples(index=False)
+    ]
+    entry = {"forecasts": int(differ.sum()), "origins": len(pairs), "first": first}
+    note = (
+        f"the history {entry['forecasts']} forecasts were made from differs in {source} "
+        f"(first: series {first[0]['series']}, origin {first[0]['origin']}): the data were "
+        "revised since (e.g. back-adjusted prices); these forecasts are scored as made, on "
+        f"the outcomes in {source}"
+    )
+    return entry, note
 
 
 def _labels(forecasts: pd.DataFrame, models: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -228,7 +323,11 @@ def score_ledger(
     Returns
     -------
     LiveScore
-        The predictions table of the live period, its metrics and the live section.
+        The predictions table of the live period, its metrics and the live section. A
+        forecast whose history (its series' rows up to the origin, over the model's
+        columns) differs in ``data`` from the one it was made from (its recorded
+        ``rows_hash``) is still scored, as made; such forecasts give one note and
+        :attr:`LiveScore.revised_inputs` (``live.json`` ``revised_inputs``).
 
     Raises
     ------
@@ -256,10 +355,7 @@ def score_ledger(
     models = read_models(ledger)
     info = models[str(forecasts["model_hash"].iloc[0])]["info"]
     ds = _load(data, info, reader)
-    frame = ds.frame.reset_index(drop=True)
-    recorded = sorted(set(forecasts["series"].astype(str)))
-    if named_by_file(frame, ds.name) and len(recorded) == 1 and recorded[0] != str(ds.name):
-        frame["id"] = recorded[0]  # one series, named after its file: the ledger's series
+    frame = _live_frame(ds, forecasts)
     targets = build_targets(frame, ds.target, task, ds.roles)
     where = pd.Series(
         np.arange(len(frame)),
@@ -292,9 +388,14 @@ def score_ledger(
         y[sel] = targets["y"][int(h)].to_numpy()[pos_i[sel]]
         fwd[sel] = targets["fwd_return"][int(h)].to_numpy()[pos_i[sel]]
     known = np.isfinite(y)
+    revised, revised_note = _revised_inputs(
+        forecasts, _input_hashes(forecasts, frame, models), ds.source
+    )
     pending = int((~known & ~missing_origin).sum())
     if pending:
         notes.append(f"{pending} forecasts wait for their outcome (target not in the data yet)")
+    if revised_note:
+        notes.append(revised_note)
     if not known.any():
         raise LedgerError(
             f"none of the {len(forecasts)} forecasts of ledger {ledger} has its outcome in "
@@ -374,6 +475,7 @@ def score_ledger(
                 "scored": int(known.sum()),
                 "pending": pending,
                 "notes": [*notes, *live["notes"]],
+                **({"revised_inputs": revised} if revised else {}),
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
