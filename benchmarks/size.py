@@ -108,10 +108,10 @@ def dm_family(rng: np.random.Generator, h: int, panel: bool, alt: bool, boot: in
     from fincast.tasks import get_task
 
     n_series = PANEL if panel else 1
-    # one series: at least 100 non-overlapping periods, so SPA and the MCS are computed at
+    # one series: at least 200 non-overlapping periods, so SPA and the MCS are computed at
     # every horizon (significance.MIN_PERIODS); the panel's 250 dates leave them out at h 5
     # and h 20 (its rows show "–")
-    n = 250 if panel else max(500, 100 * h)
+    n = 250 if panel else max(500, 200 * h)
     y = _forward(_shocks(rng, n_series, n + h), h, n)
     noise = {m: _forward(_shocks(rng, n_series, n + h, 0.3), h, n) for m in ("naive", "a", "b")}
     skill = 0.25 if alt else 0.0

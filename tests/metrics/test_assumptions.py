@@ -61,7 +61,7 @@ def test_nothing_tested_nothing_assumed() -> None:
 
 def test_a_bootstrap_test_not_computed_says_why() -> None:
     metrics = _metrics(20)
-    reason = "9 non-overlapping periods (180 dates at horizon 20); the bootstrap MCS holds its size from 100"
+    reason = "9 non-overlapping periods (180 dates at horizon 20); the bootstrap MCS holds its size from 200"
     metrics["significance"]["not_computed"] = {"mcs": reason}
     lines = verdict_assumptions(metrics)
     assert "SPA: stationary bootstrap, mean block 9, 500 replications" in lines

@@ -283,21 +283,21 @@ def test_spa_and_mcs_need_enough_non_overlapping_periods() -> None:
     they are not run, and the result says why."""
     from fincast.metrics.significance import MIN_PERIODS
 
-    assert MIN_PERIODS == {"spa": 50, "mcs": 100}
-    enough = significance(regression_table(n=100), "return", bootstrap_reps=50)
+    assert MIN_PERIODS == {"spa": 100, "mcs": 200}
+    enough = significance(regression_table(n=200), "return", bootstrap_reps=50)
     assert enough["spa"] is not None and enough["mcs"] is not None
     assert "not_computed" not in enough
-    # 99 dates at h 1: SPA runs, the MCS does not
-    mid = significance(regression_table(n=99), "return", bootstrap_reps=50)
+    # 199 dates at h 1: SPA runs, the MCS does not
+    mid = significance(regression_table(n=199), "return", bootstrap_reps=50)
     assert mid["spa"] is not None and mid["mcs"] is None
     assert mid["not_computed"] == {
-        "mcs": "99 non-overlapping periods (99 dates at horizon 1); the bootstrap MCS holds "
-        "its size from 100"
+        "mcs": "199 non-overlapping periods (199 dates at horizon 1); the bootstrap MCS holds "
+        "its size from 200"
     }
-    # 245 dates at h 5 are 49 periods: neither (the DM tests are still there)
-    five = regression_table(n=245).assign(horizon=5)
+    # 495 dates at h 5 are 99 periods: neither (the DM tests are still there)
+    five = regression_table(n=495).assign(horizon=5)
     short = significance(five, "return", bootstrap_reps=50)
     assert short["spa"] is None and short["mcs"] is None
     assert set(short["not_computed"]) == {"spa", "mcs"}
-    assert "49 non-overlapping periods (245 dates at horizon 5)" in short["not_computed"]["spa"]
+    assert "99 non-overlapping periods (495 dates at horizon 5)" in short["not_computed"]["spa"]
     assert short["models"]["good"]["dm"]["p_value"] is not None

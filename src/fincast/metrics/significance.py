@@ -53,10 +53,10 @@ DEFAULT_BOOTSTRAP_REPS = 500
 #: The fewest non-overlapping periods (dates at the headline horizon / that horizon) at
 #: which the bootstrap SPA test and the MCS are computed. Below them their stationary
 #: bootstrap sees too few independent periods and rejects a true null too often: three
-#: forecasts of equal accuracy, 5 % level, 300-500 simulations (docs/guide/size.md):
-#: MCS 12 % at 25 periods, 9 % at 50, 5-8 % from 100 (also at h 20 with 25 periods:
-#: 15 %); SPA 7 % at 25 and 11 % at 12 (panel, h 20), 4-6 % from 50.
-MIN_PERIODS = {"spa": 50, "mcs": 100}
+#: forecasts of equal accuracy, 5 % level, 300-1,000 simulations (docs/guide/size.md):
+#: MCS 12 % at 25 periods, 9 % at 50, 7-10 % at 100, 6-7 % at 200, 4 % at 250; SPA 11 %
+#: at 12 periods (panel, h 20), 5-9 % at 50, 5 % at 100.
+MIN_PERIODS = {"spa": 100, "mcs": 200}
 
 
 def _long_run_variance(d: np.ndarray, lags: int) -> float:
