@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast docs lint bench bench-size bench-ledger bench-memory bench-scale bench-scaleout bench-peers install clean
+.PHONY: demo test test-slow test-all docs lint bench bench-size bench-ledger bench-memory bench-scale bench-scaleout bench-peers install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/fincast backtest builtin:sp500 --models seed-mlp,mlp --out runs/demo-$$(date +%Y%m%d-%H%M%S)
 
+# `make test` is the everyday suite; the tests marked `slow` (whole runs in subprocesses,
+# resume after a kill, tuning, every model on every task, the small size table) are the slow
+# tier, which CI (.ci/run) runs after it: `make test-slow`, or both at once with `make test-all`.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
-
-test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto -m slow
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto
 
 # The documentation site, into site/: --strict turns every warning (a broken link, a missing
 # page, an unresolved reference) into a failure, and the tutorials are executed, so a notebook
