@@ -270,7 +270,7 @@ def portfolio_family(rng: np.random.Generator, h: int, panel: bool, alt: bool, b
     signal = rng.standard_normal(y.shape) + (30 * y if alt else 0.0)
     table = _table(y, h, {"naive": np.zeros_like(y), "m": signal})
     table["fwd_return"] = table["y_true"]
-    out = portfolio_metrics(table, "return", bootstrap_reps=boot, cost_bps=0.0)["models"]["m"]
+    out = portfolio_metrics(table, "return", cost_bps=0.0)["models"]["m"]
     ci = out["long_short"]["sharpe_ci"]
     dm = out["long_short"]["dm_vs_equal_weight"]
     excluded = None if ci.get("low") is None else float(ci["low"] > 0 or ci["high"] < 0)
@@ -335,6 +335,7 @@ def run(
     seed: int = 20261204,
     power_reps: int | None = None,
     progress: bool = False,
+    data: tuple[str, ...] = ("single", "panel"),
 ) -> list[dict[str, Any]]:
     """Rejection rates of every statistic of ``families`` under the null and the
     alternative, per horizon, single series and panel. One row per (statistic, data,
@@ -343,7 +344,7 @@ def run(
     power_reps = power_reps or max(reps // 4, 1)
     for name in families:
         fn = FAMILIES[name]
-        for panel in (False, True):
+        for panel in [p == "panel" for p in ("single", "panel") if p in data]:
             for h in horizons:
                 start = time.perf_counter()
                 tallies: dict[str, dict[str, list[float]]] = {}
@@ -425,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--boot", type=int, default=199, help="bootstrap replications")
     parser.add_argument("--only", default=",".join(FAMILIES), help="families, comma-separated")
     parser.add_argument("--horizons", default="1,5,20")
+    parser.add_argument("--data", default="single,panel", help="single, panel or both")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/size.json"))
     args = parser.parse_args(argv)
     families = tuple(f.strip() for f in args.only.split(",") if f.strip())
@@ -433,7 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown families {unknown}; choose from {', '.join(FAMILIES)}")
     horizons = tuple(int(h) for h in args.horizons.split(","))
     start = time.perf_counter()
-    rows = run(args.reps, families=families, horizons=horizons, boot=args.boot, progress=True)
+    data = tuple(d.strip() for d in args.data.split(",") if d.strip())
+    if not data or set(data) - {"single", "panel"}:
+        parser.error(f"--data takes single, panel or both, got {args.data!r}")
+    rows = run(
+        args.reps, families=families, horizons=horizons, boot=args.boot, progress=True, data=data
+    )
     took = time.perf_counter() - start
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

@@ -179,7 +179,7 @@ def test_portfolio_dm_is_horizon_1_on_the_non_overlapping_periods() -> None:
         ]
     )
     table.loc[table["model"] == "naive", "y_pred"] = 0.0
-    out = portfolio_metrics(table, "return", bootstrap_reps=50)
+    out = portfolio_metrics(table, "return")
     returns = portfolio_returns(table, "return", horizon=h)
     wide = returns.pivot(index="date", columns="model", values="long_short").fillna(0.0)
     bench = returns.pivot(index="date", columns="model", values="long").fillna(0.0)

@@ -292,7 +292,7 @@ def test_evaluate_hands_its_ic_to_the_portfolio_with_the_same_figures() -> None:
 
     preds = table(2)
     got = evaluate(preds, "return", bootstrap_reps=50)["portfolio"]
-    alone = portfolio_metrics(preds, "return", bootstrap_reps=50)
+    alone = portfolio_metrics(preds, "return")
     assert got["models"]["m"]["ic"]["rank_ic"] is not None
     assert got == alone
 

@@ -117,5 +117,6 @@ def verdict_assumptions(metrics: dict[str, Any]) -> list[str]:
     if (metrics.get("portfolio") or {}).get("models"):
         out.append(
             "portfolio DM and Sharpe interval: horizon 1 on the non-overlapping rebalance periods"
+            " (Sharpe interval: delta method, Newey-West, fixed-b critical value)"
         )
     return out

@@ -249,8 +249,8 @@ def evaluate(
     # the IC of the whole table at the smallest horizon is the one the finance entries hold
     ic = {m: e["ic"] for m, e in fin_entries.items()} if fin is not None and not multi else None
     metrics["portfolio"] = portfolio_metrics(
-        predictions, task, spec=portfolio, cost_bps=cost_bps, seed=seed,
-        bootstrap_reps=bootstrap_reps, alpha=alpha, tables=figures, ic=ic,
+        predictions, task, spec=portfolio, cost_bps=cost_bps, alpha=alpha, tables=figures,
+        ic=ic,
     )  # fmt: skip
     return metrics
 

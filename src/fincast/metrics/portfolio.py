@@ -29,12 +29,13 @@ The rule
 Statistics (annual return, volatility, Sharpe, max drawdown, and the information ratio
 against the benchmark) come from ``empyrical``; the Diebold-Mariano test (loss = minus the
 period's return) from :func:`fincast.metrics.significance.diebold_mariano` at horizon 1,
-since the holding periods do not overlap; the Sharpe interval from ``arch``'s stationary
-bootstrap.
+since the holding periods do not overlap; the Sharpe interval from Lo's (2002) delta method
+with a Newey-West long-run covariance (``statsmodels``) and fixed-b critical values.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ __all__ = [
     "parse_portfolio",
     "portfolio_metrics",
     "portfolio_returns",
+    "sharpe_interval",
 ]
 
 #: Name of the benchmark pseudo-model: equal weight in every series with a return.
@@ -263,28 +265,76 @@ def _stats(r: np.ndarray, bench: np.ndarray | None, ppy: float) -> dict[str, Any
     return {k: _json_float(v) for k, v in values.items()}
 
 
-def _sharpe_ci(r: np.ndarray, ppy: float, reps: int, seed: int, alpha: float) -> dict[str, Any]:
-    """Stationary-bootstrap interval of the Sharpe ratio of non-overlapping period returns
-    (the block length is chosen from the returns alone, with no floor at the horizon)."""
-    from arch.bootstrap import StationaryBootstrap
+SHARPE_CI_DRAWS = 20_000
+"""Simulated samples behind the Sharpe interval's critical value (:func:`_fixed_b_critical`)."""
 
-    from .significance import _block_size
 
-    if len(r) < 10 or not np.ptp(r) > 0:
+@functools.lru_cache(maxsize=64)
+def _fixed_b_critical(n: int, lags: int, alpha: float) -> float:
+    """Two-sided ``1 - alpha`` critical value of a mean's t-statistic whose variance is the
+    Newey-West (Bartlett, ``lags`` lags) estimate on ``n`` observations.
+
+    The normal quantile ignores that the long-run variance is itself estimated from the same
+    short sample, and such a test rejects a true null too often; the fixed-b critical value
+    (Kiefer & Vogelsang 2005) does not. It is simulated here from ``SHARPE_CI_DRAWS``
+    Gaussian samples of ``n`` (at most 1,000, the bandwidth kept at the same share ``b =
+    (lags + 1) / n``), with a fixed seed, so it also carries the small-sample ``t``
+    correction. ``tests/metrics/test_portfolio.py`` checks it against Kiefer & Vogelsang's
+    polynomial for the 5 % test, ``1.96 + 2.9694 b + 0.4160 b^2 - 0.5324 b^3``.
+    """
+    t_len = min(n, 1000)
+    lag = lags if t_len == n else max(0, round((lags + 1) * t_len / n) - 1)
+    rng = np.random.default_rng(0)
+    stats_ = []
+    for start in range(0, SHARPE_CI_DRAWS, 2000):
+        x = rng.standard_normal((min(2000, SHARPE_CI_DRAWS - start), t_len))
+        d = x - x.mean(axis=1, keepdims=True)
+        lrv = (d * d).mean(axis=1)
+        for j in range(1, lag + 1):
+            lrv += 2 * (1 - j / (lag + 1)) * (d[:, j:] * d[:, :-j]).sum(axis=1) / t_len
+        stats_.append(np.abs(x.mean(axis=1)) * math.sqrt(t_len) / np.sqrt(lrv))
+    return float(np.quantile(np.concatenate(stats_), 1 - alpha))
+
+
+def sharpe_interval(r: np.ndarray, ppy: float, alpha: float = 0.05) -> dict[str, Any]:
+    """``1 - alpha`` interval of the annualised Sharpe ratio of non-overlapping period returns.
+
+    Lo's (2002) delta method on the moments ``(r - mu, (r - mu)^2 - sigma^2)``, their
+    long-run covariance the Newey-West estimate (``statsmodels``,
+    ``floor(4 (n / 100)^(2/9))`` lags) so that serial correlation and fat tails widen the
+    interval, and a fixed-b critical value (:func:`_fixed_b_critical`) in place of the
+    normal one. The interval is centred on empyrical's Sharpe ratio. With no lags the
+    standard error is Mertens' (2002) ``sqrt((1 - g3 SR + (g4 - 1) / 4 SR^2) / n)``.
+
+    In the size table's simulations (a signal without skill, 60 rebalance periods, 300
+    panels of 20 series) it excluded the true Sharpe ratio of 0 in 4.6 / 3.9 / 4.7 % of the panels at
+    h 1 / 5 / 20, where the percentile stationary bootstrap it replaces did so in 10.7 /
+    6.7 / 9.3 %; on 60 returns of an MA(1) with coefficient 0.2 in 5.4 % (4,000 samples).
+    """
+    from statsmodels.stats.sandwich_covariance import S_hac_simple
+
+    from .forecast_tests import newey_west_lags
+
+    r = np.asarray(r, dtype="float64")
+    n = len(r)
+    if n < 10 or not np.ptp(r) > 0:
         return {"low": None, "high": None, "level": 1 - alpha, "reason": "too few periods"}
-    block = _block_size(r.reshape(-1, 1), 1)
-    bs = StationaryBootstrap(block, r, seed=seed)
-
-    def sharpe(x: np.ndarray) -> np.ndarray:
-        return np.atleast_1d(np.asarray(ep.sharpe_ratio(x, annualization=ppy), dtype="float64"))
-
-    ci = bs.conf_int(sharpe, reps=reps, method="percentile", size=1 - alpha)
+    d = r - r.mean()
+    var = float(np.mean(d * d))
+    lags = newey_west_lags(n)
+    moments = np.column_stack([d, d * d - var])
+    omega = S_hac_simple(moments, nlags=lags) / n if lags else moments.T @ moments / n
+    grad = np.array([1 / math.sqrt(var), -r.mean() / (2 * var**1.5)])
+    se = math.sqrt(max(float(grad @ omega @ grad), 0.0) / n) * math.sqrt(ppy)
+    crit = _fixed_b_critical(n, lags, alpha)
+    centre = float(ep.sharpe_ratio(r, annualization=ppy))
     return {
-        "low": _json_float(ci[0, 0]),
-        "high": _json_float(ci[1, 0]),
+        "low": _json_float(centre - crit * se),
+        "high": _json_float(centre + crit * se),
         "level": 1 - alpha,
-        "block": block,
-        "reps": reps,
+        "method": "delta method, Newey-West, fixed-b",
+        "lags": lags,
+        "critical_value": crit,
     }
 
 
@@ -381,8 +431,6 @@ def portfolio_metrics(
     *,
     spec: str | PortfolioSpec = "quantile:5",
     cost_bps: float = 5.0,
-    seed: int = 0,
-    bootstrap_reps: int = 500,
     alpha: float = 0.05,
     tables: dict[str, pd.DataFrame] | None = None,
     ic: dict[str, dict[str, Any]] | None = None,
@@ -399,8 +447,8 @@ def portfolio_metrics(
         ``quantile:Q`` or ``topk:K`` (optionally ``:forecast`` weights).
     cost_bps
         Cost per unit of turnover, in basis points.
-    seed, bootstrap_reps, alpha
-        The Sharpe interval's bootstrap (``1 - alpha`` level).
+    alpha
+        The Sharpe interval's level is ``1 - alpha`` (:func:`sharpe_interval`).
     tables
         When given, receives the tables the figures are drawn from, so the report need not
         compute them again: ``"returns"`` (:func:`portfolio_returns`) and ``"ic_decay"``
@@ -463,8 +511,8 @@ def portfolio_metrics(
             entry[leg]["dm_vs_equal_weight"] = _dm(r, bench)
             if naive_ranks and model != "naive":
                 entry[leg]["dm_vs_naive"] = _dm(r, wide[leg]["naive"].to_numpy())
-        entry["long_short"]["sharpe_ci"] = _sharpe_ci(
-            wide["long_short"][model].to_numpy(), ppy, bootstrap_reps, seed, alpha
+        entry["long_short"]["sharpe_ci"] = sharpe_interval(
+            wide["long_short"][model].to_numpy(), ppy, alpha
         )
         entry["turnover"] = _json_float(rows["turnover"].mean())
         entry["n_periods"] = len(rows)
