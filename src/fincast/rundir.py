@@ -282,11 +282,14 @@ class RunDirectory:
         return self
 
     def close(self, *, complete: bool) -> None:
-        """Release the lock; on completion remove the lock file and the parts."""
+        """Release the lock; on completion remove the lock file, the parts and what a crashed
+        write of an earlier try left (``.NAME.*.tmp``)."""
         if complete:
             for part in self.parts.glob("*"):
                 part.unlink()
             self.parts.rmdir()
+            for tmp in self.path.glob(".*.tmp"):  # an atomic write a crash cut short
+                tmp.unlink(missing_ok=True)
             (self.path / ".lock").unlink(missing_ok=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
