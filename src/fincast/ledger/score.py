@@ -3,8 +3,9 @@
 The realised targets come from the task's own target code
 (:func:`~fincast.tasks.build_targets`) on the data given, so a live forecast is scored
 exactly as the same forecast in a backtest would be. The result is a run directory like a
-backtest's (``predictions.parquet`` and ``predictions.csv``, ``config.yaml``, ``metrics.json``, ``plots/``,
-``report.html``) for the live period, plus ``live.json``: forecasts still waiting for
+backtest's (``predictions.parquet`` and ``predictions.csv``, ``config.yaml``,
+``metrics.json``, ``plots/``, ``report.html``) for the live period, plus ``live.json``:
+forecasts still waiting for
 their outcome, each model's live figures beside its backtest's, the sequential monitor
 of its edge over naive (:mod:`fincast.ledger.monitor`), and the forecasts whose history
 was revised in the data since they were made (``revised_inputs``).
