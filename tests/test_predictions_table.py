@@ -95,6 +95,13 @@ def test_parquet_and_csv_give_identical_frames(tmp_path, kind):
         read_table(tmp_path)
 
 
+def test_read_table_prefers_the_parquet_file(tmp_path):
+    parquet = write_table(tmp_path, _frame("return"))
+    write_predictions(tmp_path / "predictions.csv", _frame("direction"))  # another table
+    _assert_same(read_table(tmp_path), parquet)
+    assert table.table_path(tmp_path) == tmp_path / "predictions.parquet"
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_assembled_parts_are_the_table_their_csv_reads_as(tmp_path, kind):
     parts = []
