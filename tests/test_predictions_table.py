@@ -361,3 +361,24 @@ def test_a_write_interrupted_in_the_run_leaves_no_table_and_resume_finishes(
     run_backtest(_cfg(prices, out), resume=True)
     assert (out / "metrics.json").read_bytes() == (reference / "metrics.json").read_bytes()
     assert not list(out.glob(".*.tmp"))  # the finished run cleans up a crashed write
+
+
+def test_train_and_score_accept_a_backtest_with_either_file(reference, tmp_path):
+    from fincast.config import load_config
+    from fincast.ledger.live import check_backtest
+    from fincast.ledger.store import LedgerError
+    from fincast.provenance import backtest_run
+
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    config = load_config(run / "config.yaml")
+    for name in ("predictions.csv", "predictions.parquet"):
+        assert backtest_run(run, config, "ridge") == run  # `fincast train --backtest RUN`
+        check_backtest(run)  # `fincast score --backtest RUN`
+        (run / name).unlink()  # parquet only, then neither
+    with pytest.raises(
+        fincast.ConfigError, match=r"missing predictions\.parquet or predictions\.csv"
+    ):
+        backtest_run(run, config, "ridge")
+    with pytest.raises(LedgerError, match=r"missing predictions\.parquet or predictions\.csv"):
+        check_backtest(run)
