@@ -13,7 +13,8 @@ stages nested in it:
 
 - ``read``: ``data.load``; ``health``: ``screen_records``; ``features``: ``build_design``
 - ``train``: a (model, fold) minus its ``predict``; ``predict``: the forecasts and their rows
-- ``write``: the predictions parts and ``predictions.csv`` (assembled and read back)
+- ``write``: the predictions parts and the table (``predictions.parquet``, and
+  ``predictions.csv`` up to 1M rows: assembled and read back)
 - ``metrics``: ``evaluate``; ``report``: plots and ``report.html``
 - ``other``: the rest (configuration, checks, the manifest)
 

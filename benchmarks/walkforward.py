@@ -83,6 +83,11 @@ def run_case(
             return result
         manifest = json.loads((out / "manifest.json").read_text())
         result["training_s"] = manifest.get("training_seconds")
-        with (out / "predictions.csv").open() as fh:
-            result["rows"] = sum(1 for _ in fh) - 1
+        if (out / "predictions.parquet").is_file():  # always written since the Parquet table
+            import pyarrow.parquet as pq
+
+            result["rows"] = pq.ParquetFile(out / "predictions.parquet").metadata.num_rows
+        else:  # a run of an older fincast: only the CSV
+            with (out / "predictions.csv").open() as fh:
+                result["rows"] = sum(1 for _ in fh) - 1
         return result

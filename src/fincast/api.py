@@ -99,6 +99,7 @@ def backtest(
     *,
     out: str | os.PathLike[str] | _Unset | None = DEFAULT,
     config: RunConfig | None = None,
+    csv: bool = False,
     **options: Any,
 ) -> Result:
     """Walk-forward backtest, as ``fincast backtest``.
@@ -113,6 +114,9 @@ def backtest(
         nothing for a DataFrame; ``None``: nothing is written.
     config
         A full configuration; ``options`` override its values.
+    csv
+        Write ``predictions.csv`` beside ``predictions.parquet`` whatever the run's size, as
+        ``--csv`` (by default only for tables of at most 1,000,000 rows).
     **options
         Any :class:`~fincast.config.RunConfig` key, e.g. ``task="direction"``,
         ``models=["seed-mlp"]``, ``epochs=20``, ``folds=5``. ``models`` may map a name to
@@ -134,12 +138,12 @@ def backtest(
 
     cfg, frame, write = _config(data, config, options, "backtest()", out)
     if write:
-        done = run_backtest(cfg, prepared=prepare(cfg, frame))
+        done = run_backtest(cfg, prepared=prepare(cfg, frame), csv=csv)
         return _result(done, Path(done.run_dir), keep=True)
     with tempfile.TemporaryDirectory(prefix="fincast-") as tmp:
         run_dir = Path(tmp) / "run"
         cfg = cfg.model_copy(update={"out": str(run_dir)})
-        done = run_backtest(cfg, prepared=prepare(cfg, frame))
+        done = run_backtest(cfg, prepared=prepare(cfg, frame), csv=csv)
         return _result(done, run_dir, keep=False)
 
 
@@ -307,7 +311,8 @@ def tune(
 def rebuild_report(run_dir: str | Path) -> ReportResult:
     """Recompute ``metrics.json``, the plots and ``report.html`` of a run, as ``fincast report``.
 
-    Nothing is retrained: everything is computed from the run's ``predictions.csv`` and
+    Nothing is retrained: everything is computed from the run's predictions table
+    (``predictions.parquet``, or the ``predictions.csv`` of a run made before it existed) and
     ``config.yaml``.
 
     Parameters

@@ -60,9 +60,14 @@ def _config(config_file: Path | None, flags: dict[str, Any]) -> Any:
     return build_config(flags, where="command line")
 
 
-@run_command(app, invocation=("config", "resume", "quiet", "debug"))
+@run_command(app, invocation=("config", "resume", "csv", "quiet", "debug"))
 def backtest(
-    flags: dict[str, Any], config: Path | None, resume: Path | None, quiet: bool, debug: bool
+    flags: dict[str, Any],
+    config: Path | None,
+    resume: Path | None,
+    csv: bool,
+    quiet: bool,
+    debug: bool,
 ) -> None:
     """Walk-forward backtest of models against naive baselines; writes a run directory."""
     from .backtest import prepare, run_backtest
@@ -88,7 +93,7 @@ def backtest(
             statuses[status] = statuses.get(status, 0) + 1
             bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{len(prep.folds)}")
 
-        result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step)
+        result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step, csv=csv)
     print_summary(result.metrics, metrics_table(result.metrics))
     print_verdict(result.metrics)
     print_portfolio(result.metrics)

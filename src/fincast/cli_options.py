@@ -81,6 +81,15 @@ INVOCATION: dict[str, tuple[Any, Any, Any]] = {
         ),
         None,
     ),
+    "csv": (
+        bool,
+        _opt(
+            "--csv",
+            help="Write predictions.csv beside predictions.parquet whatever the run's size "
+            "(without it: only for tables of at most 1,000,000 rows).",
+        ),
+        False,
+    ),
     "quiet": (bool, _opt("--quiet", "-q", help="No progress display."), False),
     "debug": (bool, _opt("--debug", help="Show tracebacks on errors."), False),
     "as_json": (bool, _opt("--json", help="Print the summary as JSON."), False),

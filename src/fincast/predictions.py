@@ -21,37 +21,64 @@ With ``--intervals`` (regression tasks), ``lo_<level>`` / ``hi_<level>`` (e.g. `
 ``level`` (:func:`interval_columns`, :func:`interval_levels`).
 
 Metrics, plots and the report work from this table alone, so they can be rebuilt from
-``predictions.csv`` without retraining. This module owns its columns, building, reading,
+the run directory without retraining. This module owns its columns, building, reading,
 writing and checking; it depends on the task objects only.
+
+In a run directory the table is ``predictions.parquet`` (:data:`PARQUET`), always, and
+``predictions.csv`` (:data:`CSV`) too for tables of at most :data:`CSV_MAX_ROWS` rows or when
+asked (``--csv``). Both hold the same values: the Parquet file holds the table exactly as
+pandas reads the CSV back (floats written with ``%.10g`` and read again), so every reader
+gets the same frame from either (:func:`read_table`, which prefers the Parquet file; a run
+made before it existed has only the CSV).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .rundir import write_csv
+from .rundir import atomic_path, atomic_write_chunks, write_csv
 from .tasks import TaskSpec
 
 __all__ = [
     "COLUMNS",
+    "CSV",
+    "CSV_MAX_ROWS",
+    "PARQUET",
     "REQUIRED",
+    "ROW_GROUP_ROWS",
     "SEED_COLUMN",
+    "assemble_table",
     "build_predictions",
     "check_predictions",
     "interval_columns",
     "interval_levels",
     "join_parts",
     "read_predictions",
+    "read_table",
+    "table_path",
     "with_intervals",
+    "write_parquet",
     "write_predictions",
+    "write_table",
 ]
+
+#: The predictions table of a run directory: always written, read first.
+PARQUET = "predictions.parquet"
+#: Its CSV: written beside it for tables of at most :data:`CSV_MAX_ROWS` rows or with
+#: ``--csv``; the only table of runs made before the Parquet file existed.
+CSV = "predictions.csv"
+#: The largest table that also gets ``predictions.csv`` without ``--csv`` (larger runs: only
+#: Parquet; the CSV is the slowest output to write and read and the largest file).
+CSV_MAX_ROWS = 1_000_000
+#: Rows per Parquet row group: the table is written (and can be read) that many rows at a time.
+ROW_GROUP_ROWS = 250_000
 
 #: Key and score columns, in table order (``fold``/``model``/``seed`` come from the
 #: backtest; ``label`` only for per-label tasks; forecast columns follow ``y_true``).
@@ -167,16 +194,96 @@ def check_predictions(
         raise DataError(f"the predictions table is empty: there is nothing to {what}")
 
 
-def read_predictions(path: Path) -> pd.DataFrame:
-    """Read a predictions table written by fincast."""
-    frame = pd.read_csv(path, dtype={"id": str})
+def _read_csv(source: Path | IO[bytes]) -> pd.DataFrame:
+    frame = pd.read_csv(source, dtype={"id": str})
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    """Read a predictions table written by fincast: Parquet (``.parquet``) or CSV."""
+    if Path(path).suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pandas()
+    return _read_csv(path)
+
+
+def table_path(run_dir: Path) -> Path | None:
+    """The predictions table of a run directory: :data:`PARQUET`, else :data:`CSV`, else None."""
+    for name in (PARQUET, CSV):
+        if (Path(run_dir) / name).is_file():
+            return Path(run_dir) / name
+    return None
+
+
+def read_table(run_dir: Path) -> pd.DataFrame:
+    """The predictions table of a run directory (``predictions.parquet``, or the CSV of a
+    run made before it existed): the same frame from either.
+
+    Raises
+    ------
+    DataError
+        When the directory has neither file.
+    """
+    path = table_path(run_dir)
+    if path is None:
+        raise DataError(
+            f"{run_dir} has no {PARQUET} or {CSV}: it holds no predictions table; pass the "
+            "directory of a finished `fincast backtest` run"
+        )
+    return read_predictions(path)
 
 
 def write_predictions(path: Path, predictions: pd.DataFrame) -> Path:
     """Write a predictions table atomically (CSV with a stable float format)."""
     return write_csv(path, predictions)
+
+
+def write_parquet(path: Path, predictions: pd.DataFrame, rows: int | None = None) -> Path:
+    """Write a predictions table as Parquet atomically, ``rows`` rows (a row group) at a time.
+
+    The frame's dtypes are kept (pandas' metadata is stored), so reading the file gives the
+    same frame back. The file is written under a temporary name and renamed into place
+    when complete: an error or an interrupt leaves no half-written ``path``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    step = max(1, int(rows or ROW_GROUP_ROWS))
+    schema = pa.Schema.from_pandas(predictions, preserve_index=False)
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for start in range(0, len(predictions), step):
+            chunk = predictions.iloc[start : start + step]
+            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+    return Path(path)
+
+
+def _write_files(
+    run_dir: Path, frame: pd.DataFrame, csv: bool, csv_chunks: Iterable[bytes]
+) -> pd.DataFrame:
+    """Write ``predictions.parquet`` of ``frame`` and, for a small table or with ``csv``,
+    ``predictions.csv`` of ``csv_chunks`` (its text); a larger table's stale CSV goes."""
+    write_parquet(Path(run_dir) / PARQUET, frame)
+    if csv or len(frame) <= CSV_MAX_ROWS:
+        atomic_write_chunks(Path(run_dir) / CSV, csv_chunks)
+    else:
+        (Path(run_dir) / CSV).unlink(missing_ok=True)  # left by an earlier try of this run
+    return frame
+
+
+def write_table(run_dir: Path, predictions: pd.DataFrame, *, csv: bool = False) -> pd.DataFrame:
+    """Write a run directory's predictions table; return it as the files hold it.
+
+    The table is the CSV text of ``predictions`` read back (floats written with ``%.10g``),
+    which is what ``predictions.parquet`` holds and ``predictions.csv`` (written for tables
+    of at most :data:`CSV_MAX_ROWS` rows, or with ``csv``) says.
+    """
+    from ._csv import to_csv_text
+
+    text = to_csv_text(predictions, "%.10g").encode("utf-8")
+    frame = _read_csv(io.BytesIO(text))
+    return _write_files(run_dir, frame, csv, (text,))
 
 
 def _kept_as_text(values: Iterable[str]) -> bool:
@@ -213,6 +320,34 @@ def _other_columns_numeric(path: Path, lines: int = 1000) -> bool:
     return to_csv_text(head).encode() == sample
 
 
+def _joinable(paths: Sequence[Path], strings: Iterable[str]) -> bool:
+    """Whether :func:`join_parts` can join ``paths`` (see there); reads one part at a time."""
+    if not paths or not _kept_as_text(strings):
+        return False
+    if not _other_columns_numeric(Path(paths[0])):
+        return False
+    header: bytes | None = None
+    for path in paths:
+        text = Path(path).read_bytes()
+        first, sep, body = text.partition(b"\n")
+        if not sep or not body or not text.endswith(b"\n"):
+            return False
+        if b",-0," in body or b",-0\n" in body:  # read as the integer 0 if all its column is
+            return False
+        if header is None:
+            header = first
+        elif first != header:
+            return False
+    return True
+
+
+def _joined_chunks(paths: Sequence[Path]) -> Iterator[bytes]:
+    """The parts' text joined: the first part whole, then each other part without its header."""
+    for i, path in enumerate(paths):
+        text = Path(path).read_bytes()
+        yield text if i == 0 else text.partition(b"\n")[2]
+
+
 def join_parts(paths: Sequence[Path], strings: Iterable[str]) -> bytes | None:
     """The bytes of ``write_predictions(concat(read_csv(p) for p in paths))``, or None.
 
@@ -225,23 +360,53 @@ def join_parts(paths: Sequence[Path], strings: Iterable[str]) -> bytes | None:
     since floats written with ``%.10g`` read back to values that print the same. Then the table is the parts' text joined, without parsing
     and formatting it again; otherwise None (the caller reads and writes the parts).
     """
-    if not paths or not _kept_as_text(strings):
+    if not _joinable(paths, strings):
         return None
-    if not _other_columns_numeric(Path(paths[0])):
-        return None
-    header: bytes | None = None
-    bodies = []
+    return b"".join(_joined_chunks(paths))
+
+
+def _same_kinds(first: pd.DataFrame, other: pd.DataFrame) -> bool:
+    """Whether two parts have the same columns, each of the same dtype (an integer column
+    beside a float one is fine: pandas reads the joined column as floats, as concat makes it)."""
+    if list(first.columns) != list(other.columns):
+        return False
+    numbers = {np.dtype("int64"), np.dtype("float64")}
+    return all(
+        a == b or (a in numbers and b in numbers)
+        for a, b in zip(first.dtypes, other.dtypes, strict=True)
+    )
+
+
+def _read_parts(paths: Sequence[Path]) -> pd.DataFrame | None:
+    """The table pandas reads from the parts' joined text, read part by part; None when the
+    parts' columns are not of the same kinds (then only reading the joined text says)."""
+    frames: list[pd.DataFrame] = []
     for path in paths:
-        text = Path(path).read_bytes()
-        first, sep, body = text.partition(b"\n")
-        if not sep or not body or not text.endswith(b"\n"):
+        frame = pd.read_csv(path, dtype={"id": str})
+        if frames and not _same_kinds(frames[0], frame):
             return None
-        if b",-0," in body or b",-0\n" in body:  # read as the integer 0 if all its column is
-            return None
-        if header is None:
-            header = first
-        elif first != header:
-            return None
-        bodies.append(body)
-    assert header is not None
-    return header + b"\n" + b"".join(bodies)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True)
+    del frames
+    table["date"] = pd.to_datetime(table["date"])  # once, over every part's dates
+    return table
+
+
+def assemble_table(
+    run_dir: Path, parts: Sequence[Path], strings: Iterable[str], *, csv: bool = False
+) -> pd.DataFrame:
+    """Write a run's predictions table from its parts, in order; return the table.
+
+    ``predictions.parquet`` always, ``predictions.csv`` for tables of at most
+    :data:`CSV_MAX_ROWS` rows or with ``csv``. When the parts join (:func:`join_parts`),
+    the CSV is their text joined and the table is read part by part; otherwise the parts
+    are read, concatenated and written again (:func:`write_table`). Either way the table
+    returned, and held by the Parquet file, is what reading the CSV gives.
+    """
+    if _joinable(parts, strings):
+        frame = _read_parts(parts)
+        if frame is None:
+            frame = _read_csv(io.BytesIO(b"".join(_joined_chunks(parts))))
+        return _write_files(run_dir, frame, csv, _joined_chunks(parts))
+    frames = [pd.read_csv(part) for part in parts]
+    return write_table(run_dir, pd.concat(frames, ignore_index=True), csv=csv)

@@ -22,15 +22,20 @@ __all__ = ["backtest_run", "run_of_config"]
 def backtest_run(run: str | os.PathLike[str], config: RunConfig, model: str) -> Path:
     """``run`` as the backtest of ``model`` under ``config``'s task, absolute (ConfigError).
 
-    A backtest run directory holds ``config.yaml``, ``metrics.json`` and
-    ``predictions.csv`` (``fincast backtest --out RUN``); it must have backtested ``model``
+    A backtest run directory holds ``config.yaml``, ``metrics.json`` and its predictions
+    table (``predictions.parquet``, or ``predictions.csv`` from before it existed;
+    ``fincast backtest --out RUN``); it must have backtested ``model``
     on the same task (kind, horizons and their settings) as ``config``.
     """
     from .config import load_config
 
     path = Path(run)
-    needed = ("config.yaml", "metrics.json", "predictions.csv")
+    from .predictions import CSV, PARQUET, table_path
+
+    needed = ("config.yaml", "metrics.json")
     absent = [name for name in needed if not (path / name).is_file()]
+    if table_path(path) is None:
+        absent.append(f"{PARQUET} or {CSV}")
     if absent:
         raise ConfigError(
             f"--backtest {path} is not a finished backtest run directory (missing "

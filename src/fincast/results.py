@@ -108,8 +108,8 @@ class Result:
     Attributes
     ----------
     predictions
-        The predictions table (``predictions.csv``): one row per (model, fold, series, date,
-        horizon).
+        The predictions table (``predictions.parquet``, and ``predictions.csv`` of small
+        runs): one row per (model, fold, series, date, horizon).
     metrics
         Every score (``metrics.json``).
     run_dir

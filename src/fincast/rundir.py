@@ -8,12 +8,14 @@ same directory and renamed into place, so no file is ever half-written.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import platform
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,9 @@ from .errors import RunError
 
 __all__ = [
     "RunDirectory",
+    "atomic_path",
     "atomic_write_bytes",
+    "atomic_write_chunks",
     "atomic_write_text",
     "check_resume",
     "package_versions",
@@ -50,21 +54,42 @@ PACKAGES = (
 )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; renamed onto ``path`` when the block ends.
+
+    The file is synced to disk before the rename. When the block raises (an error, Ctrl-C),
+    the temporary file is removed and ``path`` is left as it was: never half-written.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> Path:
+    """Write the concatenation of ``chunks`` to ``path`` atomically, one chunk at a time."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+    return Path(path)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    return atomic_write_chunks(path, (data,))
 
 
 def atomic_write_text(path: Path, text: str) -> Path:
@@ -257,11 +282,14 @@ class RunDirectory:
         return self
 
     def close(self, *, complete: bool) -> None:
-        """Release the lock; on completion remove the lock file and the parts."""
+        """Release the lock; on completion remove the lock file, the parts and what a crashed
+        write of an earlier try left (``.NAME.*.tmp``)."""
         if complete:
             for part in self.parts.glob("*"):
                 part.unlink()
             self.parts.rmdir()
+            for tmp in self.path.glob(".*.tmp"):  # an atomic write a crash cut short
+                tmp.unlink(missing_ok=True)
             (self.path / ".lock").unlink(missing_ok=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)

@@ -1,8 +1,9 @@
 """The walk-forward engine: models x folds -> predictions table -> metrics, plots, report.
 
-Generating forecasts and scoring them are separate: :func:`run_backtest` writes
-``predictions.csv`` first, then computes ``metrics.json``, the plots and ``report.html``
-from that table alone, exactly as ``fincast report`` does later.
+Generating forecasts and scoring them are separate: :func:`run_backtest` writes the
+predictions table first (``predictions.parquet``, and ``predictions.csv`` for small runs or
+with ``csv``), then computes ``metrics.json``, the plots and ``report.html`` from that table
+alone, exactly as ``fincast report`` does later.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ from ..models.custom import check_builders, register_from_config
 from ..models.registry import is_baseline, model_params
 from ..predictions import (
     SEED_COLUMN,
+    assemble_table,
     build_predictions,
     check_predictions,
-    join_parts,
     read_predictions,
     with_intervals,
     write_predictions,
 )
 from ..report.build import publish
-from ..rundir import RunDirectory, atomic_write_bytes, atomic_write_text, safe_name
+from ..rundir import RunDirectory, atomic_write_text, safe_name
 from ..tasks import TaskSpec
 from .executors import WorkUnit, check_executor, crash_hook, make_executor
 from .splits import Fold, walk_forward_folds
@@ -462,6 +463,7 @@ def run_backtest(
     prepared: Prepared | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
+    csv: bool = False,
 ) -> BacktestResult:
     """Walk-forward backtest of every model and baseline; write the run directory.
 
@@ -477,6 +479,10 @@ def run_backtest(
         computed; settings other than those the run started with are refused.
     progress
         Called after each (model, fold).
+    csv
+        Write ``predictions.csv`` beside ``predictions.parquet`` whatever the table's size
+        (by default only for tables of at most
+        :data:`~fincast.predictions.CSV_MAX_ROWS` rows).
 
     Returns
     -------
@@ -564,8 +570,7 @@ def run_backtest(
             hist = part.with_suffix(".history.json")
             if hist.exists():
                 histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
-        _assemble(prep, parts, out / "predictions.csv")
-        predictions = read_predictions(out / "predictions.csv")
+        predictions = _assemble(prep, parts, out, csv=csv)
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
             "warnings": [*prep.warnings, *notes],
@@ -606,21 +611,18 @@ def run_backtest(
     return BacktestResult(out, predictions, metrics, metrics["failures"], [*prep.warnings, *notes])
 
 
-def _assemble(prep: Prepared, parts: list[Path], path: Path) -> None:
-    """Write the predictions table of the run from its parts, in order.
+def _assemble(prep: Prepared, parts: list[Path], out: Path, *, csv: bool) -> pd.DataFrame:
+    """Write the predictions table of the run from its parts, in order; return it.
 
-    The parts' text joined when that is the same bytes as reading and writing them again
-    (:func:`~fincast.predictions.join_parts`), else read, concatenated and written.
+    ``predictions.parquet``, and ``predictions.csv`` for small tables or with ``csv``
+    (:func:`~fincast.predictions.assemble_table`): the CSV is the parts' text joined when
+    that is the same bytes as reading and writing them again
+    (:func:`~fincast.predictions.join_parts`), else they are read, concatenated and written.
     """
     models = [*prep.model_names, *(f"{n}-ensemble" for n in prep.model_names)]
     labels = [str(v) for v in prep.task.labels] if prep.task.task.row_per_label else []
     strings = [*pd.unique(prep.design.ids), *models, *labels]
-    joined = join_parts(parts, strings)
-    if joined is not None:
-        atomic_write_bytes(path, joined)
-        return
-    frames = [pd.read_csv(part) for part in parts]
-    write_predictions(path, pd.concat(frames, ignore_index=True))
+    return assemble_table(out, parts, strings, csv=csv)
 
 
 def _training_dates(prep: Prepared, fold_index: int) -> int:

@@ -31,8 +31,12 @@ def _backtest_run(info: dict[str, Any], given: str | os.PathLike[str] | None) ->
 
 def check_backtest(run: str | os.PathLike[str]) -> None:
     """Refuse a ``--backtest`` that is not a finished backtest run directory (LedgerError)."""
+    from ..predictions import CSV, PARQUET, table_path
+
     path = Path(run)
-    absent = [n for n in ("metrics.json", "predictions.csv") if not (path / n).is_file()]
+    absent = [n for n in ("metrics.json",) if not (path / n).is_file()]
+    if table_path(path) is None:
+        absent.append(f"{PARQUET} or {CSV}")
     if absent:
         raise LedgerError(
             f"--backtest {path} is not a finished backtest run directory (missing "
@@ -74,7 +78,9 @@ def _backtest_reference(
     figures, if readable, or a note saying why not."""
     if run is None:
         return None, None, {}, None
-    if not (run / "metrics.json").is_file() or not (run / "predictions.csv").is_file():
+    from ..predictions import read_table, table_path
+
+    if not (run / "metrics.json").is_file() or table_path(run) is None:
         where = "recorded in the model's fincast.json " if recorded else ""
         return (
             None,
@@ -83,10 +89,8 @@ def _backtest_reference(
             f"the backtest run {run} {where}no longer exists (or is incomplete): {model} is "
             "shown without its backtest; pass --backtest RUN to compare with another run",
         )
-    from ..predictions import read_predictions
-
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    predictions = read_predictions(run / "predictions.csv")
+    predictions = read_table(run)
     row = _verdict_row(metrics, model)
     if row is None or model not in set(predictions["model"]):
         return None, None, {}, f"backtest run {run} has no model {model}: no comparison"

@@ -3,8 +3,9 @@
 The realised targets come from the task's own target code
 (:func:`~fincast.tasks.build_targets`) on the data given, so a live forecast is scored
 exactly as the same forecast in a backtest would be. The result is a run directory like a
-backtest's (``predictions.csv``, ``config.yaml``, ``metrics.json``, ``plots/``,
-``report.html``) for the live period, plus ``live.json``: forecasts still waiting for
+backtest's (``predictions.parquet`` and ``predictions.csv``, ``config.yaml``,
+``metrics.json``, ``plots/``, ``report.html``) for the live period, plus ``live.json``:
+forecasts still waiting for
 their outcome, each model's live figures beside its backtest's, the sequential monitor
 of its edge over naive (:mod:`fincast.ledger.monitor`), and the forecasts whose history
 was revised in the data since they were made (``revised_inputs``).
@@ -335,12 +336,7 @@ def score_ledger(
         An empty ledger, data that revise values already scored, nothing to score yet,
         a ``backtest`` that is not a backtest run directory.
     """
-    from ..predictions import (
-        build_predictions,
-        read_predictions,
-        with_intervals,
-        write_predictions,
-    )
+    from ..predictions import build_predictions, with_intervals, write_table
     from ..report.build import publish
     from ..rundir import atomic_write_text
 
@@ -443,8 +439,7 @@ def score_ledger(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        write_predictions(tmp / "predictions.csv", predictions)
-        predictions = read_predictions(tmp / "predictions.csv")  # as the backtest: the file
+        predictions = write_table(tmp, predictions)  # as the backtest: what the files hold
         atomic_write_text(tmp / "config.yaml", config.to_yaml())
         dates = predictions["date"]
         folds = [

@@ -135,7 +135,8 @@ def evaluate(
     Parameters
     ----------
     predictions
-        The predictions table (``predictions.csv``), optionally with a ``seed`` column.
+        The predictions table (``predictions.parquet`` / ``predictions.csv``), optionally
+        with a ``seed`` column.
     task
         The run's task.
     cost_bps

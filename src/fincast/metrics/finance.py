@@ -2,7 +2,8 @@
 
 Everything here works from the predictions table alone (one row per model, id, date and
 horizon, with ``y_pred``, ``fwd_return`` and, for ``direction``, ``prob``), so a figure can
-be checked from ``predictions.csv`` without retraining.
+be checked from the run's predictions table (``predictions.parquet`` or ``predictions.csv``)
+without retraining.
 
 How a forecast becomes a trade
 ------------------------------

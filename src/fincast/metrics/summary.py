@@ -1,7 +1,8 @@
 """Score a predictions table: every model, pooled and per fold (and per horizon), vs naive.
 
 Works from the predictions table alone (one row per model, id, date and horizon; see
-:func:`compute_metrics`), so ``metrics.json`` can be rebuilt from ``predictions.csv``.
+:func:`compute_metrics`), so ``metrics.json`` can be rebuilt from the run's predictions table
+(``predictions.parquet`` or ``predictions.csv``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Rebuild a run's metrics, plots and report from its directory, without retraining.
 
-``fincast report RUN_DIR`` reads ``predictions.csv`` and ``config.yaml`` (and, when present,
+``fincast report RUN_DIR`` reads the predictions table (``predictions.parquet``, or the
+``predictions.csv`` of a run made before it existed) and ``config.yaml`` (and, when present,
 ``metrics.json`` for the fold dates, failures and warnings, ``history.json`` and
 ``manifest.json``), then rewrites ``metrics.json``, ``plots/`` and ``report.html`` exactly as
 the backtest wrote them.
@@ -19,7 +20,7 @@ from .._gc import young_collections
 from ..config import RunConfig
 from ..errors import RunError
 from ..metrics.evaluation import evaluate
-from ..predictions import read_predictions
+from ..predictions import CSV, PARQUET, read_predictions, table_path
 from ..rundir import atomic_write_text, read_manifest
 from .html import write_report
 from .plots import write_plots
@@ -158,8 +159,8 @@ def rebuild_report(run_dir: str | Path, *, bootstrap_reps: int | None = None) ->
     Raises
     ------
     RunError
-        When the directory, its ``predictions.csv`` or its ``config.yaml`` is missing or
-        unreadable.
+        When the directory, its predictions table (``predictions.parquet`` or
+        ``predictions.csv``) or its ``config.yaml`` is missing or unreadable.
     """
     from ..config import load_config
 
@@ -168,17 +169,19 @@ def rebuild_report(run_dir: str | Path, *, bootstrap_reps: int | None = None) ->
         raise RunError(
             f"run directory {run} does not exist; pass a directory made by fincast backtest"
         )
-    for name in ("predictions.csv", "config.yaml"):
-        if not (run / name).is_file():
+    table = table_path(run)
+    for name, present in ((f"{PARQUET} or {CSV}", table), ("config.yaml", run / "config.yaml")):
+        if present is None or not present.is_file():
             raise RunError(
                 f"{run} has no {name}: it is not a finished fincast run; finish it with "
                 f"`fincast backtest --resume {run}`"
             )
+    assert table is not None
     config = load_config(run / "config.yaml")
     try:
-        predictions = read_predictions(run / "predictions.csv")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise RunError(f"{run / 'predictions.csv'} cannot be read ({exc})") from None
+        predictions = read_predictions(table)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
+        raise RunError(f"{table} cannot be read ({exc})") from None
     old = _read_json(run / "metrics.json") if (run / "metrics.json").is_file() else {}
     history = _read_json(run / "history.json") if (run / "history.json").is_file() else None
     manifest = read_manifest(run)

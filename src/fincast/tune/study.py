@@ -372,12 +372,12 @@ def _overfitting(
 def _deflate_backtest(config: RunConfig, result: TuneResult, run: Path) -> None:
     """Add the deflated Sharpe ratio of the tuned backtest's trades; it leads the verdict."""
     from ..metrics.finance import strategy_returns
-    from ..predictions import read_predictions
+    from ..predictions import read_table, table_path
 
     over = result.overfitting
-    if over is None or not (run / "predictions.csv").is_file():
+    if over is None or table_path(run) is None:
         return
-    preds = read_predictions(run / "predictions.csv")
+    preds = read_table(run)
     rets = strategy_returns(preds, config.task, mode="long_flat", cost_bps=config.cost_bps)
     mine = rets[rets["model"] == result.model].sort_values("date")["net_return"]
     over["backtest"] = backtest_dsr(mine.to_numpy(dtype="float64"), over, _periods_per_year(config))
