@@ -498,9 +498,11 @@ class KerasForecaster(Model):
                 x_scaled, y if self.task.is_classification else y_scaled
             )
             self.model_.get_layer("linear").set_weights([kernel, bias])
-        self.start_ = None
+        self.start_ = support = None
         if self.skip and self._linear_anchor:
             self.start_ = (kernel, bias)
+            lin = self._linear_forecast(x_scaled)
+            support = (lin.min(axis=0), lin.max(axis=0))
         has_val = validation is not None and len(validation) > 0
         stopping_rows, shrink_rows = validation, validation
         if has_val and self.early_stopping and self._shrinks:
@@ -535,6 +537,7 @@ class KerasForecaster(Model):
             start,
             batch_size,
             trainer,
+            support,
         )
 
     def _train_plan(self, plan: _FitPlan) -> dict[str, list[float]]:
@@ -588,7 +591,7 @@ class KerasForecaster(Model):
             if not before < after:
                 self.model_.set_weights(trained)
             self.history_["start_val_loss"] = [before]
-        self.shrinkage_ = self.linear_weight_ = None
+        self.shrinkage_ = self.linear_weight_ = self.support_ = None
         if self._shrinks and has_val:
             assert shrink_rows is not None and shrink_rows.y is not None
             x = self._scale(shrink_rows)
@@ -602,14 +605,17 @@ class KerasForecaster(Model):
                 # fitted one still load.
                 self.linear_weight_ = np.ones(raw.shape[1])
                 self.history_["linear_weight"] = [float(w) for w in self.linear_weight_]
+            anchor = self._anchor(shrink_rows, x)
             self.shrinkage_ = shrink.fit_weight(
-                raw,
-                self._anchor(shrink_rows, x),
-                shrink_rows.y,
-                output=self.task.output,
-                width=self.task.width,
+                raw, anchor, shrink_rows.y, output=self.task.output, width=self.task.width
             )
             self.history_["shrinkage"] = [float(w) for w in self.shrinkage_]
+            if plan.support is not None:
+                # a network does not extrapolate: where the linear start forecasts outside
+                # its range on the training rows, the forecast is the linear start (support_)
+                self.support_ = plan.support
+                self.history_["support_low"] = [float(v) for v in self.support_[0]]
+                self.history_["support_high"] = [float(v) for v in self.support_[1]]
         return self
 
     def outputs(self, raw: np.ndarray) -> np.ndarray:
@@ -700,7 +706,12 @@ class KerasForecaster(Model):
         weight = getattr(self, "shrinkage_", None)
         if weight is None:
             return out
-        return shrink.combine(out, self._anchor(data, x), weight)
+        anchor = self._anchor(data, x)
+        support = getattr(self, "support_", None)
+        if support is not None:
+            inside = (anchor >= support[0]) & (anchor <= support[1])
+            weight = np.where(inside, weight, 0.0)
+        return shrink.combine(out, anchor, weight)
 
 
 def _halves(validation: Batch) -> tuple[Batch, Batch]:
@@ -732,6 +743,7 @@ class _FitPlan:
     start: list[np.ndarray] | None
     batch_size: int
     trainer: Any
+    support: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def fit_together(
@@ -873,7 +885,12 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
         "har": _har_state(getattr(model, "har_", None)),
         "linear_weight": _listed(getattr(model, "linear_weight_", None)),
         "start": None if start is None else [_listed(start[0]), _listed(start[1])],
+        "support": _support_state(getattr(model, "support_", None)),
     }
+
+
+def _support_state(support: Any) -> list[list[float] | None] | None:
+    return None if support is None else [_listed(support[0]), _listed(support[1])]
 
 
 def _har_state(har: Any) -> dict[str, Any] | None:
@@ -935,6 +952,12 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
         None
         if start is None
         else (np.asarray(start[0], dtype="float64"), np.asarray(start[1], dtype="float64"))
+    )
+    support = state.get("support")  # None in models saved before 2026-12-07's guard
+    model.support_ = (
+        None
+        if support is None
+        else (np.asarray(support[0], dtype="float64"), np.asarray(support[1], dtype="float64"))
     )
     if state.get("window_shape") is not None:
         model.window_shape_ = tuple(int(d) for d in state["window_shape"])
