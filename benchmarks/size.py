@@ -108,9 +108,9 @@ def dm_family(rng: np.random.Generator, h: int, panel: bool, alt: bool, boot: in
     from fincast.tasks import get_task
 
     n_series = PANEL if panel else 1
-    # one series: at least 200 non-overlapping periods, so SPA and the MCS are computed at
-    # every horizon (significance.MIN_PERIODS); the panel's 250 dates leave them out at h 5
-    # and h 20 (its rows show "–")
+    # one series: at least 200 non-overlapping periods, so SPA is computed at every horizon
+    # and the MCS up to h 5 (significance.MIN_PERIODS, MCS_MAX_HORIZON); the panel's 250
+    # dates leave them out at h 5 and h 20 (its rows show "–")
     n = 250 if panel else max(500, 200 * h)
     y = _forward(_shocks(rng, n_series, n + h), h, n)
     noise = {m: _forward(_shocks(rng, n_series, n + h, 0.3), h, n) for m in ("naive", "a", "b")}

@@ -320,3 +320,19 @@ def test_spa_and_mcs_need_enough_non_overlapping_periods() -> None:
     assert set(short["not_computed"]) == {"spa", "mcs"}
     assert "99 non-overlapping periods (495 dates at horizon 5)" in short["not_computed"]["spa"]
     assert short["models"]["good"]["dm"]["p_value"] is not None
+
+
+def test_the_mcs_is_not_computed_beyond_horizon_5() -> None:
+    """At h 20 the MCS excluded a model of equal accuracy in 8-10 % of simulations, however
+    long the backtest (docs/guide/size.md): beyond MCS_MAX_HORIZON it is not run; SPA is."""
+    from fincast.metrics.significance import MCS_MAX_HORIZON
+
+    assert MCS_MAX_HORIZON == 5
+    five = significance(regression_table(n=1000).assign(horizon=5), "return", bootstrap_reps=50)
+    assert five["mcs"] is not None and "not_computed" not in five
+    six = significance(regression_table(n=1200).assign(horizon=6), "return", bootstrap_reps=50)
+    assert six["spa"] is not None and six["mcs"] is None
+    assert six["not_computed"] == {
+        "mcs": "horizon 6: the bootstrap MCS holds its size up to horizon 5 (at 20 it excluded "
+        "a model of equal accuracy in 8-10 % of simulations)"
+    }
