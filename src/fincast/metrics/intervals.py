@@ -208,7 +208,8 @@ def interval_metrics(
             "cc_pvalue": float(stats.chi2.sf(cc, 2)) if math.isfinite(cc) else None,
         }
         form = (
-            f"clustered by date: {uc['clusters']} dates (beta-binomial Kupiec, "
+            f"clustered by date: {uc['clusters']} dates (beta-binomial Kupiec"
+            f"{_kupiec_method(uc)}, "
             "independence score test with date-clustered variance)"
         )
 
@@ -226,3 +227,9 @@ def interval_metrics(
         "independence_pvalue": plain(tests.get("ind_pvalue")),
         "cc_pvalue": plain(tests.get("cc_pvalue")),
     } | ({"tests": form} if form else {})
+
+
+def _kupiec_method(test: dict[str, Any]) -> str:
+    """How the clustered Kupiec p-value was found, for the line of assumptions."""
+    method = test.get("pvalue_method")
+    return "" if method in (None, "LR, chi2(1)") else f", p by {method}"
