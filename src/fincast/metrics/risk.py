@@ -253,7 +253,8 @@ def independence_clustered(
     one series, the score ``S = sum d_i,t-1 d_i,t`` has, under independence over time and
     any dependence across series, variance ``sum_t D_t^2`` with ``D_t`` the sum of a date's
     products (clustered by the later row's date), so ``z = S / sqrt(sum_t D_t^2)`` is
-    standard normal (two-sided, as Christoffersen's test). Rows of one series must be
+    standard normal (two-sided, as Christoffersen's test), referred to Student t with one
+    degree of freedom fewer than the dates of pairs. Rows of one series must be
     consecutive and in time order, one cluster per date.
 
     Returns
@@ -294,7 +295,11 @@ def independence_clustered(
     rates = np.bincount(by_date, weights=hits) / np.bincount(by_date)
     bias = len(prod) * float(np.var(rates, ddof=1)) / len(rates) if len(rates) > 1 else 0.0
     z = float((prod.sum() + bias) / np.sqrt(var))
-    return out | {"statistic": z, "lr": z * z, "pvalue": float(2.0 * stats.norm.sf(abs(z)))}
+    # Student t with (dates of pairs - 1) degrees of freedom, as for any statistic whose
+    # variance is a sum over clusters (Cameron & Miller 2015): with the normal reference the
+    # size table's panels of 100 periods rejected in 7.2 % at h 20 (1,000 simulations)
+    p = float(2.0 * stats.t.sf(abs(z), df=max(len(per_date) - 1, 1)))
+    return out | {"statistic": z, "lr": z * z, "pvalue": p}
 
 
 def christoffersen(
