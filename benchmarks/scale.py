@@ -240,6 +240,7 @@ def main() -> int:
         "runs": runs,
     }
     path = opts.json or ROOT / "benchmarks" / "results" / f"scale-{result['date']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
     return 0
