@@ -181,7 +181,12 @@ def interval_metrics(
     >>> m["coverage"], m["misses"]
     (0.75, 1)
     """
-    from .risk import christoffersen, independence_clustered, kupiec_clustered
+    from .risk import (
+        christoffersen,
+        independence_clustered,
+        kupiec_clustered,
+        kupiec_clustered_label,
+    )
 
     level = _check_level(level)
     yy, ll, hh, keep = _bounded(y, lo, hi)
@@ -208,8 +213,7 @@ def interval_metrics(
             "cc_pvalue": float(stats.chi2.sf(cc, 2)) if math.isfinite(cc) else None,
         }
         form = (
-            f"clustered by date: {uc['clusters']} dates (beta-binomial Kupiec"
-            f"{_kupiec_method(uc)}, "
+            f"clustered by date: {uc['clusters']} dates ({kupiec_clustered_label(uc)}, "
             "independence score test with date-clustered variance)"
         )
 
@@ -227,9 +231,3 @@ def interval_metrics(
         "independence_pvalue": plain(tests.get("ind_pvalue")),
         "cc_pvalue": plain(tests.get("cc_pvalue")),
     } | ({"tests": form} if form else {})
-
-
-def _kupiec_method(test: dict[str, Any]) -> str:
-    """How the clustered Kupiec p-value was found, for the line of assumptions."""
-    method = test.get("pvalue_method")
-    return "" if method in (None, "LR, chi2(1)") else f", p by {method}"

@@ -198,8 +198,8 @@ def risk_metrics(
             }
             if cl is not None:
                 entry["tests"] = (
-                    f"clustered by date: {pof['clusters']} dates (beta-binomial Kupiec"
-                    f"{_kupiec_method(pof)}, "
+                    f"clustered by date: {pof['clusters']} dates "
+                    f"({risk.kupiec_clustered_label(pof)}, "
                     f"Z2 with a common factor)"
                 )
         entry["var_pinball"] = float(np.mean(pinball(y[keep], -v[keep], alpha)))
@@ -233,9 +233,3 @@ def risk_metrics(
         "hit_rate_error": float(np.mean(gaps)) if gaps else None,
         "levels": levels,
     }
-
-
-def _kupiec_method(test: dict[str, Any]) -> str:
-    """How the clustered Kupiec p-value was found, for the line of assumptions."""
-    method = test.get("pvalue_method")
-    return "" if method in (None, "LR, chi2(1)") else f", p by {method}"
