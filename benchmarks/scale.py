@@ -24,7 +24,7 @@ Usage::
 
     python benchmarks/scale.py                         # ridge, 1M and 2M rows
     python benchmarks/scale.py --rows 1e6,2e6,5e6,1e7  # larger panels
-    python benchmarks/scale.py --mlp                   # also mlp
+    python benchmarks/scale.py --models ridge,lightgbm,mlp   # each model in its own run
     python benchmarks/scale.py --rows 2e5 --json out.json
 
 Measured, not asserted by the test suite. Results go to
@@ -177,7 +177,12 @@ def baseline_child() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1e6,2e6", help="panel sizes, comma-separated")
-    parser.add_argument("--mlp", action="store_true", help="also time --models mlp")
+    parser.add_argument(
+        "--models",
+        default="ridge",
+        help="models to time, comma-separated, each in its own run (e.g. ridge,lightgbm,mlp)",
+    )
+    parser.add_argument("--mlp", action="store_true", help="also time mlp (as --models ridge,mlp)")
     parser.add_argument("--json", type=Path, help="where to write the results")
     parser.add_argument("--keep", type=Path, help="keep the run directories under this folder")
     parser.add_argument(
@@ -193,7 +198,9 @@ def main() -> int:
         return 0
 
     sizes = [int(float(r)) for r in opts.rows.split(",")]
-    models = ["ridge", *(["mlp"] if opts.mlp else [])]
+    models = [m for m in opts.models.split(",") if m]
+    if opts.mlp and "mlp" not in models:
+        models.append("mlp")
     _, _, fixed_mb = _measure(["--baseline-child"])
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
