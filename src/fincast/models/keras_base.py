@@ -127,11 +127,14 @@ class KerasForecaster(Model):
         on); reported as ``shrinkage_``.
     shrink_to
         What shrinkage pulls toward (regression tasks without quantile outputs): ``naive``,
-        or ``linear``: the skip path's starting point (the ridge fit on the whole training
-        window, unshrunk), so the network's weight, fitted as ``shrink`` fits it, measures
-        only what it adds to the linear model, and where it adds nothing significant the
-        forecast is the linear model. Default: ``linear`` for ``volatility``, ``naive``
-        otherwise (measured, ``docs/guide/rivals.md``).
+        or ``linear``: the skip path's starting point (the ridge fit on the training rows,
+        unshrunk), so the network's weight, fitted as ``shrink`` fits it, measures only
+        what it adds to the linear model. The forecast is that same regression refitted
+        on the whole training window (training rows and validation tail, its log-HAR
+        input too) plus the network's weighted difference from its start: where the
+        network adds nothing significant, it is the linear model fitted as the baselines
+        are. Default: ``linear`` for ``volatility``, ``naive`` otherwise (measured,
+        ``docs/guide/rivals.md``).
     har_input
         ``volatility`` only: append the log-HAR forecast
         (:class:`~fincast.models.har.LogHARBaseline`, pooled over a panel's series and
