@@ -11,6 +11,14 @@ its own Keras model, JAX programs shared read-only. Two things are process-wide:
   quick, so it runs under :data:`BUILD_LOCK` and training, the slow part, runs in parallel;
 - ``warnings.catch_warnings``, which swaps the process's warning filters: two threads
   entering and leaving it interleaved leave the wrong filters behind.
+
+And one thing every executor must set alike: the BLAS threads. OpenBLAS splits a matrix
+product's sums over its threads, so ``X.T @ X`` of a large fold changes in its last bits
+with the thread count, and with it ridge's forecasts. A Ray worker runs with one thread
+(Ray sets ``OMP_NUM_THREADS=1``), a local process with one per core: on a 200,000-row
+panel their ``predictions.csv`` differed. Every executor runs its units under
+:func:`one_blas_thread`, so the bytes do not depend on the executor or on the machine's
+cores.
 """
 
 from __future__ import annotations
@@ -20,11 +28,31 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["BUILD_LOCK", "Cancelled", "check_cancelled", "quiet_warnings", "unit_scope"]
+__all__ = [
+    "BUILD_LOCK",
+    "Cancelled",
+    "check_cancelled",
+    "one_blas_thread",
+    "quiet_warnings",
+    "unit_scope",
+]
 
 #: Held while a Keras model is seeded, built and given its compiled trainer.
 BUILD_LOCK = threading.RLock()
 _WARNINGS_LOCK = threading.RLock()
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Limit BLAS to one thread in this process (``threadpoolctl``), then restore it.
+
+    Process-wide: enter it from the thread that starts the units, not from each unit's
+    thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @contextmanager

@@ -93,6 +93,39 @@ def test_local_processes_give_the_same_bytes_and_report_progress(tmp_path, ohlcv
     )
 
 
+def _blas_threads(context, unit):
+    """The BLAS threads a unit runs with (module level: local processes pickle it)."""
+    from threadpoolctl import threadpool_info
+
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def _units_blas_threads(executor):
+    seen = []
+    with executor:
+        executor.run(_blas_threads, None, [0, 1, 2], seen.append)
+    return seen
+
+
+def test_units_run_on_one_blas_thread_and_the_caller_keeps_its_own():
+    """OpenBLAS splits a product's sums over its threads, so ridge's forecasts changed in
+    their last digits between a Ray worker (one thread) and this process (one per core):
+    on a 200,000-row panel ``predictions.csv`` differed. Every executor runs units on one."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert _blas_threads(None, None) == 2
+        assert _units_blas_threads(SequentialExecutor()) == [1, 1, 1]
+        assert _units_blas_threads(ThreadExecutor(2)) == [1, 1, 1]
+        assert _blas_threads(None, None) == 2  # restored for the caller
+
+
+@pytest.mark.slow
+def test_local_processes_run_units_on_one_blas_thread(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")  # the children would start with two
+    assert _units_blas_threads(LocalExecutor(2)) == [1, 1, 1]
+
+
 def test_thread_executor_hands_results_to_the_calling_thread():
     caller = threading.get_ident()
     ran, handed = set(), []
@@ -220,3 +253,11 @@ def test_ray_local_cluster_gives_the_same_bytes_as_local(tmp_path, ohlcv_csv, ra
     assert not ray_cluster.is_initialized()  # the cluster it started is shut down
     assert run_bytes(local) == run_bytes(on_ray)
     assert seen == ["done"] * 9
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # Ray forks then execs
+def test_ray_units_run_on_one_blas_thread(ray_cluster):
+    from fincast.backtest.executors import RayExecutor
+
+    assert _units_blas_threads(RayExecutor(workers=2)) == [1, 1, 1]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
-from .._threads import unit_scope
+from .._threads import one_blas_thread, unit_scope
 from ..errors import ConfigError, RunError
 
 __all__ = [
@@ -153,8 +153,9 @@ class SequentialExecutor(_Base):
 
     def run(self, fn: UnitFn, context: Any, units: Sequence[Any], on_result: ResultFn) -> None:
         """Call ``on_result(fn(context, unit))`` for each unit in order."""
-        for unit in units:
-            on_result(fn(context, unit))
+        with one_blas_thread():
+            for unit in units:
+                on_result(fn(context, unit))
 
 
 class ThreadExecutor(_Base):
@@ -187,8 +188,9 @@ class ThreadExecutor(_Base):
 
         pool = ThreadPoolExecutor(max_workers=min(self.threads, len(units)))
         try:
-            # submitted in the order given (the engine gives the largest folds first)
-            _deliver({pool.submit(call, u) for u in units}, on_result)
+            with one_blas_thread():  # process-wide: entered here, not in each thread
+                # submitted in the order given (the engine gives the largest folds first)
+                _deliver({pool.submit(call, u) for u in units}, on_result)
         except BaseException:  # Ctrl-C or an error: running units stop at their next chunk
             cancel.set()
             raise
@@ -218,8 +220,11 @@ _WORKER_CONTEXT: dict[str, Any] = {}
 
 
 def _init_worker(context: Any) -> None:
+    from threadpoolctl import threadpool_limits
+
     from .. import _backend  # noqa: F401  (KERAS_BACKEND before any Keras import)
 
+    threadpool_limits(limits=1, user_api="blas")  # this process runs units only
     _WORKER_CONTEXT["context"] = context
 
 
@@ -278,7 +283,8 @@ def _import_ray() -> Any:
 def _call_on_ray(fn: UnitFn, context: Any, unit: Any) -> Any:
     from .. import _backend  # noqa: F401  (KERAS_BACKEND before any Keras import)
 
-    return fn(context, unit)
+    with one_blas_thread():  # as every executor (Ray's workers set OMP_NUM_THREADS=1 too)
+        return fn(context, unit)
 
 
 class RayExecutor(_Base):
