@@ -233,3 +233,71 @@ def test_a_wrong_naive_join_would_fail() -> None:
     )
     assert not np.array_equal(first["y_naive"].to_numpy(), want["y_naive"].to_numpy())
     pd.testing.assert_frame_equal(_with_naive(preds), want, check_exact=True)
+
+
+def ref_mode_returns(predictions, task, modes, cost_bps, h, threshold=0.5):
+    def sampled_rows(predictions, h):
+        rows = predictions[(predictions["horizon"] == h) & predictions["fwd_return"].notna()]
+        keys = rows[["id", "date"]].drop_duplicates().sort_values(["id", "date"], kind="stable")
+        keys = keys[keys.groupby("id", sort=False).cumcount().to_numpy() % h == 0]
+        return rows.merge(keys, on=["id", "date"], how="inner")
+
+    def period_returns(rows, cost_bps):
+        previous = rows.groupby(["model", "id"], sort=False)["position"].shift(1).fillna(0.0)
+        rows["turnover"] = (rows["position"] - previous).abs()
+        rows["exposure"] = rows["position"].abs()
+        rows["gross_return"] = rows["position"] * np.expm1(rows["fwd_return"].astype("float64"))
+        rows["net_return"] = rows["gross_return"] - cost_bps / 1e4 * rows["turnover"]
+        out = rows.groupby(["model", "date"], sort=True, observed=True).agg(
+            position=("position", "mean"),
+            exposure=("exposure", "mean"),
+            turnover=("turnover", "mean"),
+            gross_return=("gross_return", "mean"),
+            net_return=("net_return", "mean"),
+            n_series=("id", "size"),
+        )
+        out = out.reset_index()
+        out["model"] = out["model"].astype(str)
+        return out
+
+    frame = predictions.copy(deep=False)
+    for m in modes:
+        frame[f"position_{m}"] = finance.positions(frame, task, mode=m, threshold=threshold)
+    held = [f"position_{m}" for m in modes]
+    rows = sampled_rows(frame, h)[["model", "id", "date", *held, "fwd_return"]]
+    hold = rows.drop_duplicates(["id", "date"]).assign(
+        model=finance.BUY_AND_HOLD, **dict.fromkeys(held, 1.0)
+    )
+    order = [*finance._model_order(predictions), finance.BUY_AND_HOLD]
+    rows = pd.concat([rows, hold], ignore_index=True)
+    rows["model"] = pd.Categorical(rows["model"].astype(str), categories=order)
+    rows = rows.sort_values(["model", "id", "date"], kind="stable")
+    out = {}
+    for m in modes:
+        one = rows[["model", "id", "date", "fwd_return"]].assign(position=rows[f"position_{m}"])
+        out[m] = period_returns(one, cost_bps)
+    return out
+
+
+def _same_strategy_returns(preds: pd.DataFrame, task: str = "return") -> None:
+    for h in sorted(preds["horizon"].unique()):
+        got = finance._mode_returns(preds, task, finance._MODES, 4.0, int(h), 0.5)
+        want = ref_mode_returns(preds, task, finance._MODES, 4.0, int(h))
+        for mode in finance._MODES:
+            pd.testing.assert_frame_equal(got[mode], want[mode], check_exact=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(preds=panels())
+def test_strategy_returns_of_random_panels_are_the_reference(preds) -> None:
+    _same_strategy_returns(preds)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_strategy_returns_of_ragged_panels_are_the_reference(seed: int) -> None:
+    preds = table(seed, horizons=(1, 5))
+    _same_strategy_returns(preds)
+    copy = preds[preds["model"] == "m"].assign(y_pred=lambda f: -f["y_pred"])
+    _same_strategy_returns(pd.concat([preds, copy], ignore_index=True))  # seed copies
+    direction = preds.assign(prob=1 / (1 + np.exp(-100 * preds["y_pred"].fillna(0.0))))
+    _same_strategy_returns(direction, "direction")
