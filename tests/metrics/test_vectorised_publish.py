@@ -20,13 +20,14 @@ from fincast.metrics.portfolio import (
     EQUAL_WEIGHT,
     _scored_rows,
     _weights,
+    ic_decay,
     parse_portfolio,
     portfolio_returns,
 )
 from fincast.metrics.summary import _KEYS, _NAIVE, _with_naive
 from fincast.tasks import get_task
 
-from .test_vectorised_evaluation import ref_leg_returns, ref_weights, table
+from .test_vectorised_evaluation import ref_ic_decay, ref_leg_returns, ref_weights, table
 
 # --- the reference implementation (fincast before these changes) -------------------------
 
@@ -301,3 +302,35 @@ def test_strategy_returns_of_ragged_panels_are_the_reference(seed: int) -> None:
     _same_strategy_returns(pd.concat([preds, copy], ignore_index=True))  # seed copies
     direction = preds.assign(prob=1 / (1 + np.exp(-100 * preds["y_pred"].fillna(0.0))))
     _same_strategy_returns(direction, "direction")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    groups=st.integers(1, 12),
+    decimals=st.sampled_from([0, 1, 6]),
+)
+def test_rank_correlation_by_counting_is_the_pandas_one(seed, n, groups, decimals) -> None:
+    """The exact (bincount) rank correlation gives pandas' grouped means and sums' bits."""
+    rng = np.random.default_rng(seed)
+    codes = np.sort(rng.integers(0, groups, n)) * 3  # group numbers with gaps
+    x, y = np.round(rng.normal(size=(2, n)), decimals)
+    x[rng.random(n) < 0.1] = -0.0
+    _, fast, size = finance._corr_by_codes(codes, x, y)
+    # float codes take the pandas path
+    groups_, slow, size_ = finance._corr_by_codes(codes.astype("float64"), x, y)
+    np.testing.assert_array_equal(size, size_)
+    np.testing.assert_array_equal(fast["rank_ic"], slow["rank_ic"])
+    np.testing.assert_array_equal(fast["ic"], slow["ic"])
+    assert np.array_equal(np.unique(codes), groups_)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(preds=panels(), max_lag=st.integers(0, 4))
+def test_ic_decay_of_random_panels_is_the_reference(preds, max_lag) -> None:
+    """Whole-group ranks reused across lags: the reference's figures, partial groups too."""
+    for h in sorted(preds["horizon"].unique()):
+        got = ic_decay(preds, "return", max_lag=max_lag, horizon=int(h))
+        want = ref_ic_decay(preds, "return", max_lag=max_lag, horizon=int(h))
+        pd.testing.assert_frame_equal(got, want, check_exact=True)

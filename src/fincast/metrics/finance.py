@@ -619,24 +619,41 @@ def _corr_by_codes(
     rank: bool = True,
     places: tuple[np.ndarray, np.ndarray] | None = None,
     x_order: np.ndarray | None = None,
+    ranks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
     Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` (without ``ic``
-    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group. Means and sums are pandas' grouped
-    reductions over one integer key, in row order (the same compensated sums as grouping by
-    the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
-    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x).
+    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group.
+    Means and sums are pandas' grouped reductions over one integer key, in row order (the
+    same compensated sums as grouping by the key columns themselves); those of the ranks
+    are exact (:func:`_rank_corr`), so counted with ``np.bincount``. ``places`` are :func:`_sort_places` keys of x and y
+    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x); ``ranks``, when
+    given, are the ranks of x and y within the groups already.
     """
+    codes = np.asarray(codes)
+    dense = codes.min(initial=0) >= 0 and codes.dtype.kind in "iu"
+    if dense:  # group numbers: count them instead of grouping
+        counts = np.bincount(codes)
+        groups = np.flatnonzero(counts)
+        size = counts[groups]
+        at = (np.cumsum(counts > 0) - 1)[codes]
+    else:
+        by_code = pd.Series(codes).groupby(codes, sort=True).size()
+        groups, size = by_code.index.to_numpy(), by_code.to_numpy()
     key = pd.Index(codes, name="_g")
-    size = pd.Series(codes).groupby(codes, sort=True).size()
-    groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
     px, py = places if places is not None else (None, None)
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {"ic": (x, y)} if pearson else {}
-    if rank:
+    if rank and ranks is not None:
+        pairs["rank_ic"] = ranks
+    elif rank:
         pairs["rank_ic"] = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
     for name, (a, b) in pairs.items():
+        exact = dense and size.max(initial=0) <= _EXACT_RANK_ROWS
+        if name == "rank_ic" and exact and not (np.isnan(a).any() or np.isnan(b).any()):
+            result[name] = _rank_corr(at, size, a, b)
+            continue
         d = pd.DataFrame({"a": a, "b": b}, index=key)
         g = d.groupby(level=0, sort=True)
         means = g.transform("mean")
@@ -651,7 +668,34 @@ def _corr_by_codes(
             corr = sums["sxy"].to_numpy() / np.sqrt(sums["sxx"].to_numpy() * sums["syy"].to_numpy())
         corr = np.where((spread > 0) & (spread_y > 0), corr, np.nan)
         result[name] = np.clip(corr, -1.0, 1.0)
-    return groups, result, size.to_numpy()
+    return groups, result, size
+
+
+_EXACT_RANK_ROWS = 100_000
+"""Largest group whose rank sums :func:`_rank_corr` adds exactly (n^3 / 12 in quarters is
+well below 2^53)."""
+
+
+def _rank_corr(at: np.ndarray, size: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the ranks ``a`` and ``b`` within each group (``at``: each row's
+    group, numbered 0, 1, …; ``size``: the rows of each), without NaN.
+
+    Average ranks within a group of n sum to n (n + 1) / 2, so their mean is an integer or a
+    half, their deviations halves and the products quarters: every sum here is exact, in
+    any order, and so the same bits as pandas' grouped means and sums. A group's ranks are
+    all equal exactly when the sum of squared deviations is 0 (the spread test).
+    """
+    n = len(size)
+    ma = np.bincount(at, weights=a, minlength=n) / size
+    mb = np.bincount(at, weights=b, minlength=n) / size
+    da, db = a - ma[at], b - mb[at]
+    sxy = np.bincount(at, weights=da * db, minlength=n)
+    sxx = np.bincount(at, weights=da * da, minlength=n)
+    syy = np.bincount(at, weights=db * db, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = sxy / np.sqrt(sxx * syy)
+    corr = np.where((sxx > 0) & (syy > 0), corr, np.nan)
+    return np.clip(corr, -1.0, 1.0)
 
 
 def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) -> pd.DataFrame:

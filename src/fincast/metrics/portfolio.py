@@ -501,6 +501,58 @@ def _dm(model: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     return out
 
 
+class _LaggedRanks:
+    """Ranks of :func:`ic_decay`'s forecasts and later returns within each (model, date).
+
+    The ranks of a group's forecasts, and of the returns of its series ``lag`` dates later,
+    depend only on the values ranked: when a lag keeps every row of the group and the
+    later date's returns of every series, they are the ranks of the whole group and of the
+    whole later date, computed once here.
+    """
+
+    def __init__(
+        self,
+        groups: np.ndarray,
+        signal: np.ndarray,
+        signal_places: np.ndarray,
+        by_signal: np.ndarray,
+        pos: np.ndarray,
+        known: np.ndarray,
+        realised: np.ndarray,
+        realised_places: np.ndarray,
+        width: int,
+    ) -> None:
+        self.groups, self.signal, self.signal_places = groups, signal, signal_places
+        self.realised, self.realised_places = realised, realised_places
+        n_groups = int(groups.max(initial=-1)) + 1
+        self.rows = np.bincount(groups, minlength=n_groups)  # rows of each group
+        self.date = np.zeros(n_groups, dtype="int64")
+        self.date[groups] = pos  # each group's date
+        known_date = known % width
+        self.returns = np.bincount(known_date, minlength=width)  # returns of each date
+        self.signal_rank = finance._grouped_rank(groups, signal, order=by_signal)
+        self.realised_rank = finance._grouped_rank(known_date, realised, realised_places)
+
+    def ranks(self, lag: int, hit: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks of the forecasts (rows ``hit``) and of their returns ``lag`` dates later
+        (``realised[at[hit]]``) within each group."""
+        groups, later = self.groups[hit], at[hit]
+        kept = np.bincount(groups, minlength=len(self.rows))
+        target = np.minimum(self.date + lag, len(self.returns) - 1)
+        whole = (kept == self.rows) & (kept == self.returns[target])
+        x, y = self.signal_rank[hit], self.realised_rank[later]
+        again = np.flatnonzero(~whole[groups])
+        if len(again):
+            codes = groups[again]
+            x[again] = finance._grouped_rank(
+                codes, self.signal[hit][again], self.signal_places[hit][again]
+            )
+            y[again] = finance._grouped_rank(
+                codes, self.realised[later[again]], self.realised_places[later[again]]
+            )
+        return x, y
+
+
 def ic_decay(
     predictions: pd.DataFrame, task: str, *, max_lag: int = 10, horizon: int | None = None
 ) -> pd.DataFrame:
@@ -550,20 +602,24 @@ def ic_decay(
     keys, groups, signal = keys[rows], groups[rows], signal[rows]
     signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
     by_signal = np.argsort(groups * (len(signal) + 1) + signal_places)  # (group, signal), once
+    # Each lag's ranks are those of the whole group (the forecasts of a (model, date), the
+    # returns of the date L later) wherever the lag keeps the whole of both, as it does for
+    # most dates of a panel; only the other groups are ranked again.
+    lagged = _LaggedRanks(
+        groups, signal, signal_places, by_signal, pos[rows], known, realised, realised_places, width
+    )
     out = []
     for lag in range(max_lag + 1 if len(keys) else 0):
         at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
         hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
         if not hit.any():
             continue
-        sub = by_signal[hit[by_signal]]  # the lag's rows, still sorted by (group, signal)
         present, corr, n = finance._corr_by_codes(
             groups[hit],
             signal[hit],
             realised[at[hit]],
             pearson=False,
-            places=(signal_places[hit], realised_places[at[hit]]),
-            x_order=(np.cumsum(hit) - 1)[sub],
+            ranks=lagged.ranks(lag, hit, at),
         )
         per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
