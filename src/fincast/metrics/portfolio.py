@@ -501,6 +501,71 @@ def _dm(model: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _DecayRows:
+    """:func:`ic_decay`'s rows, one per (model, id, date), as codes: ``model`` into the
+    sorted ``models``, ``id`` into the sorted ``ids``, ``date`` into the sorted dates."""
+
+    model: np.ndarray
+    id: np.ndarray
+    date: np.ndarray
+    signal: np.ndarray
+    fwd: np.ndarray
+    models: np.ndarray
+    ids: np.ndarray
+    n_dates: int
+
+
+def _decay_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> _DecayRows:
+    """The IC rows of the horizon; several rows of one (model, id, date) (training seeds)
+    averaged by pandas' grouped mean over one integer key numbered as the key columns'
+    groups are (first appearance), in row order: the same sums."""
+    frame = finance._ic_rows(predictions, task, horizon)
+    model, models = pd.factorize(frame["model"], sort=True, use_na_sentinel=False)
+    ids, id_names = _str_codes(frame["id"])
+    date, dates = pd.factorize(pd.to_datetime(frame["date"]).to_numpy(), sort=True)
+    signal = frame["signal"].to_numpy(dtype="float64")
+    fwd = frame["fwd_return"].to_numpy(dtype="float64")
+    n_ids, n_dates = len(id_names), len(dates)
+    key = (model.astype("int64") * n_ids + ids) * n_dates + date
+    if pd.Series(key).duplicated().any():
+        means = pd.DataFrame({"signal": signal, "fwd": fwd}).groupby(key, sort=False).mean()
+        key = means.index.to_numpy(dtype="int64")
+        signal, fwd = means["signal"].to_numpy(), means["fwd"].to_numpy()
+        model, ids, date = key // n_dates // n_ids, key // n_dates % n_ids, key % n_dates
+    return _DecayRows(
+        model.astype("int64"),
+        ids.astype("int64"),
+        date.astype("int64"),
+        signal,
+        fwd,
+        np.asarray(models, dtype=object),
+        id_names,
+        n_dates,
+    )
+
+
+class _Lookup:
+    """Where each of some integer keys is in the sorted distinct ``known`` keys (all in
+    ``[0, size)``): a table of every key when it is not much larger than the keys, else a
+    binary search."""
+
+    def __init__(self, known: np.ndarray, size: int) -> None:
+        self.known = known
+        self.table: np.ndarray | None = None
+        if size <= 8 * len(known) + 1_000_000:
+            self.table = np.full(size, -1, dtype="int64")
+            self.table[known] = np.arange(len(known))
+
+    def __call__(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's place in ``known`` (any valid place where absent) and whether found."""
+        if self.table is not None:
+            at = self.table[keys]
+            return np.maximum(at, 0), at >= 0
+        at = np.minimum(np.searchsorted(self.known, keys), len(self.known) - 1)
+        return at, self.known[at] == keys
+
+
 class _LaggedRanks:
     """Ranks of :func:`ic_decay`'s forecasts and later returns within each (model, date).
 
@@ -571,21 +636,18 @@ def ic_decay(
         series, dates with at least two series) and ``n`` (those dates); models whose
         forecast ranks nothing are left out.
     """
-    frame = finance._ic_rows(predictions, task, horizon)
-    frame = frame.assign(date=pd.to_datetime(frame["date"]), id=frame["id"].astype(str))
-    frame = frame.groupby(["model", "id", "date"], as_index=False, sort=False)[
-        ["signal", "fwd_return"]
-    ].mean()
-    calendar = np.sort(frame["date"].unique())
-    pos = np.searchsorted(calendar, frame["date"].to_numpy()).astype("int64")
-    id_codes = pd.factorize(frame["id"], sort=True)[0]  # a hash, not a sort of objects
-    width = len(calendar) + max_lag + 1
-    keys = id_codes.astype("int64") * width + pos  # one integer per (id, date)
-    first = np.unique(keys, return_index=True)[1]  # the first row of each (id, date)
-    known, realised = keys[first], frame["fwd_return"].to_numpy(dtype="float64")[first]
-    groups = finance._group_codes(frame, ["model", "date"])
-    group_model = frame["model"].to_numpy()[np.unique(groups, return_index=True)[1]]
-    signal = frame["signal"].to_numpy(dtype="float64")
+    d = _decay_rows(predictions, task, horizon)
+    width = d.n_dates + max_lag + 1
+    keys = d.id * width + d.date  # one integer per (id, date)
+    first = np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())  # each one's first row
+    known = keys[first]
+    order = np.argsort(known)
+    first, known = first[order], known[order]
+    realised = d.fwd[first]
+    models_dates, groups = _present(d.model * d.n_dates + d.date)  # numbered in sorted order
+    group_model = d.models[models_dates // d.n_dates]
+    signal = d.signal
+    pos = d.date
     # A (model, date) whose forecasts are all equal ranks nothing at any lag (its rank IC is
     # NaN and left out), so its rows are dropped before the lags: the same figures, less work
     # (the naive model of a return panel). Each lag then ranks subsets of the same two arrays,
@@ -609,9 +671,9 @@ def ic_decay(
         groups, signal, signal_places, by_signal, pos[rows], known, realised, realised_places, width
     )
     out = []
+    find = _Lookup(known, len(d.ids) * width)
     for lag in range(max_lag + 1 if len(keys) else 0):
-        at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
-        hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
+        at, hit = find(keys + lag)  # hit: the series has a return starting `lag` dates later
         if not hit.any():
             continue
         present, corr, n = finance._corr_by_codes(
