@@ -641,8 +641,8 @@ def ic_decay(
     keys = d.id * width + d.date  # one integer per (id, date)
     first = np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())  # each one's first row
     known = keys[first]
-    order = np.argsort(known)
-    first, known = first[order], known[order]
+    by_key = np.argsort(known)
+    first, known = first[by_key], known[by_key]
     realised = d.fwd[first]
     models_dates, groups = _present(d.model * d.n_dates + d.date)  # numbered in sorted order
     group_model = d.models[models_dates // d.n_dates]
