@@ -174,12 +174,26 @@ def positions(
     return pd.Series(signal + 0.0, index=predictions.index, name="position")
 
 
-def _sampled_rows(predictions: pd.DataFrame, h: int) -> pd.DataFrame:
-    """Rows of horizon h on every h-th date of each series (non-overlapping periods)."""
-    rows = predictions[(predictions["horizon"] == h) & predictions["fwd_return"].notna()]
-    keys = rows[["id", "date"]].drop_duplicates().sort_values(["id", "date"], kind="stable")
-    keys = keys[keys.groupby("id", sort=False).cumcount().to_numpy() % h == 0]
-    return rows.merge(keys, on=["id", "date"], how="inner")
+def _sampled(
+    predictions: pd.DataFrame, h: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
+    """The rows of horizon h on every h-th date of each series (non-overlapping periods)
+    as row numbers (in table order), with the id and date codes
+    of all rows (numbered in sorted order of the ids and of the dates) and the dates.
+
+    A series' dates are its distinct dates with a horizon-h row and a realised return;
+    every h-th of them from its first is kept.
+    """
+    ok = (predictions["horizon"] == h) & predictions["fwd_return"].notna()
+    rows = np.flatnonzero(ok.to_numpy(dtype=bool))
+    id_code = pd.factorize(predictions["id"], sort=True, use_na_sentinel=False)[0]
+    date_code, dates = pd.factorize(predictions["date"], sort=True, use_na_sentinel=False)
+    key = id_code[rows].astype("int64") * (len(dates) + 1) + date_code[rows]
+    distinct, at = np.unique(key, return_inverse=True)  # sorted by (id, date)
+    series = distinct // (len(dates) + 1)
+    start = np.flatnonzero(np.r_[True, series[1:] != series[:-1]]) if len(distinct) else series
+    place = np.arange(len(distinct)) - np.repeat(start, np.diff(np.r_[start, len(distinct)]))
+    return rows[(place % h == 0)[at]], id_code, date_code, dates
 
 
 def strategy_returns(
@@ -249,45 +263,67 @@ def _mode_returns(
     h: int,
     threshold: float,
 ) -> dict[Mode, pd.DataFrame]:
-    """:func:`strategy_returns` of each mode; the rows are sampled and sorted once."""
+    """:func:`strategy_returns` of each mode; the rows are sampled and sorted once.
+
+    The rows are sorted by (model in table order, id, date), stable, and each (model,
+    date)'s figures are pandas' grouped means over one integer key numbered in that order,
+    in that row order: the same sums as grouping the sorted rows by their columns.
+    """
     if not cost_bps >= 0:
         raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
-    frame = predictions.copy(deep=False)  # copy-on-write: the new columns only, not the panel
-    for m in modes:
-        frame[f"position_{m}"] = positions(frame, task, mode=m, threshold=threshold)
-    held = [f"position_{m}" for m in modes]
-    rows = _sampled_rows(frame, h)[["model", "id", "date", *held, "fwd_return"]]
-    hold = rows.drop_duplicates(["id", "date"]).assign(
-        model=BUY_AND_HOLD, **dict.fromkeys(held, 1.0)
-    )
+    rows, id_code, date_code, calendar = _sampled(predictions, h)
+    width = len(calendar) + 1
+    key = id_code[rows].astype("int64") * width + date_code[rows]
+    hold = rows[~pd.Series(key).duplicated().to_numpy()]  # each (id, date)'s first row
     order = [*_model_order(predictions), BUY_AND_HOLD]
-    rows = pd.concat([rows, hold], ignore_index=True)
-    rows["model"] = pd.Categorical(rows["model"].astype(str), categories=order)
-    rows = rows.sort_values(["model", "id", "date"], kind="stable")
+    codes, names = pd.factorize(predictions["model"], use_na_sentinel=False)
+    model_code = pd.Index(order).get_indexer([str(n) for n in names])[codes]
+    both = np.r_[rows, hold]
+    model = np.r_[model_code[rows], np.full(len(hold), len(order) - 1)]
+    ids, dates = id_code[both], date_code[both]
+    sort = np.lexsort((dates, ids, model))  # stable
+    both, model, ids, dates = both[sort], model[sort], ids[sort], dates[sort]
+    held = np.r_[np.zeros(len(rows), dtype=bool), np.ones(len(hold), dtype=bool)][sort]
+    first = np.r_[True, (model[1:] != model[:-1]) | (ids[1:] != ids[:-1])] if len(both) else held
+    fwd = predictions["fwd_return"].to_numpy(dtype="float64")[both]
+    group = model.astype("int64") * width + dates
     out: dict[Mode, pd.DataFrame] = {}
     for m in modes:
-        one = rows[["model", "id", "date", "fwd_return"]].assign(position=rows[f"position_{m}"])
-        out[m] = _period_returns(one, cost_bps)
+        pos = positions(predictions, task, mode=m, threshold=threshold).to_numpy()[both]
+        pos = np.where(held, 1.0, pos)
+        returns = _period_returns(pos, first, fwd, group, cost_bps)
+        key = returns.index.to_numpy(dtype="int64")
+        returns.insert(0, "date", calendar[key % width])
+        returns.insert(0, "model", np.asarray(order, dtype=object)[key // width])
+        returns = returns.reset_index(drop=True)
+        returns["model"] = returns["model"].astype(str)
+        out[m] = returns
     return out
 
 
-def _period_returns(rows: pd.DataFrame, cost_bps: float) -> pd.DataFrame:
-    """Per (model, date) returns of sorted position rows (the tail of strategy_returns)."""
-    previous = rows.groupby(["model", "id"], sort=False)["position"].shift(1).fillna(0.0)
-    rows["turnover"] = (rows["position"] - previous).abs()
-    rows["exposure"] = rows["position"].abs()
-    rows["gross_return"] = rows["position"] * np.expm1(rows["fwd_return"].astype("float64"))
-    rows["net_return"] = rows["gross_return"] - cost_bps / 1e4 * rows["turnover"]
-    out = rows.groupby(["model", "date"], sort=True, observed=True).agg(
-        position=("position", "mean"),
-        exposure=("exposure", "mean"),
-        turnover=("turnover", "mean"),
-        gross_return=("gross_return", "mean"),
-        net_return=("net_return", "mean"),
-        n_series=("id", "size"),
+def _period_returns(
+    position: np.ndarray, first: np.ndarray, fwd: np.ndarray, group: np.ndarray, cost_bps: float
+) -> pd.DataFrame:
+    """Per (model, date) returns of sorted position rows (the tail of strategy_returns),
+    indexed by ``group``: each row's (model, date) number, increasing in sorted order.
+
+    ``first`` marks the first row of each (model, id), which trades from flat.
+    """
+    previous = np.r_[0.0, position[:-1]] if len(position) else position
+    turnover = np.abs(position - np.where(first, 0.0, previous))
+    gross = position * np.expm1(fwd)
+    parts = pd.DataFrame(
+        {
+            "position": position,
+            "exposure": np.abs(position),
+            "turnover": turnover,
+            "gross_return": gross,
+            "net_return": gross - cost_bps / 1e4 * turnover,
+        }
     )
-    out = out.reset_index()
-    out["model"] = out["model"].astype(str)
+    grouped = parts.groupby(group, sort=True)
+    out = grouped.mean()
+    out["n_series"] = grouped.size()
     return out
 
 
@@ -583,24 +619,41 @@ def _corr_by_codes(
     rank: bool = True,
     places: tuple[np.ndarray, np.ndarray] | None = None,
     x_order: np.ndarray | None = None,
+    ranks: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
     """Pearson and Spearman correlation of x with y within each group of ``codes``.
 
     Returns the groups present (increasing), ``{"ic": …, "rank_ic": …}`` (without ``ic``
-    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group. Means and sums are pandas' grouped
-    reductions over one integer key, in row order (the same compensated sums as grouping by
-    the key columns themselves). ``places`` are :func:`_sort_places` keys of x and y
-    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x).
+    when not ``pearson``, without ``rank_ic`` when not ``rank``) and the rows of each group.
+    Means and sums are pandas' grouped reductions over one integer key, in row order (the
+    same compensated sums as grouping by the key columns themselves); those of the ranks
+    are exact (:func:`_rank_corr`), so counted with ``np.bincount``. ``places`` are :func:`_sort_places` keys of x and y
+    (see :func:`_grouped_rank`); ``x_order`` sorts the rows by (group, x); ``ranks``, when
+    given, are the ranks of x and y within the groups already.
     """
+    codes = np.asarray(codes)
+    dense = codes.min(initial=0) >= 0 and codes.dtype.kind in "iu"
+    if dense:  # group numbers: count them instead of grouping
+        counts = np.bincount(codes)
+        groups = np.flatnonzero(counts)
+        size = counts[groups]
+        at = (np.cumsum(counts > 0) - 1)[codes]
+    else:
+        by_code = pd.Series(codes).groupby(codes, sort=True).size()
+        groups, size = by_code.index.to_numpy(), by_code.to_numpy()
     key = pd.Index(codes, name="_g")
-    size = pd.Series(codes).groupby(codes, sort=True).size()
-    groups = size.index.to_numpy()
     result: dict[str, np.ndarray] = {}
     px, py = places if places is not None else (None, None)
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {"ic": (x, y)} if pearson else {}
-    if rank:
+    if rank and ranks is not None:
+        pairs["rank_ic"] = ranks
+    elif rank:
         pairs["rank_ic"] = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
     for name, (a, b) in pairs.items():
+        exact = dense and size.max(initial=0) <= _EXACT_RANK_ROWS
+        if name == "rank_ic" and exact and not (np.isnan(a).any() or np.isnan(b).any()):
+            result[name] = _rank_corr(at, size, a, b)
+            continue
         d = pd.DataFrame({"a": a, "b": b}, index=key)
         g = d.groupby(level=0, sort=True)
         means = g.transform("mean")
@@ -615,7 +668,34 @@ def _corr_by_codes(
             corr = sums["sxy"].to_numpy() / np.sqrt(sums["sxx"].to_numpy() * sums["syy"].to_numpy())
         corr = np.where((spread > 0) & (spread_y > 0), corr, np.nan)
         result[name] = np.clip(corr, -1.0, 1.0)
-    return groups, result, size.to_numpy()
+    return groups, result, size
+
+
+_EXACT_RANK_ROWS = 100_000
+"""Largest group whose rank sums :func:`_rank_corr` adds exactly (n^3 / 12 in quarters is
+well below 2^53)."""
+
+
+def _rank_corr(at: np.ndarray, size: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the ranks ``a`` and ``b`` within each group (``at``: each row's
+    group, numbered 0, 1, …; ``size``: the rows of each), without NaN.
+
+    Average ranks within a group of n sum to n (n + 1) / 2, so their mean is an integer or a
+    half, their deviations halves and the products quarters: every sum here is exact, in
+    any order, and so the same bits as pandas' grouped means and sums. A group's ranks are
+    all equal exactly when the sum of squared deviations is 0 (the spread test).
+    """
+    n = len(size)
+    ma = np.bincount(at, weights=a, minlength=n) / size
+    mb = np.bincount(at, weights=b, minlength=n) / size
+    da, db = a - ma[at], b - mb[at]
+    sxy = np.bincount(at, weights=da * db, minlength=n)
+    sxx = np.bincount(at, weights=da * da, minlength=n)
+    syy = np.bincount(at, weights=db * db, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = sxy / np.sqrt(sxx * syy)
+    corr = np.where((sxx > 0) & (syy > 0), corr, np.nan)
+    return np.clip(corr, -1.0, 1.0)
 
 
 def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) -> pd.DataFrame:

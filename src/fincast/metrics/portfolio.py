@@ -113,21 +113,239 @@ def parse_portfolio(spec: str | PortfolioSpec) -> PortfolioSpec:
     return PortfolioSpec(match.group(1), n, match.group(3) or "equal")  # type: ignore[arg-type]
 
 
-def _scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFrame:
-    """(model, id, date, score, ret) on the rebalancing dates of horizon h."""
+@dataclass(frozen=True)
+class _Scored:
+    """The scored rows of :func:`_scored_rows` as integer codes and float arrays.
+
+    ``model`` and ``id`` are codes into the sorted names ``models`` and ``ids`` (so
+    ordering codes orders the names as pandas orders the strings); ``date`` codes into
+    the sorted ``calendar``. Rows are unique per (model, id, date), in the order of
+    their first row in the predictions table.
+    """
+
+    model: np.ndarray
+    id: np.ndarray
+    date: np.ndarray
+    score: np.ndarray
+    ret: np.ndarray
+    models: np.ndarray
+    ids: np.ndarray
+    calendar: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as :func:`_scored_rows` returns them."""
+        return pd.DataFrame(
+            {
+                "model": self.models[self.model],
+                "id": self.ids[self.id],
+                "date": self.calendar[self.date],
+                "score": self.score,
+                "ret": self.ret,
+            }
+        )
+
+
+def _str_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``values`` as strings (``astype(str)``) into their sorted distinct strings.
+
+    The values are factorized first (a hash), so only the distinct ones become strings.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    names = np.asarray([str(v) for v in uniques], dtype=object)
+    remap, distinct = pd.factorize(names, sort=True)
+    return remap[codes].astype("int64"), np.asarray(distinct, dtype=object)
+
+
+def _scored(predictions: pd.DataFrame, task: str, h: int) -> _Scored:
+    """(model, id, date, score, ret) on the rebalancing dates of horizon h, as codes.
+
+    Several rows of one (model, id, date) are averaged by pandas' grouped mean over one
+    integer key, in row order: the same sums as grouping by the key columns.
+    """
     rows = predictions[(predictions["horizon"] == h) & predictions["fwd_return"].notna()]
-    frame = pd.DataFrame(
+    model, models = _str_codes(rows["model"])
+    ids, id_names = _str_codes(rows["id"])
+    date, calendar = pd.factorize(pd.to_datetime(rows["date"]).to_numpy(), sort=True)
+    score = np.asarray(finance._forecast_score(rows, task), dtype="float64")
+    ret = np.expm1(rows["fwd_return"].to_numpy(dtype="float64"))
+    on = date % h == 0  # every h-th date of the forecast calendar
+    model, ids, date, score, ret = model[on], ids[on], date[on], score[on], ret[on]
+    key = (model * len(id_names) + ids) * len(calendar) + date
+    if pd.Series(key).duplicated().any():  # training seeds: average each (model, id, date)
+        means = pd.DataFrame({"score": score, "ret": ret}).groupby(key, sort=False).mean()
+        key = means.index.to_numpy(dtype="int64")
+        score, ret = means["score"].to_numpy(), means["ret"].to_numpy()
+        date = key % len(calendar)
+        ids = key // len(calendar) % len(id_names)
+        model = key // len(calendar) // len(id_names)
+    used, place = _present(date)  # the rebalancing dates
+    return _Scored(model, ids, place, score, ret, models, id_names, np.asarray(calendar)[used])
+
+
+def _present(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of non-negative integer ``codes`` (increasing) and each code's
+    place among them: ``np.unique(codes, return_inverse=True)`` by counting, not sorting."""
+    used = np.bincount(codes) > 0 if len(codes) else np.zeros(0, dtype=bool)
+    return np.flatnonzero(used), (np.cumsum(used) - 1)[codes]
+
+
+def _group_starts(*keys: np.ndarray) -> np.ndarray:
+    """True where any of the (sorted) ``keys`` changes: the first row of each group."""
+    n = len(keys[0])
+    new = np.zeros(n, dtype=bool)
+    if n:
+        new[0] = True
+        for k in keys:
+            new[1:] |= k[1:] != k[:-1]
+    return new
+
+
+def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``s`` with a score, sorted by (model, date, score descending, id), and their
+    long (> 0) and short (< 0) target weights.
+
+    Sums and means are pandas' grouped reductions over one integer key whose groups are
+    numbered as those of the key columns were: the same sums, bit for bit.
+    """
+    rows = np.flatnonzero(~np.isnan(s.score))
+    rows = rows[np.lexsort((s.id[rows], -s.score[rows], s.date[rows], s.model[rows]))]
+    score = s.score[rows]
+    start = _group_starts(s.model[rows], s.date[rows])
+    group = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    n_group = np.diff(np.append(first, len(rows)))
+    pos = np.arange(len(rows)) - first[group]
+    n = n_group[group]
+    spread = score[first] - score[first + n_group - 1]  # sorted descending: max - min
+    k = _leg_sizes(spec, n) * (spread > 0)[group]
+    side = np.where(pos < k, 1.0, np.where(pos >= n - k, -1.0, 0.0))
+    if spec.weighting == "forecast":
+        mean = pd.Series(score).groupby(group, sort=False).transform("mean").to_numpy()
+        raw = np.abs(score - mean) * (side != 0)
+    else:
+        raw = (side != 0).astype("float64")
+    # numbered as grouping by (model, date, side) numbers its groups: pandas adds a
+    # group's values in an order that depends on the numbering
+    leg = group * 3 + (side + 1).astype("int64")
+    sums = pd.Series(raw).groupby(leg, sort=True)
+    total = sums.transform("sum").to_numpy()
+    count = sums.transform("size").to_numpy()
+    share = np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / count)
+    return rows, side * share
+
+
+def _weights(frame: pd.DataFrame, spec: PortfolioSpec) -> pd.DataFrame:
+    """Long (> 0) and short (< 0) target weights of every (model, date, id) of a
+    :func:`_scored_rows` frame."""
+    model, models = _str_codes(frame["model"])
+    ids, id_names = _str_codes(frame["id"])
+    date, calendar = pd.factorize(frame["date"].to_numpy(), sort=True)
+    s = _Scored(
+        model,
+        ids,
+        date.astype("int64"),
+        frame["score"].to_numpy(dtype="float64"),
+        frame["ret"].to_numpy(dtype="float64"),
+        models,
+        id_names,
+        np.asarray(calendar),
+    )
+    rows, weight = _weight_arrays(s, spec)
+    out = frame.iloc[rows][["model", "date", "id"]].assign(weight=weight)
+    return out.assign(ret=frame["ret"].to_numpy()[rows])
+
+
+def _leg_returns(
+    date: np.ndarray, ids: np.ndarray, weight: np.ndarray, ret: np.ndarray, cost: float
+) -> pd.DataFrame:
+    """Per-date gross and net returns and turnover of one model's weights (one leg).
+
+    ``date`` and ``ids`` are codes, each (date, id) once. The weights and returns are laid
+    out as pandas' ``pivot_table`` lays them out (dates by series, missing cells 0) and the
+    same frame operations run on them, so the sums are the same bits.
+    """
+    dates, row = _present(date)
+    series, col = _present(ids)
+    wide_w = np.zeros((len(dates), len(series)))
+    wide_r = np.zeros((len(dates), len(series)))
+    wide_w[row, col] = weight
+    wide_r[row, col] = ret
+    # copy=False keeps pivot_table's memory layout (rows of a date next to each other),
+    # which decides the order numpy adds a date's series in
+    wide = pd.DataFrame(wide_w, index=dates, columns=series, copy=False)
+    returns = pd.DataFrame(wide_r, index=dates, columns=series, copy=False)
+    turnover = wide.diff().abs().sum(axis=1)
+    turnover.iloc[:1] = wide.iloc[:1].abs().sum(axis=1)
+    gross = (wide * returns).sum(axis=1)
+    return pd.DataFrame({"gross": gross, "turnover": turnover, "net": gross - cost * turnover})
+
+
+def _model_part(
+    name: str,
+    s: _Scored,
+    date: np.ndarray,
+    ids: np.ndarray,
+    weight: np.ndarray,
+    ret: np.ndarray,
+    cost: float,
+) -> pd.DataFrame:
+    """The :func:`portfolio_returns` rows of one model from its (date, id) weights."""
+    # pandas' clip: -0.0 is kept as it is
+    long = _leg_returns(date, ids, np.where(weight < 0, 0.0, weight), ret, cost)
+    short = _leg_returns(date, ids, np.where(weight > 0, 0.0, weight), ret, cost)
+    dates, row = _present(date)
+    counts = {
+        "n_long": np.bincount(row, weights=weight > 0, minlength=len(dates)),
+        "n_short": np.bincount(row, weights=weight < 0, minlength=len(dates)),
+        "n_series": np.bincount(row, minlength=len(dates)),
+    }
+    return pd.DataFrame(
         {
-            "model": rows["model"].astype(str).to_numpy(),
-            "id": rows["id"].astype(str).to_numpy(),
-            "date": pd.to_datetime(rows["date"]).to_numpy(),
-            "score": finance._forecast_score(rows, task),
-            "ret": np.expm1(rows["fwd_return"].to_numpy(dtype="float64")),
+            "model": name,
+            "date": s.calendar[dates],
+            "long_short": (long["net"] + short["net"]).to_numpy(),
+            "long": long["net"].to_numpy(),
+            "short": short["net"].to_numpy(),
+            "long_short_gross": (long["gross"] + short["gross"]).to_numpy(),
+            "turnover": (long["turnover"] + short["turnover"]).to_numpy(),
+            **{c: v.astype("int64") for c, v in counts.items()},
         }
     )
-    calendar = np.sort(frame["date"].unique())[::h]
-    frame = frame[frame["date"].isin(calendar)]
-    return frame.groupby(["model", "id", "date"], as_index=False, sort=False).mean()
+
+
+def _portfolio_parts(
+    predictions: pd.DataFrame, task: str, rule: PortfolioSpec, cost: float, h: int
+) -> list[pd.DataFrame]:
+    """The :func:`portfolio_returns` rows of every model, then of the benchmark."""
+    s = _scored(predictions, task, h)
+    rows, weight = _weight_arrays(s, rule)
+    model = s.model[rows]
+    by_model = np.argsort(model, kind="stable")  # each model's rows, still in weight order
+    bounds = np.searchsorted(model[by_model], np.arange(len(s.models) + 1))
+    code = {str(m): i for i, m in enumerate(s.models)}
+    parts = []
+    for name in finance._model_order(predictions):
+        if name not in code:
+            continue
+        take = rows[by_model[bounds[code[name]] : bounds[code[name] + 1]]]
+        if not len(take):
+            continue
+        w = weight[by_model[bounds[code[name]] : bounds[code[name] + 1]]]
+        parts.append(_model_part(name, s, s.date[take], s.id[take], w, s.ret[take], cost))
+    # the benchmark: each (id, date) once (its first row), equal weight across the date
+    key = s.id * len(s.calendar) + s.date
+    first = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
+    date, ids = s.date[first], s.id[first]
+    size = np.bincount(date, minlength=len(s.calendar))
+    if len(first):
+        bench = 1.0 / size[date].astype("float64")
+        parts.append(_model_part(EQUAL_WEIGHT, s, date, ids, bench, s.ret[first], cost))
+    return parts
+
+
+def _scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFrame:
+    """(model, id, date, score, ret) on the rebalancing dates of horizon h."""
+    return _scored(predictions, task, h).frame()
 
 
 def _leg_sizes(spec: PortfolioSpec, n_series: np.ndarray) -> np.ndarray:
@@ -135,41 +353,6 @@ def _leg_sizes(spec: PortfolioSpec, n_series: np.ndarray) -> np.ndarray:
     n = np.asarray(n_series, dtype="int64")
     k = np.maximum(1, n // spec.n) if spec.scheme == "quantile" else np.full_like(n, spec.n)
     return np.where(n < 2, 0, np.minimum(k, n // 2))
-
-
-def _weights(frame: pd.DataFrame, spec: PortfolioSpec) -> pd.DataFrame:
-    """Long (> 0) and short (< 0) target weights of every (model, date, id)."""
-    f = frame.dropna(subset=["score"]).sort_values(
-        ["model", "date", "score", "id"], ascending=[True, True, False, True], kind="stable"
-    )
-    g = f.groupby(["model", "date"], sort=False)
-    pos = g.cumcount().to_numpy()
-    n = g["score"].transform("size").to_numpy()
-    spread = (g["score"].transform("max") - g["score"].transform("min")).to_numpy()
-    k = _leg_sizes(spec, n) * (spread > 0)
-    side = np.where(pos < k, 1.0, np.where(pos >= n - k, -1.0, 0.0))
-    if spec.weighting == "forecast":
-        raw = (f["score"] - g["score"].transform("mean")).abs().to_numpy() * (side != 0)
-    else:
-        raw = (side != 0).astype("float64")
-    f = f.assign(side=side, raw=raw)
-    keys = [f["model"], f["date"], f["side"]]
-    total = f.groupby(keys)["raw"].transform("sum").to_numpy()
-    count = f.groupby(keys)["raw"].transform("size").to_numpy()
-    share = np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / count)
-    f["weight"] = side * share
-    return f[["model", "date", "id", "weight", "ret"]]
-
-
-def _leg_returns(w: pd.DataFrame, cost: float) -> pd.DataFrame:
-    """Per-date gross and net returns and turnover of one model's weights (one leg)."""
-    wide = w.pivot_table(index="date", columns="id", values="weight", aggfunc="sum").fillna(0.0)
-    ret = w.pivot_table(index="date", columns="id", values="ret", aggfunc="mean")
-    ret = ret.reindex_like(wide).fillna(0.0)
-    turnover = wide.diff().abs().sum(axis=1)
-    turnover.iloc[:1] = wide.iloc[:1].abs().sum(axis=1)
-    gross = (wide * ret).sum(axis=1)
-    return pd.DataFrame({"gross": gross, "turnover": turnover, "net": gross - cost * turnover})
 
 
 def portfolio_returns(
@@ -215,40 +398,9 @@ def portfolio_returns(
     if not cost_bps >= 0:
         raise ConfigError(f"cost_bps must be >= 0, got {cost_bps}; pass e.g. cost_bps=5")
     h = finance._pick_horizon(predictions, horizon)
-    frame = _scored_rows(predictions, task, h)
-    cost = cost_bps / 1e4
-    weights = _weights(frame, rule)
-    bench = frame.drop_duplicates(["id", "date"]).assign(model=EQUAL_WEIGHT)
-    bench["weight"] = 1.0 / bench.groupby("date")["id"].transform("size")
-    parts = []
-    for model in [*finance._model_order(predictions), EQUAL_WEIGHT]:
-        w = bench if model == EQUAL_WEIGHT else weights[weights["model"] == model]
-        if w.empty:
-            continue
-        long = _leg_returns(w.assign(weight=w["weight"].clip(lower=0.0)), cost)
-        short = _leg_returns(w.assign(weight=w["weight"].clip(upper=0.0)), cost)
-        sign = w["weight"].to_numpy()
-        counts = (
-            pd.DataFrame({"n_long": sign > 0, "n_short": sign < 0, "n_series": 1})
-            .groupby(w["date"].to_numpy())
-            .sum()
-            .astype("int64")
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "date": long.index,
-                    "long_short": (long["net"] + short["net"]).to_numpy(),
-                    "long": long["net"].to_numpy(),
-                    "short": short["net"].to_numpy(),
-                    "long_short_gross": (long["gross"] + short["gross"]).to_numpy(),
-                    "turnover": (long["turnover"] + short["turnover"]).to_numpy(),
-                    **{c: counts[c].reindex(long.index).to_numpy() for c in counts.columns},
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(
+        _portfolio_parts(predictions, task, rule, cost_bps / 1e4, h), ignore_index=True
+    )
 
 
 def _stats(r: np.ndarray, bench: np.ndarray | None, ppy: float) -> dict[str, Any]:
@@ -349,6 +501,123 @@ def _dm(model: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class _DecayRows:
+    """:func:`ic_decay`'s rows, one per (model, id, date), as codes: ``model`` into the
+    sorted ``models``, ``id`` into the sorted ``ids``, ``date`` into the sorted dates."""
+
+    model: np.ndarray
+    id: np.ndarray
+    date: np.ndarray
+    signal: np.ndarray
+    fwd: np.ndarray
+    models: np.ndarray
+    ids: np.ndarray
+    n_dates: int
+
+
+def _decay_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> _DecayRows:
+    """The IC rows of the horizon; several rows of one (model, id, date) (training seeds)
+    averaged by pandas' grouped mean over one integer key numbered as the key columns'
+    groups are (first appearance), in row order: the same sums."""
+    frame = finance._ic_rows(predictions, task, horizon)
+    model, models = pd.factorize(frame["model"], sort=True, use_na_sentinel=False)
+    ids, id_names = _str_codes(frame["id"])
+    date, dates = pd.factorize(pd.to_datetime(frame["date"]).to_numpy(), sort=True)
+    signal = frame["signal"].to_numpy(dtype="float64")
+    fwd = frame["fwd_return"].to_numpy(dtype="float64")
+    n_ids, n_dates = len(id_names), len(dates)
+    key = (model.astype("int64") * n_ids + ids) * n_dates + date
+    if pd.Series(key).duplicated().any():
+        means = pd.DataFrame({"signal": signal, "fwd": fwd}).groupby(key, sort=False).mean()
+        key = means.index.to_numpy(dtype="int64")
+        signal, fwd = means["signal"].to_numpy(), means["fwd"].to_numpy()
+        model, ids, date = key // n_dates // n_ids, key // n_dates % n_ids, key % n_dates
+    return _DecayRows(
+        model.astype("int64"),
+        ids.astype("int64"),
+        date.astype("int64"),
+        signal,
+        fwd,
+        np.asarray(models, dtype=object),
+        id_names,
+        n_dates,
+    )
+
+
+class _Lookup:
+    """Where each of some integer keys is in the sorted distinct ``known`` keys (all in
+    ``[0, size)``): a table of every key when it is not much larger than the keys, else a
+    binary search."""
+
+    def __init__(self, known: np.ndarray, size: int) -> None:
+        self.known = known
+        self.table: np.ndarray | None = None
+        if size <= 8 * len(known) + 1_000_000:
+            self.table = np.full(size, -1, dtype="int64")
+            self.table[known] = np.arange(len(known))
+
+    def __call__(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key's place in ``known`` (any valid place where absent) and whether found."""
+        if self.table is not None:
+            at = self.table[keys]
+            return np.maximum(at, 0), at >= 0
+        at = np.minimum(np.searchsorted(self.known, keys), len(self.known) - 1)
+        return at, self.known[at] == keys
+
+
+class _LaggedRanks:
+    """Ranks of :func:`ic_decay`'s forecasts and later returns within each (model, date).
+
+    The ranks of a group's forecasts, and of the returns of its series ``lag`` dates later,
+    depend only on the values ranked: when a lag keeps every row of the group and the
+    later date's returns of every series, they are the ranks of the whole group and of the
+    whole later date, computed once here.
+    """
+
+    def __init__(
+        self,
+        groups: np.ndarray,
+        signal: np.ndarray,
+        signal_places: np.ndarray,
+        by_signal: np.ndarray,
+        pos: np.ndarray,
+        known: np.ndarray,
+        realised: np.ndarray,
+        realised_places: np.ndarray,
+        width: int,
+    ) -> None:
+        self.groups, self.signal, self.signal_places = groups, signal, signal_places
+        self.realised, self.realised_places = realised, realised_places
+        n_groups = int(groups.max(initial=-1)) + 1
+        self.rows = np.bincount(groups, minlength=n_groups)  # rows of each group
+        self.date = np.zeros(n_groups, dtype="int64")
+        self.date[groups] = pos  # each group's date
+        known_date = known % width
+        self.returns = np.bincount(known_date, minlength=width)  # returns of each date
+        self.signal_rank = finance._grouped_rank(groups, signal, order=by_signal)
+        self.realised_rank = finance._grouped_rank(known_date, realised, realised_places)
+
+    def ranks(self, lag: int, hit: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks of the forecasts (rows ``hit``) and of their returns ``lag`` dates later
+        (``realised[at[hit]]``) within each group."""
+        groups, later = self.groups[hit], at[hit]
+        kept = np.bincount(groups, minlength=len(self.rows))
+        target = np.minimum(self.date + lag, len(self.returns) - 1)
+        whole = (kept == self.rows) & (kept == self.returns[target])
+        x, y = self.signal_rank[hit], self.realised_rank[later]
+        again = np.flatnonzero(~whole[groups])
+        if len(again):
+            codes = groups[again]
+            x[again] = finance._grouped_rank(
+                codes, self.signal[hit][again], self.signal_places[hit][again]
+            )
+            y[again] = finance._grouped_rank(
+                codes, self.realised[later[again]], self.realised_places[later[again]]
+            )
+        return x, y
+
+
 def ic_decay(
     predictions: pd.DataFrame, task: str, *, max_lag: int = 10, horizon: int | None = None
 ) -> pd.DataFrame:
@@ -367,21 +636,18 @@ def ic_decay(
         series, dates with at least two series) and ``n`` (those dates); models whose
         forecast ranks nothing are left out.
     """
-    frame = finance._ic_rows(predictions, task, horizon)
-    frame = frame.assign(date=pd.to_datetime(frame["date"]), id=frame["id"].astype(str))
-    frame = frame.groupby(["model", "id", "date"], as_index=False, sort=False)[
-        ["signal", "fwd_return"]
-    ].mean()
-    calendar = np.sort(frame["date"].unique())
-    pos = np.searchsorted(calendar, frame["date"].to_numpy()).astype("int64")
-    id_codes = pd.factorize(frame["id"], sort=True)[0]  # a hash, not a sort of objects
-    width = len(calendar) + max_lag + 1
-    keys = id_codes.astype("int64") * width + pos  # one integer per (id, date)
-    first = np.unique(keys, return_index=True)[1]  # the first row of each (id, date)
-    known, realised = keys[first], frame["fwd_return"].to_numpy(dtype="float64")[first]
-    groups = finance._group_codes(frame, ["model", "date"])
-    group_model = frame["model"].to_numpy()[np.unique(groups, return_index=True)[1]]
-    signal = frame["signal"].to_numpy(dtype="float64")
+    d = _decay_rows(predictions, task, horizon)
+    width = d.n_dates + max_lag + 1
+    keys = d.id * width + d.date  # one integer per (id, date)
+    first = np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())  # each one's first row
+    known = keys[first]
+    by_key = np.argsort(known)
+    first, known = first[by_key], known[by_key]
+    realised = d.fwd[first]
+    models_dates, groups = _present(d.model * d.n_dates + d.date)  # numbered in sorted order
+    group_model = d.models[models_dates // d.n_dates]
+    signal = d.signal
+    pos = d.date
     # A (model, date) whose forecasts are all equal ranks nothing at any lag (its rank IC is
     # NaN and left out), so its rows are dropped before the lags: the same figures, less work
     # (the naive model of a return panel). Each lag then ranks subsets of the same two arrays,
@@ -398,20 +664,24 @@ def ic_decay(
     keys, groups, signal = keys[rows], groups[rows], signal[rows]
     signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
     by_signal = np.argsort(groups * (len(signal) + 1) + signal_places)  # (group, signal), once
+    # Each lag's ranks are those of the whole group (the forecasts of a (model, date), the
+    # returns of the date L later) wherever the lag keeps the whole of both, as it does for
+    # most dates of a panel; only the other groups are ranked again.
+    lagged = _LaggedRanks(
+        groups, signal, signal_places, by_signal, pos[rows], known, realised, realised_places, width
+    )
     out = []
+    find = _Lookup(known, len(d.ids) * width)
     for lag in range(max_lag + 1 if len(keys) else 0):
-        at = np.minimum(np.searchsorted(known, keys + lag), len(known) - 1)
-        hit = known[at] == keys + lag  # the series has a return starting `lag` dates later
+        at, hit = find(keys + lag)  # hit: the series has a return starting `lag` dates later
         if not hit.any():
             continue
-        sub = by_signal[hit[by_signal]]  # the lag's rows, still sorted by (group, signal)
         present, corr, n = finance._corr_by_codes(
             groups[hit],
             signal[hit],
             realised[at[hit]],
             pearson=False,
-            places=(signal_places[hit], realised_places[at[hit]]),
-            x_order=(np.cumsum(hit) - 1)[sub],
+            ranks=lagged.ranks(lag, hit, at),
         )
         per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
@@ -74,19 +75,40 @@ def order_models(names: Iterable[str]) -> list[str]:
     return [b for b in baselines if b in unique] + sorted(unique - set(baselines))
 
 
+def _key_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per row, equal for rows whose ``keys`` are equal (NaN equal to NaN, as
+    ``merge`` matches them): each column factorized (a hash), the codes combined in turn."""
+    codes = np.zeros(len(frame), dtype="int64")
+    for key in keys:
+        column, uniques = pd.factorize(frame[key], use_na_sentinel=False)
+        codes = pd.factorize(codes * len(uniques) + column)[0].astype("int64")
+    return codes
+
+
 def _with_naive(predictions: pd.DataFrame, task: Task | None = None) -> pd.DataFrame:
     """Add ``y_naive``: the naive model's forecast of the same (id, date, horizon).
 
     The task's :meth:`~fincast.tasks.Task.naive_columns` come along as ``naive_<column>``.
+    The last naive row of a key counts. What a left ``merge`` on the key columns gives,
+    found by integer codes (no join of the whole table on string keys).
     """
     frame = predictions.reset_index(drop=True)
     keys = [*_KEYS, "label"] if "label" in frame.columns else _KEYS
     extra = task.naive_columns(frame.columns) if task is not None else []
-    naive = frame.loc[frame["model"] == _NAIVE, [*keys, "y_pred", *extra]]
-    naive = naive.drop_duplicates(keys, keep="last").rename(
-        columns={"y_pred": "y_naive", **{c: f"naive_{c}" for c in extra}}
+    codes = _key_codes(frame, keys)
+    naive_rows = np.flatnonzero((frame["model"] == _NAIVE).to_numpy(dtype=bool))
+    last = ~pd.Series(codes[naive_rows]).duplicated(keep="last").to_numpy()
+    naive_rows = naive_rows[last]
+    at = pd.Index(codes[naive_rows]).get_indexer(codes)  # -1: no naive row for the key
+    take = np.where(at >= 0, naive_rows[np.maximum(at, 0)] if len(naive_rows) else -1, -1)
+    columns = {"y_naive": "y_pred", **{f"naive_{c}": c for c in extra}}
+    # reindexing by row number: -1 is no row, missing as in the merge (ints become floats)
+    out = frame.assign(
+        **{
+            name: pd.Series(frame[c].reindex(take).to_numpy(), index=frame.index)
+            for name, c in columns.items()
+        }
     )
-    out = frame.merge(naive, on=keys, how="left", validate="many_to_one")
     out["y_naive"] = out["y_naive"].astype("float64")
     return out
 
