@@ -69,8 +69,14 @@ class Design:
 
     def batch(self, mask: np.ndarray | None = None) -> Batch:
         """The rows selected by ``mask`` (all rows by default) as a model :class:`Batch`."""
-        full = Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
-        return full if mask is None else full.take(mask)
+        if mask is None:
+            return Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
+        rows = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        windows = None if self.windows is None else self.windows[rows]
+        return Batch.of_rows(  # the features are gathered only when the model reads them
+            self.X, rows, self.naive[rows], self.y[rows], self.ids[rows], windows,
+            self.feature_names,
+        )  # fmt: skip
 
     def chronological(self, mask: np.ndarray) -> Batch:
         """The rows selected by a boolean ``mask`` as a :class:`Batch` in date order."""
