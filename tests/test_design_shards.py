@@ -233,3 +233,35 @@ def test_a_handed_over_run_frees_its_frame_to_train_and_its_design_to_publish(
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["dataset"]["rows"] == rows and manifest["dataset"]["series"] == series
     assert len(result.predictions) == len(pd.read_csv(out / "predictions.csv"))
+
+
+def test_large_copies_are_made_by_one_thread_at_a_time(monkeypatch):
+    import threading
+    import time
+
+    from fincast import _threads
+
+    monkeypatch.setattr(_threads, "LARGE_COPY_BYTES", 1000)
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def work(nbytes: int) -> None:
+        with _threads.large_copy(nbytes):
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.05)
+            with lock:
+                inside[0] -= 1
+
+    def run(nbytes: int) -> int:
+        most[0] = 0
+        threads = [threading.Thread(target=work, args=(nbytes,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return most[0]
+
+    assert run(1000) == 1  # large: serialised
+    assert run(999) > 1  # small: they do not wait

@@ -11,6 +11,12 @@ its own Keras model, JAX programs shared read-only. Two things are process-wide:
   quick, so it runs under :data:`BUILD_LOCK` and training, the slow part, runs in parallel;
 - ``warnings.catch_warnings``, which swaps the process's warning filters: two threads
   entering and leaving it interleaved leave the wrong filters behind.
+
+And one thing is serialised for memory, not for correctness: a fit that copies a large
+fold's rows (ridge's float64 copy and its scaler's temporary, about twice the rows in
+float64) holds :func:`large_copy`, so on a big panel two folds' copies are never in memory
+at once and the peak is bounded by one fold, not by one fold per thread (issue 26). Small
+fits (tuning's inner folds, tests) do not wait.
 """
 
 from __future__ import annotations
@@ -20,11 +26,37 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["BUILD_LOCK", "Cancelled", "check_cancelled", "quiet_warnings", "unit_scope"]
+__all__ = [
+    "BUILD_LOCK",
+    "LARGE_COPY_BYTES",
+    "Cancelled",
+    "check_cancelled",
+    "large_copy",
+    "quiet_warnings",
+    "unit_scope",
+]
 
 #: Held while a Keras model is seeded, built and given its compiled trainer.
 BUILD_LOCK = threading.RLock()
 _WARNINGS_LOCK = threading.RLock()
+_LARGE_COPY_LOCK = threading.RLock()
+
+#: A copy at least this large (bytes) is made by one thread at a time (:func:`large_copy`).
+LARGE_COPY_BYTES = 64 * 2**20
+
+
+@contextmanager
+def large_copy(nbytes: int) -> Iterator[None]:
+    """Hold the process's large-copy lock while a fit keeps copies of ``nbytes`` or more.
+
+    The results do not change (each fit is the same computation); only when the threads'
+    large fits run does.
+    """
+    if nbytes < LARGE_COPY_BYTES:
+        yield
+        return
+    with _LARGE_COPY_LOCK:
+        yield
 
 
 @contextmanager

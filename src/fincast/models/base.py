@@ -146,6 +146,13 @@ class Batch:
         assert self._source is not None and self._rows is not None
         return self._source[self._rows, j]
 
+    @property
+    def n_features(self) -> int:
+        """The number of columns of ``X``, read without gathering the rows."""
+        matrix = self._X if self._X is not None else self._source
+        assert matrix is not None
+        return int(matrix.shape[1]) if matrix.ndim > 1 else 1
+
     def __len__(self) -> int:
         return int(self.naive.shape[0]) if self._X is None else int(self._X.shape[0])
 
