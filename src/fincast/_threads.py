@@ -19,6 +19,12 @@ with the thread count, and with it ridge's forecasts. A Ray worker runs with one
 panel their ``predictions.csv`` differed. Every executor runs its units under
 :func:`one_blas_thread`, so the bytes do not depend on the executor or on the machine's
 cores.
+
+And one thing is serialised for memory, not for correctness: a fit that copies a large
+fold's rows (ridge's float64 copy and its scaler's temporary, about twice the rows in
+float64) holds :func:`large_copy`, so on a big panel two folds' copies are never in memory
+at once and the peak is bounded by one fold, not by one fold per thread (issue 26). Small
+fits (tuning's inner folds, tests) do not wait.
 """
 
 from __future__ import annotations
@@ -30,8 +36,10 @@ from contextlib import contextmanager
 
 __all__ = [
     "BUILD_LOCK",
+    "LARGE_COPY_BYTES",
     "Cancelled",
     "check_cancelled",
+    "large_copy",
     "one_blas_thread",
     "quiet_warnings",
     "unit_scope",
@@ -40,6 +48,24 @@ __all__ = [
 #: Held while a Keras model is seeded, built and given its compiled trainer.
 BUILD_LOCK = threading.RLock()
 _WARNINGS_LOCK = threading.RLock()
+_LARGE_COPY_LOCK = threading.RLock()
+
+#: A copy at least this large (bytes) is made by one thread at a time (:func:`large_copy`).
+LARGE_COPY_BYTES = 64 * 2**20
+
+
+@contextmanager
+def large_copy(nbytes: int) -> Iterator[None]:
+    """Hold the process's large-copy lock while a fit keeps copies of ``nbytes`` or more.
+
+    The results do not change (each fit is the same computation); only when the threads'
+    large fits run does.
+    """
+    if nbytes < LARGE_COPY_BYTES:
+        yield
+        return
+    with _LARGE_COPY_LOCK:
+        yield
 
 
 @contextmanager

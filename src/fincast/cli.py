@@ -85,15 +85,20 @@ def backtest(
     for w in prep.warnings:
         err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
     total = len(prep.model_names) * len(prep.folds)
+    n_folds, n_warnings = len(prep.folds), len(prep.warnings)
+    handed = [prep]  # run_backtest gets the only reference: it frees the design to publish
+    del prep
     statuses: dict[str, int] = {}
     with _progress(quiet) as bar:
         job = bar.add_task("walk-forward", total=total)
 
         def step(model: str, fold: int, status: str) -> None:
             statuses[status] = statuses.get(status, 0) + 1
-            bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{len(prep.folds)}")
+            bar.update(job, advance=1, description=f"{model} fold {fold + 1}/{n_folds}")
 
-        result = run_backtest(cfg, prepared=prep, resume=resume is not None, progress=step, csv=csv)
+        result = run_backtest(
+            cfg, prepared=handed.pop(), resume=resume is not None, progress=step, csv=csv
+        )
     print_summary(result.metrics, metrics_table(result.metrics))
     print_verdict(result.metrics)
     print_portfolio(result.metrics)
@@ -103,7 +108,7 @@ def backtest(
             highlight=False,
             soft_wrap=True,
         )
-    for w in result.warnings[len(prep.warnings) :]:  # what the run found (resume notes)
+    for w in result.warnings[n_warnings:]:  # what the run found (resume notes)
         err_console.print(f"note: {w}", highlight=False, markup=False, soft_wrap=True)
     if resume is not None:
         err_console.print(

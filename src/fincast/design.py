@@ -14,7 +14,7 @@ from .features import FeatureSpec, build_features, cross_sectional, sequence_col
 from .models.base import Batch
 from .tasks import Labeler, TaskSpec, build_targets, fit_labeler
 
-__all__ = ["Design", "build_design"]
+__all__ = ["Design", "build_design", "feature_matrix", "series_shards"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,14 @@ class Design:
 
     def batch(self, mask: np.ndarray | None = None) -> Batch:
         """The rows selected by ``mask`` (all rows by default) as a model :class:`Batch`."""
-        full = Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
-        return full if mask is None else full.take(mask)
+        if mask is None:
+            return Batch(self.X, self.naive, self.y, self.ids, self.windows, self.feature_names)
+        rows = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        windows = None if self.windows is None else self.windows[rows]
+        return Batch.of_rows(  # the features are gathered only when the model reads them
+            self.X, rows, self.naive[rows], self.y[rows], self.ids[rows], windows,
+            self.feature_names,
+        )  # fmt: skip
 
     def chronological(self, mask: np.ndarray) -> Batch:
         """The rows selected by a boolean ``mask`` as a :class:`Batch` in date order."""
@@ -164,54 +170,136 @@ def build_design(
     """
     frame = ds.frame
     log = task.uses_log(ds.target, ds.roles)
-    feats = build_features(frame, ds.target, ds.roles, features, log=log)
-    if series_ids is not None:
-        onehot = {f"series={s}": (frame["id"] == s).astype("float64") for s in series_ids}
-        feats = pd.concat([feats, pd.DataFrame(onehot, index=frame.index)], axis=1)
-    if covariates:
-        feats = pd.concat([feats, covariate_features(frame, covariates)], axis=1)
-    if cs_normalize != "none":
-        keep = [c for c in feats.columns if c.startswith(("cal_", "series="))]
-        keep += [c.name for c in covariates if not c.by_id]
-        feats = cross_sectional(feats, frame, cs_normalize, tuple(keep))
+    X, finite, names = feature_matrix(
+        ds, features, log=log, series_ids=series_ids, covariates=covariates,
+        cs_normalize=cs_normalize,
+    )  # fmt: skip
     targets = build_targets(frame, ds.target, task, ds.roles)
-    X = feats.to_numpy(dtype="float64")
     y = targets["y"].to_numpy(dtype="float64")
     naive = targets["naive"].to_numpy(dtype="float64")
     position = frame.groupby("id", sort=False).cumcount().to_numpy()
-    ok = np.isfinite(X).all(axis=1) & np.isfinite(naive).all(axis=1)
+    ok = finite & np.isfinite(naive).all(axis=1)
     ok &= position >= features.lookback
     if require_target:
         ok &= np.isfinite(y).all(axis=1)
     seq = None
     if windows:
-        cols = sequence_columns(list(feats.columns))
+        cols = sequence_columns(list(names))
         steps = np.arange(features.lookback - 1, -1, -1)
         index = np.flatnonzero(ok)[:, None] - steps[None, :]
-        seq = feats[cols].to_numpy(dtype="float32")[index]
+        seq = X[:, [names.index(c) for c in cols]][index]
         seq_ok = np.isfinite(seq).all(axis=(1, 2))
         if not seq_ok.all():  # defensive: never feed a window with holes
             keep = np.flatnonzero(ok)[seq_ok]
             ok = np.zeros_like(ok)
             ok[keep] = True
             seq = seq[seq_ok]
+    X = _compact(X, ok)
     dates = frame["date"].to_numpy()[ok]
     calendar, date_pos = np.unique(dates, return_inverse=True)
     end_dates = frame["date"].groupby(frame["id"], sort=False).shift(-task.max_horizon)
     end_pos = np.searchsorted(calendar, end_dates.to_numpy()[ok], side="left")
     end_pos = np.where(end_dates.isna().to_numpy()[ok], len(calendar) + 1, end_pos)
+    codes, uniques = pd.factorize(frame["id"])  # one str object per series, not per row
     return Design(
-        ids=frame["id"].to_numpy(dtype=object)[ok],
+        ids=np.asarray(uniques, dtype=object)[codes[ok]],
         dates=dates,
         date_pos=date_pos.astype("int64"),
         calendar=calendar,
-        X=X[ok].astype("float32"),
+        X=X,
         y=y[ok],
         naive=naive[ok],
         fwd_return=targets["fwd_return"].to_numpy(dtype="float64")[ok],
-        feature_names=tuple(feats.columns),
+        feature_names=names,
         horizons=task.horizons,
         windows=seq,
         task=task,
         target_end_pos=end_pos.astype("int64"),
     )
+
+
+#: Rows of whole series whose features are built at a time (:func:`feature_matrix`).
+SHARD_ROWS = 262_144
+
+
+def series_shards(ids: pd.Series, rows: int = SHARD_ROWS) -> list[tuple[int, int]]:
+    """Row ranges ``[start, stop)`` of whole series, each about ``rows`` rows or one series.
+
+    One range for everything when a series' rows are not contiguous (the canonical frame
+    sorts by id, so they are).
+    """
+    codes, _ = pd.factorize(ids)
+    n = len(codes)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n else np.array([0])
+    if len(starts) != len(np.unique(codes)):  # a series in several runs
+        return [(0, n)]
+    bounds = [0]
+    for start in starts[1:]:
+        if start - bounds[-1] >= rows:
+            bounds.append(int(start))
+    return [(a, b) for a, b in zip(bounds, [*bounds[1:], n], strict=True)]
+
+
+def feature_matrix(
+    ds: Dataset,
+    features: FeatureSpec,
+    *,
+    log: bool,
+    series_ids: Sequence[str] | None = None,
+    covariates: Sequence[Covariate] = (),
+    cs_normalize: str = "none",
+    shard_rows: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Every row's features as float32, whether each is finite in float64, and their names.
+
+    The features are built series shard by series shard (:func:`series_shards`) and
+    written into one preallocated float32 matrix, so the float64 feature tables of only one
+    shard are in memory at a time. Every feature of a row is computed from its own series
+    (grouped shifts and rolling windows), so the values are those of the whole frame at
+    once, bit for bit (``tests/test_design_shards.py``); the covariates' as-of join, which
+    looks at the whole calendar, is computed once for all rows, and a cross-sectional
+    normalisation (``cs_normalize``), which compares series, builds everything in one shard.
+    ``shard_rows`` defaults to :data:`SHARD_ROWS`.
+    """
+    frame = ds.frame
+    n = len(frame)
+    whole = cs_normalize != "none"
+    shards = [(0, n)] if whole or n == 0 else series_shards(frame["id"], shard_rows or SHARD_ROWS)
+    cov = covariate_features(frame, covariates) if covariates and not whole else None
+    X: np.ndarray | None = None
+    finite = np.zeros(n, dtype=bool)
+    names: tuple[str, ...] = ()
+    for start, stop in shards:
+        part = frame if (start, stop) == (0, n) else frame.iloc[start:stop]
+        feats = build_features(part, ds.target, ds.roles, features, log=log)
+        if series_ids is not None:
+            onehot = {f"series={s}": (part["id"] == s).astype("float64") for s in series_ids}
+            feats = pd.concat([feats, pd.DataFrame(onehot, index=part.index)], axis=1)
+        if covariates:
+            more = covariate_features(part, covariates) if cov is None else cov.iloc[start:stop]
+            feats = pd.concat([feats, more], axis=1)
+        if cs_normalize != "none":
+            keep = [c for c in feats.columns if c.startswith(("cal_", "series="))]
+            keep += [c.name for c in covariates if not c.by_id]
+            feats = cross_sectional(feats, part, cs_normalize, tuple(keep))
+        values = feats.to_numpy(dtype="float64")
+        if X is None:
+            names = tuple(feats.columns)
+            X = np.empty((n, len(names)), dtype="float32")
+        finite[start:stop] = np.isfinite(values).all(axis=1)
+        X[start:stop] = values  # float64 -> float32: the cast astype("float32") makes
+        del feats, values
+    assert X is not None  # at least one shard, (0, 0) for an empty frame
+    return X, finite, names
+
+
+def _compact(X: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """``X[ok]`` built in place in ``X``'s own memory, chunk by chunk (a view of its first
+    rows is returned): rows only move towards the start, so nothing is read after being
+    overwritten, and no second matrix of every row is allocated."""
+    keep = np.flatnonzero(ok)
+    chunk = 65_536
+    for start in range(0, len(keep), chunk):
+        rows = keep[start : start + chunk]
+        X[start : start + len(rows)] = X[rows]
+    return X[: len(keep)]

@@ -489,6 +489,11 @@ def run_backtest(
     BacktestResult
     """
     prep = prepared or prepare(config)
+    del prepared  # `prep` only: released after training (see _AfterTraining)
+    dataset = _dataset_info(prep.dataset)
+    # the units read the design, never the raw frame: the run keeps the dataset without its
+    # rows, so a caller that handed `prepared` over frees them before training (issue 26)
+    prep = replace(prep, dataset=replace(prep.dataset, frame=prep.dataset.frame.iloc[:0].copy()))
     started = datetime.now(UTC).isoformat(timespec="seconds")
     out = Path(config.out or f"runs/{datetime.now().strftime('%Y%m%d-%H%M%S')}-{prep.dataset.name}")
     resolved = config.model_copy(update={"out": str(out)})
@@ -556,40 +561,40 @@ def run_backtest(
             threads=config.threads,
         ) as executor:
             if executor.name == "threads":  # the longest (largest) folds first
-                pending = sorted(pending, key=lambda u: -_training_dates(prep, u.fold))
+                dates = {f.index: _training_dates(prep, f.index) for f in prep.folds}
+                pending = sorted(pending, key=lambda u: -dates[u.fold])
             executor.run(run_unit, prep, pending, finish)
         failures = [failed[u] for u in sorted(failed)]
         elapsed = time.perf_counter() - t0
+        # Publishing reads the predictions table, not the design: keep what it needs and
+        # drop this function's reference to the raw frame and the feature matrix, so that
+        # a caller that handed `prepared` over (the CLI, the Python API) frees them before
+        # the metrics run (issue 26)
+        kept = _AfterTraining.of(prep, dataset)
+        del prep
 
         parts = []
         histories = {}  # re-read from the parts, in order, so a resumed run writes the same
-        for unit in _units(prep):  # assembled in unit order, never completion order
+        for unit in kept.units:  # assembled in unit order, never completion order
             part = _part_path(run, unit)
             if part.exists():
                 parts.append(part)
             hist = part.with_suffix(".history.json")
             if hist.exists():
                 histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
-        predictions = _assemble(prep, parts, out, csv=csv)
+        predictions = _assemble(kept.strings, parts, out, csv=csv)
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
-            "warnings": [*prep.warnings, *notes],
-            "data_health": prep.data_health,
-            "folds": _fold_info(prep),
+            "warnings": [*kept.warnings, *notes],
+            "data_health": kept.data_health,
+            "folds": kept.folds,
             "shrinkage": _shrinkage(histories),
         }
         if histories:
             atomic_write_text(out / "history.json", json.dumps(histories) + "\n")
         info = {
             "status": "complete",
-            "dataset": {
-                "source": prep.dataset.source,
-                "name": prep.dataset.name,
-                "sha256": prep.dataset.sha256,
-                "target": prep.dataset.target,
-                "series": len(prep.dataset.ids),
-                "rows": len(prep.dataset.frame),
-            },
+            "dataset": kept.dataset,
             "seed": config.seed,
             "started": started,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -608,10 +613,48 @@ def run_backtest(
         complete = True
     finally:
         run.close(complete=complete)
-    return BacktestResult(out, predictions, metrics, metrics["failures"], [*prep.warnings, *notes])
+    return BacktestResult(out, predictions, metrics, metrics["failures"], [*kept.warnings, *notes])
 
 
-def _assemble(prep: Prepared, parts: list[Path], out: Path, *, csv: bool) -> pd.DataFrame:
+class _AfterTraining(NamedTuple):
+    """What a run needs of its :class:`Prepared` once every unit is trained: no raw frame,
+    no feature matrix."""
+
+    units: list[WorkUnit]
+    strings: list[str]  # the table's ids, models and labels (_assemble)
+    warnings: list[str]
+    data_health: list[dict[str, Any]]
+    folds: list[dict[str, Any]]
+    dataset: dict[str, Any]
+
+    @classmethod
+    def of(cls, prep: Prepared, dataset: dict[str, Any]) -> _AfterTraining:
+        return cls(
+            _units(prep), _table_strings(prep), list(prep.warnings), prep.data_health,
+            _fold_info(prep), dataset,
+        )  # fmt: skip
+
+
+def _dataset_info(ds: Dataset) -> dict[str, Any]:
+    """The dataset's entry of the manifest."""
+    return {
+        "source": ds.source,
+        "name": ds.name,
+        "sha256": ds.sha256,
+        "target": ds.target,
+        "series": len(ds.ids),
+        "rows": len(ds.frame),
+    }
+
+
+def _table_strings(prep: Prepared) -> list[str]:
+    """The ids, model names and labels the predictions table holds."""
+    models = [*prep.model_names, *(f"{n}-ensemble" for n in prep.model_names)]
+    labels = [str(v) for v in prep.task.labels] if prep.task.task.row_per_label else []
+    return [*pd.unique(prep.design.ids), *models, *labels]
+
+
+def _assemble(strings: list[str], parts: list[Path], out: Path, *, csv: bool) -> pd.DataFrame:
     """Write the predictions table of the run from its parts, in order; return it.
 
     ``predictions.parquet``, and ``predictions.csv`` for small tables or with ``csv``
@@ -619,9 +662,6 @@ def _assemble(prep: Prepared, parts: list[Path], out: Path, *, csv: bool) -> pd.
     that is the same bytes as reading and writing them again
     (:func:`~fincast.predictions.join_parts`), else they are read, concatenated and written.
     """
-    models = [*prep.model_names, *(f"{n}-ensemble" for n in prep.model_names)]
-    labels = [str(v) for v in prep.task.labels] if prep.task.task.row_per_label else []
-    strings = [*pd.unique(prep.design.ids), *models, *labels]
     return assemble_table(out, parts, strings, csv=csv)
 
 

@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class Batch:
     """Rows handed to a model.
 
@@ -64,28 +63,116 @@ class Batch:
         sequence models; ``None`` otherwise.
     feature_names
         Names of the columns of ``X`` (baselines that read one feature use them).
+
+    A batch made by :meth:`of_rows` (a fold's rows of the whole design) does not copy the
+    design's features until ``X`` is read: :meth:`features` and :meth:`column` gather the
+    rows straight into the array a model asks for, so a model that converts its inputs
+    (ridge's float64) or reads a few columns (HAR, EWMA) holds one copy of its rows, not
+    two, and a model that reads no features (naive) none. The values are the same bits as
+    ``X[rows]``.
     """
 
-    X: np.ndarray
-    naive: np.ndarray
-    y: np.ndarray | None = None
-    ids: np.ndarray | None = None
-    windows: np.ndarray | None = None
-    feature_names: tuple[str, ...] | None = None
+    __slots__ = ("_X", "_rows", "_source", "feature_names", "ids", "naive", "windows", "y")
+
+    #: Rows gathered at a time by :meth:`features` (bounds its temporary index arrays).
+    CHUNK_ROWS = 65_536
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        naive: np.ndarray,
+        y: np.ndarray | None = None,
+        ids: np.ndarray | None = None,
+        windows: np.ndarray | None = None,
+        feature_names: tuple[str, ...] | None = None,
+    ) -> None:
+        self._X: np.ndarray | None = X
+        self._source: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        self.naive = naive
+        self.y = y
+        self.ids = ids
+        self.windows = windows
+        self.feature_names = feature_names
+
+    @classmethod
+    def of_rows(
+        cls,
+        source: np.ndarray,
+        rows: np.ndarray,
+        naive: np.ndarray,
+        y: np.ndarray | None = None,
+        ids: np.ndarray | None = None,
+        windows: np.ndarray | None = None,
+        feature_names: tuple[str, ...] | None = None,
+    ) -> Batch:
+        """The rows ``rows`` (integer positions) of the feature matrix ``source``, gathered
+        only when read; the other arrays are this batch's own (already selected)."""
+        batch = cls(source, naive, y, ids, windows, feature_names)
+        batch._X = None
+        batch._source = source
+        batch._rows = np.asarray(rows, dtype="intp")
+        return batch
+
+    @property
+    def X(self) -> np.ndarray:
+        """Features, (n, f): gathered from the source matrix on first read, then kept."""
+        if self._X is None:
+            assert self._source is not None and self._rows is not None
+            self._X = self._source[self._rows]
+            self._source = self._rows = None
+        return self._X
+
+    def features(self, dtype: str | np.dtype[Any] = "float64") -> np.ndarray:
+        """A new (n, f) array of ``dtype`` holding ``X``'s values, the caller's to modify.
+
+        Equal bit for bit to ``np.array(X, dtype=dtype)``; a batch of rows of a larger
+        matrix is gathered into it in chunks, without first copying the rows as they are.
+        """
+        if self._X is not None:
+            return np.array(self._X, dtype=dtype, copy=True)
+        assert self._source is not None and self._rows is not None
+        rows, source = self._rows, self._source
+        out = np.empty((len(rows), *source.shape[1:]), dtype=dtype)
+        for start in range(0, len(rows), self.CHUNK_ROWS):
+            stop = start + self.CHUNK_ROWS
+            out[start:stop] = source[rows[start:stop]]
+        return out
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` of ``X`` (a copy), without gathering the other columns."""
+        if self._X is not None:
+            return np.array(self._X[:, j])
+        assert self._source is not None and self._rows is not None
+        return self._source[self._rows, j]
+
+    @property
+    def n_features(self) -> int:
+        """The number of columns of ``X``, read without gathering the rows."""
+        matrix = self._X if self._X is not None else self._source
+        assert matrix is not None
+        return int(matrix.shape[1]) if matrix.ndim > 1 else 1
 
     def __len__(self) -> int:
-        return int(self.X.shape[0])
+        return int(self.naive.shape[0]) if self._X is None else int(self._X.shape[0])
+
+    def __repr__(self) -> str:
+        shape = self.X.shape if self._X is not None else (len(self), "…")
+        return f"Batch(X={shape}, horizons={self.naive.shape[1:]}, y={self.y is not None})"
 
     def take(self, mask: np.ndarray) -> Batch:
         """The rows selected by a boolean mask or index array."""
-        return Batch(
-            self.X[mask],
-            self.naive[mask],
-            None if self.y is None else self.y[mask],
-            None if self.ids is None else self.ids[mask],
-            None if self.windows is None else self.windows[mask],
-            self.feature_names,
-        )
+        rows = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        if self._X is None:  # still rows of a larger matrix: stay so
+            assert self._source is not None and self._rows is not None
+            pick = Batch.of_rows(self._source, self._rows[rows], self.naive[rows])
+        else:
+            pick = Batch(self._X[rows], self.naive[rows])
+        pick.y = None if self.y is None else self.y[rows]
+        pick.ids = None if self.ids is None else self.ids[rows]
+        pick.windows = None if self.windows is None else self.windows[rows]
+        pick.feature_names = self.feature_names
+        return pick
 
 
 # -- parameter constraints ------------------------------------------------------------------
@@ -324,7 +411,7 @@ def feature_column(data: Batch, name: str, owner: str) -> np.ndarray:
             f"baseline {owner!r} needs the feature {name!r}, which the feature set lacks; "
             "use --features default"
         )
-    return np.asarray(data.X[:, names.index(name)], dtype="float64")
+    return np.asarray(data.column(names.index(name)), dtype="float64")
 
 
 def return_window(data: Batch, owner: str) -> np.ndarray:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from .._threads import large_copy
 from ..tasks import TaskSpec
 from .base import Batch, Constraint, Interval, Model
 
@@ -43,21 +44,27 @@ class RidgeBaseline(Model):
         self.seed = seed
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
+        with large_copy(len(train) * train.n_features * 8):  # one thread's float64 rows at a time
+            return self._fit(train)
+
+    def _fit(self, train: Batch) -> Self:
         from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         assert train.y is not None
-        X = np.asarray(train.X, dtype="float64")
+        # X is this fit's own float64 copy of the rows: the scaler standardises it and Ridge
+        # centres it in place (copy=False, copy_X=False), the same operations on the same
+        # values as on copies, so the fit holds one float64 matrix instead of three
+        X = train.features("float64")
         y = np.asarray(train.y, dtype="float64")
         if not self.task.is_classification:
             target = y - train.naive if self.task.forecasts_level else y
-            self.model_: Any = make_pipeline(StandardScaler(), Ridge(alpha=float(self.alpha))).fit(
-                X, target
-            )
+            ridge = Ridge(alpha=float(self.alpha), copy_X=False)
+            self.model_: Any = make_pipeline(StandardScaler(copy=False), ridge).fit(X, target)
             return self
         self.model_ = []
-        self.scaler_ = StandardScaler().fit(X)
+        self.scaler_ = StandardScaler(copy=False).fit(X)
         Xs = self.scaler_.transform(X)
         n_classes = self.task.width if self.task.output == "multiclass" else 2
         for j in range(y.shape[1]):
@@ -73,7 +80,7 @@ class RidgeBaseline(Model):
         return self
 
     def predict(self, data: Batch) -> np.ndarray:
-        X = np.asarray(data.X, dtype="float64")
+        X = data.features("float64")  # a new array: the scaler works in place on it
         if not isinstance(self.model_, list):  # a regression pipeline
             out = np.asarray(self.model_.predict(X), dtype="float64").reshape(len(X), -1)
             if self.task.forecasts_level:
