@@ -511,7 +511,7 @@ class KerasForecaster(Model):
             self.start_ = (kernel, bias)
             lin = self._linear_forecast(x_scaled)
             support = (lin.min(axis=0), lin.max(axis=0))
-            if has_val:
+            if has_val and self._shrinks:  # used with the weight fitted on the tail only
                 assert validation is not None
                 final = self._final_start(train, validation)
         stopping_rows, shrink_rows = validation, validation
