@@ -257,7 +257,10 @@ def test_ray_local_cluster_gives_the_same_bytes_as_local(tmp_path, ohlcv_csv, ra
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")  # Ray forks then execs
-def test_ray_units_run_on_one_blas_thread(ray_cluster):
+def test_ray_units_run_on_one_blas_thread(ray_cluster, monkeypatch):
     from fincast.backtest.executors import RayExecutor
 
+    # Ray sets OMP_NUM_THREADS=1 in its workers; OpenBLAS reads this first, so without
+    # fincast's own limit the workers would start with two
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     assert _units_blas_threads(RayExecutor(workers=2)) == [1, 1, 1]

@@ -83,10 +83,14 @@ def ref_leg_returns(w: pd.DataFrame, cost: float) -> pd.DataFrame:
     return pd.DataFrame({"gross": gross, "turnover": turnover, "net": gross - cost * turnover})
 
 
-def ref_portfolio_returns(predictions, task, *, spec="quantile:5", cost_bps=5.0, horizon=None):
+def ref_portfolio_returns(
+    predictions, task, *, spec="quantile:5", cost_bps=5.0, horizon=None, scored=_scored_rows
+):
+    """``scored``: the scored rows' function (fincast's, or test_vectorised_publish's
+    reference of the code it replaced)."""
     rule = parse_portfolio(spec)
     h = finance._pick_horizon(predictions, horizon)
-    frame = _scored_rows(predictions, task, h)
+    frame = scored(predictions, task, h)
     cost = cost_bps / 1e4
     weights = ref_weights(frame, rule)
     bench = frame.drop_duplicates(["id", "date"]).assign(model=EQUAL_WEIGHT)

@@ -2,7 +2,8 @@
 
 Issue 26, metrics stage: the portfolio's scored rows, weights and legs and the naive join of
 the per-series scores were pandas sorts, group-bys, pivots and merges on string keys. The
-functions below are that code, verbatim (``ref_*``); the module's results must equal theirs
+functions below are that code, verbatim (``ref_*``; the portfolio's legs and weights are
+``test_vectorised_evaluation``'s references); the module's results must equal theirs
 exactly, on fixed panels and on random small panels (hypothesis) with ties, NaN, repeated
 (model, id, date) rows, dates with one series and dates missing for some series.
 """
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 
 from fincast.metrics import finance
 from fincast.metrics.portfolio import (
-    EQUAL_WEIGHT,
     _scored_rows,
     _weights,
     ic_decay,
@@ -27,7 +27,8 @@ from fincast.metrics.portfolio import (
 from fincast.metrics.summary import _KEYS, _NAIVE, _with_naive
 from fincast.tasks import get_task
 
-from .test_vectorised_evaluation import ref_ic_decay, ref_leg_returns, ref_weights, table
+from .test_vectorised_evaluation import ref_ic_decay, ref_weights, table
+from .test_vectorised_evaluation import ref_portfolio_returns as ref_portfolio_returns_of
 
 # --- the reference implementation (fincast before these changes) -------------------------
 
@@ -48,43 +49,10 @@ def ref_scored_rows(predictions: pd.DataFrame, task: str, h: int) -> pd.DataFram
     return frame.groupby(["model", "id", "date"], as_index=False, sort=False).mean()
 
 
-def ref_portfolio_returns(predictions, task, *, spec="quantile:5", cost_bps=5.0, horizon=None):
-    rule = parse_portfolio(spec)
-    h = finance._pick_horizon(predictions, horizon)
-    frame = ref_scored_rows(predictions, task, h)
-    cost = cost_bps / 1e4
-    weights = ref_weights(frame, rule)
-    bench = frame.drop_duplicates(["id", "date"]).assign(model=EQUAL_WEIGHT)
-    bench["weight"] = 1.0 / bench.groupby("date")["id"].transform("size")
-    parts = []
-    for model in [*finance._model_order(predictions), EQUAL_WEIGHT]:
-        w = bench if model == EQUAL_WEIGHT else weights[weights["model"] == model]
-        if w.empty:
-            continue
-        long = ref_leg_returns(w.assign(weight=w["weight"].clip(lower=0.0)), cost)
-        short = ref_leg_returns(w.assign(weight=w["weight"].clip(upper=0.0)), cost)
-        sign = w["weight"].to_numpy()
-        counts = (
-            pd.DataFrame({"n_long": sign > 0, "n_short": sign < 0, "n_series": 1})
-            .groupby(w["date"].to_numpy())
-            .sum()
-            .astype("int64")
-        )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "model": model,
-                    "date": long.index,
-                    "long_short": (long["net"] + short["net"]).to_numpy(),
-                    "long": long["net"].to_numpy(),
-                    "short": short["net"].to_numpy(),
-                    "long_short_gross": (long["gross"] + short["gross"]).to_numpy(),
-                    "turnover": (long["turnover"] + short["turnover"]).to_numpy(),
-                    **{c: counts[c].reindex(long.index).to_numpy() for c in counts.columns},
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+def ref_portfolio_returns(predictions, task, **kw):
+    """The portfolio's returns as before (its legs and weights: test_vectorised_evaluation's
+    reference), from the scored rows as before."""
+    return ref_portfolio_returns_of(predictions, task, scored=ref_scored_rows, **kw)
 
 
 def ref_with_naive(predictions: pd.DataFrame, task=None) -> pd.DataFrame:
