@@ -100,3 +100,42 @@ def test_property_same_bytes(values, ids) -> None:
     n = len(values)
     frame = pd.DataFrame({"id": [ids[i % len(ids)] for i in range(n)], "x": values, "n": range(n)})
     assert csv_text(frame) == _pandas(frame)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        # pandas decides these from the whole column: a chunk alone would be written otherwise
+        {"date": pd.to_datetime(["2000-01-03"] * 45 + ["2000-01-03 09:30"] * 5, format="ISO8601")},
+        {"id": ["T1"] * 45 + ["a,b"] * 5},
+        {"id": ["T1"] * 45 + [None] * 5},
+    ],
+)
+def test_written_in_chunks_the_same_bytes(tmp_path, monkeypatch, change) -> None:
+    """write_csv builds the text a chunk of rows at a time (bounded memory on large parts):
+    the same bytes as pandas writing the whole frame, also when only a later chunk holds
+    what pandas formats from the whole column."""
+    from fincast import _csv
+
+    frame = _table().assign(**change)
+    monkeypatch.setattr(_csv, "CHUNK_ROWS", 7)
+    chunks = list(_csv.to_csv_bytes(frame, rows=7)) if not change else None
+    if chunks is not None:
+        assert len(chunks) == 8  # 50 rows, 7 at a time
+        assert b"".join(chunks).decode() == _pandas(frame)
+    path = write_predictions(tmp_path / "p.csv", frame)
+    assert path.read_text() == _pandas(frame)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]  # no temporary file left
+
+
+def test_chunks_stop_where_pandas_must_write_the_whole_frame() -> None:
+    from fincast._csv import NotChunked, to_csv_bytes
+
+    frame = _table().assign(
+        date=pd.to_datetime(["2000-01-03"] * 45 + ["2000-01-03 09:30"] * 5, format="ISO8601")
+    )
+    chunks = to_csv_bytes(frame, rows=10)
+    assert next(chunks).startswith(b"id,date,")  # the first chunks are fast-path text
+    with pytest.raises(NotChunked):
+        list(chunks)

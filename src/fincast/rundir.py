@@ -98,10 +98,22 @@ def atomic_write_text(path: Path, text: str) -> Path:
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    """Write a frame as CSV atomically, with a stable float format."""
-    from ._csv import to_csv_text  # the same bytes as pandas' to_csv, built faster
+    """Write a frame as CSV atomically, with a stable float format.
 
-    return atomic_write_text(path, to_csv_text(frame, "%.10g"))
+    The text is built and written a chunk of rows at a time
+    (:func:`~fincast._csv.to_csv_bytes`): the same bytes as pandas' ``to_csv``.
+    """
+    from ._csv import NotChunked, to_csv_bytes, to_csv_text
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        try:
+            for chunk in to_csv_bytes(frame, "%.10g"):
+                fh.write(chunk)
+        except NotChunked:  # formats pandas decides from whole columns: the whole frame
+            fh.seek(0)
+            fh.truncate()
+            fh.write(to_csv_text(frame, "%.10g").encode("utf-8"))
+    return Path(path)
 
 
 def package_versions() -> dict[str, str | None]:

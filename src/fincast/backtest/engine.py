@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _backend
+from .._memory import release_freed_memory
 from ..config import RunConfig
 from ..data import Dataset, check_min_rows, check_positive, load, screen_records
 from ..data.calendar import calendar_for, calendar_notes
@@ -179,6 +180,7 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
         min_train=max(2, config.lookback),
     )
     check_calibration(config.intervals, folds, config.val_fraction)
+    release_freed_memory()  # the feature shards and the read's buffers
     return Prepared(config, ds, task, features, design, folds, names, warnings, data_health)
 
 
@@ -541,6 +543,7 @@ def run_backtest(
                 if result.history:  # before the part: an existing part marks a finished unit
                     atomic_write_text(part.with_suffix(".history.json"), json.dumps(result.history))
                 write_predictions(part, result.frame)
+            release_freed_memory()  # the unit's rows and the part's text (see _memory)
             if progress:
                 progress(unit.model, unit.fold, "failed" if result.failure else "done")
             finished.append(unit)
@@ -572,6 +575,7 @@ def run_backtest(
         # the metrics run (issue 26)
         kept = _AfterTraining.of(prep, dataset)
         del prep
+        release_freed_memory()
 
         parts = []
         histories = {}  # re-read from the parts, in order, so a resumed run writes the same
@@ -583,6 +587,7 @@ def run_backtest(
             if hist.exists():
                 histories.setdefault(unit.model, {})[str(unit.fold)] = json.loads(hist.read_text())
         predictions = _assemble(kept.strings, parts, out, csv=csv)
+        release_freed_memory()  # the parts read back, before the metrics
         run_fields: dict[str, Any] = {
             "failures": [{k: v for k, v in f.items() if k != "traceback"} for f in failures],
             "warnings": [*kept.warnings, *notes],

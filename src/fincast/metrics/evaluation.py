@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._memory import release_freed_memory
 from ..errors import FincastError
 from ..predictions import SEED_COLUMN
 from . import finance, significance
@@ -95,6 +96,7 @@ def _finance_entries(
     trading = finance.trading_metrics(
         table, task, cost_bps=cost_bps, periods_per_year=ppy, horizon=h, tables=tables
     )
+    release_freed_memory()
     ic = finance.information_coefficient(table, task, horizon=h)
     return {
         m: {"trading": trading.get(m, {}), "ic": ic.get(m, {})}
@@ -110,6 +112,7 @@ def _score(
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """compute_metrics of ``table`` and, if finance applies, the finance entries."""
     scores = compute_metrics(table, task)
+    release_freed_memory()
     if fin is None:
         return scores, {}
     entries = _finance_entries(
@@ -209,6 +212,7 @@ def evaluate(
         per_seed = [_score(predictions, task, fin, tables=trading)]
         if figures is not None and "long_flat" in trading:  # the report's strategy curves
             figures["strategy_returns"] = trading["long_flat"]
+    release_freed_memory()  # each part's intermediates, before the next (see _memory)
     metrics, fin_entries = per_seed[0]
     for name, entry in metrics["models"].items():
         if fin is not None:
@@ -241,6 +245,7 @@ def evaluate(
             )
         except FincastError as exc:
             metrics["significance"] = {"skipped": str(exc)}
+        release_freed_memory()
         if validation and "skipped" not in metrics["significance"]:
             metrics["significance"]["rival"] = rival_tests(
                 predictions, task, validation, alpha=alpha
@@ -249,6 +254,7 @@ def evaluate(
     metrics["verdict"] = verdict_rows(metrics)
     # the IC of the whole table at the smallest horizon is the one the finance entries hold
     ic = {m: e["ic"] for m, e in fin_entries.items()} if fin is not None and not multi else None
+    release_freed_memory()
     metrics["portfolio"] = portfolio_metrics(
         predictions, task, spec=portfolio, cost_bps=cost_bps, alpha=alpha, tables=figures,
         ic=ic,

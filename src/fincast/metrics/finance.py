@@ -275,23 +275,32 @@ def _mode_returns(
     width = len(calendar) + 1
     key = id_code[rows].astype("int64") * width + date_code[rows]
     hold = rows[~pd.Series(key).duplicated().to_numpy()]  # each (id, date)'s first row
+    del key
     order = [*_model_order(predictions), BUY_AND_HOLD]
     codes, names = pd.factorize(predictions["model"], use_na_sentinel=False)
-    model_code = pd.Index(order).get_indexer([str(n) for n in names])[codes]
+    model_code = pd.Index(order).get_indexer([str(n) for n in names]).astype("int32")[codes]
+    del codes
     both = np.r_[rows, hold]
-    model = np.r_[model_code[rows], np.full(len(hold), len(order) - 1)]
-    ids, dates = id_code[both], date_code[both]
+    model = np.r_[model_code[rows], np.full(len(hold), len(order) - 1, dtype="int32")]
+    del model_code
+    # int32 codes (numbers of models, series and dates) sort as their int64 values would
+    ids, dates = id_code[both].astype("int32"), date_code[both].astype("int32")
+    del id_code, date_code
     sort = np.lexsort((dates, ids, model))  # stable
     both, model, ids, dates = both[sort], model[sort], ids[sort], dates[sort]
     held = np.r_[np.zeros(len(rows), dtype=bool), np.ones(len(hold), dtype=bool)][sort]
+    del sort, rows, hold
     first = np.r_[True, (model[1:] != model[:-1]) | (ids[1:] != ids[:-1])] if len(both) else held
-    fwd = predictions["fwd_return"].to_numpy(dtype="float64")[both]
+    del ids
     group = model.astype("int64") * width + dates
+    del model, dates
+    fwd = predictions["fwd_return"].to_numpy(dtype="float64")[both]
     out: dict[Mode, pd.DataFrame] = {}
     for m in modes:
         pos = positions(predictions, task, mode=m, threshold=threshold).to_numpy()[both]
-        pos = np.where(held, 1.0, pos)
+        pos[held] = 1.0  # buy-and-hold is always long
         returns = _period_returns(pos, first, fwd, group, cost_bps)
+        del pos
         key = returns.index.to_numpy(dtype="int64")
         returns.insert(0, "date", calendar[key % width])
         returns.insert(0, "model", np.asarray(order, dtype=object)[key // width])
@@ -301,26 +310,36 @@ def _mode_returns(
     return out
 
 
+_PARTS = ("position", "exposure", "turnover", "gross_return", "net_return")
+
+
 def _period_returns(
     position: np.ndarray, first: np.ndarray, fwd: np.ndarray, group: np.ndarray, cost_bps: float
 ) -> pd.DataFrame:
     """Per (model, date) returns of sorted position rows (the tail of strategy_returns),
     indexed by ``group``: each row's (model, date) number, increasing in sorted order.
 
-    ``first`` marks the first row of each (model, id), which trades from flat.
+    ``first`` marks the first row of each (model, id), which trades from flat. The five
+    per-row figures are written into one block that pandas groups without copying it.
     """
-    previous = np.r_[0.0, position[:-1]] if len(position) else position
-    turnover = np.abs(position - np.where(first, 0.0, previous))
-    gross = position * np.expm1(fwd)
-    parts = pd.DataFrame(
-        {
-            "position": position,
-            "exposure": np.abs(position),
-            "turnover": turnover,
-            "gross_return": gross,
-            "net_return": gross - cost_bps / 1e4 * turnover,
-        }
-    )
+    n = len(position)
+    block = np.empty((len(_PARTS), n))
+    block[0] = position
+    np.abs(position, out=block[1])
+    turnover = block[2]  # |position - previous position|, from flat on each first row
+    if n:
+        turnover[0] = 0.0
+        turnover[1:] = position[:-1]
+    turnover[first] = 0.0
+    np.subtract(position, turnover, out=turnover)
+    np.abs(turnover, out=turnover)
+    gross = block[3]
+    np.expm1(fwd, out=gross)
+    np.multiply(position, gross, out=gross)
+    net = block[4]
+    np.multiply(cost_bps / 1e4, turnover, out=net)
+    np.subtract(gross, net, out=net)
+    parts = pd.DataFrame(block.T, columns=list(_PARTS), copy=False)
     grouped = parts.groupby(group, sort=True)
     out = grouped.mean()
     out["n_series"] = grouped.size()

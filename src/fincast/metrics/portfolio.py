@@ -219,6 +219,7 @@ def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndar
     spread = score[first] - score[first + n_group - 1]  # sorted descending: max - min
     k = _leg_sizes(spec, n) * (spread > 0)[group]
     side = np.where(pos < k, 1.0, np.where(pos >= n - k, -1.0, 0.0))
+    del pos, n, k, first, start  # the row arrays the legs no longer need
     if spec.weighting == "forecast":
         mean = pd.Series(score).groupby(group, sort=False).transform("mean").to_numpy()
         raw = np.abs(score - mean) * (side != 0)
@@ -227,9 +228,12 @@ def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndar
     # numbered as grouping by (model, date, side) numbers its groups: pandas adds a
     # group's values in an order that depends on the numbering
     leg = group * 3 + (side + 1).astype("int64")
+    del group
     sums = pd.Series(raw).groupby(leg, sort=True)
+    del leg
     total = sums.transform("sum").to_numpy()
     count = sums.transform("size").to_numpy()
+    del sums
     share = np.where(total > 0, raw / np.where(total > 0, total, 1.0), 1.0 / count)
     return rows, side * share
 

@@ -200,14 +200,19 @@ def _per_date(
     With ``complete`` only the dates where every model has a value are kept.
     """
     mask = (predictions["horizon"] == h).to_numpy()
+    # the models as codes numbered in the sorted order of their names (the order pivot_table
+    # gives the columns), not as one Python string per row
+    codes, names = pd.factorize(predictions["model"], sort=True)
+    mask = mask & (codes >= 0)  # rows without a model name, which pivot_table drops
     frame = pd.DataFrame(
         {
             "date": predictions["date"].to_numpy()[mask],
-            "model": predictions["model"].to_numpy()[mask],
+            "model": codes[mask],
             "v": values.to_numpy()[mask],
         }
     )
     wide = frame.pivot_table(index="date", columns="model", values="v", aggfunc="mean")
+    wide.columns = pd.Index(np.asarray(names, dtype=object)[wide.columns], name="model")
     wide = wide.sort_index()
     return wide.dropna() if complete else wide
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from .._gc import young_collections
+from .._memory import release_freed_memory
 from ..config import RunConfig
 from ..errors import RunError
 from ..metrics.evaluation import evaluate
@@ -81,6 +82,7 @@ def publish(
 
     options["validation"] = validation_losses(history)  # each fold's rival, chosen before it
     metrics = evaluate(predictions, config.task, figures=figures, **options)
+    release_freed_memory()
     for key in RUN_FIELDS:
         metrics[key] = run_fields.get(key, [])
     for key in OPTIONAL_RUN_FIELDS:
