@@ -265,3 +265,65 @@ def test_large_copies_are_made_by_one_thread_at_a_time(monkeypatch):
 
     assert run(1000) == 1  # large: serialised
     assert run(999) > 1  # small: they do not wait
+
+
+def _scaler_bits(scaler) -> tuple:
+    return (
+        scaler.mean_.tobytes(),
+        scaler.var_.tobytes(),
+        scaler.scale_.tobytes(),
+        type(scaler.n_samples_seen_),
+        np.asarray(scaler.n_samples_seen_).tobytes(),
+        scaler.n_features_in_,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(38, 200),
+    f=st.integers(1, 30),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([1e-8, 1.0, 1e6]),
+    special=st.sampled_from(["none", "constant", "negzero", "huge-offset"]),
+)
+def test_ridge_scaler_fit_in_chunks_is_sklearns_bit_for_bit(n, f, seed, scale, special):
+    """The ridge's scaler is fitted a chunk of rows at a time (no full-size temporaries on
+    large panels): the same mean, variance, scale and transform as StandardScaler's fit."""
+    from sklearn.preprocessing import StandardScaler
+
+    from fincast.models import ridge
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_t(3, size=(n, f)) * scale
+    if special == "constant":
+        X[:, 0] = 0.1
+    elif special == "negzero":
+        X[:, 0] = -0.0
+    elif special == "huge-offset":
+        X[:, -1] += 1e9
+    want = StandardScaler(copy=False).fit(X.copy())
+    old = ridge.SCALER_CHUNK_ROWS
+    ridge.SCALER_CHUNK_ROWS = 37  # several chunks (hypothesis runs without fixtures)
+    try:
+        got = ridge._fit_scaler(X)
+    finally:
+        ridge.SCALER_CHUNK_ROWS = old
+    assert _scaler_bits(got) == _scaler_bits(want)
+    assert got.transform(X.copy()).tobytes() == want.transform(X.copy()).tobytes()
+
+
+def test_ridge_scaler_takes_sklearns_fit_for_what_it_does_not_chunk(monkeypatch):
+    from sklearn.preprocessing import StandardScaler
+
+    from fincast.models import ridge
+
+    monkeypatch.setattr(ridge, "SCALER_CHUNK_ROWS", 10)
+    X = np.random.default_rng(1).normal(size=(50, 3))
+    X[7, 1] = np.nan  # NaN: sklearn ignores it in the moments
+    got, want = ridge._fit_scaler(X.copy()), StandardScaler().fit(X.copy())
+    assert _scaler_bits(got) == _scaler_bits(want)
+    X[7, 1] = np.inf  # sklearn's own error
+    with pytest.raises(ValueError, match="infinity"):
+        ridge._fit_scaler(X)
+    small = np.random.default_rng(2).normal(size=(10, 2))
+    assert _scaler_bits(ridge._fit_scaler(small)) == _scaler_bits(StandardScaler().fit(small))
