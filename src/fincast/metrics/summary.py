@@ -209,6 +209,7 @@ def _compute_metrics(predictions: pd.DataFrame, task: str) -> dict[str, Any]:
                 str(sid): _score(group, kind) for sid, group in rows.groupby("id", sort=True)
             }
         models[name] = entry
+        del rows  # before the next model's rows are copied
     return {
         "task": task,
         "horizon": horizons[0] if len(horizons) == 1 else horizons,
