@@ -179,13 +179,17 @@ class LightGBMBaseline(Model):
         lgb = import_lightgbm()
         ok = np.isfinite(y)
         params = self._params(objective)
-        data = lgb.Dataset(X[ok], y[ok], params={"verbosity": -1}, free_raw_data=True)
+        if not ok.all():  # a copy of the rows only where some target is missing
+            X, y = X[ok], y[ok]
+        data = lgb.Dataset(X, y, params={"verbosity": -1}, free_raw_data=True)
         valid_sets, callbacks = [], []
         if val is not None and int(self.early_stopping) > 0:
             vx, vy = val
             vok = np.isfinite(vy)
             if vok.any():
-                valid_sets = [lgb.Dataset(vx[vok], vy[vok], reference=data)]
+                if not vok.all():
+                    vx, vy = vx[vok], vy[vok]
+                valid_sets = [lgb.Dataset(vx, vy, reference=data)]
                 callbacks = [lgb.early_stopping(int(self.early_stopping), verbose=False)]
         booster = lgb.train(
             params,
@@ -201,11 +205,11 @@ class LightGBMBaseline(Model):
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         """Fit the boosters on ``train``; ``validation`` (later rows) only stops them early."""
         assert train.y is not None
-        X = np.asarray(train.X, dtype="float64")
+        X = train.features("float64")  # gathered straight into float64, a chunk at a time
         y = np.asarray(train.y, dtype="float64")
         vX = vy = None
         if validation is not None and len(validation) and validation.y is not None:
-            vX = np.asarray(validation.X, dtype="float64")
+            vX = validation.features("float64")
             vy = np.asarray(validation.y, dtype="float64")
             if self.task.forecasts_level:
                 vy = vy - validation.naive
@@ -251,7 +255,7 @@ class LightGBMBaseline(Model):
     # -- forecasting ------------------------------------------------------------------
     def predict(self, data: Batch) -> np.ndarray:
         """Forecasts of ``data``: values (regression, quantile outputs) or probabilities."""
-        X = np.asarray(data.X, dtype="float64")
+        X = data.features("float64")
         cols = []
         for model, best in zip(self.models_, self.best_iteration_, strict=True):
             if isinstance(model, np.ndarray):
