@@ -401,7 +401,7 @@ class KerasForecaster(Model):
         ``har``: a fitted log-HAR to append instead of the network's own ``har_`` (the
         final linear anchor's, refitted on the whole training window).
         """
-        row = np.asarray(data.X, dtype="float64")
+        row = data.features("float64")  # a new array, gathered without a float32 copy
         har = getattr(self, "har_", None) if har is None else har
         if har is None:
             return row
@@ -416,8 +416,15 @@ class KerasForecaster(Model):
         names = tuple(data.feature_names or ())
         return "ret" in names and "ret_lag1" in names
 
-    def _scale(self, data: Batch) -> np.ndarray:
-        return ((self._inputs(data) - self.x_mean_) / self.x_scale_).astype("float32")
+    def _scale(self, data: Batch, har: Any = None) -> np.ndarray:
+        """The standardised inputs as float32: ``(inputs - x_mean_) / x_scale_``, computed
+        in place where the inputs are a new array (the same values, one float64 copy)."""
+        x = self._inputs(data, har)
+        if self.sequence and not self.packed:  # the windows may be the batch's own array
+            return ((x - self.x_mean_) / self.x_scale_).astype("float32")
+        x -= self.x_mean_
+        x /= self.x_scale_
+        return x.astype("float32")
 
     def _scale_y(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y, dtype="float64")
@@ -498,7 +505,13 @@ class KerasForecaster(Model):
             self.var_scale_ = np.where(mean_var > 0, mean_var, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
+        if self.sequence and not self.packed:  # the windows may be the batch's own array
+            x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
+        else:  # a new array: standardised in place (the same values), then float32
+            x -= self.x_mean_
+            x /= self.x_scale_
+            x_scaled = x.astype("float32")
+        del x
         y_scaled = self._scale_y(y)
         if self.skip:
             kernel, bias = self.linear_start(
@@ -534,7 +547,7 @@ class KerasForecaster(Model):
         if fastfit.available() and fastfit.supports(self.model_) and not callbacks:
             # the same updates as fit, compiled once for every fold
             self.model_.optimizer.build(self.model_.trainable_variables)
-            trainer = fastfit.trainer_for(self._structure_key(x.shape[1:]), self.model_)
+            trainer = fastfit.trainer_for(self._structure_key(x_scaled.shape[1:]), self.model_)
         return _FitPlan(
             x_scaled,
             y_scaled,
@@ -569,7 +582,7 @@ class KerasForecaster(Model):
 
             har = LogHARBaseline(self.task, pooled=True).fit(whole)
         assert whole.y is not None
-        x = ((self._inputs(whole, har) - self.x_mean_) / self.x_scale_).astype("float32")
+        x = self._scale(whole, har)
         kernel, bias = self.linear_start(x, self._scale_y(whole.y))
         return _FinalStart(kernel, bias, har, len(whole))
 
@@ -578,7 +591,7 @@ class KerasForecaster(Model):
         final = getattr(self, "final_start_", None)
         if final is None:
             return None
-        x = ((self._inputs(data, final.har) - self.x_mean_) / self.x_scale_).astype("float32")
+        x = self._scale(data, final.har)
         return self.outputs(self._skip_row(x) @ final.kernel + final.bias)
 
     def _train_plan(self, plan: _FitPlan) -> dict[str, list[float]]:
