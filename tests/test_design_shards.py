@@ -288,10 +288,11 @@ def _scaler_bits(scaler) -> tuple:
 )
 def test_ridge_scaler_fit_in_chunks_is_sklearns_bit_for_bit(n, f, seed, scale, special):
     """The ridge's scaler is fitted a chunk of rows at a time (no full-size temporaries on
-    large panels): the same mean, variance, scale and transform as StandardScaler's fit."""
+    large panels): the same mean, variance, scale and transform as StandardScaler's fit;
+    the networks' input moments are numpy's mean and std."""
     from sklearn.preprocessing import StandardScaler
 
-    from fincast.models import ridge
+    from fincast.models import _chunked, ridge
 
     rng = np.random.default_rng(seed)
     X = rng.standard_t(3, size=(n, f)) * scale
@@ -302,22 +303,26 @@ def test_ridge_scaler_fit_in_chunks_is_sklearns_bit_for_bit(n, f, seed, scale, s
     elif special == "huge-offset":
         X[:, -1] += 1e9
     want = StandardScaler(copy=False).fit(X.copy())
-    old = ridge.SCALER_CHUNK_ROWS
-    ridge.SCALER_CHUNK_ROWS = 37  # several chunks (hypothesis runs without fixtures)
+    old = _chunked.CHUNK_ROWS
+    _chunked.CHUNK_ROWS = 37  # several chunks (hypothesis runs without fixtures)
     try:
         got = ridge._fit_scaler(X)
+        mean, std = _chunked.mean_std(X) if _chunked.chunkable(X) else (X.mean(0), X.std(0))
     finally:
-        ridge.SCALER_CHUNK_ROWS = old
+        _chunked.CHUNK_ROWS = old
     assert _scaler_bits(got) == _scaler_bits(want)
     assert got.transform(X.copy()).tobytes() == want.transform(X.copy()).tobytes()
+    # the networks' input scaler: numpy's mean and std, bit for bit
+    assert mean.tobytes() == X.mean(axis=0).tobytes()
+    assert std.tobytes() == X.std(axis=0).tobytes()
 
 
 def test_ridge_scaler_takes_sklearns_fit_for_what_it_does_not_chunk(monkeypatch):
     from sklearn.preprocessing import StandardScaler
 
-    from fincast.models import ridge
+    from fincast.models import _chunked, ridge
 
-    monkeypatch.setattr(ridge, "SCALER_CHUNK_ROWS", 10)
+    monkeypatch.setattr(_chunked, "CHUNK_ROWS", 10)
     X = np.random.default_rng(1).normal(size=(50, 3))
     X[7, 1] = np.nan  # NaN: sklearn ignores it in the moments
     got, want = ridge._fit_scaler(X.copy()), StandardScaler().fit(X.copy())

@@ -23,7 +23,7 @@ from .. import _backend
 from .._threads import BUILD_LOCK
 from ..errors import ConfigError
 from ..tasks import TaskSpec
-from . import fastfit, shrink
+from . import _chunked, fastfit, shrink
 from .base import Batch, Constraint, Interval, Model, Options
 from .hooks import EarlyStopping, EpochHook
 
@@ -487,8 +487,11 @@ class KerasForecaster(Model):
             self.har_ = LogHARBaseline(self.task, pooled=True).fit(train)
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
-        self.x_mean_ = flat.mean(axis=0)
-        std = flat.std(axis=0)
+        if _chunked.chunkable(flat) and _chunked.all_finite(flat):  # numpy's bits, no copies
+            self.x_mean_, std = _chunked.mean_std(flat)
+        else:
+            self.x_mean_ = flat.mean(axis=0)
+            std = flat.std(axis=0)
         self.x_scale_ = np.where(std > 0, std, 1.0)
         y = np.asarray(train.y, dtype="float64")
         if self.task.is_classification:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._threads import large_copy
 from ..tasks import TaskSpec
+from . import _chunked
 from .base import Batch, Constraint, Interval, Model
 
 __all__ = ["RidgeBaseline"]
@@ -100,46 +101,33 @@ class RidgeBaseline(Model):
         return np.concatenate(cols, axis=1)
 
 
-#: Rows of a float64 matrix summed at a time by :func:`_fit_scaler`.
-SCALER_CHUNK_ROWS = 65_536
-
-
 def _fit_scaler(X: np.ndarray) -> Any:
     """``StandardScaler(copy=False).fit(X)``, the same bits, in chunks of rows.
 
     scikit-learn's fit makes full-size temporaries of X (``isnan(X)`` as floats, ``X -
     mean``): on a 10M-row panel about 3.2 GB beside the 1.6 GB of the fold's rows, the
-    peak of the whole run. The same sums are computed here a chunk at a time. numpy adds
-    the rows of a C-ordered matrix along axis 0 one after the other, so summing a chunk
-    onto the running total adds the same numbers in the same order (checked bit for bit
-    against scikit-learn in the tests; a single column is contiguous and numpy sums it
-    pairwise instead). The scaler is set up by fitting scikit-learn's own on two rows, then
-    given the moments; matrices that are small, of one column, not C-ordered float64, or
-    hold a NaN or an infinity take scikit-learn's own fit.
+    peak of the whole run. The same sums are computed here a chunk at a time
+    (:mod:`fincast.models._chunked`), checked bit for bit against scikit-learn in the
+    tests. The scaler is set up by fitting scikit-learn's own on two rows, then given the
+    moments; matrices that are not :func:`~fincast.models._chunked.chunkable` or hold a
+    NaN or an infinity take scikit-learn's own fit.
     """
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler(copy=False)
     n = len(X)
-    if (
-        n <= SCALER_CHUNK_ROWS
-        or X.ndim != 2
-        or X.shape[1] < 2  # one column is contiguous: numpy sums it pairwise, not in order
-        or X.dtype != np.float64
-        or not X.flags.c_contiguous
-        or not _all_finite(X)
-    ):
+    if not _chunked.chunkable(X) or not _chunked.all_finite(X):
         return scaler.fit(X)
     try:
         from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
     except ImportError:  # a scikit-learn that moved them: its own fit
         return scaler.fit(X)
-    total = _column_sums(X, None)
+    total = _chunked.column_sums(X)
     count = np.full(X.shape[1], n - 0.0)  # n minus the (zero) NaN count, as a float
     mean = (np.zeros(X.shape[1]) + total) / count  # the first update from mean 0, count 0
     shift = total / count
-    correction = _column_sums(X, shift)
-    squares = _column_sums(X, shift, square=True)
+    correction = _chunked.column_sums(X, shift)
+    squares = _chunked.column_sums(X, shift, square=True)
     squares -= correction**2 / count
     var = squares / count
     scaler.fit(X[:2])  # every attribute scikit-learn sets, then the moments of all rows
@@ -148,27 +136,3 @@ def _fit_scaler(X: np.ndarray) -> Any:
     constant = _is_constant_feature(scaler.var_, scaler.mean_, scaler.n_samples_seen_)
     scaler.scale_ = _handle_zeros_in_scale(np.sqrt(scaler.var_), copy=False, constant_mask=constant)
     return scaler
-
-
-def _all_finite(X: np.ndarray) -> bool:
-    return all(
-        bool(np.isfinite(X[i : i + SCALER_CHUNK_ROWS]).all())
-        for i in range(0, len(X), SCALER_CHUNK_ROWS)
-    )
-
-
-def _column_sums(X: np.ndarray, shift: np.ndarray | None, *, square: bool = False) -> np.ndarray:
-    """``np.sum(X - shift, axis=0)`` (of its squares with ``square``), a chunk at a time:
-    each chunk is summed starting from the running total, row after row."""
-    total: np.ndarray | None = None
-    for i in range(0, len(X), SCALER_CHUNK_ROWS):
-        part = X[i : i + SCALER_CHUNK_ROWS]
-        if shift is not None:
-            part = part - shift
-            if square:
-                part **= 2
-        if total is not None:
-            part = np.concatenate([total[None], part])
-        total = np.sum(part, axis=0)
-    assert total is not None
-    return total
