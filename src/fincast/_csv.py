@@ -131,9 +131,10 @@ def to_csv_text(frame: pd.DataFrame, float_format: str = "%.10g") -> str:
 
 
 def to_csv_bytes(
-    frame: pd.DataFrame, float_format: str = "%.10g", rows: int = CHUNK_ROWS
+    frame: pd.DataFrame, float_format: str = "%.10g", rows: int | None = None
 ) -> Iterator[bytes]:
-    """:func:`to_csv_text` of ``frame`` as UTF-8, ``rows`` rows at a time.
+    """:func:`to_csv_text` of ``frame`` as UTF-8, ``rows`` rows (default
+    :data:`CHUNK_ROWS`) at a time.
 
     The same bytes: each row's text depends only on its own values, so chunks written by
     :func:`csv_text` join into the whole frame's text. When a chunk is one that
@@ -141,6 +142,7 @@ def to_csv_bytes(
     its dates), this raises :class:`NotChunked` before yielding anything of that chunk, and
     the caller writes the frame with :func:`to_csv_text` instead.
     """
+    rows = CHUNK_ROWS if rows is None else rows
     if len(frame) <= rows:
         yield to_csv_text(frame, float_format).encode("utf-8")
         return
