@@ -19,7 +19,7 @@ import pandas as pd
 __all__ = ["CHUNK_ROWS", "csv_text", "to_csv_bytes", "to_csv_text"]
 
 #: Rows formatted at a time by :func:`to_csv_bytes`: the strings of one chunk are alive at
-#: once, not those of the whole frame (a 1.7M-row part held about 0.8 GB of them).
+#: once, not those of the whole frame (for a 1.7M-row part, about 0.8 GB by estimate).
 CHUNK_ROWS = 200_000
 
 _SPECIAL = (",", '"', "\n", "\r")  # characters that make the csv module quote a field
