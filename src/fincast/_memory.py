@@ -3,11 +3,12 @@
 A backtest of a large panel allocates and frees many arrays of every size: feature shards,
 each fold's float64 rows, the parts' text, the metrics' sort orders. glibc's ``malloc``
 keeps what is freed in its arenas for reuse, and cannot give back free space that lies
-below blocks still in use. Measured on a 10M-row panel: when the metrics began, the
-process held 2.5 GB, of which 1.0 GB was free space inside the arenas (``mallinfo2``);
-``malloc_trim(0)`` returned it (2,488 MB → 1,484 MB), and every later stage's peak started
-that much lower. pyarrow's memory pool (the strings of the predictions table) keeps its
-freed blocks the same way.
+below blocks still in use. Measured on a 10M-row panel (that run with a 4 MiB mmap
+threshold and pyarrow's system pool): when the metrics began, the process held 2.5 GB, of
+which 1.0 GB was free space inside the arenas (``mallinfo2``); ``malloc_trim(0)`` returned
+it (2,488 MB → 1,484 MB). With the default settings and these calls, the metrics of the
+same panel began at 1.6–2.0 GB (three runs) instead of 2.5 GB. pyarrow's memory pool (the
+strings of the predictions table) keeps its freed blocks the same way.
 
 :func:`release_freed_memory` asks both to return their free space. It changes no value:
 only which pages the process keeps. Where glibc is not the C library (macOS, musl) it only
