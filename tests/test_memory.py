@@ -40,6 +40,6 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     assert before - after > 80  # of the 125 MB freed but held by the heap
 
 
-def test_release_is_safe_without_pyarrow_and_twice() -> None:
+def test_release_can_be_called_again_at_once() -> None:
     release_freed_memory()
     release_freed_memory()

@@ -21,8 +21,8 @@ panel their ``predictions.csv`` differed. Every executor runs its units under
 cores.
 
 And one thing is serialised for memory, not for correctness: a fit that copies a large
-fold's rows (ridge's float64 copy and its scaler's temporary, about twice the rows in
-float64) holds :func:`large_copy`, so on a big panel two folds' copies are never in memory
+fold's rows (ridge's float64 copy of them; its scaler sums them in chunks,
+:mod:`fincast.models._chunked`) holds :func:`large_copy`, so on a big panel two folds' copies are never in memory
 at once and the peak is bounded by one fold, not by one fold per thread (issue 26). Small
 fits (tuning's inner folds, tests) do not wait.
 """

@@ -228,10 +228,10 @@ def series_shards(ids: pd.Series, rows: int = SHARD_ROWS) -> list[tuple[int, int
     One range for everything when a series' rows are not contiguous (the canonical frame
     sorts by id, so they are).
     """
-    codes, _ = pd.factorize(ids)
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
     n = len(codes)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n else np.array([0])
-    if len(starts) != len(np.unique(codes)):  # a series in several runs
+    if len(starts) != max(len(uniques), 1):  # a series in several runs
         return [(0, n)]
     bounds = [0]
     for start in starts[1:]:

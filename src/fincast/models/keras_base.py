@@ -417,9 +417,12 @@ class KerasForecaster(Model):
         return "ret" in names and "ret_lag1" in names
 
     def _scale(self, data: Batch, har: Any = None) -> np.ndarray:
-        """The standardised inputs as float32: ``(inputs - x_mean_) / x_scale_``, computed
-        in place where the inputs are a new array (the same values, one float64 copy)."""
-        x = self._inputs(data, har)
+        """The standardised inputs of ``data`` as float32 (:meth:`_standardised`)."""
+        return self._standardised(self._inputs(data, har))
+
+    def _standardised(self, x: np.ndarray) -> np.ndarray:
+        """``(x - x_mean_) / x_scale_`` as float32, where ``x`` is :meth:`_inputs`' result:
+        computed in place when that is a new array (the same values, one float64 copy)."""
         if self.sequence and not self.packed:  # the windows may be the batch's own array
             return ((x - self.x_mean_) / self.x_scale_).astype("float32")
         x -= self.x_mean_
@@ -508,12 +511,7 @@ class KerasForecaster(Model):
             self.var_scale_ = np.where(mean_var > 0, mean_var, 1.0)
         keras.utils.set_random_seed(int(self.seed))
         self.model_ = self.build(tuple(x.shape[1:]))
-        if self.sequence and not self.packed:  # the windows may be the batch's own array
-            x_scaled = ((x - self.x_mean_) / self.x_scale_).astype("float32")
-        else:  # a new array: standardised in place (the same values), then float32
-            x -= self.x_mean_
-            x /= self.x_scale_
-            x_scaled = x.astype("float32")
+        x_scaled = self._standardised(x)
         del x
         y_scaled = self._scale_y(y)
         if self.skip:
