@@ -249,4 +249,8 @@ def test_a_users_network_gets_no_loghar_input_unless_asked():
     mine = make_model("mine-vol", TASK, params, seed=0).fit(train)
     assert mine.har_ is None and mine._inputs(test).shape[1] == test.X.shape[1]
     asked = make_model("mine-vol", TASK, {**params, "har_input": True}, seed=0).fit(train)
-    assert asked._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons)
+    # the log-HAR forecast per horizon, then its news terms z and |z|, as fincast's own
+    assert asked._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons) + 2
+    plain = {**params, "har_input": True, "har_news": False}
+    plain_net = make_model("mine-vol", TASK, plain, seed=0).fit(train)
+    assert plain_net._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons)

@@ -116,6 +116,76 @@ def test_loghar_fits_logs_with_floored_zeros_and_a_smearing_correction():
     assert abs(pred[:, 0].mean() / b.y[:, 0].mean() - 1) < 0.05
 
 
+def independent_news(r: np.ndarray, start: int = 21) -> pd.DataFrame:
+    """EGARCH's news terms from pandas: z = r / sqrt(22-day mean of r^2), and |z|."""
+    z = pd.Series(r) / np.sqrt(pd.Series(r**2).rolling(22).mean())
+    out = pd.DataFrame({"z": z, "abs_z": z.abs()})
+    return out.iloc[start : len(r) - max(HORIZONS)].reset_index(drop=True)
+
+
+def test_the_news_regressors_are_the_return_over_its_monthly_volatility():
+    r = garch_returns(400, 11)
+    r[200:240] = 0.0  # a flat stretch: a zero monthly mean gives z = 0, not NaN
+    got = har_regressors(har_batch(r, 22), "loghar", news=True)
+    expected = pd.concat([independent_regressors(r), independent_news(r)], axis=1).to_numpy()
+    flat = expected[:, 2] == 0
+    assert flat.sum() >= 15
+    expected[flat, 3:] = 0.0
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    # the plain regressors are the first three columns, unchanged
+    np.testing.assert_array_equal(got[:, :3], har_regressors(har_batch(r, 22), "loghar"))
+    # the monthly mean holds r(t)^2 itself, so |z| <= sqrt(22) even on a crash day
+    r[300] = -0.5
+    crash = har_regressors(har_batch(r, 22), "loghar", news=True)
+    assert np.abs(crash[:, 3]).max() <= np.sqrt(22) + 1e-12
+    assert crash[300 - 21, 3] < -4.0
+
+
+def test_loghar_with_news_terms_matches_an_independent_ols():
+    r = garch_returns(900, 12, zeros=10)
+    task = TaskSpec("volatility", HORIZONS)
+    b = har_batch(r, 22)
+    model = make_model("loghar", task, {"news": True}).fit(b)
+    plain = make_model("loghar", task).fit(b)
+    x = independent_regressors(r).to_numpy()
+    news = independent_news(r).to_numpy()  # zero returns here, never a zero monthly mean
+    lx = np.column_stack([np.log(np.maximum(x, 0.01 * x.mean(axis=0))), news])
+    for j in range(len(HORIZONS)):
+        y2 = b.y[:, j] ** 2
+        ly = np.log(np.maximum(y2, 0.01 * y2.mean()))
+        coef = ols(lx, ly)
+        np.testing.assert_allclose(model.fits_["s"]["coef"][j], coef, rtol=1e-8, atol=1e-10)
+        fitted = np.column_stack([np.ones(len(lx)), lx]) @ coef
+        smear = np.mean(np.exp((ly - fitted) / 2))
+        np.testing.assert_allclose(model.predict(b)[:, j], np.exp(fitted / 2) * smear, rtol=1e-8)
+    # the plain log-HAR's floors and fit are untouched by the option
+    np.testing.assert_array_equal(model.fits_["s"]["floor_x"], plain.fits_["s"]["floor_x"])
+    assert plain.fits_["s"]["coef"].shape == (2, 4) and model.fits_["s"]["coef"].shape == (2, 6)
+
+
+def test_news_terms_carry_the_leverage_of_a_simulated_asymmetric_volatility():
+    """On data where falls raise volatility (an EGARCH-type recursion), the fitted z
+    coefficient is negative and the forecasts are nearer the known conditional mean of
+    ``|r|`` than the plain log-HAR's, out of sample."""
+    rng = np.random.default_rng(5)
+    n, lv = 6000, np.log(1e-4)
+    r, sd = np.empty(n), np.empty(n)
+    for t in range(n):
+        z = rng.standard_normal()
+        sd[t] = np.exp(lv / 2)
+        r[t] = sd[t] * z
+        lv = -0.37 + 0.96 * lv + 0.15 * (abs(z) - 0.8) - 0.15 * z
+    task = TaskSpec("volatility", HORIZONS)
+    b = har_batch(r, 22)
+    train, test = b.take(np.arange(3000)), b.take(np.arange(3000, len(b)))
+    best = np.sqrt(2 / np.pi) * sd[21 + 3000 + 1 : 21 + len(b) + 1]  # E|r(t+1)| at row t
+    news = make_model("loghar", task, {"news": True}).fit(train)
+    plain = make_model("loghar", task).fit(train)
+    assert news.fits_["s"]["coef"][0, 4] < 0  # z: a fall raises log variance
+    excess = lambda m: np.mean((m.predict(test)[:, 0] - best) ** 2)  # noqa: E731
+    assert excess(news) < 0.9 * excess(plain)  # 0.85 measured
+
+
 @pytest.mark.parametrize("name", ["har", "loghar"])
 def test_panels_are_fitted_per_series_or_pooled(name):
     ra, rb = garch_returns(600, 4), 3.0 * garch_returns(600, 5)  # b three times as volatile
@@ -144,20 +214,23 @@ def test_panels_are_fitted_per_series_or_pooled(name):
     np.testing.assert_allclose(per.predict(c), expected_c)
 
 
-@pytest.mark.parametrize("name", ["har", "loghar"])
-def test_har_is_deterministic_and_never_reads_the_future(name):
+@pytest.mark.parametrize(
+    ("name", "params"), [("har", {}), ("loghar", {}), ("loghar", {"news": True})]
+)
+def test_har_is_deterministic_and_never_reads_the_future(name, params):
     r = garch_returns(700, 7)
     task = TaskSpec("volatility", HORIZONS)
     b = har_batch(r, 20)
     cut = 400  # rows < cut train; predictions of rows <= T must not move when r after T does
-    first = make_model(name, task).fit(b.take(np.arange(cut))).predict(b.take(np.arange(cut, 600)))
-    again = make_model(name, task).fit(b.take(np.arange(cut))).predict(b.take(np.arange(cut, 600)))
+    fit = lambda batch: make_model(name, task, params).fit(batch)  # noqa: E731
+    first = fit(b.take(np.arange(cut))).predict(b.take(np.arange(cut, 600)))
+    again = fit(b.take(np.arange(cut))).predict(b.take(np.arange(cut, 600)))
     np.testing.assert_array_equal(first, again)
     T = 21 + 500  # the date of row 500
     r2 = r.copy()
     r2[T + 1 :] = garch_returns(len(r) - T - 1, 8) * 5
     b2 = har_batch(r2, 20)
     train2 = b.take(np.arange(cut))  # training rows keep their (past) targets
-    later = make_model(name, task).fit(train2).predict(b2.take(np.arange(cut, 600)))
+    later = fit(train2).predict(b2.take(np.arange(cut, 600)))
     np.testing.assert_array_equal(later[: 500 - cut + 1], first[: 500 - cut + 1])
     assert not np.allclose(later[500 - cut + 1 :], first[500 - cut + 1 :])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fincast.models import Batch, make_model
+from fincast.models.har import har_regressors
 from fincast.models.keras_base import load_keras_state, save_keras_state
 from fincast.tasks import TaskSpec
 
@@ -25,6 +26,11 @@ def _split() -> tuple[Batch, Batch]:
     return out[0], out[1]
 
 
+def _har_columns(loghar, batch: Batch) -> np.ndarray:
+    """What a network appends to its feature row: the log-HAR forecast, then z and |z|."""
+    return np.column_stack([loghar.predict(batch), har_regressors(batch, "x", news=True)[:, 3:]])
+
+
 def _augmented(batch: Batch, column: np.ndarray) -> Batch:
     X = np.concatenate([batch.X, column.astype("float32")], axis=1)
     return Batch(X, batch.naive, batch.y, batch.ids, None)
@@ -32,15 +38,18 @@ def _augmented(batch: Batch, column: np.ndarray) -> Batch:
 
 def test_the_start_is_ridge_on_the_features_and_the_training_fitted_loghar():
     train, test = _split()
-    loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
+    loghar = make_model("loghar", TASK, {"pooled": True, "news": True}).fit(train)
     net = make_model("mlp", TASK, FROZEN, seed=0).fit(train)
-    # the log-HAR inside the network: pooled over the series, on the training rows alone
-    assert net.har_.pooled and not net.har_.fits_
+    # the log-HAR inside the network: pooled over the series, with EGARCH's news terms,
+    # on the training rows alone
+    assert net.har_.pooled and net.har_.news and not net.har_.fits_
     for key, value in loghar.pooled_fit_.items():
         np.testing.assert_array_equal(net.har_.pooled_fit_[key], value)
-    np.testing.assert_array_equal(net._inputs(test)[:, -2:], loghar.predict(test))
-    ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
-    expected = ridge.predict(_augmented(test, loghar.predict(test)))
+    # after the log-HAR forecast, its news terms z and |z| themselves
+    np.testing.assert_array_equal(net._inputs(test)[:, -4:], _har_columns(loghar, test))
+    assert np.all(net._inputs(test)[:, -1] == np.abs(net._inputs(test)[:, -2]))
+    ridge = make_model("ridge", TASK).fit(_augmented(train, _har_columns(loghar, train)))
+    expected = ridge.predict(_augmented(test, _har_columns(loghar, test)))
     np.testing.assert_allclose(net.predict(test), expected, rtol=2e-3, atol=1e-6)
     # without it the start is ridge on the features alone
     plain = make_model("mlp", TASK, {**FROZEN, "har_input": False}, seed=0).fit(train)
@@ -64,8 +73,8 @@ def test_sequence_networks_read_it_in_their_feature_row(name):
     net = make_model(name, TASK, params, seed=0).fit(train)
     assert net.har_ is not None
     inputs = net._inputs(test)
-    assert inputs.shape[1] == 3 * test.X.shape[1] + test.X.shape[1] + len(TASK.horizons)
-    np.testing.assert_array_equal(inputs[:, -2:], net.har_.predict(test))
+    assert inputs.shape[1] == 3 * test.X.shape[1] + test.X.shape[1] + len(TASK.horizons) + 2
+    np.testing.assert_array_equal(inputs[:, -4:-2], net.har_.predict(test))
     # without the skip path there is no feature row: the window alone
     bare = make_model(name, TASK, {**params, "skip": False}, seed=0).fit(train)
     assert bare.har_ is None
@@ -88,6 +97,26 @@ def test_a_saved_network_keeps_its_loghar_input(tmp_path):
     np.testing.assert_array_equal(again.predict(test), net.predict(test))
 
 
+def test_har_news_false_gives_the_plain_loghar_input_and_old_saves_keep_theirs(tmp_path):
+    train, test = _split()
+    plain = make_model("mlp", TASK, {**FROZEN, "shrink": True, "har_news": False}, seed=0)
+    plain.fit(train, test)
+    loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
+    assert not plain.har_.news
+    assert plain._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons)
+    np.testing.assert_array_equal(plain._inputs(test)[:, -2:], loghar.predict(test))
+    news = make_model("mlp", TASK, FROZEN, seed=0).fit(train)
+    assert not np.allclose(news._inputs(test)[:, -4:-2], loghar.predict(test))
+    # a network saved before the news terms has no "news" key: it loads as the plain one
+    state = save_keras_state(plain, tmp_path)
+    assert state["har"]["news"] is False and state["final_start"]["har"]["news"] is False
+    del state["har"]["news"], state["final_start"]["har"]["news"]
+    again = make_model("mlp", TASK, FROZEN, seed=0)  # today's default, har_news on
+    load_keras_state(again, tmp_path, state)
+    assert not again.har_.news
+    np.testing.assert_array_equal(again.predict(test), plain.predict(test))
+
+
 # -- shrinkage toward the linear start ---------------------------------------------------
 def test_volatility_shrinks_toward_the_linear_start_itself():
     from fincast.models.shrink import combine, fit_weight_mse
@@ -97,9 +126,9 @@ def test_volatility_shrinks_toward_the_linear_start_itself():
     params = {**FROZEN, "shrink": True}  # frozen: the network is its linear start
     net = make_model("mlp", TASK, params, seed=0).fit(train, val)
     assert net.shrink_to is None
-    loghar = make_model("loghar", TASK, {"pooled": True}).fit(train)
-    ridge = make_model("ridge", TASK).fit(_augmented(train, loghar.predict(train)))
-    lin_val = ridge.predict(_augmented(val, loghar.predict(val)))
+    loghar = make_model("loghar", TASK, {"pooled": True, "news": True}).fit(train)
+    ridge = make_model("ridge", TASK).fit(_augmented(train, _har_columns(loghar, train)))
+    lin_val = ridge.predict(_augmented(val, _har_columns(loghar, val)))
     lin = net._linear_forecast(net._scale(val))
     np.testing.assert_allclose(lin, lin_val, rtol=2e-3, atol=1e-6)
     # the anchor is the linear start, unshrunk toward naive (weight 1, kept in the history)
@@ -112,7 +141,7 @@ def test_volatility_shrinks_toward_the_linear_start_itself():
         assert net.shrinkage_[j] == pytest.approx(expected, abs=1e-12)
     # the weight holds only where the linear start forecasts inside its range on the
     # training rows
-    lin_train = ridge.predict(_augmented(train, loghar.predict(train)))
+    lin_train = ridge.predict(_augmented(train, _har_columns(loghar, train)))
     np.testing.assert_allclose(net.support_[0], lin_train.min(axis=0), rtol=2e-3)
     np.testing.assert_allclose(net.support_[1], lin_train.max(axis=0), rtol=2e-3)
     assert net.history_["support_high"] == list(net.support_[1])
@@ -150,12 +179,12 @@ def test_the_linear_part_is_refitted_on_the_whole_training_window(tmp_path):
     val, rest = test.take(np.arange(len(test)) < 200), test.take(np.arange(len(test)) >= 200)
     net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, val)
     whole = _joined(train, val)
-    loghar = make_model("loghar", TASK, {"pooled": True}).fit(whole)
+    loghar = make_model("loghar", TASK, {"pooled": True, "news": True}).fit(whole)
     assert net.final_start_.rows == len(whole) == net.history_["final_rows"][0]
     for key, value in loghar.pooled_fit_.items():
         np.testing.assert_allclose(net.final_start_.har.pooled_fit_[key], value, rtol=1e-12)
-    ridge = make_model("ridge", TASK).fit(_augmented(whole, loghar.predict(whole)))
-    expected = ridge.predict(_augmented(rest, loghar.predict(rest)))
+    ridge = make_model("ridge", TASK).fit(_augmented(whole, _har_columns(loghar, whole)))
+    expected = ridge.predict(_augmented(rest, _har_columns(loghar, rest)))
     # the network's scalers were fitted on the training rows: ridge's penalty acts on a
     # slightly different scale, hence the tolerance
     np.testing.assert_allclose(net._final_forecast(rest), expected, rtol=2e-3, atol=1e-6)

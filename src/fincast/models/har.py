@@ -64,12 +64,24 @@ def squared_history(window: np.ndarray, ids: np.ndarray, depth: int) -> np.ndarr
     return out
 
 
-def har_regressors(data: Batch, owner: str) -> np.ndarray:
-    """The (n, 3) daily, weekly and monthly means of squared returns of every row."""
+def har_regressors(data: Batch, owner: str, news: bool = False) -> np.ndarray:
+    """The (n, 3) daily, weekly and monthly means of squared returns of every row.
+
+    ``news``: two more columns, the row's return standardised by the monthly component,
+    ``z(t) = r(t) / sqrt(RV_m(t))`` (0 where ``RV_m`` is 0), and ``|z(t)|``: the news terms
+    of Nelson's (1991) EGARCH, a fall raising volatility more than a rise of the same
+    size. ``RV_m`` includes ``r(t)^2``, so ``|z| <= sqrt(22)`` whatever the return.
+    """
     window = np.asarray(return_window(data, owner), dtype="float64")
     ids = np.asarray(data.ids if data.ids is not None else np.zeros(len(data)), dtype=str)
     hist = squared_history(window, ids, max(HAR_LAGS))
-    return np.stack([np.nanmean(hist[:, :lag], axis=1) for lag in HAR_LAGS], axis=1)
+    means = np.stack([np.nanmean(hist[:, :lag], axis=1) for lag in HAR_LAGS], axis=1)
+    if not news:
+        return means
+    monthly = means[:, -1]
+    scale = np.sqrt(np.where(monthly > 0, monthly, 1.0))
+    z = np.where(monthly > 0, window[:, 0] / scale, 0.0)
+    return np.column_stack([means, z, np.abs(z)])
 
 
 class HARBaseline(Model):
@@ -94,18 +106,24 @@ class HARBaseline(Model):
     name = "har"
     description = "HAR-RV: OLS on 1/5/22-step mean squared returns, per series"
     tasks = ("volatility",)
-    parameter_constraints: ClassVar[dict[str, Constraint]] = {"pooled": Options((False, True))}
+    parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "pooled": Options((False, True)),
+        "news": Options((False, True)),
+    }
     #: log-HAR: fit on logs, smearing correction back to volatility.
     log: ClassVar[bool] = False
 
-    def __init__(self, task: TaskSpec, *, pooled: bool = False, seed: int = 0) -> None:
+    def __init__(
+        self, task: TaskSpec, *, pooled: bool = False, news: bool = False, seed: int = 0
+    ) -> None:
         self.task = task
         self.pooled = pooled
+        self.news = news
         self.seed = seed
 
     def _fit_one(self, x: np.ndarray, y2: np.ndarray) -> dict[str, np.ndarray]:
         """One OLS per horizon on regressors ``x`` (m, 3) and target variances ``y2`` (m, H)."""
-        floor_x = ZERO_FLOOR * np.mean(x, axis=0)
+        floor_x = ZERO_FLOOR * np.mean(x[:, : len(HAR_LAGS)], axis=0)
         floor_y = ZERO_FLOOR * np.nanmean(y2, axis=0)
         coef = np.empty((y2.shape[1], x.shape[1] + 1))
         smear = np.ones(y2.shape[1])
@@ -121,19 +139,20 @@ class HARBaseline(Model):
         return {"coef": coef, "floor_x": floor_x, "floor_y": floor_y, "smear": smear}
 
     def _design(self, x: np.ndarray, floor_x: np.ndarray) -> np.ndarray:
+        means, news = x[:, : len(HAR_LAGS)], x[:, len(HAR_LAGS) :]
         if self.log:
-            x = np.log(np.maximum(x, floor_x))
-        return np.column_stack([np.ones(len(x)), x])
+            means = np.log(np.maximum(means, floor_x))
+        return np.column_stack([np.ones(len(x)), means, news])
 
     def fit(self, train: Batch, validation: Batch | None = None) -> Self:
         assert train.y is not None
-        x = har_regressors(train, self.name)
+        x = har_regressors(train, self.name, self.news)
         y2 = np.square(np.asarray(train.y, dtype="float64"))
         ids = np.asarray(train.ids if train.ids is not None else np.zeros(len(train)), dtype=str)
-        if len(x) < len(HAR_LAGS) + 1:
+        if len(x) < x.shape[1] + 1:
             raise ConfigError(
                 f"{self.name}: the training fold has {len(x)} rows, fewer than the "
-                f"{len(HAR_LAGS) + 1} coefficients; use fewer --folds or a longer series"
+                f"{x.shape[1] + 1} coefficients; use fewer --folds or a longer series"
             )
         self.pooled_fit_ = self._fit_one(x, y2)
         self.fits_: dict[str, dict[str, np.ndarray]] = {}
@@ -152,7 +171,11 @@ class HARBaseline(Model):
         return np.sqrt(np.maximum(raw, fit["floor_y"]))
 
     def predict(self, data: Batch) -> np.ndarray:
-        x = har_regressors(data, self.name)
+        return self.predict_regressors(har_regressors(data, self.name, self.news), data)
+
+    def predict_regressors(self, x: np.ndarray, data: Batch) -> np.ndarray:
+        """The forecasts of ``data``'s rows from their regressors ``x``
+        (:func:`har_regressors` of ``data`` with this model's ``news``)."""
         ids = np.asarray(data.ids if data.ids is not None else np.zeros(len(data)), dtype=str)
         out = np.empty((len(x), len(self.task.horizons)))
         for sid in np.unique(ids):

@@ -142,6 +142,11 @@ class KerasForecaster(Model):
         the features and log-HAR and the network learns what both miss. Needs the return
         features (``ret``, ``ret_lag1`` …; the ``default`` feature set); ignored without
         them and by sequence networks without ``skip``.
+    har_news
+        With ``har_input``: the log-HAR input also regresses on the day's return
+        standardised by its monthly volatility, ``z``, and on ``|z|`` (EGARCH's news terms:
+        a fall raises volatility more than a rise), in log volatility. Default on, chosen
+        by measurement (``docs/guide/rivals.md``); ``False`` gives the plain log-HAR.
     seed
         Seed for weight initialisation, dropout and shuffling.
     """
@@ -167,6 +172,7 @@ class KerasForecaster(Model):
         "weight_decay": Interval(0, None),
         "shrink": Options((True, False)),
         "har_input": Options((True, False)),
+        "har_news": Options((True, False)),
         "shrink_to": Options(("naive", "linear"), optional=True),
     }
     flag_params = frozenset(
@@ -192,6 +198,7 @@ class KerasForecaster(Model):
         weight_decay: float = 1e-4,
         shrink: bool = True,
         har_input: bool = True,
+        har_news: bool = True,
         shrink_to: str | None = None,
         seed: int = 0,
     ) -> None:
@@ -210,6 +217,7 @@ class KerasForecaster(Model):
         self.weight_decay = weight_decay
         self.shrink = shrink
         self.har_input = har_input
+        self.har_news = har_news
         self.shrink_to = shrink_to
         self.seed = seed
 
@@ -396,7 +404,8 @@ class KerasForecaster(Model):
         return self._row(data, har)
 
     def _row(self, data: Batch, har: Any = None) -> np.ndarray:
-        """The feature row, with the log-HAR forecast appended when ``har_input`` is on.
+        """The feature row, with the log-HAR forecast appended when ``har_input`` is on
+        (and, with ``har_news``, the news terms ``z`` and ``|z|`` after it).
 
         ``har``: a fitted log-HAR to append instead of the network's own ``har_`` (the
         final linear anchor's, refitted on the whole training window).
@@ -405,7 +414,13 @@ class KerasForecaster(Model):
         har = getattr(self, "har_", None) if har is None else har
         if har is None:
             return row
-        return np.concatenate([row, har.predict(data).astype("float64")], axis=1)
+        from .har import HAR_LAGS, har_regressors
+
+        x = har_regressors(data, self.name, har.news)
+        extra = [har.predict_regressors(x, data).astype("float64")]
+        if har.news:  # z and |z| themselves, where the network can draw a kink
+            extra.append(x[:, len(HAR_LAGS) :])
+        return np.concatenate([row, *extra], axis=1)
 
     def _har_applies(self, data: Batch) -> bool:
         """True when ``har_input`` acts: volatility, a feature row, the return features."""
@@ -487,7 +502,7 @@ class KerasForecaster(Model):
         if self._har_applies(train):
             from .har import LogHARBaseline
 
-            self.har_ = LogHARBaseline(self.task, pooled=True).fit(train)
+            self.har_ = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(train)
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
         if _chunked.chunkable(flat) and _chunked.all_finite(flat):  # numpy's bits, no copies
@@ -581,7 +596,7 @@ class KerasForecaster(Model):
         if getattr(self, "har_", None) is not None:
             from .har import LogHARBaseline
 
-            har = LogHARBaseline(self.task, pooled=True).fit(whole)
+            har = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(whole)
         assert whole.y is not None
         x = self._scale(whole, har)
         kernel, bias = self.linear_start(x, self._scale_y(whole.y))
@@ -1008,6 +1023,7 @@ def _har_state(har: Any) -> dict[str, Any] | None:
     return {
         "pooled": one(har.pooled_fit_),
         "series": {sid: one(fit) for sid, fit in har.fits_.items()},
+        "news": bool(har.news),
     }
 
 
@@ -1019,7 +1035,8 @@ def _har_from_state(model: KerasForecaster, state: dict[str, Any] | None) -> Any
     def one(fit: dict[str, Any]) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype="float64") for k, v in fit.items()}
 
-    har = LogHARBaseline(model.task, pooled=True)
+    # models saved before the news terms have no "news" key: the plain log-HAR
+    har = LogHARBaseline(model.task, pooled=True, news=bool(state.get("news", False)))
     har.pooled_fit_ = one(state["pooled"])
     har.fits_ = {sid: one(fit) for sid, fit in state["series"].items()}
     return har
