@@ -165,7 +165,7 @@ def test_chunked_gather_equals_plain_indexing(monkeypatch):
     assert b.features("float32").tobytes() == source[rows].tobytes()
 
 
-@pytest.mark.parametrize("task", ["return", "level", "trend3"])
+@pytest.mark.parametrize("task", ["return", "level", "trend3", "direction"])
 def test_ridge_on_rows_of_the_design_forecasts_the_copying_pipelines_bits(task):
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
@@ -191,6 +191,20 @@ def test_ridge_on_rows_of_the_design_forecasts_the_copying_pipelines_bits(task):
         if spec.forecasts_level:
             expected = expected + d.naive[test]
         assert expected.tobytes() == out.tobytes()
+    else:  # sklearn's copying scaler and logistic regressions: the same bits
+        from sklearn.linear_model import LogisticRegression
+
+        scaler = StandardScaler().fit(np.asarray(d.X[train], dtype="float64"))
+        assert _scaler_bits(model.scaler_) == _scaler_bits(scaler)
+        Xs = scaler.transform(np.asarray(d.X[train], dtype="float64"))
+        Xt = scaler.transform(np.asarray(d.X[test], dtype="float64"))
+        probs = []
+        for j in range(d.y.shape[1]):
+            labels = d.y[train][:, j].astype("int64")
+            clf = LogisticRegression(C=1.0, max_iter=500).fit(Xs, labels)
+            prob = clf.predict_proba(Xt)
+            probs.append(prob if spec.output == "multiclass" else prob[:, 1:2])
+        assert np.concatenate(probs, axis=1).tobytes() == out.tobytes()
     caller = np.asarray(d.X[test], dtype="float64")
     kept = caller.copy()
     model.predict(Batch(caller, d.naive[test]))

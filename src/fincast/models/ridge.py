@@ -51,7 +51,6 @@ class RidgeBaseline(Model):
     def _fit(self, train: Batch) -> Self:
         from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
 
         assert train.y is not None
         # X is this fit's own float64 copy of the rows: the scaler standardises it and Ridge
@@ -66,7 +65,7 @@ class RidgeBaseline(Model):
             self.model_: Any = make_pipeline(scaler, ridge)
             return self
         self.model_ = []
-        self.scaler_ = StandardScaler(copy=False).fit(X)
+        self.scaler_ = _fit_scaler(X)
         Xs = self.scaler_.transform(X)
         n_classes = self.task.width if self.task.output == "multiclass" else 2
         for j in range(y.shape[1]):
