@@ -99,6 +99,11 @@ class HARBaseline(Model):
         False (default): one fit per series of a panel (a series with fewer than 30
         training rows, or unseen in training, uses the pooled fit); True: one fit over all
         series' rows.
+    news
+        False (default): the field's standard model. True: two more regressors, EGARCH's
+        news terms ``z = r(t) / sqrt(RV_m(t))`` and ``|z|`` (:func:`har_regressors`), taken
+        as they are (not logged): in the variance for ``har``, in log variance for
+        ``loghar``, as the networks' log-HAR input uses them.
     seed
         Unused (OLS is deterministic); accepted like every model's.
     """
@@ -122,7 +127,8 @@ class HARBaseline(Model):
         self.seed = seed
 
     def _fit_one(self, x: np.ndarray, y2: np.ndarray) -> dict[str, np.ndarray]:
-        """One OLS per horizon on regressors ``x`` (m, 3) and target variances ``y2`` (m, H)."""
+        """One OLS per horizon on regressors ``x`` (m, 3), or (m, 5) with the news terms, and
+        target variances ``y2`` (m, H); only the three means are logged and floored."""
         floor_x = ZERO_FLOOR * np.mean(x[:, : len(HAR_LAGS)], axis=0)
         floor_y = ZERO_FLOOR * np.nanmean(y2, axis=0)
         coef = np.empty((y2.shape[1], x.shape[1] + 1))
@@ -199,6 +205,9 @@ class LogHARBaseline(HARBaseline):
         The task (``volatility``).
     pooled
         False (default): one fit per series; True: one fit over all series' rows.
+    news
+        True: EGARCH's news terms ``z`` and ``|z|`` as two more regressors, in log
+        variance (see :class:`HARBaseline`); the networks' log-HAR input.
     seed
         Unused; accepted like every model's.
     """
