@@ -55,8 +55,12 @@ def test_a_run_from_a_warm_cache_writes_the_bytes_of_a_cold_one(tmp_path, ohlcv_
     assert hits == 0 and requests > 0
     cache = tmp_path / "cache-home" / "fincast" / "jax"
     assert any(cache.iterdir()), "the training loop was not cached"
-    # every program is read back, the small ones (weight initialisers) too: none compiled
-    assert _backtest(ohlcv_csv, tmp_path / "warm", env) == (requests, requests)
+    # every program is read back, the small ones (weight initialisers) too: none compiled.
+    # How many programs a run asks for can differ by one between runs (a CI run asked for
+    # 21 cold and 20 warm, every one of the 20 read back; five cold runs here asked for 20
+    # each), so the warm run is held to "all read back", near the cold run's count
+    warm_hits, warm_requests = _backtest(ohlcv_csv, tmp_path / "warm", env)
+    assert warm_hits == warm_requests and requests - 2 <= warm_requests <= requests + 2
     for name in ("predictions.csv", "metrics.json"):
         assert (tmp_path / "cold" / name).read_bytes() == (tmp_path / "warm" / name).read_bytes()
 
