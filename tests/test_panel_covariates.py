@@ -274,3 +274,65 @@ def test_a_dataframe_covariate_runs_and_config_yaml_names_it_by_hash(tmp_path, c
     code = main(["backtest", "--config", config, "--out", str(tmp_path / "again")])
     err = capsys.readouterr().err
     assert code == 2 and "was a Python DataFrame" in err and len(err.strip().splitlines()) == 1
+
+
+def _vol_panel(tmp_path) -> str:
+    data, _ = simulated_panel(n=200)
+    path = tmp_path / "panel.csv"
+    data.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--task", "volatility", "--baselines", "naive,ridge,garch,har"], "garch, har"),
+        (["--task", "volatility"], "ewma, garch"),  # the task's default baselines
+        (["--baselines", "naive,ar", "--cs-normalize", "zscore"], "ar"),
+        (["--task", "quantile", "--models", "fhs", "--baselines", "naive"], "fhs"),
+    ],
+)
+def test_cs_normalize_refuses_models_that_read_the_return_features_as_returns(
+    tmp_path, capsys, args, named
+):
+    """Ranked or z-scored return features are no returns: GARCH on ranks scored -213 on a
+    builtin:stocks20 volatility run before this was refused."""
+    out = tmp_path / "run"
+    argv = ["backtest", _vol_panel(tmp_path), "--folds", "2", *args]
+    if "--models" not in argv:
+        argv += ["--models", "ridge"]
+    if "--cs-normalize" not in argv:
+        argv += ["--cs-normalize", "rank"]
+    code = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"but {named} read them as returns" in err and "--cs-normalize" in err
+    assert not out.exists()  # refused before any work
+
+
+def test_cs_normalize_refuses_a_volatility_networks_loghar_input_unless_turned_off(tmp_path):
+    from fincast.errors import ConfigError
+
+    path = _vol_panel(tmp_path)
+    common = dict(task="volatility", baselines=["naive", "ridge"], folds=2, epochs=1)
+    with pytest.raises(ConfigError, match=r"mlp through the log-HAR input.*har_input: false"):
+        backtest(path, models=["mlp"], cs_normalize="rank", out=str(tmp_path / "a"), **common)
+    result = backtest(
+        path,
+        models={"mlp": {"har_input": False}},
+        cs_normalize="rank",
+        out=str(tmp_path / "b"),
+        **common,
+    )
+    assert "mlp" in result.metrics["models"]
+    # the return task's networks read no returns: they run with --cs-normalize as before
+    ok = backtest(path, models=["mlp"], cs_normalize="rank", folds=2, epochs=1, out=None)
+    assert "mlp" in ok.metrics["models"]
+    # fincast train refuses it too, before reading the data
+    import fincast
+
+    with pytest.raises(ConfigError, match="log-HAR input"):
+        fincast.train(
+            path, out=str(tmp_path / "m"), models=["mlp"], task="volatility", cs_normalize="rank"
+        )
+    assert not (tmp_path / "m").exists()

@@ -36,6 +36,7 @@ from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .intervals import check_intervals, check_saved_tail, saved_bounds, saved_calibration
 from .models import MODELS, make_model
+from .models.base import check_cs_normalize
 from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
@@ -126,6 +127,8 @@ def train(
     ]
     task = TaskSpec.from_config(config)
     check_intervals(task, config.intervals)
+    probe = make_model(name, task, model_params(config, name), seed=config.seed)
+    check_cs_normalize({name: probe}, config.cs_normalize)  # before reading the data
     features = FeatureSpec(config.features, config.lookback)
     ds = load(config.data if data is None else data, **config.reader_options())
     reader = {"wide": ds.layout == "wide", "values": config.values}

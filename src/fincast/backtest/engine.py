@@ -32,6 +32,7 @@ from ..errors import ConfigError, FincastError
 from ..features import FeatureSpec
 from ..intervals import check_calibration, check_intervals, fold_intervals, mean_intervals
 from ..models import MODELS, make_model
+from ..models.base import check_cs_normalize
 from ..models.custom import check_builders, register_from_config
 from ..models.registry import is_baseline, model_params
 from ..predictions import (
@@ -132,8 +133,11 @@ def prepare(config: RunConfig, data: pd.DataFrame | None = None) -> Prepared:
     if "naive" not in baselines:
         baselines.insert(0, "naive")
     names = list(dict.fromkeys([*baselines, *config.models]))
-    for name in names:  # unknown names, parameters and bad values fail here, before any work
-        make_model(name, task, model_params(config, name) if name in MODELS else None)
+    made = {  # unknown names, parameters and bad values fail here, before any work
+        name: make_model(name, task, model_params(config, name) if name in MODELS else None)
+        for name in names
+    }
+    check_cs_normalize(made, config.cs_normalize)  # ranked returns are no returns
 
     ds = load(config.data if data is None else data, **config.reader_options())
     # data health: warn, --strict, --adjust-splits; the findings go to metrics.json too

@@ -37,6 +37,7 @@ class ARBaseline(Model):
 
     name = "ar"
     description = "AR(5) per series on one-step returns (statsmodels)"
+    returns_input = True  # reads the ret features as one-step returns
     tasks = ("return", "level", "direction")
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "lags": Interval(1, None, integer=True)

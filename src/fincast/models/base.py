@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -39,6 +40,7 @@ __all__ = [
     "Model",
     "Options",
     "TaskOnlyBaseline",
+    "check_cs_normalize",
     "feature_column",
     "one_hot",
     "return_window",
@@ -296,11 +298,20 @@ class Model:
     fixed_params: ClassVar[tuple[str, ...]] = ()
     #: Parameters that are also command-line flags (named in error messages).
     flag_params: ClassVar[frozenset[str]] = frozenset()
+    #: True when it reads the ``ret`` features as one-step returns (:func:`return_window`).
+    returns_input: ClassVar[bool] = False
 
     def __init__(self, task: TaskSpec) -> None:
         self.task = task
 
     # -- parameters -----------------------------------------------------------------
+
+    def reads_returns(self) -> bool:
+        """Whether it reads the ``ret`` features as one-step returns: then they must be
+        returns, which ``--cs-normalize`` replaces by cross-sectional ranks or z-scores
+        (:func:`check_cs_normalize`)."""
+        return self.returns_input
+
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
         """The constructor parameters (all but ``task``) and their defaults.
@@ -412,6 +423,38 @@ def feature_column(data: Batch, name: str, owner: str) -> np.ndarray:
             "use --features default"
         )
     return np.asarray(data.column(names.index(name)), dtype="float64")
+
+
+def check_cs_normalize(models: Mapping[str, Model], how: str) -> None:
+    """Refuse ``--cs-normalize`` when a model reads the return features as returns.
+
+    The normalisation replaces ``ret``, ``ret_lag1`` … by their ranks or z-scores across
+    the series of each date; GARCH, EWMA, HAR, AR and a volatility network's log-HAR input
+    would read those as returns and forecast nonsense (``garch`` scored −213 on a
+    ``builtin:stocks20`` volatility run before this check).
+    """
+    if how == "none":
+        return
+    readers = [name for name, model in models.items() if model.reads_returns()]
+    if not readers:
+        return
+    nets = [n for n in readers if models[n].kind == "network"]
+    others = [n for n in readers if n not in nets]
+    what = "ranks" if how == "rank" else "z-scores"
+    ways = ["leave out --cs-normalize"]
+    if others:
+        ways.append(f"drop {', '.join(others)} (e.g. --baselines naive,ridge)")
+    if nets:
+        config = ", ".join(f"{n}: {{har_input: false}}" for n in nets)
+        ways.append(f"set models: {{{config}}} in the config")
+    readers_text = ", ".join(others)
+    if nets:
+        via = f"{', '.join(nets)} through the log-HAR input"
+        readers_text = f"{readers_text} and {via}" if others else via
+    raise ConfigError(
+        f"--cs-normalize {how} turns the return features (ret, ret_lag1, ...) into "
+        f"cross-sectional {what}, but {readers_text} read them as returns; " + ", or ".join(ways)
+    )
 
 
 def return_window(data: Batch, owner: str) -> np.ndarray:

@@ -32,6 +32,7 @@ class EWMABaseline(Model):
 
     name = "ewma"
     description = "RiskMetrics EWMA variance, lam 0.94"
+    returns_input = True  # reads the ret features as one-step returns
     tasks = ("volatility",)
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "lam": Interval(0, 1, closed="neither")

@@ -44,6 +44,7 @@ class GarchBaseline(Model):
 
     name = "garch"
     description = "GARCH(1,1) per series (arch)"
+    returns_input = True  # reads the ret features as one-step returns
     tasks = ("volatility",)
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "p": Interval(1, None, integer=True),

@@ -110,6 +110,7 @@ class HARBaseline(Model):
 
     name = "har"
     description = "HAR-RV: OLS on 1/5/22-step mean squared returns, per series"
+    returns_input = True  # reads the ret features as one-step returns
     tasks = ("volatility",)
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "pooled": Options((False, True)),

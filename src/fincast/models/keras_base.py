@@ -422,6 +422,14 @@ class KerasForecaster(Model):
             extra.append(x[:, len(HAR_LAGS) :])
         return np.concatenate([row, *extra], axis=1)
 
+    def reads_returns(self) -> bool:
+        """True when the log-HAR input acts on ``volatility`` (it reads ``ret`` …)."""
+        return (
+            bool(self.har_input)
+            and self.task.kind == "volatility"
+            and (not self.sequence or self.packed)
+        )
+
     def _har_applies(self, data: Batch) -> bool:
         """True when ``har_input`` acts: volatility, a feature row, the return features."""
         if not self.har_input or self.task.kind != "volatility":

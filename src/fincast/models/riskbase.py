@@ -42,6 +42,7 @@ class _ScaledBaseline(Model):
     tasks: ClassVar[tuple[str, ...] | None] = _TASKS
     #: Z is the training rows' standardised returns (else a standard normal).
     empirical: ClassVar[bool] = False
+    returns_input = True  # its volatility baseline reads the ret features as returns
 
     def __init__(self, task: TaskSpec, *, seed: int = 0) -> None:
         self.task = task
