@@ -1,0 +1,124 @@
+"""Issue 26, metrics stage at the scale of an equity universe: the rewrites give the same bits.
+
+The naive join of :func:`~fincast.metrics.summary._with_naive` looks each key's last naive
+row up in an array indexed by the key's code (the codes renumbered only when their range
+outgrows the table); it must equal the ``merge`` it replaced
+(``test_vectorised_publish.ref_with_naive``) on the cases the random panels rarely draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fincast.metrics import summary
+from fincast.metrics.summary import _key_codes, _with_naive
+from fincast.tasks import get_task
+
+from .test_vectorised_publish import ref_with_naive
+
+
+def _rows(ids, dates, models, y_pred, horizon=1, **extra) -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "date": pd.to_datetime(dates),
+            "fold": 0,
+            "model": models,
+            "horizon": np.broadcast_to(horizon, n),
+            "y_true": np.linspace(-0.01, 0.01, n),
+            "y_pred": y_pred,
+            **extra,
+        }
+    )
+
+
+def _same(preds: pd.DataFrame, task=None) -> pd.DataFrame:
+    got = _with_naive(preds, task)
+    pd.testing.assert_frame_equal(got, ref_with_naive(preds, task), check_exact=True)
+    return got
+
+
+def test_one_series_one_date_and_no_naive_row() -> None:
+    one = _rows(["a", "a"], ["2020-01-01"] * 2, ["naive", "m"], [0.0, 0.3])
+    assert _same(one)["y_naive"].tolist() == [0.0, 0.0]
+    alone = _rows(["a"], ["2020-01-01"], ["m"], [0.3])  # no naive at all: missing
+    assert _same(alone)["y_naive"].isna().all()
+    _same(alone.iloc[:0])  # no rows
+
+
+def test_missing_naive_rows_make_int_columns_float_and_last_naive_row_counts() -> None:
+    task = get_task("var")
+    preds = _rows(
+        ["a", "a", "b", "b", "a"],
+        ["2020-01-01", "2020-01-01", "2020-01-01", "2020-01-02", "2020-01-01"],
+        ["naive", "m", "m", "naive", "naive"],
+        [0.1, 0.2, 0.3, 0.4, 0.5],
+        var_5=np.array([1, 2, 3, 4, 5]),  # ints: floats where naive has no row
+        es_5=np.array([1.0, 2.0, 3.0, 4.0, 5.0]),
+    )
+    got = _same(preds, task)
+    np.testing.assert_array_equal(got["y_naive"], [0.5, 0.5, np.nan, 0.4, 0.5])
+    assert got["naive_var_5"].dtype == "float64"
+    whole = preds[preds["id"] == "a"]  # every row has a naive row: ints stay ints
+    assert _same(whole, task)["naive_var_5"].dtype == "int64"
+
+
+def test_nan_keys_match_each_other_as_in_the_merge() -> None:
+    preds = _rows(
+        ["a", None, None, "a"],
+        ["2020-01-01", "2020-01-01", "2020-01-01", None],
+        ["naive", "naive", "m", "m"],
+        [0.1, 0.2, 0.3, 0.4],
+    )
+    got = _same(preds)
+    assert got["y_naive"].iloc[2] == 0.2 and np.isnan(got["y_naive"].iloc[3])
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_sparse_keys_are_renumbered_and_still_the_merge(monkeypatch, dense) -> None:
+    """Keys whose combined range outgrows the table are renumbered on the way (here forced
+    by a small table): the same join either way."""
+    if not dense:
+        monkeypatch.setattr(summary, "_DENSE_KEYS", 0)
+    rng = np.random.default_rng(3)
+    n = 60
+    ids = [f"S{i}" for i in rng.permutation(n)]  # every row its own id, date and horizon
+    dates = pd.bdate_range("2020-01-01", periods=n)[rng.permutation(n)]
+    preds = pd.concat(
+        [
+            _rows(ids, dates, "naive", rng.normal(size=n), horizon=np.arange(1, n + 1)),
+            _rows(ids, dates, "m", rng.normal(size=n), horizon=np.arange(1, n + 1)),
+        ],
+        ignore_index=True,
+    ).sample(frac=0.9, random_state=1)
+    codes, size = _key_codes(preds, ["id", "date", "horizon"])
+    assert codes.min() >= 0 and codes.max() < size
+    assert (size <= len(preds)) == (not dense)  # renumbered: at most one code per row
+    _same(preds)
+
+
+@pytest.mark.parametrize("small", [False, True])
+def test_codes_equal_exactly_when_keys_equal(monkeypatch, small) -> None:
+    """With ``small`` the combined range outgrows the table (4 codes per row) after the
+    dates, so the codes are renumbered on the way; else they are the mixed radix."""
+    if small:
+        monkeypatch.setattr(summary, "_DENSE_KEYS", 0)
+    rng = np.random.default_rng(0)
+    n = 2000
+    dates = pd.bdate_range("2020-01-01", periods=300)
+    frame = pd.DataFrame(
+        {
+            "id": rng.choice([*(f"S{i}" for i in range(299)), None], n),
+            "date": np.where(rng.random(n) < 0.05, pd.NaT, rng.choice(dates, n)),
+            "horizon": rng.choice([1, 5], n),
+        }
+    )
+    codes, size = _key_codes(frame, ["id", "date", "horizon"])
+    assert codes.min() >= 0 and codes.max() < size
+    product = frame["id"].nunique(dropna=False) * frame["date"].nunique(dropna=False) * 2
+    assert size < product if small else size == product
+    groups = frame.groupby(["id", "date", "horizon"], dropna=False).ngroup().to_numpy()
+    assert np.array_equal(codes[:, None] == codes[None, :], groups[:, None] == groups[None, :])
