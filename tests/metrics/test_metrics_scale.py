@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from fincast.metrics import summary
+from fincast.metrics.overlap import independent_rows
 from fincast.metrics.summary import _key_codes, _with_naive
 from fincast.tasks import get_task
 
@@ -122,3 +123,58 @@ def test_codes_equal_exactly_when_keys_equal(monkeypatch, small) -> None:
     assert size < product if small else size == product
     groups = frame.groupby(["id", "date", "horizon"], dropna=False).ngroup().to_numpy()
     assert np.array_equal(codes[:, None] == codes[None, :], groups[:, None] == groups[None, :])
+
+
+# --- independent_rows: the calendar places by factorizing the dates ----------------------
+
+
+def ref_independent_rows(dates, horizons=None):
+    """``independent_rows`` before: every date converted, the calendar sorted."""
+    values = pd.to_datetime(pd.Series(np.asarray(dates).reshape(-1))).to_numpy()
+    if horizons is None:
+        step = 1
+    else:
+        h = np.asarray(horizons).reshape(-1)
+        step = max(int(h.max()), 1) if len(h) else 1
+    calendar = np.unique(values)
+    pos = np.searchsorted(calendar, values)
+    keep = pos % step == 0
+    clustered = bool(keep.any() and np.bincount(pos[keep]).max() > 1)
+    return keep, pos, step, clustered
+
+
+def _dates_cases():
+    rng = np.random.default_rng(7)
+    days = pd.bdate_range("2021-01-01", periods=40).to_numpy()
+    panel = np.tile(days, 5)[rng.permutation(200)]  # unsorted, each date five times
+    yield panel, rng.choice([1, 3, 5], 200)
+    yield days[::-1].copy(), 1  # one series, backwards
+    yield days[:1], None  # one date
+    yield np.repeat(days[:1], 4), 2  # one date, several rows
+    yield days[:0], None  # no rows
+    yield panel.astype("datetime64[D]"), 5  # another unit
+    yield panel.astype("datetime64[ns]"), 2
+    with_nat = panel.copy()
+    with_nat[::7] = np.datetime64("NaT")
+    yield with_nat, 3  # NaT: converted and sorted as before (last)
+    yield pd.Series(panel).dt.strftime("%Y-%m-%d").to_numpy(), 2  # strings: converted
+    yield pd.Series(panel), pd.Series(np.full(200, 4))  # a Series, as coverage passes
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_independent_rows_are_the_sorted_calendar_places(case) -> None:
+    dates, h = list(_dates_cases())[case]
+    got = independent_rows(dates, h)
+    keep, pos, step, clustered = ref_independent_rows(dates, h)
+    assert got.cluster.dtype == pos.dtype
+    np.testing.assert_array_equal(got.cluster, pos)
+    np.testing.assert_array_equal(got.keep, keep)
+    assert (got.step, got.clustered) == (step, clustered)
+
+
+def test_independent_rows_places_follow_the_dates_not_the_rows() -> None:
+    """Not the order of first appearance: the places are those of the sorted calendar."""
+    dates = pd.to_datetime(["2020-01-03", "2020-01-01", "2020-01-02", "2020-01-01"]).to_numpy()
+    got = independent_rows(dates, 2)
+    assert got.cluster.tolist() == [2, 0, 1, 0]
+    assert got.keep.tolist() == [True, True, False, True] and got.clustered
