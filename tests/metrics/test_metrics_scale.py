@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fincast.metrics import summary
+from fincast.metrics import finance, summary
 from fincast.metrics.overlap import independent_rows
 from fincast.metrics.summary import _key_codes, _with_naive
 from fincast.tasks import get_task
@@ -178,3 +178,107 @@ def test_independent_rows_places_follow_the_dates_not_the_rows() -> None:
     got = independent_rows(dates, 2)
     assert got.cluster.tolist() == [2, 0, 1, 0]
     assert got.keep.tolist() == [True, True, False, True] and got.clustered
+
+
+# --- information coefficient: the panel test and the ranks of constant forecasts ---------
+
+
+def ref_is_panel(frame: pd.DataFrame) -> bool:
+    """``finance._is_panel`` before: pandas' grouped count of distinct ids."""
+    if frame["id"].nunique() < 2:
+        return False
+    return bool(frame.groupby(["model", "date"])["id"].nunique().max() >= 2)
+
+
+def _ic_frames():
+    rng = np.random.default_rng(11)
+    dates = pd.bdate_range("2022-01-03", periods=6)
+    n = 60
+    panel = pd.DataFrame(
+        {
+            "id": rng.choice(["a", "b", "c"], n),
+            "date": rng.choice(dates, n),
+            "model": rng.choice(["naive", "m"], n),
+        }
+    )
+    yield panel
+    yield panel.assign(id="a")  # one series
+    yield panel.assign(date=dates[0])  # one date
+    # two series, but never on one (model, date): a stack of single series
+    yield pd.DataFrame({"id": ["a", "b", "a"], "date": dates[[0, 1, 2]], "model": "m"})
+    # the only (model, date) with two ids has a NaN model, date or id: not a panel
+    for column, missing in (("model", None), ("date", pd.NaT), ("id", None)):
+        two = pd.DataFrame({"id": ["a", "b", "c"], "date": dates[[0, 0, 1]], "model": "m"})
+        two[column] = two[column].astype(object)
+        two.loc[1, column] = missing
+        yield two
+    yield panel.iloc[:0]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_is_panel_is_the_grouped_count_of_distinct_ids(monkeypatch, sparse) -> None:
+    if sparse:  # the (model, date) pairs numbered rather than laid out in a table
+        monkeypatch.setattr(finance, "_DENSE_PAIRS", -(10**9))
+    results = []
+    for frame in _ic_frames():
+        results.append(finance._is_panel(frame))
+        assert results[-1] == ref_is_panel(frame)
+    assert results == [True, False, True, False, False, False, False, False]
+
+
+def _with_constant_groups(seed: int, n: int = 400, groups: int = 30):
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, groups, n)
+    x = np.round(rng.normal(size=n), 1)
+    y = np.round(rng.normal(size=n), 1)
+    flat = np.isin(codes, rng.choice(groups, groups // 3, replace=False))
+    x[flat] = np.where(rng.random(flat.sum()) < 0.5, 0.0, -0.0)  # constant: 0.0 and -0.0
+    nearly = np.isin(codes, np.setdiff1d(np.arange(groups), codes[flat])[:5])
+    x[nearly] = 1.0  # all equal but one, one step of the floats away: ranked
+    x[np.flatnonzero(nearly)[::4]] = np.nextafter(1.0, 2.0)
+    return codes, x, y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("exact", [True, False])
+def test_rank_ic_skipping_constant_groups_is_ranking_them(monkeypatch, seed, exact) -> None:
+    """Groups whose forecasts are all equal are not ranked: every group's rank IC (NaN for
+    those) and Pearson IC the same bits as ranking all of them."""
+    if not exact:  # the pandas sums rather than the counted ones
+        monkeypatch.setattr(finance, "_EXACT_RANK_ROWS", 1)
+    codes, x, y = _with_constant_groups(seed)
+    full = (finance._grouped_rank(codes, x), finance._grouped_rank(codes, y))
+    groups, want, size = finance._corr_by_codes(codes, x, y, ranks=full)
+    got_groups, got, got_size = finance._corr_by_codes(codes, x, y)
+    np.testing.assert_array_equal(got_groups, groups)
+    np.testing.assert_array_equal(got_size, size)
+    for name in ("ic", "rank_ic"):
+        np.testing.assert_array_equal(got[name], want[name])
+    assert np.isnan(want["rank_ic"]).sum() >= 10 and np.isfinite(want["rank_ic"]).sum() >= 10
+    # a forecast constant everywhere (naive's): nothing ranked, no rank IC
+    _, all_flat, _ = finance._corr_by_codes(codes, np.full(len(x), 0.5), y)
+    assert np.isnan(all_flat["rank_ic"]).all()
+
+
+def test_rank_ic_with_nan_or_a_sort_order_ranks_every_group() -> None:
+    codes, x, y = _with_constant_groups(4)
+    y[::9] = np.nan
+    full = (finance._grouped_rank(codes, x), finance._grouped_rank(codes, y))
+    _, want, _ = finance._corr_by_codes(codes, x, y, ranks=full)
+    _, got, _ = finance._corr_by_codes(codes, x, y)
+    np.testing.assert_array_equal(got["rank_ic"], want["rank_ic"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_grouped_rank_sort_is_lexsorts_permutation(seed) -> None:
+    """Two stable sorts (values, then codes) are lexsort's order: the ranks of pandas."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 9, 3000)
+    values = np.round(rng.normal(size=3000), 1)
+    values[rng.random(3000) < 0.05] = np.nan
+    values[rng.random(3000) < 0.05] = -0.0
+    want = pd.Series(values).groupby(codes).rank().to_numpy()
+    np.testing.assert_array_equal(finance._grouped_rank(codes, values), want)
+    order = np.argsort(values, kind="stable")
+    order = order[np.argsort(codes[order], kind="stable")]
+    np.testing.assert_array_equal(order, np.lexsort((values, codes)))
