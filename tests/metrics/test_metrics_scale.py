@@ -282,3 +282,28 @@ def test_grouped_rank_sort_is_lexsorts_permutation(seed) -> None:
     order = np.argsort(values, kind="stable")
     order = order[np.argsort(codes[order], kind="stable")]
     np.testing.assert_array_equal(order, np.lexsort((values, codes)))
+
+
+# --- distinct keys and repeats by counting -------------------------------------------------
+
+
+def _keys():
+    rng = np.random.default_rng(5)
+    yield rng.integers(0, 50, 300), 50  # repeats
+    yield rng.permutation(300), 300  # none
+    yield np.array([7]), 8  # one key
+    yield np.array([4, 1, 4]), 5  # one key twice
+    yield np.array([], dtype="int64"), 0  # no keys
+    yield np.array([3, -1, 3, -1]), 4  # a NaN code: hashed/sorted as before
+    yield np.array([10**12, 5, 10**12]), 10**12 + 1  # sparse: sorted/hashed as before
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_distinct_and_repeats_are_unique_and_duplicated(case) -> None:
+    key, size = list(_keys())[case]
+    distinct, at = finance._distinct(key, size)
+    want, want_at = np.unique(key, return_inverse=True)
+    np.testing.assert_array_equal(distinct, want)
+    np.testing.assert_array_equal(at, want_at)
+    assert at.shape == want_at.shape
+    assert finance._has_repeats(key, size) == bool(pd.Series(key).duplicated().any())

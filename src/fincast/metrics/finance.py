@@ -189,11 +189,35 @@ def _sampled(
     id_code = pd.factorize(predictions["id"], sort=True, use_na_sentinel=False)[0]
     date_code, dates = pd.factorize(predictions["date"], sort=True, use_na_sentinel=False)
     key = id_code[rows].astype("int64") * (len(dates) + 1) + date_code[rows]
-    distinct, at = np.unique(key, return_inverse=True)  # sorted by (id, date)
+    size = (int(id_code.max(initial=-1)) + 1) * (len(dates) + 1)
+    distinct, at = _distinct(key, size)  # sorted by (id, date)
     series = distinct // (len(dates) + 1)
     start = np.flatnonzero(np.r_[True, series[1:] != series[:-1]]) if len(distinct) else series
     place = np.arange(len(distinct)) - np.repeat(start, np.diff(np.r_[start, len(distinct)]))
     return rows[(place % h == 0)[at]], id_code, date_code, dates
+
+
+def _dense(key: np.ndarray, size: int) -> bool:
+    """Whether integer keys below ``size`` are counted in a table: none negative (a NaN
+    code) and the range not much larger than the keys (else they are sorted or hashed)."""
+    return size <= 4 * len(key) + _DENSE_PAIRS and not (len(key) and key.min() < 0)
+
+
+def _distinct(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` of integer keys in ``[0, size)``: by counting
+    when the range is not much larger than the keys (no sort of every key)."""
+    if not _dense(key, size):
+        return np.unique(key, return_inverse=True)
+    used = np.bincount(key, minlength=size) > 0
+    return np.flatnonzero(used), (np.cumsum(used) - 1)[key]
+
+
+def _has_repeats(key: np.ndarray, size: int) -> bool:
+    """``pd.Series(key).duplicated().any()`` of integer keys in ``[0, size)``: by counting
+    when the range is not much larger than the keys (no hash table of every key)."""
+    if not _dense(key, size):
+        return bool(pd.Series(key).duplicated().any())
+    return bool(len(key)) and int(np.bincount(key, minlength=size).max()) > 1
 
 
 def strategy_returns(

@@ -171,7 +171,8 @@ def _scored(predictions: pd.DataFrame, task: str, h: int) -> _Scored:
     on = date % h == 0  # every h-th date of the forecast calendar
     model, ids, date, score, ret = model[on], ids[on], date[on], score[on], ret[on]
     key = (model * len(id_names) + ids) * len(calendar) + date
-    if pd.Series(key).duplicated().any():  # training seeds: average each (model, id, date)
+    size = len(models) * len(id_names) * len(calendar)
+    if finance._has_repeats(key, size):  # training seeds: average each (model, id, date)
         means = pd.DataFrame({"score": score, "ret": ret}).groupby(key, sort=False).mean()
         key = means.index.to_numpy(dtype="int64")
         score, ret = means["score"].to_numpy(), means["ret"].to_numpy()
@@ -532,7 +533,7 @@ def _decay_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> _D
     fwd = frame["fwd_return"].to_numpy(dtype="float64")
     n_ids, n_dates = len(id_names), len(dates)
     key = (model.astype("int64") * n_ids + ids) * n_dates + date
-    if pd.Series(key).duplicated().any():
+    if finance._has_repeats(key, len(models) * n_ids * n_dates):
         means = pd.DataFrame({"signal": signal, "fwd": fwd}).groupby(key, sort=False).mean()
         key = means.index.to_numpy(dtype="int64")
         signal, fwd = means["signal"].to_numpy(), means["fwd"].to_numpy()
