@@ -307,3 +307,61 @@ def test_distinct_and_repeats_are_unique_and_duplicated(case) -> None:
     np.testing.assert_array_equal(at, want_at)
     assert at.shape == want_at.shape
     assert finance._has_repeats(key, size) == bool(pd.Series(key).duplicated().any())
+
+
+# --- the point-forecast errors without sklearn's input checks ---------------------------
+
+
+def _error_cases():
+    rng = np.random.default_rng(9)
+    yield np.array([0.3]), np.array([0.1])  # one row
+    yield np.array([1.0, 1.0]), np.array([1.0, 1.0])  # perfect, flat target: R² 1
+    yield np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 1.0])  # flat target: R² 0
+    yield np.array([1.0, -1.0, 2.0]), np.array([0.5, 0.5, 2.0])  # the doctest's
+    yield np.array([-0.0, 0.0, 1e-300]), np.array([0.0, -0.0, -1e-300])  # signed zeros
+    yield rng.normal(0, 0.01, 4145), rng.normal(0, 0.001, 4145)  # a series of a panel
+    yield np.round(rng.normal(size=999), 1), np.round(rng.normal(size=999), 1)  # ties
+    yield rng.normal(1e8, 1.0, 70_000), rng.normal(1e8, 1.0, 70_000)  # large, cancelling
+    big = rng.standard_cauchy(300_001)  # long: several blocks of numpy's pairwise sums
+    yield big, big * 0.5 + rng.normal(size=len(big))
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_point_errors_are_sklearns_bits(case) -> None:
+    from sklearn.metrics import (
+        accuracy_score,
+        mean_absolute_error,
+        mean_squared_error,
+        r2_score,
+        root_mean_squared_error,
+    )
+
+    from fincast.metrics import regression
+
+    actual, predicted = list(_error_cases())[case]
+    mse, rmse, mae, r2 = regression._point_errors(actual, predicted)
+    assert mse == mean_squared_error(actual, predicted)
+    assert regression.mse(actual, predicted) == mse
+    assert rmse == root_mean_squared_error(actual, predicted)
+    assert mae == mean_absolute_error(actual, predicted)
+    if len(actual) >= 2:
+        assert r2 == r2_score(actual, predicted)
+    else:
+        assert np.isnan(r2)
+    accuracy, _ = regression._sign_accuracy(actual, predicted)
+    called = (actual != 0) & (predicted != 0)
+    if called.any():
+        want = accuracy_score(np.sign(actual[called]), np.sign(predicted[called]))
+        assert accuracy == want
+    else:
+        assert accuracy is None
+
+
+def test_skill_is_one_minus_sklearns_mse_ratio() -> None:
+    from sklearn.metrics import mean_squared_error
+
+    rng = np.random.default_rng(2)
+    y, pred, naive = rng.normal(size=(3, 5000))
+    want = float(1.0 - mean_squared_error(y, pred) / float(mean_squared_error(y, naive)))
+    assert get_task("return").skill(y, pred, naive) == want
+    assert get_task("return").skill(y, pred, y) is None  # naive perfect: no skill

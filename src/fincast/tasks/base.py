@@ -276,12 +276,12 @@ class Task:
 
     def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
         """Skill against naive on NaN-free rows: ``1 - MSE / MSE_naive`` by default."""
-        from sklearn.metrics import mean_squared_error
+        from ..metrics.regression import mse  # sklearn's mean_squared_error, unchecked
 
-        mse_naive = float(mean_squared_error(y, naive))
+        mse_naive = mse(y, naive)
         if not mse_naive > 0:
             return None
-        return float(1.0 - mean_squared_error(y, pred) / mse_naive)
+        return float(1.0 - mse(y, pred) / mse_naive)
 
     def row_loss(self, predictions: pd.DataFrame) -> tuple[pd.Series, str]:
         """One loss per predictions row (smaller is better) and its name: squared error."""
