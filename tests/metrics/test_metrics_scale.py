@@ -365,3 +365,31 @@ def test_skill_is_one_minus_sklearns_mse_ratio() -> None:
     want = float(1.0 - mean_squared_error(y, pred) / float(mean_squared_error(y, naive)))
     assert get_task("return").skill(y, pred, naive) == want
     assert get_task("return").skill(y, pred, y) is None  # naive perfect: no skill
+
+
+# --- lexsort's permutation from fewer sorts ---------------------------------------------
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5000])
+def test_stable_order_and_group_sort_are_lexsorts_permutation(n) -> None:
+    from fincast.metrics.portfolio import _lexsort_by_group
+
+    rng = np.random.default_rng(n)
+    model = rng.integers(0, 3, n).astype("int32")
+    ids = rng.integers(0, 40, n).astype("int32")
+    dates = rng.integers(0, 25, n).astype("int32")
+    value = np.round(rng.normal(size=n), 1)  # ties
+    value[rng.random(n) < 0.2] = -0.0  # equal to 0.0: a tie as well
+    value[rng.random(n) < 0.2] = 0.0
+    np.testing.assert_array_equal(
+        finance._stable_order(model, ids, dates), np.lexsort((dates, ids, model))
+    )
+    np.testing.assert_array_equal(
+        _lexsort_by_group(ids, value, model, dates), np.lexsort((ids, value, dates, model))
+    )
+
+
+def test_stable_order_of_keys_too_wide_for_an_int64_is_lexsort() -> None:
+    a = np.array([2**40, 0, 2**40, 5], dtype="int64")
+    b = np.array([3, 2**30, 1, 0], dtype="int64")
+    np.testing.assert_array_equal(finance._stable_order(a, b, a), np.lexsort((a, b, a)))

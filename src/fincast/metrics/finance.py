@@ -310,7 +310,7 @@ def _mode_returns(
     # int32 codes (numbers of models, series and dates) sort as their int64 values would
     ids, dates = id_code[both].astype("int32"), date_code[both].astype("int32")
     del id_code, date_code
-    sort = np.lexsort((dates, ids, model))  # stable
+    sort = _stable_order(model, ids, dates)
     both, model, ids, dates = both[sort], model[sort], ids[sort], dates[sort]
     held = np.r_[np.zeros(len(rows), dtype=bool), np.ones(len(hold), dtype=bool)][sort]
     del sort, rows, hold
@@ -332,6 +332,19 @@ def _mode_returns(
         returns["model"] = returns["model"].astype(str)
         out[m] = returns
     return out
+
+
+def _stable_order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort(keys[::-1])`` of non-negative integer codes (the first key sorts first):
+    the same permutation from one stable argsort of the codes combined in mixed radix
+    (lexsort when their combined range would not fit in an int64)."""
+    sizes = [int(k.max(initial=-1)) + 1 for k in keys]
+    if math.prod(sizes) >= 2**62 or any(len(k) and k.min() < 0 for k in keys):
+        return np.lexsort(keys[::-1])
+    combined = np.zeros(len(keys[0]), dtype="int64")
+    for key, size in zip(keys, sizes, strict=True):
+        combined = combined * size + key
+    return np.argsort(combined, kind="stable")
 
 
 _PARTS = ("position", "exposure", "turnover", "gross_return", "net_return")

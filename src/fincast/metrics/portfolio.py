@@ -201,6 +201,18 @@ def _group_starts(*keys: np.ndarray) -> np.ndarray:
     return new
 
 
+def _lexsort_by_group(
+    ids: np.ndarray, value: np.ndarray, model: np.ndarray, date: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((ids, value, date, model))`` for non-negative integer codes ``model``
+    and ``date``: the same permutation, by lexsort's own stable sorts, key by key, with the
+    last two keys as one integer (one sort of them instead of two merges)."""
+    order = np.argsort(ids, kind="stable")
+    order = order[np.argsort(value[order], kind="stable")]
+    group = model.astype("int64") * (int(date.max(initial=-1)) + 1) + date
+    return order[np.argsort(group[order], kind="stable")]
+
+
 def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``s`` with a score, sorted by (model, date, score descending, id), and their
     long (> 0) and short (< 0) target weights.
@@ -209,7 +221,7 @@ def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndar
     numbered as those of the key columns were: the same sums, bit for bit.
     """
     rows = np.flatnonzero(~np.isnan(s.score))
-    rows = rows[np.lexsort((s.id[rows], -s.score[rows], s.date[rows], s.model[rows]))]
+    rows = rows[_lexsort_by_group(s.id[rows], -s.score[rows], s.model[rows], s.date[rows])]
     score = s.score[rows]
     start = _group_starts(s.model[rows], s.date[rows])
     group = np.cumsum(start) - 1
