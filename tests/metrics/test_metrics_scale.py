@@ -337,11 +337,12 @@ def test_point_errors_are_sklearns_bits(case) -> None:
     )
 
     from fincast.metrics import regression
+    from fincast.tasks.base import mse as task_mse
 
     actual, predicted = list(_error_cases())[case]
     mse, rmse, mae, r2 = regression._point_errors(actual, predicted)
     assert mse == mean_squared_error(actual, predicted)
-    assert regression.mse(actual, predicted) == mse
+    assert task_mse(actual, predicted) == mse  # the skill's
     assert rmse == root_mean_squared_error(actual, predicted)
     assert mae == mean_absolute_error(actual, predicted)
     if len(actual) >= 2:

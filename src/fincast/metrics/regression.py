@@ -55,12 +55,6 @@ def _column(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype="float64").reshape(-1, 1)
 
 
-def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """``sklearn.metrics.mean_squared_error(y_true, y_pred)`` of 1-D arrays (not empty)."""
-    t, p = _column(y_true), _column(y_pred)
-    return float(np.average(np.average((t - p) ** 2, axis=0)))
-
-
 def _point_errors(actual: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float, float]:
     """sklearn's ``mean_squared_error``, ``root_mean_squared_error``,
     ``mean_absolute_error`` and ``r2_score`` (``force_finite``) of 1-D float arrays (at
