@@ -394,3 +394,11 @@ def test_stable_order_of_keys_too_wide_for_an_int64_is_lexsort() -> None:
     a = np.array([2**40, 0, 2**40, 5], dtype="int64")
     b = np.array([3, 2**30, 1, 0], dtype="int64")
     np.testing.assert_array_equal(finance._stable_order(a, b, a), np.lexsort((a, b, a)))
+
+
+def test_stable_order_of_keys_wider_than_an_int32_is_lexsort() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 3, 500).astype("int32")
+    b = (rng.integers(0, 4, 500) * 2**22).astype("int64")  # 3 * (3 * 2**22 + 1) * 200 > 2**31
+    c = rng.integers(0, 200, 500).astype("int32")
+    np.testing.assert_array_equal(finance._stable_order(a, b, c), np.lexsort((c, b, a)))
