@@ -189,11 +189,35 @@ def _sampled(
     id_code = pd.factorize(predictions["id"], sort=True, use_na_sentinel=False)[0]
     date_code, dates = pd.factorize(predictions["date"], sort=True, use_na_sentinel=False)
     key = id_code[rows].astype("int64") * (len(dates) + 1) + date_code[rows]
-    distinct, at = np.unique(key, return_inverse=True)  # sorted by (id, date)
+    size = (int(id_code.max(initial=-1)) + 1) * (len(dates) + 1)
+    distinct, at = _distinct(key, size)  # sorted by (id, date)
     series = distinct // (len(dates) + 1)
     start = np.flatnonzero(np.r_[True, series[1:] != series[:-1]]) if len(distinct) else series
     place = np.arange(len(distinct)) - np.repeat(start, np.diff(np.r_[start, len(distinct)]))
     return rows[(place % h == 0)[at]], id_code, date_code, dates
+
+
+def _dense(key: np.ndarray, size: int) -> bool:
+    """Whether integer keys below ``size`` are counted in a table: none negative (a NaN
+    code) and the range not much larger than the keys (else they are sorted or hashed)."""
+    return size <= 4 * len(key) + _DENSE_PAIRS and not (len(key) and key.min() < 0)
+
+
+def _distinct(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` of integer keys in ``[0, size)``: by counting
+    when the range is not much larger than the keys (no sort of every key)."""
+    if not _dense(key, size):
+        return np.unique(key, return_inverse=True)
+    used = np.bincount(key, minlength=size) > 0
+    return np.flatnonzero(used), (np.cumsum(used) - 1)[key]
+
+
+def _has_repeats(key: np.ndarray, size: int) -> bool:
+    """``pd.Series(key).duplicated().any()`` of integer keys in ``[0, size)``: by counting
+    when the range is not much larger than the keys (no hash table of every key)."""
+    if not _dense(key, size):
+        return bool(pd.Series(key).duplicated().any())
+    return bool(len(key)) and int(np.bincount(key, minlength=size).max()) > 1
 
 
 def strategy_returns(
@@ -286,7 +310,7 @@ def _mode_returns(
     # int32 codes (numbers of models, series and dates) sort as their int64 values would
     ids, dates = id_code[both].astype("int32"), date_code[both].astype("int32")
     del id_code, date_code
-    sort = np.lexsort((dates, ids, model))  # stable
+    sort = _stable_order(model, ids, dates)
     both, model, ids, dates = both[sort], model[sort], ids[sort], dates[sort]
     held = np.r_[np.zeros(len(rows), dtype=bool), np.ones(len(hold), dtype=bool)][sort]
     del sort, rows, hold
@@ -308,6 +332,22 @@ def _mode_returns(
         returns["model"] = returns["model"].astype(str)
         out[m] = returns
     return out
+
+
+def _stable_order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort(keys[::-1])`` of non-negative integer codes (the first key sorts first):
+    the same permutation from one stable argsort of the codes combined in mixed radix, as
+    int32 when they fit (half the memory) else int64 (lexsort when their combined range
+    would not fit in an int64)."""
+    sizes = [int(k.max(initial=-1)) + 1 for k in keys]
+    if math.prod(sizes) >= 2**62 or any(len(k) and k.min() < 0 for k in keys):
+        return np.lexsort(keys[::-1])
+    dtype = "int32" if math.prod(sizes) < 2**31 else "int64"
+    combined = np.zeros(len(keys[0]), dtype=dtype)
+    for key, size in zip(keys, sizes, strict=True):
+        combined *= size
+        combined += key.astype(dtype, copy=False)
+    return np.argsort(combined, kind="stable")
 
 
 _PARTS = ("position", "exposure", "turnover", "gross_return", "net_return")
@@ -560,10 +600,34 @@ def _ic_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> pd.Da
     return frame.dropna(subset=["signal", "fwd_return"])
 
 
+_DENSE_PAIRS = 1_000_000
+"""Slack of :func:`_is_panel`'s table of (model, date) pairs beyond 4 per row."""
+
+
 def _is_panel(frame: pd.DataFrame) -> bool:
-    if frame["id"].nunique() < 2:
+    """Whether some (model, date) holds two series or more (NaN keys and ids left out, as
+    ``groupby(["model", "date"])["id"].nunique()`` leaves them).
+
+    By integer codes: a (model, date) holds several series when the smallest and largest
+    code of its ids differ.
+    """
+    ids, names = pd.factorize(frame["id"])
+    if len(names) < 2:
         return False
-    return bool(frame.groupby(["model", "date"])["id"].nunique().max() >= 2)
+    model, models = pd.factorize(frame["model"])
+    date, dates = pd.factorize(frame["date"])
+    ok = (ids >= 0) & (model >= 0) & (date >= 0)
+    pair = model[ok].astype("int64") * len(dates) + date[ok]
+    ids = ids[ok]
+    size = len(models) * len(dates)
+    if size > 4 * len(pair) + _DENSE_PAIRS:  # too sparse for a table: number the pairs
+        pair, distinct = pd.factorize(pair)
+        size = len(distinct)
+    lo = np.full(size, len(names), dtype="int64")
+    hi = np.full(size, -1, dtype="int64")
+    np.minimum.at(lo, pair, ids)
+    np.maximum.at(hi, pair, ids)
+    return bool((hi > lo).any())
 
 
 def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
@@ -608,7 +672,10 @@ def _grouped_rank(
     if order is not None:
         pass
     elif places is None:
-        order = np.lexsort((values, codes))
+        # np.lexsort((values, codes)) as two stable sorts, the same permutation: a stable
+        # sort of the floats, then of their codes (faster than lexsort's merges of both)
+        order = np.argsort(values, kind="stable")
+        order = order[np.argsort(codes[order], kind="stable")]
     else:
         span = int(places.max()) + 1
         order = np.argsort(codes.astype("int64") * span + places)  # unique keys
@@ -667,7 +734,7 @@ def _corr_by_codes(
     if rank and ranks is not None:
         pairs["rank_ic"] = ranks
     elif rank:
-        pairs["rank_ic"] = (_grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py))
+        pairs["rank_ic"] = _varying_ranks(codes, x, y, px, py, x_order, dense)
     for name, (a, b) in pairs.items():
         exact = dense and size.max(initial=0) <= _EXACT_RANK_ROWS
         if name == "rank_ic" and exact and not (np.isnan(a).any() or np.isnan(b).any()):
@@ -688,6 +755,40 @@ def _corr_by_codes(
         corr = np.where((spread > 0) & (spread_y > 0), corr, np.nan)
         result[name] = np.clip(corr, -1.0, 1.0)
     return groups, result, size
+
+
+def _varying_ranks(
+    codes: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    px: np.ndarray | None,
+    py: np.ndarray | None,
+    x_order: np.ndarray | None,
+    dense: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ranks of x and y within each group, for their rank correlation.
+
+    A group whose x values are all equal has no rank correlation (its x ranks are all
+    equal: NaN, whatever the ranks of y), so its rows are not ranked: both ranks are 1 (the
+    correlation stays NaN and every other group's sums are its own). A constant forecast
+    (naive's) is then not ranked at all. Only for dense codes without NaN (else as before).
+    """
+    varies = None
+    if dense and x_order is None and len(x) and not (np.isnan(x).any() or np.isnan(y).any()):
+        lo = np.full(int(codes.max()) + 1, np.inf)
+        hi = np.full(len(lo), -np.inf)
+        np.minimum.at(lo, codes, x)
+        np.maximum.at(hi, codes, x)
+        varies = (hi > lo)[codes]
+    if varies is None or varies.all():
+        return _grouped_rank(codes, x, px, x_order), _grouped_rank(codes, y, py)
+    rows = np.flatnonzero(varies)
+    rank_x, rank_y = np.ones(len(x)), np.ones(len(y))
+    if len(rows):
+        sub = codes[rows]
+        rank_x[rows] = _grouped_rank(sub, x[rows], None if px is None else px[rows])
+        rank_y[rows] = _grouped_rank(sub, y[rows], None if py is None else py[rows])
+    return rank_x, rank_y
 
 
 _EXACT_RANK_ROWS = 100_000

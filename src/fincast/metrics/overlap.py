@@ -78,14 +78,27 @@ def independent_rows(dates: ArrayLike, horizons: ArrayLike | int | None = None) 
     >>> s.keep.tolist(), s.describe()
     ([True, False, False, True, False, False, True], 'every 3rd date (non-overlapping 3-step periods)')
     """
-    values = pd.to_datetime(pd.Series(np.asarray(dates).reshape(-1))).to_numpy()
     if horizons is None:
         step = 1
     else:
         h = np.asarray(horizons).reshape(-1)
         step = max(int(h.max()), 1) if len(h) else 1
-    calendar = np.unique(values)
-    pos = np.searchsorted(calendar, values)
+    pos = _calendar_positions(np.asarray(dates).reshape(-1))
     keep = pos % step == 0
     clustered = bool(keep.any() and np.bincount(pos[keep]).max() > 1)
     return IndependentRows(keep=keep, cluster=pos, step=step, clustered=clustered)
+
+
+def _calendar_positions(dates: np.ndarray) -> np.ndarray:
+    """Each date's place in the sorted distinct dates (``np.searchsorted(np.unique(d), d)``).
+
+    Dates already ``datetime64`` without NaT are factorized, sorted: the same places from a
+    hash of the few distinct dates instead of a sort of every row (a panel's pooled rows
+    hold each date once per series). Anything else is converted by ``pandas.to_datetime``
+    and sorted, NaT last.
+    """
+    if dates.dtype.kind == "M" and not np.isnat(dates).any():
+        codes, _ = pd.factorize(dates, sort=True)
+        return np.asarray(codes, dtype=np.intp)
+    values = pd.to_datetime(pd.Series(dates)).to_numpy()
+    return np.searchsorted(np.unique(values), values)

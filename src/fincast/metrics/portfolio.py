@@ -171,7 +171,8 @@ def _scored(predictions: pd.DataFrame, task: str, h: int) -> _Scored:
     on = date % h == 0  # every h-th date of the forecast calendar
     model, ids, date, score, ret = model[on], ids[on], date[on], score[on], ret[on]
     key = (model * len(id_names) + ids) * len(calendar) + date
-    if pd.Series(key).duplicated().any():  # training seeds: average each (model, id, date)
+    size = len(models) * len(id_names) * len(calendar)
+    if finance._has_repeats(key, size):  # training seeds: average each (model, id, date)
         means = pd.DataFrame({"score": score, "ret": ret}).groupby(key, sort=False).mean()
         key = means.index.to_numpy(dtype="int64")
         score, ret = means["score"].to_numpy(), means["ret"].to_numpy()
@@ -200,6 +201,18 @@ def _group_starts(*keys: np.ndarray) -> np.ndarray:
     return new
 
 
+def _lexsort_by_group(
+    ids: np.ndarray, value: np.ndarray, model: np.ndarray, date: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((ids, value, date, model))`` for non-negative integer codes ``model``
+    and ``date``: the same permutation, by lexsort's own stable sorts, key by key, with the
+    last two keys as one integer (one sort of them instead of two merges)."""
+    order = np.argsort(ids, kind="stable")
+    order = order[np.argsort(value[order], kind="stable")]
+    group = model.astype("int64") * (int(date.max(initial=-1)) + 1) + date
+    return order[np.argsort(group[order], kind="stable")]
+
+
 def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``s`` with a score, sorted by (model, date, score descending, id), and their
     long (> 0) and short (< 0) target weights.
@@ -208,7 +221,7 @@ def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndar
     numbered as those of the key columns were: the same sums, bit for bit.
     """
     rows = np.flatnonzero(~np.isnan(s.score))
-    rows = rows[np.lexsort((s.id[rows], -s.score[rows], s.date[rows], s.model[rows]))]
+    rows = rows[_lexsort_by_group(s.id[rows], -s.score[rows], s.model[rows], s.date[rows])]
     score = s.score[rows]
     start = _group_starts(s.model[rows], s.date[rows])
     group = np.cumsum(start) - 1
@@ -532,7 +545,7 @@ def _decay_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> _D
     fwd = frame["fwd_return"].to_numpy(dtype="float64")
     n_ids, n_dates = len(id_names), len(dates)
     key = (model.astype("int64") * n_ids + ids) * n_dates + date
-    if pd.Series(key).duplicated().any():
+    if finance._has_repeats(key, len(models) * n_ids * n_dates):
         means = pd.DataFrame({"signal": signal, "fwd": fwd}).groupby(key, sort=False).mean()
         key = means.index.to_numpy(dtype="int64")
         signal, fwd = means["signal"].to_numpy(), means["fwd"].to_numpy()

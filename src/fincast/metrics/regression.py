@@ -1,7 +1,12 @@
 """Point-forecast metrics for the ``return`` and ``level`` tasks.
 
-Every number comes from :mod:`sklearn.metrics`; this module only decides which rows count
-and turns the results into plain Python floats (``None`` where a metric is undefined).
+Every number is :mod:`sklearn.metrics`' (``mean_squared_error``, ``root_mean_squared_error``,
+``mean_absolute_error``, ``r2_score``, ``accuracy_score``), computed by the numpy operations
+those functions run on 1-D float arrays without weights, without their input checks (a
+panel scores every series on its own, thousands of calls whose time went to the checks):
+the same operations on the same arrays, so the same bits (``tests/metrics/test_metrics_scale``
+compares them with sklearn). This module decides which rows count and turns the results
+into plain Python floats (``None`` where a metric is undefined).
 """
 
 from __future__ import annotations
@@ -11,13 +16,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import (
-    accuracy_score,
-    mean_absolute_error,
-    mean_squared_error,
-    r2_score,
-    root_mean_squared_error,
-)
 
 from ..errors import DataError
 from .forecast_tests import pesaran_timmermann, pesaran_timmermann_clustered
@@ -52,6 +50,31 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _column(values: np.ndarray) -> np.ndarray:
+    """A 1-D array as sklearn's regression metrics see it: float64, one column."""
+    return np.asarray(values, dtype="float64").reshape(-1, 1)
+
+
+def _point_errors(actual: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float, float]:
+    """sklearn's ``mean_squared_error``, ``root_mean_squared_error``,
+    ``mean_absolute_error`` and ``r2_score`` (``force_finite``) of 1-D float arrays (at
+    least one row; R² NaN below two), by the operations sklearn runs on them."""
+    t, p = _column(actual), _column(predicted)
+    squared = np.average((t - p) ** 2, axis=0)  # mean_squared_error's "raw_values"
+    mse_ = float(np.average(squared))
+    rmse = float(np.average(np.sqrt(squared)))
+    mae = float(np.average(np.average(np.abs(p - t), axis=0)))
+    if len(t) < 2:
+        return mse_, rmse, mae, math.nan
+    numerator = np.sum(1.0 * (t - p) ** 2, axis=0)
+    denominator = np.sum(1.0 * (t - np.average(t, axis=0)) ** 2, axis=0)
+    scores = np.ones(1)  # force_finite: a perfect forecast scores 1, a flat target 0
+    valid = (denominator != 0) & (numerator != 0)
+    scores[valid] = 1 - numerator[valid] / denominator[valid]
+    scores[(numerator != 0) & ~(denominator != 0)] = 0.0
+    return mse_, rmse, mae, float(np.average(scores))
+
+
 def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | None, float | None]:
     """Direction accuracy over the calls, and the share of rows with a call.
 
@@ -69,7 +92,9 @@ def _sign_accuracy(actual: np.ndarray, predicted: np.ndarray) -> tuple[float | N
     share = float(called.sum() / moved.sum())
     if not called.any():
         return None, share
-    return float(accuracy_score(np.sign(actual[called]), np.sign(predicted[called]))), share
+    # accuracy_score of the signs (-1 or 1 here): the mean of the matches
+    hits = np.sign(actual[called]) == np.sign(predicted[called])
+    return float(np.average(hits)), share
 
 
 def regression_metrics(
@@ -152,10 +177,11 @@ def regression_metrics(
     out["n_predictions"] = n
     if n == 0:
         return out
-    out["mse"] = _finite_or_none(mean_squared_error(actual, predicted))
-    out["rmse"] = _finite_or_none(root_mean_squared_error(actual, predicted))
-    out["mae"] = _finite_or_none(mean_absolute_error(actual, predicted))
-    out["r2"] = _finite_or_none(r2_score(actual, predicted)) if n >= 2 else None
+    mse_, rmse, mae, r2 = _point_errors(actual, predicted)
+    out["mse"] = _finite_or_none(mse_)
+    out["rmse"] = _finite_or_none(rmse)
+    out["mae"] = _finite_or_none(mae)
+    out["r2"] = _finite_or_none(r2) if n >= 2 else None
     if not relative:
         out["direction_accuracy"], out["direction_call_share"] = _sign_accuracy(actual, predicted)
         if sample is None:

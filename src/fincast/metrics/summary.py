@@ -75,14 +75,29 @@ def order_models(names: Iterable[str]) -> list[str]:
     return [b for b in baselines if b in unique] + sorted(unique - set(baselines))
 
 
-def _key_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+_DENSE_KEYS = 1 << 20
+"""Codes up to ``_DENSE_KEYS`` (or 4 per row) index a table; beyond, they are renumbered."""
+
+
+def _key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, int]:
     """One integer per row, equal for rows whose ``keys`` are equal (NaN equal to NaN, as
-    ``merge`` matches them): each column factorized (a hash), the codes combined in turn."""
+    ``merge`` matches them), and a bound above every code.
+
+    Each column is factorized (a hash) and the codes combined in mixed radix; only when
+    their range outgrows ``max(_DENSE_KEYS, 4 * rows)`` are they renumbered (one more
+    factorize), so the codes of a table's keys stay small enough to index an array.
+    """
+    limit = max(_DENSE_KEYS, 4 * len(frame))
     codes = np.zeros(len(frame), dtype="int64")
+    size = 1
     for key in keys:
         column, uniques = pd.factorize(frame[key], use_na_sentinel=False)
-        codes = pd.factorize(codes * len(uniques) + column)[0].astype("int64")
-    return codes
+        codes = codes * len(uniques) + column  # < size * len(uniques) <= limit * rows
+        size *= len(uniques)
+        if size > limit:
+            codes, distinct = pd.factorize(codes)
+            codes, size = codes.astype("int64"), len(distinct)
+    return codes, size
 
 
 def _with_naive(predictions: pd.DataFrame, task: Task | None = None) -> pd.DataFrame:
@@ -90,24 +105,28 @@ def _with_naive(predictions: pd.DataFrame, task: Task | None = None) -> pd.DataF
 
     The task's :meth:`~fincast.tasks.Task.naive_columns` come along as ``naive_<column>``.
     The last naive row of a key counts. What a left ``merge`` on the key columns gives,
-    found by integer codes (no join of the whole table on string keys).
+    found by integer codes (no join of the whole table on string keys): an array indexed
+    by key holds each key's last naive row.
     """
     frame = predictions.reset_index(drop=True)
     keys = [*_KEYS, "label"] if "label" in frame.columns else _KEYS
     extra = task.naive_columns(frame.columns) if task is not None else []
-    codes = _key_codes(frame, keys)
+    codes, size = _key_codes(frame, keys)
     naive_rows = np.flatnonzero((frame["model"] == _NAIVE).to_numpy(dtype=bool))
-    last = ~pd.Series(codes[naive_rows]).duplicated(keep="last").to_numpy()
-    naive_rows = naive_rows[last]
-    at = pd.Index(codes[naive_rows]).get_indexer(codes)  # -1: no naive row for the key
-    take = np.where(at >= 0, naive_rows[np.maximum(at, 0)] if len(naive_rows) else -1, -1)
+    last = np.full(size, -1, dtype="int64")  # each key's last naive row, -1: none
+    np.maximum.at(last, codes[naive_rows], naive_rows)
+    take = last[codes]
     columns = {"y_naive": "y_pred", **{f"naive_{c}": c for c in extra}}
-    # reindexing by row number: -1 is no row, missing as in the merge (ints become floats)
+    whole = bool((take >= 0).all())
+
+    def naive_of(column: str) -> np.ndarray:
+        # by row number; with -1 (no row) reindexing makes it missing, as in the merge
+        # (ints become floats); without, taking the rows gives the same values and dtype
+        values = frame[column]
+        return (values.take(take) if whole else values.reindex(take)).to_numpy()
+
     out = frame.assign(
-        **{
-            name: pd.Series(frame[c].reindex(take).to_numpy(), index=frame.index)
-            for name, c in columns.items()
-        }
+        **{name: pd.Series(naive_of(c), index=frame.index) for name, c in columns.items()}
     )
     out["y_naive"] = out["y_naive"].astype("float64")
     return out

@@ -30,6 +30,19 @@ def shift(values: pd.Series, groups: pd.Series, periods: int) -> pd.Series:
     return values.groupby(groups, sort=False).shift(periods)
 
 
+def _column(values: np.ndarray) -> np.ndarray:
+    """A 1-D array as sklearn's regression metrics see it: float64, one column."""
+    return np.asarray(values, dtype="float64").reshape(-1, 1)
+
+
+def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """``sklearn.metrics.mean_squared_error(y_true, y_pred)`` of 1-D arrays (not empty): the
+    numpy operations it runs on them, without its input checks (the same bits; see
+    :mod:`fincast.metrics.regression`)."""
+    t, p = _column(y_true), _column(y_pred)
+    return float(np.average(np.average((t - p) ** 2, axis=0)))
+
+
 @dataclass
 class HorizonInputs:
     """What a task builds its targets of horizon ``h`` from (all aligned with ``frame``).
@@ -276,12 +289,10 @@ class Task:
 
     def skill(self, y: np.ndarray, pred: np.ndarray, naive: np.ndarray) -> float | None:
         """Skill against naive on NaN-free rows: ``1 - MSE / MSE_naive`` by default."""
-        from sklearn.metrics import mean_squared_error
-
-        mse_naive = float(mean_squared_error(y, naive))
+        mse_naive = mse(y, naive)
         if not mse_naive > 0:
             return None
-        return float(1.0 - mean_squared_error(y, pred) / mse_naive)
+        return float(1.0 - mse(y, pred) / mse_naive)
 
     def row_loss(self, predictions: pd.DataFrame) -> tuple[pd.Series, str]:
         """One loss per predictions row (smaller is better) and its name: squared error."""
