@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import DataError
+from ..tasks.base import as_column
 from .forecast_tests import pesaran_timmermann, pesaran_timmermann_clustered
 from .overlap import independent_rows
 
@@ -50,16 +51,11 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _column(values: np.ndarray) -> np.ndarray:
-    """A 1-D array as sklearn's regression metrics see it: float64, one column."""
-    return np.asarray(values, dtype="float64").reshape(-1, 1)
-
-
 def _point_errors(actual: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float, float]:
     """sklearn's ``mean_squared_error``, ``root_mean_squared_error``,
     ``mean_absolute_error`` and ``r2_score`` (``force_finite``) of 1-D float arrays (at
     least one row; R² NaN below two), by the operations sklearn runs on them."""
-    t, p = _column(actual), _column(predicted)
+    t, p = as_column(actual), as_column(predicted)
     squared = np.average((t - p) ** 2, axis=0)  # mean_squared_error's "raw_values"
     mse_ = float(np.average(squared))
     rmse = float(np.average(np.sqrt(squared)))

@@ -30,7 +30,7 @@ def shift(values: pd.Series, groups: pd.Series, periods: int) -> pd.Series:
     return values.groupby(groups, sort=False).shift(periods)
 
 
-def _column(values: np.ndarray) -> np.ndarray:
+def as_column(values: np.ndarray) -> np.ndarray:
     """A 1-D array as sklearn's regression metrics see it: float64, one column."""
     return np.asarray(values, dtype="float64").reshape(-1, 1)
 
@@ -39,7 +39,7 @@ def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """``sklearn.metrics.mean_squared_error(y_true, y_pred)`` of 1-D arrays (not empty): the
     numpy operations it runs on them, without its input checks (the same bits; see
     :mod:`fincast.metrics.regression`)."""
-    t, p = _column(y_true), _column(y_pred)
+    t, p = as_column(y_true), as_column(y_pred)
     return float(np.average(np.average((t - p) ** 2, axis=0)))
 
 
