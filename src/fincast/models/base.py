@@ -304,14 +304,13 @@ class Model:
     def __init__(self, task: TaskSpec) -> None:
         self.task = task
 
-    # -- parameters -----------------------------------------------------------------
-
     def reads_returns(self) -> bool:
         """Whether it reads the ``ret`` features as one-step returns: then they must be
         returns, which ``--cs-normalize`` replaces by cross-sectional ranks or z-scores
         (:func:`check_cs_normalize`)."""
         return self.returns_input
 
+    # -- parameters -----------------------------------------------------------------
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
         """The constructor parameters (all but ``task``) and their defaults.
