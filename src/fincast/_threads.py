@@ -22,9 +22,9 @@ cores.
 
 And one thing is serialised for memory, not for correctness: a fit that copies a large
 fold's rows (ridge's float64 copy of them; its scaler sums them in chunks,
-:mod:`fincast.models._chunked`) holds :func:`large_copy`, so on a big panel two folds' copies are never in memory
-at once and the peak is bounded by one fold, not by one fold per thread (issue 26). Small
-fits (tuning's inner folds, tests) do not wait.
+:mod:`fincast.models._chunked`) holds :func:`large_copy`, so on a big panel two folds'
+copies are never in memory at once and the peak is bounded by one fold, not by one fold
+per thread (issue 26). Small fits (tuning's inner folds, tests) do not wait.
 """
 
 from __future__ import annotations

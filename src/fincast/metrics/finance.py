@@ -601,7 +601,8 @@ def _ic_rows(predictions: pd.DataFrame, task: str, horizon: int | None) -> pd.Da
 
 
 _DENSE_PAIRS = 1_000_000
-"""Slack of :func:`_is_panel`'s table of (model, date) pairs beyond 4 per row."""
+"""Slack of a table indexed by integer key beyond 4 entries per key (:func:`_dense`,
+:func:`_is_panel`): a wider key range is sorted or hashed instead."""
 
 
 def _is_panel(frame: pd.DataFrame) -> bool:

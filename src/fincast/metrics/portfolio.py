@@ -206,11 +206,11 @@ def _lexsort_by_group(
 ) -> np.ndarray:
     """``np.lexsort((ids, value, date, model))`` for non-negative integer codes ``model``
     and ``date``: the same permutation, by lexsort's own stable sorts, key by key, with the
-    last two keys as one integer (one sort of them instead of two merges)."""
+    last two keys as one integer (:func:`finance._stable_order`: one sort of them instead
+    of two merges)."""
     order = np.argsort(ids, kind="stable")
     order = order[np.argsort(value[order], kind="stable")]
-    group = model.astype("int64") * (int(date.max(initial=-1)) + 1) + date
-    return order[np.argsort(group[order], kind="stable")]
+    return order[finance._stable_order(model[order], date[order])]
 
 
 def _weight_arrays(s: _Scored, spec: PortfolioSpec) -> tuple[np.ndarray, np.ndarray]:

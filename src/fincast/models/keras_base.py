@@ -432,9 +432,7 @@ class KerasForecaster(Model):
 
     def _har_applies(self, data: Batch) -> bool:
         """True when ``har_input`` acts: volatility, a feature row, the return features."""
-        if not self.har_input or self.task.kind != "volatility":
-            return False
-        if self.sequence and not self.packed:
+        if not self.reads_returns():
             return False
         names = tuple(data.feature_names or ())
         return "ret" in names and "ret_lag1" in names
