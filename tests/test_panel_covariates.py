@@ -336,3 +336,40 @@ def test_cs_normalize_refuses_a_volatility_networks_loghar_input_unless_turned_o
             path, out=str(tmp_path / "m"), models=["mlp"], task="volatility", cs_normalize="rank"
         )
     assert not (tmp_path / "m").exists()
+
+
+def test_predict_refuses_a_model_saved_with_cs_normalize_that_reads_returns(tmp_path, capsys):
+    """A volatility network saved with --cs-normalize before train refused the pair would
+    read ranked returns as returns in its log-HAR input: predict refuses it (exit 2)."""
+    import json
+
+    import fincast
+    from fincast.errors import ModelError
+
+    path = _vol_panel(tmp_path)
+    saved = fincast.train(
+        path, out=str(tmp_path / "m"), models=["mlp"], task="volatility", epochs=1
+    )
+    assert len(fincast.predict(saved, path)) == 5  # without --cs-normalize it predicts
+    meta = saved / "fincast.json"
+    info = json.loads(meta.read_text())
+    assert info["cs_normalize"] == "none"
+    info["cs_normalize"] = "rank"  # as such a model was saved before the refusal
+    meta.write_text(json.dumps(info))
+    with pytest.raises(ModelError, match=r"--cs-normalize rank.*har_input: false"):
+        fincast.predict(saved, path)
+    out = tmp_path / "forecast.csv"
+    code = main(["predict", "--model", str(saved), "--data", path, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "retrain it" in err, err
+    assert not out.exists()
+    # the plain input reads no returns: such a model predicts as before
+    plain = fincast.train(
+        path,
+        out=str(tmp_path / "p"),
+        models={"mlp": {"har_input": False}},
+        task="volatility",
+        epochs=1,
+        cs_normalize="rank",
+    )
+    assert len(fincast.predict(plain, path)) == 5

@@ -414,6 +414,17 @@ def forecast_with(
 ) -> Forecast:
     """:func:`predict_with`'s forecast with the raw model outputs it came from."""
     task = model.task
+    how = info.get("cs_normalize", "none")
+    if how != "none" and model.reads_returns():
+        # saved before train refused the pair: its log-HAR input would read ranks as returns
+        raise ModelError(
+            f"the model ({info['model']}) was trained with --cs-normalize {how} and reads the "
+            "return features as returns through its log-HAR input, which --cs-normalize "
+            "turns into cross-sectional "
+            f"{'ranks' if how == 'rank' else 'z-scores'}: its forecasts would be wrong; "
+            f"retrain it without --cs-normalize, or with models: {{{info['model']}: "
+            "{har_input: false}}"
+        )
     ds = load_as_trained(data, info, **reader)
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
     if missing:
