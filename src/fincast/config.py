@@ -364,8 +364,9 @@ class RunConfig(BaseModel):
     l2: float = option(0.0, "L2 kernel penalty.", section="training", ge=0)
     patience: int | None = option(
         None,
-        "Early stopping: epochs without a better validation loss; the best weights (or the "
-        "starting linear model) are restored; 0 turns it off.",
+        "Early stopping: epochs without a better validation loss; the earliest epoch within "
+        "the model's stop_se (default 0.5) standard errors of the lowest validation loss (or "
+        "the starting linear model) is restored; 0 turns it off.",
         section="training",
         shown="10 for the networks, off for seed-mlp",
         ge=0,

@@ -67,7 +67,8 @@ class BuilderModel(KerasForecaster):
 
     Defaults differ from fincast's own networks in what would change the user's network:
     no linear skip path, no weight decay, no shrinkage toward naive and no log-HAR input on
-    ``volatility`` (``har_input``; each can be turned on); early stopping (``patience`` 10) is on as for the other networks.
+    ``volatility`` (``har_input``; each can be turned on); early stopping (``patience`` 10) is on as for the other networks, restoring the epoch of the lowest validation loss
+    (``stop_se`` 0, as Keras; can be set).
     """
 
     description = "your Keras model (builder)"
@@ -84,6 +85,7 @@ class BuilderModel(KerasForecaster):
         weight_decay: float = 0.0,
         shrink: bool = False,
         har_input: bool = False,
+        stop_se: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -92,6 +94,7 @@ class BuilderModel(KerasForecaster):
             weight_decay=weight_decay,
             shrink=shrink,
             har_input=har_input,
+            stop_se=stop_se,
             **kwargs,
         )
         self.builder = builder  # the config's import path, as given

@@ -50,17 +50,47 @@ class EpochHook:
 
 
 class EarlyStopping(EpochHook):
-    """Stop after ``patience`` epochs without a lower validation loss; restore the best.
+    """Stop after ``patience`` epochs without a lower validation loss; restore an epoch.
 
-    The rules of ``keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-    restore_best_weights=True)`` (``min_delta`` 0; never stops after the first epoch).
+    Training stops by the rules of ``keras.callbacks.EarlyStopping(monitor="val_loss",
+    patience=patience)`` (``min_delta`` 0; never stops after the first epoch). Which
+    weights it ends with:
+
+    - ``se`` 0 (or no ``rows``): the epoch of the lowest validation loss, as Keras'
+      ``restore_best_weights=True``;
+    - ``se`` > 0: the *earliest* epoch whose validation loss is within ``se`` standard
+      errors of the lowest (the one-standard-error rule of Breiman et al. 1984 and
+      glmnet's ``lambda.1se``, with ``se`` 1). The standard error is that of the mean
+      validation loss at the lowest epoch: the standard deviation of its per-row losses
+      (``rows(weights)``) over the square root of their number. A short validation
+      slice ranks epochs mostly by noise; its lowest loss is then a late, overfitted epoch
+      by chance, and the rule prefers the less trained network the slice cannot tell
+      apart from it.
+
+    Only epochs that lowered the loss are kept (the earliest epoch within any limit above
+    the lowest is one of them: every epoch before it is above the limit, so above it).
+
+    Parameters
+    ----------
+    patience
+        Epochs without a lower validation loss before training stops.
+    rows
+        ``rows(run)``: the per-row validation losses of the network as it is now (needed
+        for ``se`` > 0).
+    se
+        Standard errors of tolerance (0: the lowest epoch).
     """
 
-    def __init__(self, patience: int) -> None:
+    def __init__(self, patience: int, rows: Any = None, se: float = 0.0) -> None:
         self.patience = int(patience)
         self.best: float | None = None
         self.best_weights: Any = None
         self.wait = 0
+        self.rows = rows
+        self.se = float(se) if rows is not None else 0.0
+        self.lows: list[tuple[int, float, Any]] = []  # (epoch, loss, weights) of new lows
+        self.stderr = 0.0  # of the lowest epoch's mean loss
+        self.restored: int | None = None  # the epoch (0-based) whose weights it ended with
 
     def on_epoch_end(
         self, epoch: int, train_loss: float, val_loss: float | None, run: TrainingRun
@@ -71,8 +101,18 @@ class EarlyStopping(EpochHook):
         if self.best is None or val_loss < self.best:
             self.best, self.wait = val_loss, 0
             self.best_weights = run.weights()
+            if self.se > 0:
+                self.lows.append((epoch, val_loss, self.best_weights))
+                losses = np.asarray(self.rows(run), dtype="float64")
+                n = len(losses)
+                self.stderr = float(np.std(losses, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
             return False
         return self.wait >= self.patience and epoch > 0
 
     def on_train_end(self) -> Any | None:
+        if self.se > 0 and self.lows:
+            limit = self.lows[-1][1] + self.se * self.stderr
+            epoch, _, weights = next(low for low in self.lows if low[1] <= limit)
+            self.restored = epoch
+            return weights
         return self.best_weights

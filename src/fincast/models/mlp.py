@@ -76,7 +76,8 @@ class SeedMLP(MLP):
 
     Adam, MSE (binary cross-entropy with a sigmoid output for ``direction``), 100 epochs,
     batch 32 by default. Training options (epochs, batch_size, lr, optimizer, loss, and
-    dropout / l1 / l2 / patience, off by default) can be overridden; the shape cannot, and
+    dropout / l1 / l2 / patience, off by default; with patience, the lowest validation
+    epoch is restored, ``stop_se`` 0) can be overridden; the shape cannot, and
     fincast's improvements of the other networks (linear skip path, weight decay,
     shrinkage, early stopping by default) stay off: this is the
     seed's recipe, kept to show what it does.
@@ -89,13 +90,16 @@ class SeedMLP(MLP):
     #: no skip path, no weight decay, no shrinkage, no early stopping unless asked for).
     fixed_params = ("units", "layers", "activation", "skip", "weight_decay", "shrink")
 
-    def __init__(self, task: TaskSpec, *, patience: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, task: TaskSpec, *, patience: int | None = None, stop_se: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(
             task,
             units=64,
             layers=2,
             activation="relu",
             patience=patience,
+            stop_se=stop_se,
             skip=False,
             weight_decay=0.0,
             shrink=False,
