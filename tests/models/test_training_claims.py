@@ -61,12 +61,16 @@ def test_huber_loss_is_keras_huber_on_a_fixed_batch():
     assert abs(got - mse) > 1e-3  # it is not MSE under another name
 
 
-def test_early_stopping_final_weights_reproduce_the_minimum_validation_loss():
+@pytest.mark.parametrize("stop_se", [0.0, 0.5])
+def test_early_stopping_final_weights_reproduce_the_restored_validation_loss(stop_se):
+    """``stop_se`` 0: the lowest epoch (Keras' rule); 0.5 (the default): the earliest
+    epoch within half a standard error of it, recorded as ``restored_epoch``."""
     task = TaskSpec("return")
     train, val = batch(task, 300), batch(task, 60, seed=9)
     rng = np.random.default_rng(1)
     val = Batch(val.X, val.naive, rng.normal(size=val.y.shape) * 5, val.ids)  # unlearnable
-    model = make_model("mlp", task, {"epochs": 60, "patience": 3, "lr": 0.01}).fit(train, val)
+    params = {"epochs": 60, "patience": 3, "lr": 0.01, "stop_se": stop_se}
+    model = make_model("mlp", task, params).fit(train, val)
     history = model.history_["val_loss"]
     assert len(history) < 60  # it stopped early
     best = int(np.argmin(history))
@@ -74,5 +78,15 @@ def test_early_stopping_final_weights_reproduce_the_minimum_validation_loss():
     scored = val.take(np.arange(len(val) // 2))  # with shrinkage on: the first half
     x, y = model._scale(scored), model._scale_y(scored.y)
     final = float(model.model_.evaluate(x, y, verbose=0, batch_size=len(x)))
-    assert final == pytest.approx(min(history), rel=1e-4)
+    if stop_se == 0:
+        assert "restored_epoch" not in model.history_
+        assert final == pytest.approx(min(history), rel=1e-4)
+    else:
+        restored = int(model.history_["restored_epoch"][0]) - 1
+        pred = np.asarray(model.model_.predict(x, verbose=0), dtype="float64")
+        rows = np.mean((pred - y) ** 2, axis=1)  # the restored weights' per-row losses
+        assert restored < best  # on unlearnable rows, an earlier epoch than the lowest
+        assert all(v > history[restored] for v in history[:restored])  # a new lowest then
+        assert final == pytest.approx(history[restored], rel=1e-4)
+        assert final == pytest.approx(rows.mean(), rel=1e-4)
     assert final != pytest.approx(history[-1], rel=1e-4)
