@@ -652,6 +652,74 @@ def _sort_places(values: np.ndarray) -> np.ndarray:
     return places
 
 
+def _code_order(codes: np.ndarray, size: int) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` of non-negative integer codes below ``size``: the
+    same permutation from numpy's radix sort of 16-bit keys (one pass below 2^16, two passes,
+    low half then high half, below 2^32) instead of a merge sort of every int64."""
+    if size <= 1 << 16:
+        return np.argsort(codes.astype("uint16"), kind="stable")
+    if size <= 1 << 32:
+        wide = codes.astype("uint32")
+        order = np.argsort((wide & 0xFFFF).astype("uint16"), kind="stable")
+        return order[np.argsort((wide[order] >> 16).astype("uint16"), kind="stable")]
+    return np.argsort(codes, kind="stable")
+
+
+_SEGMENT_CELLS = 1 << 20
+"""Cells of the padded table that :func:`_segment_order` sorts at a time."""
+
+
+def _segment_order(
+    codes: np.ndarray, values: np.ndarray, *, stable: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A permutation that sorts float rows by (code, value), NaN last within each code, and
+    each row's place among its code's sorted values (0, 1, …); None when the codes are not
+    group numbers (non-negative integers) or their groups are too uneven for a padded table.
+
+    Each code's values are laid out in one row of a table padded with NaN, and the rows are
+    sorted each on its own: short sorts that fit in the caches instead of one sort of every
+    value (5x faster for a panel's dates of 1,000 series). Equal values come in any order,
+    which average ranks (:func:`_grouped_rank`) do not see; with ``stable`` in the order of
+    the rows, so the permutation is ``np.lexsort((values, codes))``'s. The table is sorted a
+    slice of rows at a time (:data:`_SEGMENT_CELLS` cells), so its memory does not grow with
+    the rows.
+    """
+    codes, values = np.asarray(codes), np.asarray(values)
+    n = len(values)
+    if not n or codes.dtype.kind not in "iu" or values.dtype.kind != "f" or codes.min() < 0:
+        return None
+    if int(codes.max()) >= 2 * n + _DENSE_PAIRS:  # more codes than the table may hold
+        return None
+    counts = np.bincount(codes)
+    width = int(counts.max())
+    if len(counts) * width > 2 * n + _DENSE_PAIRS:
+        return None
+    by_code = _code_order(codes, len(counts))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    grouped = values[by_code]
+    # NaN values and the NaN padding sort together at the end of a row: a stable sort keeps
+    # the values (in the first slots) ahead of the padding
+    kind: Literal["stable"] | None = "stable" if stable or np.isnan(grouped).any() else None
+    order = np.empty(n, dtype="int64")
+    place = np.empty(n, dtype="int64")
+    step = max(1, _SEGMENT_CELLS // width)
+    slots = np.arange(width)
+    for lo in range(0, len(counts), step):
+        hi = min(lo + step, len(counts))
+        count, base = counts[lo:hi], int(starts[lo])
+        offset = starts[lo:hi] - base
+        rows = np.repeat(np.arange(hi - lo), count)
+        table = np.full((hi - lo, width), np.nan)
+        table[rows, np.arange(len(rows)) - offset[rows]] = grouped[base : base + len(rows)]
+        sub = np.argsort(table, axis=1, kind=kind)
+        keep = slots < count[:, None]
+        done = by_code[base + (sub + offset[:, None])[keep]]
+        order[base : base + len(rows)] = done
+        place[done] = np.broadcast_to(slots, keep.shape)[keep]
+    return order, place
+
+
 def _grouped_rank(
     codes: np.ndarray,
     values: np.ndarray,
@@ -672,6 +740,8 @@ def _grouped_rank(
         return np.empty(0, dtype="float64")
     if order is not None:
         pass
+    elif places is None and (segments := _segment_order(codes, values)) is not None:
+        order = segments[0]  # sorted code by code in a padded table
     elif places is None:
         # np.lexsort((values, codes)) as two stable sorts, the same permutation: a stable
         # sort of the floats, then of their codes (faster than lexsort's merges of both)
@@ -686,13 +756,13 @@ def _grouped_rank(
     np.not_equal(c[1:], c[:-1], out=new_group[1:])
     new_run = new_group.copy()
     new_run[1:] |= v[1:] != v[:-1]
-    run = np.cumsum(new_run) - 1
-    pos = np.arange(n)
-    start = np.maximum.accumulate(np.where(new_group, pos, 0))
-    first = pos[new_run][run]
-    length = np.bincount(run)[run]
+    # one rank per run of equal values: its first place in its group plus (length + 1) / 2
+    first = np.flatnonzero(new_run)
+    length = np.diff(first, append=n)
+    starts = np.flatnonzero(new_group)
+    start = starts[np.searchsorted(starts, first, side="right") - 1]  # its group's first row
     ranks = np.empty(n, dtype="float64")
-    ranks[order] = (first - start) + (length + 1) / 2.0
+    ranks[order] = np.repeat((first - start) + (length + 1) / 2.0, length)
     ranks[np.isnan(values)] = np.nan
     return ranks
 
@@ -819,6 +889,19 @@ def _rank_corr(at: np.ndarray, size: np.ndarray, a: np.ndarray, b: np.ndarray) -
     return np.clip(corr, -1.0, 1.0)
 
 
+def _first_of_each(codes: np.ndarray) -> np.ndarray:
+    """``np.unique(codes, return_index=True)[1]``: the first row of each distinct code, by
+    increasing code; for group numbers (0, 1, … all present) by a table, not a sort."""
+    n = len(codes)
+    if not n or codes.min() < 0 or int(codes.max()) >= n:
+        return np.unique(codes, return_index=True)[1]
+    first = np.full(int(codes.max()) + 1, n, dtype="int64")
+    np.minimum.at(first, codes, np.arange(n, dtype="int64"))
+    if (first == n).any():  # a code missing: not group numbers
+        return np.unique(codes, return_index=True)[1]
+    return first
+
+
 def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) -> pd.DataFrame:
     """Pearson and Spearman (unless not ``rank``) correlation of signal with fwd_return
     within each group."""
@@ -829,7 +912,7 @@ def _grouped_corr(frame: pd.DataFrame, keys: list[str], *, rank: bool = True) ->
         frame["fwd_return"].to_numpy(dtype="float64"),
         rank=rank,
     )
-    _, first = np.unique(codes, return_index=True)
+    first = _first_of_each(codes)
     out = frame[keys].iloc[first].reset_index(drop=True)
     out["ic"] = corr["ic"]
     if rank:

@@ -207,7 +207,17 @@ def _lexsort_by_group(
     """``np.lexsort((ids, value, date, model))`` for non-negative integer codes ``model``
     and ``date``: the same permutation, by lexsort's own stable sorts, key by key, with the
     last two keys as one integer (:func:`finance._stable_order`: one sort of them instead
-    of two merges)."""
+    of two merges); or, when the (model, date) groups are even enough, the ids by a radix
+    sort and then (model, date, value) by stable sorts of each group's values
+    (:func:`finance._segment_order`), the same permutation again."""
+    if len(ids) and min(ids.min(), model.min(), date.min()) >= 0:
+        n_dates = int(date.max()) + 1
+        if (int(model.max()) + 1) * n_dates < 2**62 and int(ids.max()) < 2**62:
+            order = finance._code_order(ids, int(ids.max()) + 1)
+            group = model[order].astype("int64") * n_dates + date[order]
+            segments = finance._segment_order(group, value[order], stable=True)
+            if segments is not None:
+                return order[segments[0]]
     order = np.argsort(ids, kind="stable")
     order = order[np.argsort(value[order], kind="stable")]
     return order[finance._stable_order(model[order], date[order])]
@@ -583,6 +593,32 @@ class _Lookup:
         return at, self.known[at] == keys
 
 
+def _first_rows(keys: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct non-negative integer key below ``size`` and the keys,
+    by increasing key: ``np.flatnonzero(~duplicated)`` sorted by key, by a table indexed by
+    key when the range allows (no hash table, no sort)."""
+    if not finance._dense(keys, size):
+        first = np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())
+        known = keys[first]
+        by_key = np.argsort(known)
+        return first[by_key], known[by_key]
+    at = np.full(size, len(keys), dtype="int64")
+    np.minimum.at(at, keys, np.arange(len(keys), dtype="int64"))
+    known = np.flatnonzero(at < len(keys))
+    return at[known], known
+
+
+def _sorted_within(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation sorting rows by (code, value) and places that order the values of
+    any one code as the values do (:func:`fincast.metrics.finance._segment_order`, else a
+    sort of every value)."""
+    segments = finance._segment_order(codes, values)
+    if segments is not None:
+        return segments
+    places = finance._sort_places(values)
+    return np.argsort(codes * (len(values) + 1) + places), places
+
+
 class _LaggedRanks:
     """Ranks of :func:`ic_decay`'s forecasts and later returns within each (model, date).
 
@@ -599,9 +635,10 @@ class _LaggedRanks:
         signal_places: np.ndarray,
         by_signal: np.ndarray,
         pos: np.ndarray,
-        known: np.ndarray,
+        known_date: np.ndarray,
         realised: np.ndarray,
         realised_places: np.ndarray,
+        by_realised: np.ndarray,
         width: int,
     ) -> None:
         self.groups, self.signal, self.signal_places = groups, signal, signal_places
@@ -610,10 +647,10 @@ class _LaggedRanks:
         self.rows = np.bincount(groups, minlength=n_groups)  # rows of each group
         self.date = np.zeros(n_groups, dtype="int64")
         self.date[groups] = pos  # each group's date
-        known_date = known % width
         self.returns = np.bincount(known_date, minlength=width)  # returns of each date
+        self.known_date = known_date
         self.signal_rank = finance._grouped_rank(groups, signal, order=by_signal)
-        self.realised_rank = finance._grouped_rank(known_date, realised, realised_places)
+        self.realised_rank = finance._grouped_rank(known_date, realised, order=by_realised)
 
     def ranks(self, lag: int, hit: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ranks of the forecasts (rows ``hit``) and of their returns ``lag`` dates later
@@ -633,6 +670,63 @@ class _LaggedRanks:
                 codes, self.realised[later[again]], self.realised_places[later[again]]
             )
         return x, y
+
+    def exact(self) -> bool:
+        """Whether :meth:`rank_ic` applies: every group and date small enough for exact rank
+        sums (:func:`fincast.metrics.finance._rank_corr`) and no NaN to rank."""
+        limit = finance._EXACT_RANK_ROWS
+        return (
+            int(self.rows.max(initial=0)) <= limit
+            and int(self.returns.max(initial=0)) <= limit
+            and not (np.isnan(self.signal).any() or np.isnan(self.realised).any())
+        )
+
+    @functools.cached_property
+    def _fixed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Deviations of the whole groups' and dates' ranks from their means, and the sums
+        of their squares by group and by date (all exact: halves and quarters)."""
+        n_groups, width = len(self.rows), len(self.returns)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mx = np.bincount(self.groups, weights=self.signal_rank, minlength=n_groups) / self.rows
+            sy = np.bincount(self.known_date, weights=self.realised_rank, minlength=width)
+            my = sy / self.returns
+        dx = self.signal_rank - mx[self.groups]
+        dy = self.realised_rank - my[self.known_date]
+        sxx = np.bincount(self.groups, weights=dx * dx, minlength=n_groups)
+        syy = np.bincount(self.known_date, weights=dy * dy, minlength=width)
+        return dx, dy, sxx, syy
+
+    def rank_ic(
+        self, lag: int, hit: np.ndarray, at: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``_corr_by_codes(groups[hit], …, ranks=self.ranks(lag, hit, at))``'s groups, rank
+        IC and rows when :meth:`exact`, with less work: the sums of a group that the lag keeps
+        whole are those of its whole ranks (its forecasts' and its later date's returns'),
+        fixed but for the cross products; only the other groups are ranked and summed again.
+        Every sum is exact (:func:`fincast.metrics.finance._rank_corr`), so the same bits.
+        """
+        dx, dy, sxx_group, syy_date = self._fixed
+        groups = self.groups
+        kept = np.bincount(groups[hit], minlength=len(self.rows))
+        target = np.minimum(self.date + lag, len(self.returns) - 1)
+        whole = (kept == self.rows) & (kept == self.returns[target])
+        use = hit & whole[groups]
+        sxy = np.bincount(groups, weights=np.where(use, dx * dy[at], 0.0), minlength=len(kept))
+        sxx, syy = sxx_group, syy_date[target]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = sxy / np.sqrt(sxx * syy)
+        corr = np.clip(np.where((sxx > 0) & (syy > 0), corr, np.nan), -1.0, 1.0)
+        again = hit & ~whole[groups]
+        if again.any():
+            codes, later = groups[again], at[again]
+            x = finance._grouped_rank(codes, self.signal[again], self.signal_places[again])
+            y = finance._grouped_rank(codes, self.realised[later], self.realised_places[later])
+            counts = np.bincount(codes)
+            some = np.flatnonzero(counts)
+            place = (np.cumsum(counts > 0) - 1)[codes]
+            corr[some] = finance._rank_corr(place, counts[some], x, y)
+        present = np.flatnonzero(kept)
+        return present, corr[present], kept[present]
 
 
 def ic_decay(
@@ -656,10 +750,7 @@ def ic_decay(
     d = _decay_rows(predictions, task, horizon)
     width = d.n_dates + max_lag + 1
     keys = d.id * width + d.date  # one integer per (id, date)
-    first = np.flatnonzero(~pd.Series(keys).duplicated().to_numpy())  # each one's first row
-    known = keys[first]
-    by_key = np.argsort(known)
-    first, known = first[by_key], known[by_key]
+    first, known = _first_rows(keys, len(d.ids) * width)  # each one's first row, by key
     realised = d.fwd[first]
     models_dates, groups = _present(d.model * d.n_dates + d.date)  # numbered in sorted order
     group_model = d.models[models_dates // d.n_dates]
@@ -669,38 +760,56 @@ def ic_decay(
     # NaN and left out), so its rows are dropped before the lags: the same figures, less work
     # (the naive model of a return panel). Each lag then ranks subsets of the same two arrays,
     # sorted by integer places rather than floats.
-    spread = pd.Series(signal).groupby(groups).agg(["min", "max"])
-    ranks_something = (spread["max"] > spread["min"]).to_numpy()[
-        np.searchsorted(spread.index.to_numpy(), groups)
-    ]
+    n_groups = len(models_dates)
+    lo, hi = np.full(n_groups, np.inf), np.full(n_groups, -np.inf)
+    np.fmin.at(lo, groups, signal)  # min and max (NaN left out) are exact in any order
+    np.fmax.at(hi, groups, signal)
+    ranks_something = (hi > lo)[groups]
     # rows grouped by (model, date), in their order within each group: pandas groups sorted
     # keys faster (and may then add in another order, but ranks are integers and halves,
     # whose sums and products here are exact in any order)
     rows = np.flatnonzero(ranks_something)
-    rows = rows[np.argsort(groups[rows], kind="stable")]
+    rows = rows[finance._code_order(groups[rows], n_groups)]
     keys, groups, signal = keys[rows], groups[rows], signal[rows]
-    signal_places, realised_places = finance._sort_places(signal), finance._sort_places(realised)
-    by_signal = np.argsort(groups * (len(signal) + 1) + signal_places)  # (group, signal), once
+    # each group's forecasts and each date's returns sorted once, group by group (places
+    # within a group order any subset of it as the values do)
+    by_signal, signal_places = _sorted_within(groups, signal)
+    known_date = known % width
+    by_realised, realised_places = _sorted_within(known_date, realised)
     # Each lag's ranks are those of the whole group (the forecasts of a (model, date), the
     # returns of the date L later) wherever the lag keeps the whole of both, as it does for
     # most dates of a panel; only the other groups are ranked again.
     lagged = _LaggedRanks(
-        groups, signal, signal_places, by_signal, pos[rows], known, realised, realised_places, width
+        groups,
+        signal,
+        signal_places,
+        by_signal,
+        pos[rows],
+        known_date,
+        realised,
+        realised_places,
+        by_realised,
+        width,
     )
     out = []
     find = _Lookup(known, len(d.ids) * width)
+    exact = lagged.exact()
     for lag in range(max_lag + 1 if len(keys) else 0):
         at, hit = find(keys + lag)  # hit: the series has a return starting `lag` dates later
         if not hit.any():
             continue
-        present, corr, n = finance._corr_by_codes(
-            groups[hit],
-            signal[hit],
-            realised[at[hit]],
-            pearson=False,
-            ranks=lagged.ranks(lag, hit, at),
-        )
-        per = pd.DataFrame({"model": group_model[present], "rank_ic": corr["rank_ic"], "n": n})
+        if exact:
+            present, rank_ic, n = lagged.rank_ic(lag, hit, at)
+        else:
+            present, corr, n = finance._corr_by_codes(
+                groups[hit],
+                signal[hit],
+                realised[at[hit]],
+                pearson=False,
+                ranks=lagged.ranks(lag, hit, at),
+            )
+            rank_ic = corr["rank_ic"]
+        per = pd.DataFrame({"model": group_model[present], "rank_ic": rank_ic, "n": n})
         per = per[per["n"] >= 2].dropna(subset=["rank_ic"])
         summary = per.groupby("model", sort=False)["rank_ic"].agg(["mean", "size"])
         for model, row in summary.iterrows():
