@@ -119,8 +119,8 @@ class KerasForecaster(Model):
         default); other losses restore the lowest epoch. The validation slice of a
         fold is short, and its lowest loss often a late, overfitted epoch by chance: on
         ``builtin:sp500`` volatility one `lstm` fold trained 32 epochs to a validation
-        loss 0.183 against 0.206 after one, within noise of it, and lost 0.09 of skill at
-        h 5 on the test block (docs/guide/rivals.md).
+        loss 0.183 against 0.206 after one, within noise of it, and scored 0.159 at h 5 on
+        its test block against 0.220-0.242 with other seeds (docs/guide/rivals.md).
     val_fraction
         Share of each training fold's dates held out for early stopping and shrinkage.
     skip
