@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers
 
 from fincast.backtest import prepare
 from fincast.backtest.engine import run_unit
@@ -22,13 +24,25 @@ from fincast.errors import FincastError
 from .test_fuzz_readers import _write, price_frames
 
 EXAMPLES = 60
-#: Measured: 28 % of the 60 derandomised examples reach the backtest once the data-health
+#: Measured: 16 of the 60 derandomised examples (27 %) reach the backtest once the data-health
 #: checks refuse text price columns and unscorable targets (the branch that added this
 #: test, before those checks were merged, passed at 0.3).
 MIN_SHARE = 0.25
 
 
-def test_a_minimum_share_of_fuzz_examples_reaches_the_backtest_and_errors_are_one_line():
+@pytest.fixture
+def no_local_constants(monkeypatch):
+    """Hypothesis (6.131+) seeds some draws with constants found in the local modules
+    loaded so far, so even derandomised examples change with the order tests run in (a
+    neighbouring test's module moved this share from 35 % to 20 %). Draw without them."""
+    empty = providers.Constants()
+    monkeypatch.setattr(providers, "_get_local_constants", lambda: empty)
+    monkeypatch.setattr(providers, "CONSTANTS_CACHE", type(providers.CONSTANTS_CACHE)(1024))
+
+
+def test_a_minimum_share_of_fuzz_examples_reaches_the_backtest_and_errors_are_one_line(
+    no_local_constants,
+):
     outcomes: list[str] = []
     errors: list[str] = []
 
