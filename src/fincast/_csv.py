@@ -3,20 +3,22 @@
 pandas formats each float of a ``float_format`` column through a Python function call of
 its own (with an ``isna`` check per value), which made writing the predictions table the
 largest cost of publishing a large panel. :func:`csv_text` builds each column's strings in
-one pass (``"%.10g" % v`` of each float, exactly what pandas applies) and joins the rows
-once. Frames it cannot write identically to pandas (quoted or missing strings, intraday
-or missing dates, time zones, extension types, a single column) return None: the caller
-writes those with pandas itself.
+one pass (each distinct float once, as ``"%.10g" % v``, exactly what pandas applies, but
+computed in numpy by :func:`format_g10`: the same strings) and joins the rows once. Frames
+it cannot write identically to pandas (quoted or missing strings, intraday or missing
+dates, time zones, extension types, a single column) return None: the caller writes those
+with pandas itself.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHUNK_ROWS", "csv_text", "to_csv_bytes", "to_csv_text"]
+__all__ = ["CHUNK_ROWS", "csv_text", "format_g10", "to_csv_bytes", "to_csv_text"]
 
 #: Rows formatted at a time by :func:`to_csv_bytes`: the strings of one chunk are alive at
 #: once, not those of the whole frame (for a 1.7M-row part, about 0.8 GB by estimate).
@@ -25,18 +27,178 @@ CHUNK_ROWS = 200_000
 _SPECIAL = (",", '"', "\n", "\r")  # characters that make the csv module quote a field
 
 
-def _by_value(values: np.ndarray, format_many: Callable[[np.ndarray], list[str]]) -> list[str]:
+def _by_value(
+    values: np.ndarray, format_many: Callable[[np.ndarray], list[str] | np.ndarray]
+) -> list[str]:
     """``format_many`` of the distinct values once (told apart by their bits, so -0.0 and
     0.0 stay apart), then the strings of every row."""
     bits = values.view(f"i{values.itemsize}") if values.dtype.kind in "fM" else values
     codes, uniques = pd.factorize(bits)
-    text = np.array(format_many(np.asarray(uniques).view(values.dtype)) or [""], dtype=object)
+    text = np.asarray(format_many(np.asarray(uniques).view(values.dtype)), dtype=object)
+    if not len(text):
+        text = np.array([""], dtype=object)
     return text[codes].tolist()
 
 
+# "%.10g" in numpy. A double x with 1e-13 <= |x| < 1e32 is written from its 10 significant
+# digits m (an integer in [1e9, 1e10]) and decimal exponent e: m = round(|x| * 10**(9 - e)),
+# one correctly rounded product (or quotient) by an exact power of ten (10**k is a double for
+# k <= 22) rounded to an integer half to even. The product is within half an ulp (<= 2**-20
+# below 1e10) of the exact value and on the same side of every half-integer (those are
+# doubles, and rounding is monotone), so it rounds as the exact value does unless it is a
+# half-integer itself. Those values (with a margin) and the rest (zeros, infinities, tiny and
+# huge values) are formatted by Python.
+_G10 = "%.10g"
+_G10_EXP = (-13, 31)  # the exponents written in numpy
+_G10_TIE = 1e-5  # a fraction this close to 0.5 (only 0.5 itself is needed) goes to Python
+_G10_WIDTH = 16  # "-1.234567891e+31", "-0.0001234567891"
+_G10_KEYS = 2 * (_G10_EXP[1] - _G10_EXP[0] + 1) * 10  # (sign, exponent, digits kept)
+_POW10 = np.array([float(10**k) for k in range(23)])  # exact doubles
+
+
+def _g10_digits(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 10 significant digits (an int64 in [1e9, 1e10)) and the decimal exponent of each
+    of ``x`` (absolute values), and where they are exactly those ``"%.10g"`` writes."""
+    lo, hi = _G10_EXP
+    with np.errstate(divide="ignore", invalid="ignore"):
+        guess = np.floor(np.log10(x))  # nan, -inf for 0, inf: not ok
+    ok = (guess >= lo) & (guess <= hi)
+    e = np.where(ok, guess, 0).astype(np.int64)
+    x = np.where(ok, x, 1.0)  # no nan or inf in what follows
+
+    def scale(rows: np.ndarray | slice) -> np.ndarray:
+        k = 9 - e[rows]
+        scaled = x[rows] * _POW10[np.clip(k, 0, 22)]
+        down = np.flatnonzero(k < 0)
+        scaled[down] = x[rows][down] / _POW10[-k[down]]  # one rounding, as the product
+        return scaled
+
+    scaled = scale(slice(None))
+    off = np.flatnonzero(ok & ((scaled < 1e9) | (scaled > 1e10)))  # log10 one off
+    if len(off):
+        e[off] += np.where(scaled[off] < 1e9, -1, 1)
+        ok[off] = (e[off] >= lo) & (e[off] <= hi)
+        e[off] = np.clip(e[off], lo, hi)
+        scaled[off] = scale(off)
+    ok &= (scaled >= 1e9) & (scaled <= 1e10)
+    ok &= np.abs(scaled - np.floor(scaled) - 0.5) > _G10_TIE
+    m = np.rint(scaled)  # half to even (no tie is ok)
+    top = m == 1e10  # 9999999999.5 and up: 1e9 of the next exponent
+    m[top] = 1e9
+    e += top
+    ok &= e <= hi
+    return np.where(ok, m, 1e9).astype(np.int64), e, ok
+
+
+@functools.cache
+def _g10_tables() -> tuple[np.ndarray, np.ndarray]:
+    """For each of 0..99999: its 5 digits in ASCII (and 3 NULs) as 8 bytes, and how many
+    of them are left once trailing zeros are dropped."""
+    i = np.arange(100_000)
+    tens = 10 ** np.arange(4, -1, -1)
+    text = np.zeros((len(i), 8), dtype=np.uint8)
+    text[:, :5] = i[:, None] // tens % 10 + ord("0")
+    kept = 5 - (i[:, None] % (10 * tens) == 0).sum(axis=1)
+    return text.view(np.uint64).ravel(), kept.astype(np.int64)
+
+
+@functools.cache
+def _g10_runs(key: int) -> tuple[tuple[int, int, int], ...]:
+    """How the strings of pattern ``key`` are written from a row's digits laid out as
+    :func:`_g10_tables` gives them (5 digits, 3 NULs, 5 digits): (at, byte, count) copies
+    ``count`` bytes from ``byte`` on to column ``at``; (at, -1, char) writes ``char``."""
+    neg, rest = divmod(key, _G10_KEYS // 2)
+    e, nd = divmod(rest, 10)
+    e, nd = e + _G10_EXP[0], nd + 1
+    runs: list[tuple[int, int, int]] = []
+    at = 0
+
+    def put(text: str) -> None:
+        nonlocal at
+        for c in text:
+            runs.append((at, -1, ord(c)))
+            at += 1
+
+    def copy(first: int, stop: int) -> None:  # digits first..stop-1
+        nonlocal at
+        for a, b in ((first, min(stop, 5)), (max(first, 5), stop)):
+            if b > a:
+                runs.append((at, a + 3 * (a >= 5), b - a))
+                at += b - a
+
+    put("-" * neg)
+    if -4 <= e < 0:
+        put("0." + "0" * (-e - 1))
+        copy(0, nd)
+    elif 0 <= e < 10:
+        copy(0, e + 1)  # an integer's last digits may be zeros
+        if nd > e + 1:
+            put(".")
+            copy(e + 1, nd)
+    else:
+        copy(0, 1)
+        if nd > 1:
+            put(".")
+            copy(1, nd)
+        put(f"e{'-' if e < 0 else '+'}{abs(e):02d}")
+    assert at <= _G10_WIDTH
+    return tuple(runs)
+
+
+def format_g10(values: np.ndarray) -> list[str]:
+    """``["%.10g" % v for v in values.tolist()]`` of a float array, in numpy.
+
+    The same strings (tests compare them over all doubles): values numpy cannot write
+    exactly (see the comment above) are formatted by Python. The strings are built a
+    pattern (sign, exponent, digits kept) at a time, on the values sorted by pattern.
+    """
+    out: list[str] = _g10_objects(values).tolist()
+    return out
+
+
+def _g10_objects(values: np.ndarray) -> np.ndarray:
+    """:func:`format_g10` as an array of objects."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    n = len(x)
+    m, e, ok = _g10_digits(np.abs(x))
+    five, kept = _g10_tables()
+    upper = m // 100_000
+    lower = m - upper * 100_000
+    nd = np.where(lower == 0, kept[upper], 5 + kept[lower])  # without trailing zeros
+    lo, hi = _G10_EXP
+    key = (np.signbit(x) * (hi - lo + 1) + e - lo) * 10 + nd - 1
+    key[~ok] = _G10_KEYS  # written by Python
+    order = np.argsort(key.astype(np.int16), kind="stable")
+    counts = np.bincount(key, minlength=_G10_KEYS + 1)
+    digits = np.empty((n, 2), dtype=np.uint64)  # the bytes of _g10_tables, sorted
+    digits[:, 0] = five[upper[order]]
+    digits[:, 1] = five[lower[order]]
+    ascii = digits.view(np.uint8)
+    chars = np.zeros((n, _G10_WIDTH), dtype=np.uint8)
+    start = 0
+    for k in np.flatnonzero(counts[:_G10_KEYS]).tolist():
+        rows = slice(start, start + int(counts[k]))
+        for at, byte, count in _g10_runs(k):
+            if byte < 0:
+                chars[rows, at] = count
+            else:
+                chars[rows, at : at + count] = ascii[rows, byte : byte + count]
+        start = rows.stop
+    unsorted = np.empty_like(chars)
+    unsorted.view(f"V{_G10_WIDTH}")[order] = chars.view(f"V{_G10_WIDTH}")
+    out = unsorted.astype(np.uint32).view(f"U{_G10_WIDTH}").ravel().astype(object)
+    for i in order[start:].tolist():
+        out[i] = _G10 % float(x[i])
+    return out
+
+
 def _floats(values: np.ndarray, float_format: str) -> list[str]:
-    def format_many(distinct: np.ndarray) -> list[str]:
-        out = [float_format % v for v in distinct.tolist()]
+    def format_many(distinct: np.ndarray) -> list[str] | np.ndarray:
+        out: list[str] | np.ndarray
+        if float_format == _G10 and distinct.itemsize <= 8:
+            out = _g10_objects(distinct)  # the same strings, in numpy
+        else:
+            out = [float_format % v for v in distinct.tolist()]
         for i in np.flatnonzero(np.isnan(distinct)).tolist():
             out[i] = ""  # na_rep
         return out
