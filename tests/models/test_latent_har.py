@@ -214,3 +214,37 @@ def test_too_short_a_series_is_refused():
     r, _ = simulate(90, 0)
     with pytest.raises(ConfigError, match="fewer than 100 training rows"):
         model().fit(batch(r))
+
+
+def test_train_saves_the_fitted_state_and_predict_forecasts_from_it(tmp_path):
+    import pandas as pd
+
+    import fincast
+    from fincast.design import build_design
+    from fincast.features import FeatureSpec
+    from fincast.persist import load_model
+
+    r, _ = simulate(400, 6)
+    dates = pd.bdate_range("2015-01-01", periods=len(r) + 1)
+    close = 100.0 * np.exp(np.r_[0.0, np.cumsum(r)])
+    csv = tmp_path / "prices.csv"
+    pd.DataFrame({"date": dates, "close": close}).to_csv(csv, index=False)
+    path = fincast.train(
+        str(csv), out=str(tmp_path / "m"), models=["latent-har"], task="volatility", horizon=[1, 5]
+    )
+    assert not (path / "model.keras").exists()
+    info = json.loads((path / "fincast.json").read_text())
+    assert info["model"] == "latent-har" and set(info["state"]) == {"series", "average"}
+    loaded, _ = load_model(path)
+    ds = fincast.load(str(csv))
+    design = build_design(ds, loaded.task, FeatureSpec(), require_target=False)
+    refit = model().set_params(seed=0).fit(build_design(ds, loaded.task, FeatureSpec()).batch())
+    assert loaded.predict(design.batch()).tobytes() == refit.predict(design.batch()).tobytes()
+    forecast = fincast.predict(path, str(csv))
+    assert forecast["horizon"].tolist() == [1, 5]
+    # from the last 250 rows, as from the whole history (to float noise)
+    np.testing.assert_allclose(
+        forecast["forecast"].to_numpy(), loaded.predict(design.batch())[-1], rtol=1e-9
+    )
+    with pytest.raises(ConfigError, match=r"exactly one Keras model \(or one of the baselines"):
+        fincast.train(str(csv), out=str(tmp_path / "g"), models=["garch"], task="volatility")

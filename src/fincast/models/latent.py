@@ -227,6 +227,10 @@ class LatentHAR(Model):
     name = "latent-har"
     description = "latent log-variance HAR with EGARCH news, Gaussian QMLE per series (JAX)"
     returns_input = True  # reads the ret features as one-step returns
+    saveable = True  # fincast train: get_state / set_state through fincast.json
+    #: ``fincast predict`` filters through a series' last 250 rows: on builtin:sp500 the
+    #: forecast from 22 rows was 1 % off the full history's, from 250 the same to 1e-8.
+    context_rows = 250
     tasks = ("volatility",)
     parameter_constraints: ClassVar[dict[str, Constraint]] = {
         "news": Options(("linear", "mlp")),
