@@ -211,8 +211,8 @@ def test_other_tasks_and_bad_parameters_are_refused_in_one_line():
 
 
 def test_too_short_a_series_is_refused():
-    r, _ = simulate(90, 0)
-    with pytest.raises(ConfigError, match="fewer than 100 training rows"):
+    r, _ = simulate(70, 0)  # 46 rows
+    with pytest.raises(ConfigError, match="fewer than 50 training rows"):
         model().fit(batch(r))
 
 

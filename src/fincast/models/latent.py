@@ -9,7 +9,7 @@ return ``z(t) = r(t) exp(-lv(t) / 2)``:
             + sum(w2 tanh(w1 z + b1)) + b2                       (news="mlp", 8 tanh units)
 
 The parameters maximise the Gaussian quasi-likelihood, i.e. minimise
-``0.5 mean(lv(t) + r(t)^2 exp(-lv(t)))`` over the training returns after a 50-step burn-in,
+``0.5 mean(lv(t) + r(t)^2 exp(-lv(t)))`` over the training returns after a 50-step burn-in (half of a shorter series),
 with the 22 lags started at the log of the mean of the first 50 squared returns; the filter
 is a :func:`jax.lax.scan`, its gradient :func:`jax.value_and_grad`, the optimiser SciPy's
 L-BFGS-B from several starting points (the best likelihood is kept). JAX runs in float64
@@ -34,7 +34,8 @@ __all__ = ["LatentHAR", "filter_log_variance", "news_numpy"]
 
 #: Lags of the latent log variance the recursion reads (the monthly mean's).
 LAGS = 22
-#: Returns at the start of a training series that only warm up the filter.
+#: Returns at the start of a training series that only warm up the filter (half of a
+#: series shorter than 100).
 BURN_IN = 50
 #: The log variance is kept in this range (per-step volatility 3e-7 … 12).
 LV_MIN, LV_MAX = -30.0, 5.0
@@ -42,14 +43,20 @@ LV_MIN, LV_MAX = -30.0, 5.0
 E_ABS = float(np.sqrt(2.0 / np.pi))
 #: Hidden tanh units of ``news="mlp"``.
 HIDDEN = 8
-#: Fewer training returns than this in a series: it gets the average parameters.
-MIN_ROWS = 100
+#: Fewer training returns than this in a series: it gets the average parameters (as
+#: ``garch``'s 50).
+MIN_ROWS = 50
 #: Filter lengths are padded up to a multiple of this (fewer JAX compilations).
 PAD = 512
 #: Iterations of L-BFGS-B from each starting point.
 MAXITER = 500
 #: Rows simulated at a time for h > 1 (bounds the (rows, paths, 22) state).
 MC_CHUNK = 512
+
+
+def burn_in(n: int) -> int:
+    """Returns of a training series of ``n`` that only warm the filter up: 50, at most n/2."""
+    return min(BURN_IN, n // 2)
 
 
 def n_news(news: str) -> int:
@@ -167,7 +174,7 @@ def fit_series(
     lv0 = float(np.log(max(np.mean(scaled[:BURN_IN] ** 2), 1e-300)))
     rp = _padded(scaled)
     weight = np.zeros(len(rp))
-    weight[BURN_IN : len(r)] = 1.0
+    weight[burn_in(len(r)) : len(r)] = 1.0
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = value_and_grad(theta, rp, lv0, LV_MIN - m, LV_MAX - m, weight)
@@ -198,7 +205,7 @@ class LatentHAR(Model):
     """HAR recursion of the latent log variance with EGARCH news, fitted by Gaussian QMLE.
 
     Fitted per series on the training rows' one-step returns (feature ``ret``); a series
-    with fewer than 100 training returns, or unseen in training, gets the average
+    with fewer than 50 training returns, or unseen in training, gets the average
     parameters. The filter runs, as :class:`~fincast.models.garch.GarchBaseline`'s does,
     through each row's look-back window (``ret``, ``ret_lag1`` …; started with every lag at
     the log of the series' training mean square) and along consecutive rows of a series,
@@ -217,7 +224,7 @@ class LatentHAR(Model):
         The task (``volatility``).
     news
         ``"linear"`` (default): EGARCH's ``a (|z| - sqrt(2/pi)) + g z``; ``"mlp"``: plus a
-        tanh network of ``z`` (8 units), started at output 0 (slower: 33 parameters).
+        tanh network of ``z`` (8 units), started at output 0 (slower: 31 parameters).
     paths
         Simulated paths for h > 1 (default 256).
     seed
@@ -264,7 +271,7 @@ class LatentHAR(Model):
             theta, nll = fit_series(r, self.news, int(self.seed))
             lv0 = float(np.log(max(np.mean(r[:BURN_IN] ** 2), 1e-300)))
             lv = np.r_[lv0, filter_log_variance(theta, r, lv0, self.news)[:-1, -1]]
-            z = (r * np.exp(-lv / 2.0))[BURN_IN:]
+            z = (r * np.exp(-lv / 2.0))[burn_in(len(r)) :]
             residuals.append(z)
             self.series_[sid] = {
                 "theta": theta,
