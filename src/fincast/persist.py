@@ -3,6 +3,8 @@
 A model directory holds ``model.keras`` (the network, loaded with Keras
 ``safe_mode=True``) and ``fincast.json`` with everything inference needs: the task and
 feature specs, the column names, the fitted scalers, the data frequency and the versions.
+A baseline that declares ``saveable`` (``latent-har``) has no ``model.keras``: its fitted
+state (:meth:`get_state`, plain numbers) is ``fincast.json``'s ``state``.
 No pickle is ever read.
 """
 
@@ -36,7 +38,7 @@ from .errors import ConfigError, DataError, ModelError
 from .features import FeatureSpec
 from .intervals import check_intervals, check_saved_tail, saved_bounds, saved_calibration
 from .models import MODELS, make_model
-from .models.base import check_cs_normalize
+from .models.base import Model, check_cs_normalize
 from .models.custom import ensure_loadable, register_from_config
 from .models.keras_base import KerasForecaster, load_keras_state, save_keras_state
 from .models.registry import is_baseline, model_params
@@ -94,7 +96,8 @@ def train(
     Parameters
     ----------
     config
-        The run configuration; ``config.models`` must name exactly one Keras model.
+        The run configuration; ``config.models`` must name exactly one Keras model (or
+        one baseline whose fitted state can be saved: ``saveable``, e.g. ``latent-har``).
     out
         The model directory to create (must not exist or be empty).
     data
@@ -111,10 +114,14 @@ def train(
     """
     register_from_config(config)  # builders by import path, plugins (fincast.models)
     calendar = calendar_for(config.calendar, config.data)  # an unknown code fails here
-    keras_models = [m for m in config.models if m in MODELS and not is_baseline(m)]
+    keras_models = [
+        m for m in config.models if m in MODELS and (not is_baseline(m) or MODELS[m].saveable)
+    ]
     if len(config.models) != 1 or len(keras_models) != 1:
+        saveable = [n for n, c in MODELS.items() if c.kind == "baseline" and c.saveable]
         raise ConfigError(
-            f"train needs exactly one Keras model in --models, got {list(config.models)}; "
+            f"train needs exactly one Keras model (or one of the baselines "
+            f"{', '.join(saveable)}) in --models, got {list(config.models)}; "
             "pass e.g. --models seed-mlp"
         )
     name = keras_models[0]
@@ -156,15 +163,14 @@ def train(
         )
     params = model_params(config, name)
     model = make_model(name, task, params, seed=config.seed)
-    assert isinstance(model, KerasForecaster)
-    before, cal_rows = _tail(model, design, task)
+    before, cal_rows = _tail(model, design, task, config.val_fraction)
     if config.intervals:  # before any training
         check_saved_tail(int(cal_rows.sum()), config.intervals, ds.source)
     fit_on_all(model, design, task)
     intervals = None
     if config.intervals:  # split conformal on the training data's tail (fincast.intervals)
         fitted: Any = model
-        if not model.uses_validation:  # refit before the tail, as a backtest does
+        if not _uses_validation(model):  # refit before the tail, as a backtest does
             fitted = make_model(name, task, params, seed=config.seed).fit(design.batch(before))
         intervals = saved_calibration(
             task, design, config.intervals, fitted=fitted, cal_mask=cal_rows, source=ds.source
@@ -174,7 +180,10 @@ def train(
         for p in tmp.iterdir():
             p.unlink()
     tmp.mkdir(parents=True, exist_ok=True)
-    state = save_keras_state(model, tmp)
+    if isinstance(model, KerasForecaster):
+        state = save_keras_state(model, tmp)
+    else:
+        state = model.get_state()
     used = sorted({ds.target, *ds.roles.values()} & set(ds.numeric_columns))
     info = {
         "format": FORMAT_VERSION,
@@ -218,29 +227,37 @@ def train(
     return out
 
 
-def _tail(model: KerasForecaster, design: Design, task: TaskSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The rows before the last ``val_fraction`` of the dates (purged) and those dates' rows."""
+def _uses_validation(model: Model) -> bool:
+    return isinstance(model, KerasForecaster) and model.uses_validation
+
+
+def _tail(
+    model: Model, design: Design, task: TaskSpec, fraction: float = 0.2
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows before the last ``val_fraction`` of the dates (purged) and those dates' rows
+    (a baseline, which has no ``val_fraction`` of its own: ``fraction``, the run's)."""
     dates = len(design.calendar)
-    val_start = dates - max(1, round(dates * float(model.val_fraction)))
+    share = model.val_fraction if isinstance(model, KerasForecaster) else fraction
+    val_start = dates - max(1, round(dates * float(share)))
     train_rows = design.date_pos < val_start - task.max_horizon
     if design.target_end_pos is not None:
         train_rows &= design.target_end_pos < val_start
     return train_rows, design.date_pos >= val_start
 
 
-def fit_on_all(model: KerasForecaster, design: Design, task: TaskSpec) -> KerasForecaster:
+def fit_on_all(model: Model, design: Design, task: TaskSpec) -> Model:
     """Fit ``model`` on every row of ``design``, as ``fincast train`` does.
 
     A network that wants a validation slice (early stopping, shrinkage) gets the last
     ``val_fraction`` of the dates, after a purge gap of the horizon; the rest trains it.
     """
-    if not model.uses_validation:
+    if not _uses_validation(model):
         return model.fit(design.batch())
     train_rows, val_rows = _tail(model, design, task)
     return model.fit(design.batch(train_rows), design.chronological(val_rows))
 
 
-def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
+def load_model(model_dir: str | Path) -> tuple[Model, dict[str, Any]]:
     """Load a model directory written by :func:`train`.
 
     Returns
@@ -250,7 +267,14 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
     """
     d = Path(model_dir)
     meta = d / "fincast.json"
-    if not meta.is_file() or not (d / "model.keras").is_file():
+    saved_baseline = meta.is_file() and not (d / "model.keras").exists()
+    if saved_baseline:  # a saveable baseline's directory: fincast.json alone
+        try:
+            name = json.loads(meta.read_text(encoding="utf-8")).get("model")
+        except (ValueError, AttributeError):
+            name = None
+        saved_baseline = name in MODELS and is_baseline(name) and MODELS[name].saveable
+    if not meta.is_file() or not ((d / "model.keras").is_file() or saved_baseline):
         raise ModelError(
             f"{d} is not a fincast model directory (needs fincast.json and model.keras); "
             "create one with `fincast train … --out DIR`"
@@ -264,7 +288,15 @@ def load_model(model_dir: str | Path) -> tuple[KerasForecaster, dict[str, Any]]:
     task = TaskSpec.from_dict(info["task"])
     ensure_loadable(info["model"], info["params"])  # the user's own models
     model = make_model(info["model"], task, info["params"], seed=info.get("seed", 0))
-    assert isinstance(model, KerasForecaster)
+    if not isinstance(model, KerasForecaster):
+        try:
+            model.set_state(info["state"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(
+                f"{meta}: the saved state of {info['model']} is incomplete ({exc!r}); "
+                "retrain the model"
+            ) from None
+        return model, info
     try:
         load_keras_state(model, d, info["state"])
     except Exception as exc:
@@ -337,7 +369,7 @@ def _context_rows(ids: np.ndarray, last_rows: np.ndarray, depth: int) -> np.ndar
 
 
 def predict_with(
-    model: KerasForecaster,
+    model: Model,
     info: dict[str, Any],
     data: str | os.PathLike[str] | pd.DataFrame,
     out: str | os.PathLike[str] | None = None,
@@ -405,7 +437,7 @@ def load_as_trained(
 
 
 def forecast_with(
-    model: KerasForecaster,
+    model: Model,
     info: dict[str, Any],
     data: str | os.PathLike[str] | pd.DataFrame,
     *,
@@ -471,7 +503,7 @@ def forecast_with(
         check_coverage(covariates, ds.frame, frame_last)
     # the last rows with the rows before them that a model reads along its series (the
     # log-HAR input's monthly mean of a network reaches 22 steps back, beyond the window)
-    context = _context_rows(design.ids, last_rows, CONTEXT_ROWS)
+    context = _context_rows(design.ids, last_rows, max(CONTEXT_ROWS, model.context_rows))
     out_values = model.predict(design.batch(context))[np.searchsorted(context, last_rows)]
     saved_intervals = info.get("intervals")
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None

@@ -300,6 +300,13 @@ class Model:
     flag_params: ClassVar[frozenset[str]] = frozenset()
     #: True when it reads the ``ret`` features as one-step returns (:func:`return_window`).
     returns_input: ClassVar[bool] = False
+    #: A baseline ``fincast train`` can save: :meth:`get_state` returns its fitted state as
+    #: JSON-ready lists and numbers, :meth:`set_state` restores it.
+    saveable: ClassVar[bool] = False
+    #: Rows of a series before its last one that ``fincast predict`` hands the model with
+    #: it (0: the 22 of :data:`fincast.persist.CONTEXT_ROWS`), for filters whose state
+    #: reaches further back than the look-back window.
+    context_rows: ClassVar[int] = 0
 
     def __init__(self, task: TaskSpec) -> None:
         self.task = task
@@ -401,6 +408,15 @@ class Model:
     def predict(self, data: Batch) -> np.ndarray:
         """Forecasts for ``data``, ``task.width`` columns per horizon."""
         raise NotImplementedError
+
+    # -- persistence (``saveable`` baselines) -------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """The fitted state as JSON-ready values (``saveable`` models only)."""
+        raise NotImplementedError(f"{self.name} cannot be saved")
+
+    def set_state(self, state: dict[str, Any]) -> Self:
+        """Restore a state written by :meth:`get_state` (``saveable`` models only)."""
+        raise NotImplementedError(f"{self.name} cannot be saved")
 
 
 #: What the engine relies on (kept as an alias: every model is a :class:`Model`).

@@ -16,6 +16,7 @@ from .ewma import EWMABaseline
 from .garch import GarchBaseline
 from .gbdt import LightGBMBaseline
 from .har import HARBaseline, LogHARBaseline
+from .latent import LatentHAR
 from .majority import MajorityBaseline
 from .mlp import MLP, SeedMLP
 from .persistence import PersistenceBaseline
@@ -57,6 +58,7 @@ _BUILTIN: tuple[type[Model], ...] = (
     EWMABaseline,
     HARBaseline,
     LogHARBaseline,
+    LatentHAR,
     LightGBMBaseline,
     FHSBaseline,
     RiskMetricsBaseline,
