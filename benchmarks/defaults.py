@@ -10,7 +10,7 @@ the score the issue-12 targets are about:
 - ``sp500-return``, ``nasdaq-return``, ``panel``: skill against naive; target >= -0.01;
 - ``sp500-volatility``, ``nasdaq-volatility``, ``wti-volatility`` and the pooled panel
   ``stocks20-volatility`` (h 1 and 5), against every classical rival (:data:`VOL_RIVALS`:
-  ewma, garch, ridge, har, loghar, lightgbm): skill per horizon, whether the model beats
+  ewma, garch, ridge, har, loghar, latent-har, lightgbm): skill per horizon, whether the model beats
   naive, and the verdict's test against the best rival chosen on the validation tails
   (:mod:`fincast.metrics.rivals`; its skill gap and DM at 5 %). Issue-25 target for
   ``mlp`` and ``lstm``: skill >= the best classical skill - 0.005, and on two real cases a
@@ -48,7 +48,7 @@ __all__ = ["CASES", "NETWORKS", "markdown", "merge", "run_case"]
 NETWORKS = ["seed-mlp", "mlp", "lstm", "gru", "cnn", "transformer"]
 
 #: The classical models a volatility forecast is compared with (issue 25's rivals).
-VOL_RIVALS = ["naive", "ewma", "garch", "ridge", "har", "loghar", "lightgbm"]
+VOL_RIVALS = ["naive", "ewma", "garch", "ridge", "har", "loghar", "latent-har", "lightgbm"]
 
 #: name -> (data, task settings, baselines)
 CASES: dict[str, tuple[str, dict[str, Any], list[str]]] = {
