@@ -1,7 +1,7 @@
 """Latent log-variance recursions fitted by likelihood: can a model reach 1.05 x the optimum
 of the simulated ``loghar-leverage`` case, and what do they do on real series (issue 25)?
 
-fincast's networks read a window of inputs (22 days by default) and start at a log-HAR of
+fincast's networks read a window of inputs (20 days by default) and start at a log-HAR of
 the *observed* squared returns. The simulation's volatility is a HAR recursion of a
 *latent* log variance driven by the standardised shocks (:func:`benchmarks.simulate.
 loghar_leverage`), so its best forecast is a function of the whole past, not of a window.
