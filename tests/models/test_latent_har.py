@@ -11,7 +11,8 @@ from fincast.models import Batch, make_model
 from fincast.models.latent import E_ABS, filter_log_variance
 from fincast.tasks import TaskSpec
 
-HORIZONS = (1, 5)
+from .test_har import HORIZONS, har_batch
+
 #: c, bd, bw, bm, a, g: persistence 0.97, mean log variance -10 (1 % daily volatility).
 TRUE = np.array([-0.3, 0.35, 0.35, 0.27, 0.15, -0.08])
 
@@ -54,12 +55,7 @@ def loop_filter(theta: np.ndarray, r: np.ndarray, lv0: float, news: str) -> np.n
 
 def batch(r: np.ndarray, sid: str = "s", lags: int = 20, start: int = 19) -> Batch:
     """Rows t = start … n-1-max(h), ``lags`` returns a row; y the h-step volatility."""
-    H = max(HORIZONS)
-    idx = np.arange(start, len(r) - H)
-    X = np.stack([r[idx - k] for k in range(lags)], axis=1).astype("float32")
-    y = np.stack([np.sqrt([np.mean(r[t + 1 : t + 1 + h] ** 2) for t in idx]) for h in HORIZONS], 1)
-    names = ("ret", *(f"ret_lag{k}" for k in range(1, lags)))
-    return Batch(X, y.copy(), y, np.array([sid] * len(idx)), None, names)
+    return har_batch(r, lags, sid, start)
 
 
 def join(*batches: Batch) -> Batch:
