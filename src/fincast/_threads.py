@@ -51,7 +51,10 @@ _WARNINGS_LOCK = threading.RLock()
 _LARGE_COPY_LOCK = threading.RLock()
 
 #: A copy at least this large (bytes) is made by one thread at a time (:func:`large_copy`).
-LARGE_COPY_BYTES = 64 * 2**20
+#: 16 MiB, not 64: on a 1M-row panel (25 features) fold 1's float64 rows are 63 MB, so at
+#: 64 MiB they were copied beside a larger fold's (up to 158 MB), and the 1M run's peak RSS
+#: was in training (docs/guide/scale.md). Small fits (tests, tuning's inner folds) do not wait.
+LARGE_COPY_BYTES = 16 * 2**20
 
 
 @contextmanager
