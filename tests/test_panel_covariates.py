@@ -315,11 +315,24 @@ def test_cs_normalize_refuses_a_volatility_networks_loghar_input_unless_turned_o
 
     path = _vol_panel(tmp_path)
     common = dict(task="volatility", baselines=["naive", "ridge"], folds=2, epochs=1)
-    with pytest.raises(ConfigError, match=r"mlp through the log-HAR input.*har_input: false"):
+    with pytest.raises(
+        ConfigError,
+        match=r"mlp through the log-HAR and latent-har inputs.*har_input: false, latent_input: false",
+    ):
         backtest(path, models=["mlp"], cs_normalize="rank", out=str(tmp_path / "a"), **common)
+    # one input left on is still refused: latent-har reads returns too
+    with pytest.raises(ConfigError, match="latent-har inputs"):
+        backtest(
+            path,
+            models={"mlp": {"har_input": False}},
+            cs_normalize="rank",
+            out=str(tmp_path / "c"),
+            **common,
+        )
+    assert not (tmp_path / "c").exists()
     result = backtest(
         path,
-        models={"mlp": {"har_input": False}},
+        models={"mlp": {"har_input": False, "latent_input": False}},
         cs_normalize="rank",
         out=str(tmp_path / "b"),
         **common,
@@ -331,7 +344,7 @@ def test_cs_normalize_refuses_a_volatility_networks_loghar_input_unless_turned_o
     # fincast train refuses it too, before reading the data
     import fincast
 
-    with pytest.raises(ConfigError, match="log-HAR input"):
+    with pytest.raises(ConfigError, match="log-HAR and latent-har inputs"):
         fincast.train(
             path, out=str(tmp_path / "m"), models=["mlp"], task="volatility", cs_normalize="rank"
         )
@@ -340,7 +353,8 @@ def test_cs_normalize_refuses_a_volatility_networks_loghar_input_unless_turned_o
 
 def test_predict_refuses_a_model_saved_with_cs_normalize_that_reads_returns(tmp_path, capsys):
     """A volatility network saved with --cs-normalize before train refused the pair would
-    read ranked returns as returns in its log-HAR input: predict refuses it (exit 2)."""
+    read ranked returns as returns in its log-HAR or latent-har input: predict refuses it
+    (exit 2)."""
     import json
 
     import fincast
@@ -356,7 +370,9 @@ def test_predict_refuses_a_model_saved_with_cs_normalize_that_reads_returns(tmp_
     assert info["cs_normalize"] == "none"
     info["cs_normalize"] = "rank"  # as such a model was saved before the refusal
     meta.write_text(json.dumps(info))
-    with pytest.raises(ModelError, match=r"--cs-normalize rank.*har_input: false"):
+    with pytest.raises(
+        ModelError, match=r"--cs-normalize rank.*har_input: false, latent_input: false"
+    ):
         fincast.predict(saved, path)
     out = tmp_path / "forecast.csv"
     code = main(["predict", "--model", str(saved), "--data", path, "--out", str(out)])
@@ -367,7 +383,7 @@ def test_predict_refuses_a_model_saved_with_cs_normalize_that_reads_returns(tmp_
     plain = fincast.train(
         path,
         out=str(tmp_path / "p"),
-        models={"mlp": {"har_input": False}},
+        models={"mlp": {"har_input": False, "latent_input": False}},
         task="volatility",
         epochs=1,
         cs_normalize="rank",

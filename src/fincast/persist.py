@@ -451,11 +451,11 @@ def forecast_with(
         # saved before train refused the pair: its log-HAR input would read ranks as returns
         raise ModelError(
             f"the model ({info['model']}) was trained with --cs-normalize {how} and reads the "
-            "return features as returns through its log-HAR input, which --cs-normalize "
+            "return features as returns through its log-HAR or latent-har input, which --cs-normalize "
             "turns into cross-sectional "
             f"{'ranks' if how == 'rank' else 'z-scores'}: its forecasts would be wrong; "
             f"retrain it without --cs-normalize, or with models: {{{info['model']}: "
-            "{har_input: false}}"
+            "{har_input: false, latent_input: false}}"
         )
     ds = load_as_trained(data, info, **reader)
     missing = [c for c in info["columns"] if c not in ds.frame.columns]
@@ -503,7 +503,7 @@ def forecast_with(
         check_coverage(covariates, ds.frame, frame_last)
     # the last rows with the rows before them that a model reads along its series (the
     # log-HAR input's monthly mean of a network reaches 22 steps back, beyond the window)
-    context = _context_rows(design.ids, last_rows, max(CONTEXT_ROWS, model.context_rows))
+    context = _context_rows(design.ids, last_rows, max(CONTEXT_ROWS, model.context_depth()))
     out_values = model.predict(design.batch(context))[np.searchsorted(context, last_rows)]
     saved_intervals = info.get("intervals")
     offset = pd.tseries.frequencies.to_offset(info["frequency"]) if info.get("frequency") else None

@@ -264,3 +264,20 @@ def test_ray_units_run_on_one_blas_thread(ray_cluster, monkeypatch):
     # fincast's own limit the workers would start with two
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     assert _units_blas_threads(RayExecutor(workers=2)) == [1, 1, 1]
+
+
+@pytest.mark.slow
+def test_volatility_networks_latent_input_gives_the_same_bytes_on_any_executor(tmp_path, ohlcv_csv):
+    """A volatility network's latent-har input (fitted inside each network's fit, and
+    remembered per process for the same rows) writes the same bytes from one thread,
+    three threads and two worker processes, beside the latent-har baseline."""
+    models = {"mlp": {"epochs": 2, "batch_size": 64, "units": 8}}
+    common = dict(models=models, task="volatility", baselines=["naive", "latent-har"])
+    one = run_backtest(cfg(ohlcv_csv, tmp_path / "one", threads=1, **common))
+    three = run_backtest(cfg(ohlcv_csv, tmp_path / "three", threads=3, **common))
+    procs = run_backtest(cfg(ohlcv_csv, tmp_path / "procs", workers=2, **common))
+    assert run_bytes(one) == run_bytes(three) == run_bytes(procs)
+    assert b"latent-har" in run_bytes(one)["predictions.csv"]
+    off = {"mlp": {**models["mlp"], "latent_input": False}}
+    without = run_backtest(cfg(ohlcv_csv, tmp_path / "off", threads=1, **{**common, "models": off}))
+    assert run_bytes(without)["predictions.csv"] != run_bytes(one)["predictions.csv"]

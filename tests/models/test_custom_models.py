@@ -247,7 +247,8 @@ def test_a_users_network_gets_no_loghar_input_unless_asked():
     train, test = _split()
     params = {k: v for k, v in FROZEN.items() if k not in ("units", "layers")}
     mine = make_model("mine-vol", TASK, params, seed=0).fit(train)
-    assert mine.har_ is None and mine._inputs(test).shape[1] == test.X.shape[1]
+    assert mine.har_ is None and mine.latent_ is None
+    assert mine._inputs(test).shape[1] == test.X.shape[1]
     asked = make_model("mine-vol", TASK, {**params, "har_input": True}, seed=0).fit(train)
     # the log-HAR forecast per horizon, then its news terms z and |z|, as fincast's own
     assert asked._inputs(test).shape[1] == test.X.shape[1] + len(TASK.horizons) + 2

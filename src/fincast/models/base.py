@@ -308,6 +308,11 @@ class Model:
     #: reaches further back than the look-back window.
     context_rows: ClassVar[int] = 0
 
+    def context_depth(self) -> int:
+        """The fitted model's :attr:`context_rows` (a network with a filter among its
+        inputs reads further back than its class says)."""
+        return self.context_rows
+
     def __init__(self, task: TaskSpec) -> None:
         self.task = task
 
@@ -444,8 +449,8 @@ def check_cs_normalize(models: Mapping[str, Model], how: str) -> None:
     """Refuse ``--cs-normalize`` when a model reads the return features as returns.
 
     The normalisation replaces ``ret``, ``ret_lag1`` … by their ranks or z-scores across
-    the series of each date; GARCH, EWMA, HAR, AR and a volatility network's log-HAR input
-    would read those as returns and forecast nonsense (``garch`` scored −213 on a
+    the series of each date; GARCH, EWMA, HAR, AR and a volatility network's log-HAR and
+    ``latent-har`` inputs would read those as returns and forecast nonsense (``garch`` scored −213 on a
     ``builtin:stocks20`` volatility run before this check).
     """
     if how == "none":
@@ -460,11 +465,11 @@ def check_cs_normalize(models: Mapping[str, Model], how: str) -> None:
     if others:
         ways.append(f"drop {', '.join(others)} (e.g. --baselines naive,ridge)")
     if nets:
-        config = ", ".join(f"{n}: {{har_input: false}}" for n in nets)
+        config = ", ".join(f"{n}: {{har_input: false, latent_input: false}}" for n in nets)
         ways.append(f"set models: {{{config}}} in the config")
     readers_text = ", ".join(others)
     if nets:
-        via = f"{', '.join(nets)} through the log-HAR input"
+        via = f"{', '.join(nets)} through the log-HAR and latent-har inputs"
         readers_text = f"{readers_text} and {via}" if others else via
     raise ConfigError(
         f"--cs-normalize {how} turns the return features (ret, ret_lag1, ...) into "

@@ -66,8 +66,9 @@ class BuilderModel(KerasForecaster):
     """A :class:`KerasForecaster` whose network comes from a user's builder.
 
     Defaults differ from fincast's own networks in what would change the user's network:
-    no linear skip path, no weight decay, no shrinkage toward naive and no log-HAR input on
-    ``volatility`` (``har_input``; each can be turned on); early stopping (``patience`` 10) is on as for the other networks, restoring the epoch of the lowest validation loss
+    no linear skip path, no weight decay, no shrinkage toward naive and no log-HAR or
+    ``latent-har`` input on ``volatility`` (``har_input``, ``latent_input``; each can be
+    turned on); early stopping (``patience`` 10) is on as for the other networks, restoring the epoch of the lowest validation loss
     (``stop_se`` 0, as Keras; can be set).
     """
 
@@ -85,6 +86,7 @@ class BuilderModel(KerasForecaster):
         weight_decay: float = 0.0,
         shrink: bool = False,
         har_input: bool = False,
+        latent_input: bool = False,
         stop_se: float = 0.0,
         **kwargs: Any,
     ) -> None:
@@ -94,6 +96,7 @@ class BuilderModel(KerasForecaster):
             weight_decay=weight_decay,
             shrink=shrink,
             har_input=har_input,
+            latent_input=latent_input,
             stop_se=stop_se,
             **kwargs,
         )

@@ -158,6 +158,14 @@ class KerasForecaster(Model):
         standardised by its monthly volatility, ``z``, and on ``|z|`` (EGARCH's news terms:
         a fall raises volatility more than a rise), in log volatility. Default on, chosen
         by measurement (``docs/guide/rivals.md``); ``False`` gives the plain log-HAR.
+    latent_input
+        ``volatility`` only: append ``latent-har``'s forecast
+        (:class:`~fincast.models.latent.LatentHAR`: a HAR recursion of the latent log
+        variance with EGARCH news, fitted per series by likelihood on the fold's training
+        rows, and refitted on the whole training window for the refitted linear anchor)
+        to the feature row, after the log-HAR input. Default on, chosen by measurement
+        (``docs/guide/rivals.md``). Needs the return features, as ``har_input`` does;
+        left out of a fit in which no series has 50 training rows.
     seed
         Seed for weight initialisation, dropout and shuffling.
     """
@@ -185,6 +193,7 @@ class KerasForecaster(Model):
         "shrink": Options((True, False)),
         "har_input": Options((True, False)),
         "har_news": Options((True, False)),
+        "latent_input": Options((True, False)),
         "shrink_to": Options(("naive", "linear"), optional=True),
     }
     flag_params = frozenset(
@@ -212,6 +221,7 @@ class KerasForecaster(Model):
         shrink: bool = True,
         har_input: bool = True,
         har_news: bool = True,
+        latent_input: bool = True,
         shrink_to: str | None = None,
         seed: int = 0,
     ) -> None:
@@ -232,6 +242,7 @@ class KerasForecaster(Model):
         self.shrink = shrink
         self.har_input = har_input
         self.har_news = har_news
+        self.latent_input = latent_input
         self.shrink_to = shrink_to
         self.seed = seed
 
@@ -406,54 +417,91 @@ class KerasForecaster(Model):
         return np.nanmean(y.reshape(len(y), -1), axis=0)
 
     # -- fit / predict ----------------------------------------------------------------
-    def _inputs(self, data: Batch, har: Any = None) -> np.ndarray:
+    def _inputs(self, data: Batch, har: Any = None, latent: Any = None) -> np.ndarray:
         if self.sequence:
             if data.windows is None:
                 raise ValueError(f"{type(self).__name__} needs look-back windows in its Batch")
             windows = np.asarray(data.windows, dtype="float64")
             if self.packed:
-                row = self._row(data, har)
+                row = self._row(data, har, latent)
                 return np.concatenate([windows.reshape(len(windows), -1), row], axis=1)
             return windows
-        return self._row(data, har)
+        return self._row(data, har, latent)
 
-    def _row(self, data: Batch, har: Any = None) -> np.ndarray:
+    def _row(self, data: Batch, har: Any = None, latent: Any = None) -> np.ndarray:
         """The feature row, with the log-HAR forecast appended when ``har_input`` is on
-        (and, with ``har_news``, the news terms ``z`` and ``|z|`` after it).
+        (and, with ``har_news``, the news terms ``z`` and ``|z|`` after it), and
+        ``latent-har``'s forecast after them when ``latent_input`` is on.
 
-        ``har``: a fitted log-HAR to append instead of the network's own ``har_`` (the
-        final linear anchor's, refitted on the whole training window).
+        ``har``, ``latent``: fitted models to append instead of the network's own
+        ``har_`` and ``latent_`` (the final linear anchor's, refitted on the whole
+        training window).
         """
         row = data.features("float64")  # a new array, gathered without a float32 copy
         har = getattr(self, "har_", None) if har is None else har
-        if har is None:
-            return row
-        from .har import HAR_LAGS, har_regressors
+        latent = getattr(self, "latent_", None) if latent is None else latent
+        extra = []
+        if har is not None:
+            from .har import HAR_LAGS, har_regressors
 
-        x = har_regressors(data, self.name, har.news)
-        extra = [har.predict_regressors(x, data).astype("float64")]
-        if har.news:  # z and |z| themselves, where the network can draw a kink
-            extra.append(x[:, len(HAR_LAGS) :])
+            x = har_regressors(data, self.name, har.news)
+            extra.append(har.predict_regressors(x, data).astype("float64"))
+            if har.news:  # z and |z| themselves, where the network can draw a kink
+                extra.append(x[:, len(HAR_LAGS) :])
+        if latent is not None:  # in volatility units, as the log-HAR forecast
+            extra.append(np.asarray(latent.predict(data), dtype="float64"))
+        if not extra:
+            return row
         return np.concatenate([row, *extra], axis=1)
 
     def reads_returns(self) -> bool:
-        """True when the log-HAR input acts on ``volatility`` (it reads ``ret`` …)."""
+        """True when the log-HAR or ``latent-har`` input acts on ``volatility`` (they
+        read ``ret`` …). A fitted network answers for the inputs it has: one saved before
+        ``latent_input`` existed has none, whatever today's default says."""
+        latent = self.latent_input
+        if hasattr(self, "latent_"):
+            latent = self.latent_ is not None
         return (
-            bool(self.har_input)
+            bool(self.har_input or latent)
             and self.task.kind == "volatility"
             and (not self.sequence or self.packed)
         )
 
-    def _har_applies(self, data: Batch) -> bool:
-        """True when ``har_input`` acts: volatility, a feature row, the return features."""
-        if not self.reads_returns():
+    def _reads_features(self, data: Batch) -> bool:
+        """True when return inputs can act: volatility, a feature row, the return features."""
+        if self.task.kind != "volatility" or (self.sequence and not self.packed):
             return False
         names = tuple(data.feature_names or ())
         return "ret" in names and "ret_lag1" in names
 
-    def _scale(self, data: Batch, har: Any = None) -> np.ndarray:
+    def _har_applies(self, data: Batch) -> bool:
+        """True when ``har_input`` acts: volatility, a feature row, the return features."""
+        return bool(self.har_input) and self._reads_features(data)
+
+    def _fit_latent(self, data: Batch) -> Any:
+        """``latent-har`` fitted on ``data`` for ``latent_input`` (``None`` when it does
+        not act, or no series has the rows to fit it)."""
+        if not self.latent_input or not self._reads_features(data):
+            return None
+        from ..errors import ConfigError
+        from .latent import LatentHAR
+
+        try:
+            return LatentHAR(self.task, seed=int(self.seed)).fit(data)
+        except ConfigError:  # every series shorter than latent-har's 50 rows
+            return None
+
+    def context_depth(self) -> int:
+        """With the ``latent-har`` input: its filter's 250 rows (``Model.context_depth``)."""
+        if getattr(self, "latent_", None) is not None:
+            from .latent import LatentHAR
+
+            return max(self.context_rows, LatentHAR.context_rows)
+        return self.context_rows
+
+    def _scale(self, data: Batch, har: Any = None, latent: Any = None) -> np.ndarray:
         """The standardised inputs of ``data`` as float32 (:meth:`_standardised`)."""
-        return self._standardised(self._inputs(data, har))
+        return self._standardised(self._inputs(data, har, latent))
 
     def _standardised(self, x: np.ndarray) -> np.ndarray:
         """``(x - x_mean_) / x_scale_`` as float32, where ``x`` is :meth:`_inputs`' result:
@@ -523,6 +571,7 @@ class KerasForecaster(Model):
             from .har import LogHARBaseline
 
             self.har_ = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(train)
+        self.latent_ = self._fit_latent(train)
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
         if _chunked.chunkable(flat) and _chunked.all_finite(flat):  # numpy's bits, no copies
@@ -632,17 +681,20 @@ class KerasForecaster(Model):
             from .har import LogHARBaseline
 
             har = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(whole)
+        latent = None
+        if getattr(self, "latent_", None) is not None:
+            latent = self._fit_latent(whole)
         assert whole.y is not None
-        x = self._scale(whole, har)
+        x = self._scale(whole, har, latent)
         kernel, bias = self.linear_start(x, self._scale_y(whole.y))
-        return _FinalStart(kernel, bias, har, len(whole))
+        return _FinalStart(kernel, bias, har, len(whole), latent)
 
     def _final_forecast(self, data: Batch) -> np.ndarray | None:
         """The refitted linear anchor's forecasts (``None`` when the model has none)."""
         final = getattr(self, "final_start_", None)
         if final is None:
             return None
-        x = self._scale(data, final.har)
+        x = self._scale(data, final.har, final.latent)
         return self.outputs(self._skip_row(x) @ final.kernel + final.bias)
 
     def _train_plan(self, plan: _FitPlan) -> dict[str, list[float]]:
@@ -833,12 +885,14 @@ class KerasForecaster(Model):
 class _FinalStart(NamedTuple):
     """The linear anchor refitted on a fold's whole training window
     (:meth:`KerasForecaster._final_start`): kernel and bias on the network's scaled row,
-    the log-HAR input it reads (or ``None``) and the rows it was fitted on."""
+    the log-HAR input it reads (or ``None``), the rows it was fitted on and its
+    ``latent-har`` input (or ``None``)."""
 
     kernel: np.ndarray
     bias: np.ndarray
     har: Any
     rows: int
+    latent: Any = None
 
 
 def _joined(first: Batch, second: Batch) -> Batch:
@@ -1033,6 +1087,7 @@ def save_keras_state(model: KerasForecaster, directory: Any) -> dict[str, Any]:
         "start": None if start is None else [_listed(start[0]), _listed(start[1])],
         "support": _support_state(getattr(model, "support_", None)),
         "final_start": _final_state(getattr(model, "final_start_", None)),
+        "latent": _latent_state(getattr(model, "latent_", None)),
     }
 
 
@@ -1044,7 +1099,21 @@ def _final_state(final: _FinalStart | None) -> dict[str, Any] | None:
         "bias": _listed(final.bias),
         "har": _har_state(final.har),
         "rows": int(final.rows),
+        "latent": _latent_state(final.latent),
     }
+
+
+def _latent_state(latent: Any) -> dict[str, Any] | None:
+    """The fitted ``latent-har`` input of a network as JSON (its own state), or ``None``."""
+    return None if latent is None else {"news": latent.news, **latent.get_state()}
+
+
+def _latent_from_state(model: KerasForecaster, state: dict[str, Any] | None) -> Any:
+    if state is None:  # no latent-har input (models saved before it: the same)
+        return None
+    from .latent import LatentHAR
+
+    return LatentHAR(model.task, news=str(state["news"]), seed=int(model.seed)).set_state(state)
 
 
 def _support_state(support: Any) -> list[list[float] | None] | None:
@@ -1128,7 +1197,9 @@ def load_keras_state(model: KerasForecaster, directory: Any, state: dict[str, An
             np.asarray(final["bias"], dtype="float64"),
             _har_from_state(model, final["har"]),
             int(final["rows"]),
+            _latent_from_state(model, final.get("latent")),
         )
     )
+    model.latent_ = _latent_from_state(model, state.get("latent"))
     if state.get("window_shape") is not None:
         model.window_shape_ = tuple(int(d) for d in state["window_shape"])

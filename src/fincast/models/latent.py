@@ -19,7 +19,10 @@ inside :func:`jax.enable_x64` (a context, so other models keep float32). ``lv`` 
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import zlib
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, ClassVar, Self
 
@@ -201,6 +204,33 @@ def fit_series(
     return theta, best[1]
 
 
+#: Series fits kept by :func:`cached_fit` (a fit is a few numbers).
+FIT_CACHE_SIZE = 4096
+_FITS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, float]] = OrderedDict()
+_FITS_LOCK = threading.Lock()
+
+
+def cached_fit(r: np.ndarray, news: str, seed: int) -> tuple[np.ndarray, float]:
+    """:func:`fit_series`, remembered in this process for the same returns (their bytes),
+    news and seed: a backtest fits the same series on the same rows several times (the
+    ``latent-har`` baseline choosing the rival on a validation tail, and each network's
+    ``latent-har`` input on the rows before that tail). The fit is deterministic, so a
+    remembered one is the fit itself."""
+    r = np.ascontiguousarray(r, dtype="float64")
+    key = (news, int(seed), MAXITER, len(r), hashlib.blake2b(r.tobytes()).digest())
+    with _FITS_LOCK:
+        hit = _FITS.get(key)
+        if hit is not None:
+            _FITS.move_to_end(key)
+            return hit[0].copy(), hit[1]
+    theta, nll = fit_series(r, news, seed)
+    with _FITS_LOCK:
+        _FITS[key] = (theta.copy(), nll)
+        while len(_FITS) > FIT_CACHE_SIZE:
+            _FITS.popitem(last=False)
+    return theta, nll
+
+
 class LatentHAR(Model):
     """HAR recursion of the latent log variance with EGARCH news, fitted by Gaussian QMLE.
 
@@ -268,7 +298,7 @@ class LatentHAR(Model):
             r = np.asarray(window[ids == sid, 0], dtype="float64")
             if len(r) < MIN_ROWS:
                 continue
-            theta, nll = fit_series(r, self.news, int(self.seed))
+            theta, nll = cached_fit(r, self.news, int(self.seed))
             lv0 = float(np.log(max(np.mean(r[:BURN_IN] ** 2), 1e-300)))
             lv = np.r_[lv0, filter_log_variance(theta, r, lv0, self.news)[:-1, -1]]
             z = (r * np.exp(-lv / 2.0))[burn_in(len(r)) :]
