@@ -148,3 +148,54 @@ def test_sequence_networks_read_it_in_their_feature_row(name):
     np.testing.assert_array_equal(net._inputs(test)[:, -2:], net.latent_.predict(test))
     bare = make_model(name, TASK, {**FROZEN, "skip": False}, seed=0).fit(train)
     assert bare.latent_ is None and not bare.reads_returns()
+
+
+def test_two_threads_asking_for_one_fit_make_it_once(monkeypatch):
+    import threading
+    import time
+
+    calls = []
+    real = latent_module.fit_series
+
+    def slow(r, news, seed, maxiter=latent_module.MAXITER):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for the other thread to ask meanwhile
+        return real(r, news, seed, maxiter)
+
+    monkeypatch.setattr(latent_module, "fit_series", slow)
+    monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
+    r = garch_returns(300, 7)
+    out = [None, None]
+
+    def ask(i):
+        out[i] = latent_module.cached_fit(r, "linear", 0)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and not latent_module._PENDING
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    assert out[0][0] is not out[1][0]
+
+
+def test_the_latent_fits_run_outside_the_build_lock(monkeypatch):
+    """The networks are seeded and built one thread at a time (BUILD_LOCK); latent-har's
+    fits draw from no process-wide generator, so other threads build meanwhile."""
+    from fincast._threads import BUILD_LOCK
+
+    owned = []
+    real = latent_module.fit_series
+
+    def watched(r, news, seed, maxiter=latent_module.MAXITER):
+        owned.append(BUILD_LOCK._is_owned())
+        return real(r, news, seed, maxiter)
+
+    monkeypatch.setattr(latent_module, "fit_series", watched)
+    monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
+    train, test = _split()
+    val = test.take(np.arange(len(test)) < 200)
+    net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, val)
+    assert owned == [False, False]  # the training rows, then the whole window
+    assert net.latent_ is not None and net.final_start_.latent is not None

@@ -543,8 +543,11 @@ class KerasForecaster(Model):
         by the compiled loop like early stopping. ``callbacks`` are user-supplied Keras
         callbacks: with them the network trains with Keras' own ``model.fit``.
         """
+        # the latent-har input's fits use no process-wide generator: outside the lock, so
+        # other threads build and train meanwhile
+        latents = self._latent_fits(train, validation)
         with BUILD_LOCK:  # seeding and building draw from process-wide generators
-            plan = self._begin_fit(train, validation, hooks, callbacks)
+            plan = self._begin_fit(train, validation, hooks, callbacks, latents)
         if plan.trainer is not None:  # the compiled loop: other threads train meanwhile
             self.history_ = self._train_plan(plan)
         else:  # model.fit shuffles with NumPy's global generator
@@ -552,14 +555,31 @@ class KerasForecaster(Model):
                 self.history_ = self._train_plan(plan)
         return self._end_fit(plan)
 
+    def _latent_fits(self, train: Batch, validation: Batch | None) -> tuple[Any, Any]:
+        """The ``latent-har`` inputs of a fit: on the training rows, and on the whole
+        window when the refitted linear anchor will read it (else ``None`` each)."""
+        latent = self._fit_latent(train)
+        has_val = validation is not None and len(validation) > 0
+        whole = None
+        if latent is not None and has_val and self.skip and self._linear_anchor and self._shrinks:
+            assert validation is not None
+            whole = self._fit_latent(_joined(train, validation))
+        return latent, whole
+
     def _begin_fit(
         self,
         train: Batch,
         validation: Batch | None,
         hooks: Sequence[EpochHook] = (),
         callbacks: Sequence[Any] = (),
+        latents: tuple[Any, Any] | None = None,
     ) -> _FitPlan:
-        """Scalers, network and starting point: everything before the training loop."""
+        """Scalers, network and starting point: everything before the training loop.
+
+        ``latents``: :meth:`_latent_fits`' result when the caller fitted them already.
+        """
+        if latents is None:
+            latents = self._latent_fits(train, validation)
         self._validate_params()
         keras = _backend.keras()
         assert train.y is not None
@@ -571,7 +591,7 @@ class KerasForecaster(Model):
             from .har import LogHARBaseline
 
             self.har_ = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(train)
-        self.latent_ = self._fit_latent(train)
+        self.latent_ = latents[0]
         x = self._inputs(train)
         flat = x.reshape(-1, x.shape[-1])
         if _chunked.chunkable(flat) and _chunked.all_finite(flat):  # numpy's bits, no copies
@@ -611,7 +631,7 @@ class KerasForecaster(Model):
             support = (lin.min(axis=0), lin.max(axis=0))
             if has_val and self._shrinks:  # used with the weight fitted on the tail only
                 assert validation is not None
-                final = self._final_start(train, validation)
+                final = self._final_start(train, validation, latents[1])
         stopping_rows, shrink_rows = validation, validation
         if has_val and self.early_stopping and self._shrinks:
             assert validation is not None  # too few rows to halve: both use all of them
@@ -664,7 +684,7 @@ class KerasForecaster(Model):
 
         return EarlyStopping(int(self.patience or 0), rows=rows, se=float(self.stop_se))
 
-    def _final_start(self, train: Batch, validation: Batch) -> _FinalStart:
+    def _final_start(self, train: Batch, validation: Batch, latent: Any = None) -> _FinalStart:
         """The linear anchor refitted on the whole training window (training rows and
         validation tail), as the ``ridge`` and ``loghar`` baselines are fitted.
 
@@ -673,17 +693,17 @@ class KerasForecaster(Model):
         the window's most recent rows, which cost the linear start up to 0.05 of skill at
         h 5 against the same regression fitted on the whole window
         (docs/guide/rivals.md). The refit keeps the network's scalers, so the kernel reads
-        the same scaled row; its log-HAR input is refitted on the whole window too.
+        the same scaled row; its log-HAR and ``latent-har`` inputs are refitted on the whole
+        window too (``latent``: that ``latent-har`` fit, when the caller has it).
         """
         whole = _joined(train, validation)
+        if latent is None and getattr(self, "latent_", None) is not None:
+            latent = self._fit_latent(whole)
         har = None
         if getattr(self, "har_", None) is not None:
             from .har import LogHARBaseline
 
             har = LogHARBaseline(self.task, pooled=True, news=self.har_news).fit(whole)
-        latent = None
-        if getattr(self, "latent_", None) is not None:
-            latent = self._fit_latent(whole)
         assert whole.y is not None
         x = self._scale(whole, har, latent)
         kernel, bias = self.linear_start(x, self._scale_y(whole.y))

@@ -208,6 +208,8 @@ def fit_series(
 FIT_CACHE_SIZE = 4096
 _FITS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, float]] = OrderedDict()
 _FITS_LOCK = threading.Lock()
+#: One lock per fit being computed: a second thread asking for it waits for the first's.
+_PENDING: dict[tuple[Any, ...], threading.Lock] = {}
 
 
 def cached_fit(r: np.ndarray, news: str, seed: int) -> tuple[np.ndarray, float]:
@@ -219,15 +221,24 @@ def cached_fit(r: np.ndarray, news: str, seed: int) -> tuple[np.ndarray, float]:
     r = np.ascontiguousarray(r, dtype="float64")
     key = (news, int(seed), MAXITER, len(r), hashlib.blake2b(r.tobytes()).digest())
     with _FITS_LOCK:
-        hit = _FITS.get(key)
-        if hit is not None:
-            _FITS.move_to_end(key)
-            return hit[0].copy(), hit[1]
-    theta, nll = fit_series(r, news, seed)
-    with _FITS_LOCK:
-        _FITS[key] = (theta.copy(), nll)
-        while len(_FITS) > FIT_CACHE_SIZE:
-            _FITS.popitem(last=False)
+        pending = _PENDING.setdefault(key, threading.Lock())
+    with pending:  # the same fit asked for by two threads (mlp and lstm) is made once
+        with _FITS_LOCK:
+            hit = _FITS.get(key)
+            if hit is not None:
+                _FITS.move_to_end(key)
+                return hit[0].copy(), hit[1]
+        try:
+            theta, nll = fit_series(r, news, seed)
+        except BaseException:
+            with _FITS_LOCK:
+                _PENDING.pop(key, None)
+            raise
+        with _FITS_LOCK:  # remembered before the next thread can ask again
+            _FITS[key] = (theta.copy(), nll)
+            _PENDING.pop(key, None)
+            while len(_FITS) > FIT_CACHE_SIZE:
+                _FITS.popitem(last=False)
     return theta, nll
 
 
