@@ -120,6 +120,7 @@ def test_each_series_is_fitted_once_for_the_same_rows(monkeypatch):
 
     monkeypatch.setattr(latent_module, "fit_series", counted)
     monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
+    monkeypatch.setattr(latent_module, "_PENDING", {})
     train, _ = _split()
     first = LatentHAR(TASK, seed=0).fit(train)
     assert calls == [len(train)]
@@ -132,6 +133,7 @@ def test_each_series_is_fitted_once_for_the_same_rows(monkeypatch):
     LatentHAR(TASK, seed=1).fit(train)  # another seed, other rows: fitted
     LatentHAR(TASK, seed=0).fit(train.take(np.arange(len(train)) < 400))
     assert calls == [len(train), len(train), 400]
+    assert not latent_module._PENDING  # hits and fits leave no lock behind
     # bounded: the oldest fits go first
     monkeypatch.setattr(latent_module, "FIT_CACHE_SIZE", 2)
     LatentHAR(TASK, seed=2).fit(train)
@@ -164,6 +166,7 @@ def test_two_threads_asking_for_one_fit_make_it_once(monkeypatch):
 
     monkeypatch.setattr(latent_module, "fit_series", slow)
     monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
+    monkeypatch.setattr(latent_module, "_PENDING", {})
     r = garch_returns(300, 7)
     out = [None, None]
 
@@ -178,6 +181,10 @@ def test_two_threads_asking_for_one_fit_make_it_once(monkeypatch):
     assert len(calls) == 1 and not latent_module._PENDING
     np.testing.assert_array_equal(out[0][0], out[1][0])
     assert out[0][0] is not out[1][0]
+    # asked again, it is remembered, and nothing is left pending
+    again = latent_module.cached_fit(r, "linear", 0)
+    np.testing.assert_array_equal(again[0], out[0][0])
+    assert len(calls) == 1 and not latent_module._PENDING
 
 
 def test_the_latent_fits_run_outside_the_build_lock(monkeypatch):

@@ -221,12 +221,18 @@ def cached_fit(r: np.ndarray, news: str, seed: int) -> tuple[np.ndarray, float]:
     r = np.ascontiguousarray(r, dtype="float64")
     key = (news, int(seed), MAXITER, len(r), hashlib.blake2b(r.tobytes()).digest())
     with _FITS_LOCK:
+        hit = _FITS.get(key)
+        if hit is not None:
+            _FITS.move_to_end(key)
+            return hit[0].copy(), hit[1]
         pending = _PENDING.setdefault(key, threading.Lock())
     with pending:  # the same fit asked for by two threads (mlp and lstm) is made once
         with _FITS_LOCK:
             hit = _FITS.get(key)
-            if hit is not None:
+            if hit is not None:  # made by the thread this one waited for
                 _FITS.move_to_end(key)
+                if _PENDING.get(key) is pending:
+                    del _PENDING[key]
                 return hit[0].copy(), hit[1]
         try:
             theta, nll = fit_series(r, news, seed)
