@@ -11,15 +11,11 @@ from fincast.models.keras_base import load_keras_state, save_keras_state
 from fincast.models.latent import LatentHAR
 
 from .test_har import garch_returns, har_batch
-from .test_volatility_networks import TASK, _har_columns, _joined, _split
+from .test_volatility_networks import FROZEN as LOGHAR_FROZEN
+from .test_volatility_networks import TASK, _augmented, _har_columns, _joined, _split
 
-#: A learning rate too small to move the weights: the forecast is the starting point.
-FROZEN = {"units": 8, "layers": 1, "epochs": 1, "lr": 1e-12, "patience": 0, "shrink": False}
-
-
-def _augmented(batch: Batch, *columns: np.ndarray) -> Batch:
-    X = np.concatenate([batch.X, *(c.astype("float32") for c in columns)], axis=1)
-    return Batch(X, batch.naive, batch.y, batch.ids, None)
+#: The log-HAR tests' frozen network (the forecast is its starting point), input on.
+FROZEN = {**LOGHAR_FROZEN, "latent_input": True}
 
 
 def test_the_row_ends_with_latent_hars_forecast_fitted_on_the_training_rows():

@@ -41,8 +41,8 @@ def _har_columns(loghar, batch: Batch) -> np.ndarray:
     return np.column_stack([loghar.predict(batch), har_regressors(batch, "x", news=True)[:, 3:]])
 
 
-def _augmented(batch: Batch, column: np.ndarray) -> Batch:
-    X = np.concatenate([batch.X, column.astype("float32")], axis=1)
+def _augmented(batch: Batch, *columns: np.ndarray) -> Batch:
+    X = np.concatenate([batch.X, *(c.astype("float32") for c in columns)], axis=1)
     return Batch(X, batch.naive, batch.y, batch.ids, None)
 
 

@@ -450,8 +450,8 @@ def check_cs_normalize(models: Mapping[str, Model], how: str) -> None:
 
     The normalisation replaces ``ret``, ``ret_lag1`` … by their ranks or z-scores across
     the series of each date; GARCH, EWMA, HAR, AR and a volatility network's log-HAR and
-    ``latent-har`` inputs would read those as returns and forecast nonsense (``garch`` scored −213 on a
-    ``builtin:stocks20`` volatility run before this check).
+    ``latent-har`` inputs would read those as returns and forecast nonsense (``garch``
+    scored −213 on a ``builtin:stocks20`` volatility run before this check).
     """
     if how == "none":
         return

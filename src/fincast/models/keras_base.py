@@ -684,7 +684,7 @@ class KerasForecaster(Model):
 
         return EarlyStopping(int(self.patience or 0), rows=rows, se=float(self.stop_se))
 
-    def _final_start(self, train: Batch, validation: Batch, latent: Any = None) -> _FinalStart:
+    def _final_start(self, train: Batch, validation: Batch, latent: Any) -> _FinalStart:
         """The linear anchor refitted on the whole training window (training rows and
         validation tail), as the ``ridge`` and ``loghar`` baselines are fitted.
 
@@ -694,11 +694,9 @@ class KerasForecaster(Model):
         h 5 against the same regression fitted on the whole window
         (docs/guide/rivals.md). The refit keeps the network's scalers, so the kernel reads
         the same scaled row; its log-HAR and ``latent-har`` inputs are refitted on the whole
-        window too (``latent``: that ``latent-har`` fit, when the caller has it).
+        window too (``latent``: :meth:`_latent_fits`' fit on the whole window, or ``None``).
         """
         whole = _joined(train, validation)
-        if latent is None and getattr(self, "latent_", None) is not None:
-            latent = self._fit_latent(whole)
         har = None
         if getattr(self, "har_", None) is not None:
             from .har import LogHARBaseline
