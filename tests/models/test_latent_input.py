@@ -21,8 +21,8 @@ FROZEN = {**LOGHAR_FROZEN, "latent_input": True}
 def test_the_row_ends_with_latent_hars_forecast_fitted_on_the_training_rows():
     train, test = _split()
     net = make_model("mlp", TASK, FROZEN, seed=0).fit(train)
-    own = LatentHAR(TASK, seed=0).fit(train)  # the baseline, on the same rows
-    assert net.latent_ is not None and net.latent_.news == "linear"
+    own = LatentHAR(TASK, news="pnp", seed=0).fit(train)  # its model, on the same rows
+    assert net.latent_ is not None and net.latent_.news == "pnp"
     for sid, fit in own.series_.items():
         np.testing.assert_array_equal(net.latent_.series_[sid]["theta"], fit["theta"])
     inputs = net._inputs(test)
@@ -41,6 +41,12 @@ def test_the_row_ends_with_latent_hars_forecast_fitted_on_the_training_rows():
     off = make_model("mlp", TASK, {**FROZEN, "latent_input": False}, seed=0).fit(train)
     assert off.latent_ is None and off._inputs(test).shape[1] == width - len(TASK.horizons)
     assert np.max(np.abs(off.predict(test) - net.predict(test))) > 1e-6
+    # latent_news: linear reads the latent-har baseline's own default fit
+    lin = make_model("mlp", TASK, {**FROZEN, "latent_news": "linear"}, seed=0).fit(train)
+    np.testing.assert_array_equal(
+        lin._inputs(test)[:, -2:], LatentHAR(TASK, seed=0).fit(train).predict(test)
+    )
+    assert lin.latent_.news == "linear" and not np.array_equal(lin.predict(test), net.predict(test))
 
 
 def test_no_look_ahead_through_the_latent_input():
@@ -61,7 +67,7 @@ def test_the_refitted_anchor_refits_latent_har_on_the_whole_window(tmp_path):
     train, test = _split()
     val, rest = test.take(np.arange(len(test)) < 200), test.take(np.arange(len(test)) >= 200)
     net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, val)
-    whole = LatentHAR(TASK, seed=0).fit(_joined(train, val))
+    whole = LatentHAR(TASK, news="pnp", seed=0).fit(_joined(train, val))
     final = net.final_start_.latent
     assert final is not None and final is not net.latent_
     for sid, fit in whole.series_.items():
@@ -73,7 +79,7 @@ def test_the_refitted_anchor_refits_latent_har_on_the_whole_window(tmp_path):
     np.testing.assert_array_equal(inputs[:, -2:], whole.predict(rest))
     # saved and loaded with the network: the same forecasts, bit for bit
     state = save_keras_state(net, tmp_path)
-    assert state["latent"]["news"] == "linear" and state["final_start"]["latent"] is not None
+    assert state["latent"]["news"] == "pnp" and state["final_start"]["latent"] is not None
     again = make_model("mlp", TASK, FROZEN, seed=0)
     load_keras_state(again, tmp_path, state)
     assert again.context_depth() == 250  # fincast predict hands it 250 rows of history
@@ -110,9 +116,9 @@ def test_each_series_is_fitted_once_for_the_same_rows(monkeypatch):
     calls = []
     real = latent_module.fit_series
 
-    def counted(r, news, seed, maxiter=latent_module.MAXITER):
+    def counted(r, news, seed, maxiter=latent_module.MAXITER, start=None):
         calls.append(len(r))
-        return real(r, news, seed, maxiter)
+        return real(r, news, seed, maxiter, start)
 
     monkeypatch.setattr(latent_module, "fit_series", counted)
     monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
@@ -129,6 +135,10 @@ def test_each_series_is_fitted_once_for_the_same_rows(monkeypatch):
     LatentHAR(TASK, seed=1).fit(train)  # another seed, other rows: fitted
     LatentHAR(TASK, seed=0).fit(train.take(np.arange(len(train)) < 400))
     assert calls == [len(train), len(train), 400]
+    # pnp: fitted from the remembered linear fit (one call), then remembered too
+    LatentHAR(TASK, news="pnp", seed=0).fit(train)
+    LatentHAR(TASK, news="pnp", seed=0).fit(train)
+    assert calls == [len(train), len(train), 400, len(train)]
     assert not latent_module._PENDING  # hits and fits leave no lock behind
     # bounded: the oldest fits go first
     monkeypatch.setattr(latent_module, "FIT_CACHE_SIZE", 2)
@@ -155,10 +165,10 @@ def test_two_threads_asking_for_one_fit_make_it_once(monkeypatch):
     calls = []
     real = latent_module.fit_series
 
-    def slow(r, news, seed, maxiter=latent_module.MAXITER):
+    def slow(r, news, seed, maxiter=latent_module.MAXITER, start=None):
         calls.append(threading.get_ident())
         time.sleep(0.3)  # long enough for the other thread to ask meanwhile
-        return real(r, news, seed, maxiter)
+        return real(r, news, seed, maxiter, start)
 
     monkeypatch.setattr(latent_module, "fit_series", slow)
     monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
@@ -191,14 +201,15 @@ def test_the_latent_fits_run_outside_the_build_lock(monkeypatch):
     owned = []
     real = latent_module.fit_series
 
-    def watched(r, news, seed, maxiter=latent_module.MAXITER):
+    def watched(r, news, seed, maxiter=latent_module.MAXITER, start=None):
         owned.append(BUILD_LOCK._is_owned())
-        return real(r, news, seed, maxiter)
+        return real(r, news, seed, maxiter, start)
 
     monkeypatch.setattr(latent_module, "fit_series", watched)
     monkeypatch.setattr(latent_module, "_FITS", type(latent_module._FITS)())
     train, test = _split()
     val = test.take(np.arange(len(test)) < 200)
     net = make_model("mlp", TASK, {**FROZEN, "shrink": True}, seed=0).fit(train, val)
-    assert owned == [False, False]  # the training rows, then the whole window
+    # the training rows, then the whole window; each the linear fit, then pnp from it
+    assert owned == [False, False, False, False]
     assert net.latent_ is not None and net.final_start_.latent is not None

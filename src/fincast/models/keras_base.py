@@ -166,6 +166,12 @@ class KerasForecaster(Model):
         to the feature row, after the log-HAR input. Default on, chosen by measurement
         (``docs/guide/rivals.md``). Needs the return features, as ``har_input`` does;
         left out of a fit in which no series has 50 training rows.
+    latent_news
+        The news curve of the ``latent-har`` input (its ``news``): ``"pnp"`` (default,
+        chosen by measurement in ``docs/guide/rivals.md``: EGARCH's terms plus free slopes
+        beyond one standard deviation either side, Engle and Ng's partially nonparametric
+        curve), ``"linear"`` (EGARCH's terms, the ``latent-har`` baseline's default) or
+        ``"mlp"``.
     seed
         Seed for weight initialisation, dropout and shuffling.
     """
@@ -194,6 +200,7 @@ class KerasForecaster(Model):
         "har_input": Options((True, False)),
         "har_news": Options((True, False)),
         "latent_input": Options((True, False)),
+        "latent_news": Options(("pnp", "linear", "mlp")),
         "shrink_to": Options(("naive", "linear"), optional=True),
     }
     flag_params = frozenset(
@@ -222,6 +229,7 @@ class KerasForecaster(Model):
         har_input: bool = True,
         har_news: bool = True,
         latent_input: bool = True,
+        latent_news: str = "pnp",
         shrink_to: str | None = None,
         seed: int = 0,
     ) -> None:
@@ -243,6 +251,7 @@ class KerasForecaster(Model):
         self.har_input = har_input
         self.har_news = har_news
         self.latent_input = latent_input
+        self.latent_news = latent_news
         self.shrink_to = shrink_to
         self.seed = seed
 
@@ -487,7 +496,7 @@ class KerasForecaster(Model):
         from .latent import LatentHAR
 
         try:
-            return LatentHAR(self.task, seed=int(self.seed)).fit(data)
+            return LatentHAR(self.task, news=self.latent_news, seed=int(self.seed)).fit(data)
         except ConfigError:  # every series shorter than latent-har's 50 rows
             return None
 
