@@ -187,7 +187,6 @@ def test_the_saved_state_round_trips_through_json_to_the_same_predictions(fitted
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_the_pnp_news_recovers_a_kink_the_linear_news_cannot_draw():
     """A fall beyond one standard deviation adds 0.6 to the log variance per unit: the
     ``pnp`` fit finds the slope and forecasts the conditional volatility better than
@@ -222,6 +221,7 @@ def test_the_pnp_news_fits_and_round_trips():
     assert restored.predict(b).tobytes() == m.predict(b).tobytes()
 
 
+@pytest.mark.slow
 def test_the_mlp_news_fits_and_round_trips():
     r, _ = simulate(400, 5)
     b = batch(r)
